@@ -1,0 +1,592 @@
+//! Byte layouts of split and packed virtqueues (virtio 1.2 §2.7 and §2.8), their constants, and
+//! the small types that keep ring arithmetic honest.
+//!
+//! Everything here is pure arithmetic on addresses: where `avail.ring[5]` lives, which field a
+//! byte belongs to. The rings' behaviour lives in `split` and `packed`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::memory::{DescPart, Field};
+
+/// Size of one descriptor, split or packed.
+pub const DESC_SIZE: u64 = 16;
+/// Largest queue size the spec allows (both layouts).
+pub const MAX_QUEUE_SIZE: u32 = 32768;
+
+/// Descriptor flag: the buffer continues via `next` (split) or the next slot (packed).
+pub const VIRTQ_DESC_F_NEXT: u16 = 1;
+/// Descriptor flag: device-writable buffer (in a used packed descriptor: data was written).
+pub const VIRTQ_DESC_F_WRITE: u16 = 2;
+/// Descriptor flag: the buffer holds a table of descriptors.
+pub const VIRTQ_DESC_F_INDIRECT: u16 = 4;
+/// Packed descriptor flag AVAIL (a mask, bit 7; Linux's header gives the shift 7).
+pub const VIRTQ_DESC_F_AVAIL: u16 = 1 << 7;
+/// Packed descriptor flag USED (a mask, bit 15; Linux's header gives the shift 15).
+pub const VIRTQ_DESC_F_USED: u16 = 1 << 15;
+/// `avail.flags` bit: the driver asks not to be interrupted.
+pub const VIRTQ_AVAIL_F_NO_INTERRUPT: u16 = 1;
+/// `used.flags` bit: the device asks not to be notified.
+pub const VIRTQ_USED_F_NO_NOTIFY: u16 = 1;
+/// Packed event suppression: notifications enabled.
+pub const RING_EVENT_FLAGS_ENABLE: u16 = 0;
+/// Packed event suppression: notifications disabled.
+pub const RING_EVENT_FLAGS_DISABLE: u16 = 1;
+/// Packed event suppression: notify at the descriptor named by `off_wrap` (needs EVENT_IDX).
+pub const RING_EVENT_FLAGS_DESC: u16 = 2;
+
+/// A free-running 16-bit ring index (`avail.idx`, `used.idx`, `last_avail_idx`). It wraps at
+/// 65536, never at the queue size; the slot is `idx % Q`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct RingIdx(pub u16);
+
+impl RingIdx {
+    /// The ring slot this index names in a queue of `size` entries.
+    pub fn slot(self, size: u16) -> u16 {
+        (u32::from(self.0) % u32::from(size)) as u16
+    }
+    /// `self + n`, wrapping at 2^16.
+    pub fn add(self, n: u16) -> RingIdx {
+        RingIdx(self.0.wrapping_add(n))
+    }
+    /// How far `self` is ahead of `older`, modulo 2^16.
+    pub fn since(self, older: RingIdx) -> u16 {
+        self.0.wrapping_sub(older.0)
+    }
+}
+
+impl fmt::Display for RingIdx {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A packed ring wrap counter. Both sides start at 1 (`WrapCounter::START`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct WrapCounter(pub bool);
+
+impl WrapCounter {
+    /// The value both sides start with.
+    pub const START: WrapCounter = WrapCounter(true);
+    /// Flipped.
+    pub fn flip(self) -> WrapCounter {
+        WrapCounter(!self.0)
+    }
+    /// As a bit.
+    pub fn bit(self) -> u16 {
+        u16::from(self.0)
+    }
+}
+
+impl fmt::Display for WrapCounter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.bit())
+    }
+}
+
+/// A position in a packed ring together with the lap it is in: what each side keeps as
+/// `next_avail`/`next_used` plus its wrap counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PackedPos {
+    /// Slot, always `< Q`.
+    pub slot: u16,
+    /// Wrap counter for this lap.
+    pub wrap: WrapCounter,
+}
+
+impl PackedPos {
+    /// Slot 0 of the first lap.
+    pub const START: PackedPos = PackedPos {
+        slot: 0,
+        wrap: WrapCounter::START,
+    };
+
+    /// Moves `n` slots on in a ring of `size`, flipping the counter each time the end is passed.
+    pub fn advance(self, n: u16, size: u16) -> PackedPos {
+        let mut slot = u32::from(self.slot) + u32::from(n);
+        let mut wrap = self.wrap;
+        let q = u32::from(size);
+        while slot >= q {
+            slot -= q;
+            wrap = wrap.flip();
+        }
+        PackedPos {
+            slot: slot as u16,
+            wrap,
+        }
+    }
+
+    /// `off_wrap` encoding used by event suppression and notification data: offset in bits
+    /// 0..15, wrap counter in bit 15.
+    pub fn off_wrap(self) -> u16 {
+        self.slot | (self.wrap.bit() << 15)
+    }
+
+    /// Decodes an `off_wrap` value.
+    pub fn from_off_wrap(v: u16) -> PackedPos {
+        PackedPos {
+            slot: v & 0x7fff,
+            wrap: WrapCounter(v >> 15 != 0),
+        }
+    }
+}
+
+impl fmt::Display for PackedPos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/w{}", self.slot, self.wrap)
+    }
+}
+
+/// Which ring layout a queue uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RingKind {
+    /// Descriptor table + available ring + used ring (§2.7).
+    Split,
+    /// One descriptor ring + two event suppression areas (§2.8).
+    Packed,
+}
+
+impl fmt::Display for RingKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RingKind::Split => "split",
+            RingKind::Packed => "packed",
+        })
+    }
+}
+
+/// Why a layout cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LayoutError {
+    /// Queue size outside what the layout allows.
+    #[error("queue size {size} is not valid for a {kind} ring: {why}")]
+    Size {
+        /// The size asked for.
+        size: u32,
+        /// The layout.
+        kind: RingKind,
+        /// What the spec requires.
+        why: &'static str,
+    },
+    /// An area is not aligned as the spec requires.
+    #[error("{area} at {addr:#x} must be aligned to {align} bytes (virtio 1.2 §2.7/§2.8)")]
+    Align {
+        /// Area name.
+        area: &'static str,
+        /// Its address.
+        addr: u64,
+        /// Required alignment.
+        align: u64,
+    },
+    /// Two areas overlap.
+    #[error("{a} [{a_start:#x}, {a_end:#x}) overlaps {b} [{b_start:#x}, {b_end:#x})")]
+    Overlap {
+        /// First area.
+        a: &'static str,
+        /// Its start.
+        a_start: u64,
+        /// Its end.
+        a_end: u64,
+        /// Second area.
+        b: &'static str,
+        /// Its start.
+        b_start: u64,
+        /// Its end.
+        b_end: u64,
+    },
+}
+
+/// Checks a queue size for a layout.
+pub fn check_size(kind: RingKind, size: u32) -> Result<u16, LayoutError> {
+    let bad = |why| Err(LayoutError::Size { size, kind, why });
+    if size == 0 || size > MAX_QUEUE_SIZE {
+        return bad("it must be between 1 and 32768");
+    }
+    if kind == RingKind::Split && !size.is_power_of_two() {
+        return bad("a split ring's size must be a power of 2");
+    }
+    Ok(size as u16)
+}
+
+type Area = (&'static str, u64, u64, u64);
+
+fn check_areas(areas: &[Area]) -> Result<(), LayoutError> {
+    for &(name, addr, len, align) in areas {
+        if addr % align != 0 {
+            return Err(LayoutError::Align {
+                area: name,
+                addr,
+                align,
+            });
+        }
+        let _ = len;
+    }
+    for (i, &(a, a_start, a_len, _)) in areas.iter().enumerate() {
+        for &(b, b_start, b_len, _) in &areas[i + 1..] {
+            let (a_end, b_end) = (a_start + a_len, b_start + b_len);
+            if a_start < b_end && b_start < a_end {
+                return Err(LayoutError::Overlap {
+                    a,
+                    a_start,
+                    a_end,
+                    b,
+                    b_start,
+                    b_end,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn desc_field(rel: u64, slot: u16, packed: bool) -> Field {
+    let part = match (rel % DESC_SIZE, packed) {
+        (0..=7, _) => DescPart::Addr,
+        (8..=11, _) => DescPart::Len,
+        (12..=13, false) => DescPart::Flags,
+        (14..=15, false) => DescPart::Next,
+        (12..=13, true) => DescPart::Id,
+        _ => DescPart::Flags,
+    };
+    Field::Desc { index: slot, part }
+}
+
+/// Where a split virtqueue's three areas live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SplitLayout {
+    /// Queue size Q (power of 2).
+    pub size: u16,
+    /// Descriptor table (Descriptor Area), 16-byte aligned, 16·Q bytes.
+    pub desc: u64,
+    /// Available ring (Driver Area), 2-byte aligned, 6 + 2·Q bytes.
+    pub avail: u64,
+    /// Used ring (Device Area), 4-byte aligned, 6 + 8·Q bytes.
+    pub used: u64,
+}
+
+impl SplitLayout {
+    /// Checks sizes, alignment and overlap.
+    pub fn new(size: u32, desc: u64, avail: u64, used: u64) -> Result<Self, LayoutError> {
+        let size = check_size(RingKind::Split, size)?;
+        let l = SplitLayout {
+            size,
+            desc,
+            avail,
+            used,
+        };
+        check_areas(&[
+            ("descriptor table", desc, l.desc_bytes(), 16),
+            ("available ring", avail, l.avail_bytes(), 2),
+            ("used ring", used, l.used_bytes(), 4),
+        ])?;
+        Ok(l)
+    }
+
+    /// The three areas packed one after another from `base` (modern layout), each aligned.
+    pub fn contiguous(size: u32, base: u64) -> Result<Self, LayoutError> {
+        let q = u64::from(check_size(RingKind::Split, size)?);
+        let desc = base.next_multiple_of(16);
+        let avail = desc + 16 * q;
+        let used = (avail + 6 + 2 * q).next_multiple_of(4);
+        Self::new(size, desc, avail, used)
+    }
+
+    /// The legacy (virtio 0.9) layout: one block, used ring at the next `align` boundary.
+    pub fn legacy(size: u32, base: u64, align: u64) -> Result<Self, LayoutError> {
+        let q = u64::from(check_size(RingKind::Split, size)?);
+        let avail = base + 16 * q;
+        let used = (avail + 6 + 2 * q).next_multiple_of(align);
+        Self::new(size, base, avail, used)
+    }
+
+    /// Bytes of the descriptor table.
+    pub fn desc_bytes(&self) -> u64 {
+        DESC_SIZE * u64::from(self.size)
+    }
+    /// Bytes of the available ring including `used_event`.
+    pub fn avail_bytes(&self) -> u64 {
+        6 + 2 * u64::from(self.size)
+    }
+    /// Bytes of the used ring including `avail_event`.
+    pub fn used_bytes(&self) -> u64 {
+        6 + 8 * u64::from(self.size)
+    }
+
+    /// Address of `desc[i]`.
+    pub fn desc(&self, i: u16) -> u64 {
+        self.desc + DESC_SIZE * u64::from(i)
+    }
+    /// Address of `avail.flags`.
+    pub fn avail_flags(&self) -> u64 {
+        self.avail
+    }
+    /// Address of `avail.idx`.
+    pub fn avail_idx(&self) -> u64 {
+        self.avail + 2
+    }
+    /// Address of `avail.ring[slot]`.
+    pub fn avail_ring(&self, slot: u16) -> u64 {
+        self.avail + 4 + 2 * u64::from(slot)
+    }
+    /// Address of `used_event` (`avail.ring[Q]`).
+    pub fn used_event(&self) -> u64 {
+        self.avail_ring(self.size)
+    }
+    /// Address of `used.flags`.
+    pub fn used_flags(&self) -> u64 {
+        self.used
+    }
+    /// Address of `used.idx`.
+    pub fn used_idx(&self) -> u64 {
+        self.used + 2
+    }
+    /// Address of `used.ring[slot].id`; `len` follows 4 bytes later.
+    pub fn used_elem(&self, slot: u16) -> u64 {
+        self.used + 4 + 8 * u64::from(slot)
+    }
+    /// Address of `avail_event` (`used.ring[Q]`).
+    pub fn avail_event(&self) -> u64 {
+        self.used_elem(self.size)
+    }
+
+    /// The field a guest address belongs to, if it is inside one of the three areas.
+    pub fn field_at(&self, addr: u64) -> Option<Field> {
+        let q = u64::from(self.size);
+        if (self.desc..self.desc + self.desc_bytes()).contains(&addr) {
+            let rel = addr - self.desc;
+            return Some(desc_field(rel, (rel / DESC_SIZE) as u16, false));
+        }
+        if (self.avail..self.avail + self.avail_bytes()).contains(&addr) {
+            return Some(match addr - self.avail {
+                0 | 1 => Field::AvailFlags,
+                2 | 3 => Field::AvailIdx,
+                r if r >= 4 + 2 * q => Field::UsedEvent,
+                r => Field::AvailRing(((r - 4) / 2) as u16),
+            });
+        }
+        if (self.used..self.used + self.used_bytes()).contains(&addr) {
+            return Some(match addr - self.used {
+                0 | 1 => Field::UsedFlags,
+                2 | 3 => Field::UsedIdx,
+                r if r >= 4 + 8 * q => Field::AvailEvent,
+                r if (r - 4) % 8 < 4 => Field::UsedId(((r - 4) / 8) as u16),
+                r => Field::UsedLen(((r - 4) / 8) as u16),
+            });
+        }
+        None
+    }
+}
+
+/// Where a packed virtqueue's areas live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackedLayout {
+    /// Queue size Q (1..=32768, any value).
+    pub size: u16,
+    /// Descriptor ring (Descriptor Area), 16-byte aligned.
+    pub desc: u64,
+    /// Driver event suppression (Driver Area, QEMU's "avail" address), 4-byte aligned: written
+    /// by the driver, read by the device, controls used-buffer notifications.
+    pub driver_event: u64,
+    /// Device event suppression (Device Area, QEMU's "used" address), 4-byte aligned: written
+    /// by the device, controls available-buffer notifications.
+    pub device_event: u64,
+}
+
+impl PackedLayout {
+    /// Checks size, alignment and overlap.
+    pub fn new(
+        size: u32,
+        desc: u64,
+        driver_event: u64,
+        device_event: u64,
+    ) -> Result<Self, LayoutError> {
+        let size = check_size(RingKind::Packed, size)?;
+        let l = PackedLayout {
+            size,
+            desc,
+            driver_event,
+            device_event,
+        };
+        check_areas(&[
+            ("descriptor ring", desc, l.desc_bytes(), 16),
+            ("driver event suppression", driver_event, 4, 4),
+            ("device event suppression", device_event, 4, 4),
+        ])?;
+        Ok(l)
+    }
+
+    /// Ring then the two event areas, one after another from `base`.
+    pub fn contiguous(size: u32, base: u64) -> Result<Self, LayoutError> {
+        let q = u64::from(check_size(RingKind::Packed, size)?);
+        let desc = base.next_multiple_of(16);
+        Self::new(size, desc, desc + 16 * q, desc + 16 * q + 4)
+    }
+
+    /// Bytes of the descriptor ring.
+    pub fn desc_bytes(&self) -> u64 {
+        DESC_SIZE * u64::from(self.size)
+    }
+    /// Address of descriptor slot `i`.
+    pub fn desc(&self, i: u16) -> u64 {
+        self.desc + DESC_SIZE * u64::from(i)
+    }
+
+    /// The field a guest address belongs to, if it is inside one of the areas.
+    pub fn field_at(&self, addr: u64) -> Option<Field> {
+        if (self.desc..self.desc + self.desc_bytes()).contains(&addr) {
+            let rel = addr - self.desc;
+            return Some(desc_field(rel, (rel / DESC_SIZE) as u16, true));
+        }
+        let ev = |base: u64, off_wrap, flags| {
+            (base..base + 4)
+                .contains(&addr)
+                .then_some(if addr - base < 2 { off_wrap } else { flags })
+        };
+        ev(
+            self.driver_event,
+            Field::DriverEventOffWrap,
+            Field::DriverEventFlags,
+        )
+        .or_else(|| {
+            ev(
+                self.device_event,
+                Field::DeviceEventOffWrap,
+                Field::DeviceEventFlags,
+            )
+        })
+    }
+}
+
+/// Either layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RingLayout {
+    /// Split.
+    Split(SplitLayout),
+    /// Packed.
+    Packed(PackedLayout),
+}
+
+impl RingLayout {
+    /// Queue size.
+    pub fn size(&self) -> u16 {
+        match self {
+            RingLayout::Split(l) => l.size,
+            RingLayout::Packed(l) => l.size,
+        }
+    }
+    /// Which layout.
+    pub fn kind(&self) -> RingKind {
+        match self {
+            RingLayout::Split(_) => RingKind::Split,
+            RingLayout::Packed(_) => RingKind::Packed,
+        }
+    }
+    /// The field at a guest address.
+    pub fn field_at(&self, addr: u64) -> Option<Field> {
+        match self {
+            RingLayout::Split(l) => l.field_at(addr),
+            RingLayout::Packed(l) => l.field_at(addr),
+        }
+    }
+    /// `(name, start, length)` of each area, in address order of the spec's listing.
+    pub fn areas(&self) -> Vec<(&'static str, u64, u64)> {
+        match self {
+            RingLayout::Split(l) => vec![
+                ("desc", l.desc, l.desc_bytes()),
+                ("avail", l.avail, l.avail_bytes()),
+                ("used", l.used, l.used_bytes()),
+            ],
+            RingLayout::Packed(l) => vec![
+                ("desc", l.desc, l.desc_bytes()),
+                ("driver_event", l.driver_event, 4),
+                ("device_event", l.device_event, 4),
+            ],
+        }
+    }
+}
+
+/// The canonical event check shared by the spec, Linux and QEMU: true iff `event` lies in
+/// `[old, new)` modulo 2^16. Never an equality test: a batch may jump over the event index.
+pub fn vring_need_event(event: u16, new: u16, old: u16) -> bool {
+    new.wrapping_sub(event).wrapping_sub(1) < new.wrapping_sub(old)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_offsets_match_the_spec_structs() {
+        let l = SplitLayout::contiguous(256, 0x10000).unwrap();
+        assert_eq!(l.avail, 0x10000 + 4096);
+        assert_eq!(l.avail_ring(5), l.avail + 4 + 10);
+        assert_eq!(l.used_event(), l.avail + 4 + 512);
+        // used ring: 4-aligned after 6 + 2*256 = 518 bytes of avail ring.
+        assert_eq!(l.used, (l.avail + 518).next_multiple_of(4));
+        assert_eq!(l.avail_event(), l.used + 4 + 8 * 256);
+        assert_eq!(l.field_at(l.used_elem(2) + 4), Some(Field::UsedLen(2)));
+        assert_eq!(l.field_at(l.used_elem(2) + 3), Some(Field::UsedId(2)));
+        assert_eq!(
+            l.field_at(l.desc(3) + 12),
+            Some(Field::Desc {
+                index: 3,
+                part: DescPart::Flags
+            })
+        );
+        assert_eq!(l.field_at(l.used_event()), Some(Field::UsedEvent));
+        assert_eq!(l.field_at(l.avail_event() + 1), Some(Field::AvailEvent));
+        assert_eq!(l.field_at(l.used + l.used_bytes()), None);
+    }
+
+    #[test]
+    fn legacy_layout_puts_used_on_the_next_page() {
+        // Linux vring_size(256, 4096) = ALIGN(16*256 + 2*(3+256), 4096) + 2*3 + 8*256 = 10246.
+        let l = SplitLayout::legacy(256, 0, 4096).unwrap();
+        assert_eq!(l.used, 8192);
+        assert_eq!(l.used + l.used_bytes(), 10246);
+    }
+
+    #[test]
+    fn sizes_and_alignment_are_checked() {
+        assert!(SplitLayout::contiguous(768, 0).is_err());
+        assert!(SplitLayout::contiguous(65536, 0).is_err());
+        assert!(PackedLayout::contiguous(768, 0).is_ok());
+        assert!(PackedLayout::contiguous(0, 0).is_err());
+        assert!(matches!(
+            SplitLayout::new(4, 0x1008, 0x2000, 0x3000),
+            Err(LayoutError::Align { .. })
+        ));
+        assert!(matches!(
+            SplitLayout::new(4, 0x1000, 0x1020, 0x3000),
+            Err(LayoutError::Overlap { .. })
+        ));
+    }
+
+    #[test]
+    fn need_event_is_a_window_not_an_equality() {
+        // Event 5 inside [3, 7) fires even though the batch jumped over it.
+        assert!(vring_need_event(5, 7, 3));
+        assert!(!vring_need_event(7, 7, 3));
+        assert!(vring_need_event(3, 7, 3));
+        // Across the 16-bit wrap.
+        assert!(vring_need_event(0xffff, 2, 0xfffe));
+        assert!(!vring_need_event(2, 2, 0xfffe));
+        // The spec's example: used_event = 0 fires on the first buffer.
+        assert!(vring_need_event(0, 1, 0));
+    }
+
+    #[test]
+    fn packed_positions_flip_the_wrap_counter_at_the_end() {
+        let p = PackedPos::START.advance(3, 4);
+        assert_eq!((p.slot, p.wrap), (3, WrapCounter(true)));
+        let p = p.advance(1, 4);
+        assert_eq!((p.slot, p.wrap), (0, WrapCounter(false)));
+        assert_eq!(
+            PackedPos::from_off_wrap(p.advance(5, 4).off_wrap()),
+            p.advance(5, 4)
+        );
+        assert_eq!(PackedPos::START.off_wrap(), 0x8000);
+    }
+}

@@ -1,0 +1,11 @@
+//! ringside-core: the virtio engine and everything ringside's terminal and browser faces share.
+//!
+//! A virtqueue's whole story is the bytes both sides read and write. The engine runs a faithful
+//! virtio 1.2 driver and device over a simulated guest memory and records every access, so that
+//! a UI can show who touched which field when, step it forwards and backwards, and count what
+//! each access costs in cache-line transfers. No terminal, no pixels, no clock, no threads: the
+//! crate builds for wasm32.
+#![deny(missing_docs)]
+
+pub mod layout;
+pub mod memory;

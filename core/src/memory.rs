@@ -1,0 +1,710 @@
+//! Guest memory and the access log.
+//!
+//! Both agents talk to each other only through memory (and the transport's registers), so the
+//! whole story of a virtqueue is the ordered list of loads and stores each side makes. This
+//! module holds that memory and writes that list: every access carries the agent that made it,
+//! the named field it hit, its value, and the ordering the code asked for. UIs and the cache
+//! model read the list; the engine never needs it to run, so recording can be switched off.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Size of one page of the sparse backing store. Only an implementation detail: guest memory is
+/// byte addressable and unwritten bytes read as zero.
+const PAGE_SHIFT: u32 = 12;
+const PAGE_SIZE: usize = 1 << PAGE_SHIFT;
+const PAGE_MASK: u64 = PAGE_SIZE as u64 - 1;
+/// Entries in the tiny direct-mapped page cache that keeps the hot ring pages one compare away.
+const TLB_ENTRIES: usize = 8;
+
+/// Which side of the virtqueue made an access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Agent {
+    /// The guest's virtio driver.
+    Driver,
+    /// The device (QEMU, vhost, hardware).
+    Device,
+}
+
+impl Agent {
+    /// The other side.
+    pub fn other(self) -> Agent {
+        match self {
+            Agent::Driver => Agent::Device,
+            Agent::Device => Agent::Driver,
+        }
+    }
+
+    /// Lower-case name used in messages and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Agent::Driver => "driver",
+            Agent::Device => "device",
+        }
+    }
+}
+
+impl fmt::Display for Agent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Load or store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AccessKind {
+    /// A read.
+    Load,
+    /// A write.
+    Store,
+}
+
+/// The memory ordering the code attached to an access, as the Linux and QEMU sources do with
+/// `virt_load_acquire`, `virt_store_release` and `virtio_mb`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Ordering {
+    /// No barrier.
+    Plain,
+    /// Load-acquire: later accesses cannot move before it.
+    Acquire,
+    /// Store-release: earlier accesses cannot move after it.
+    Release,
+    /// Preceded by a full fence (`smp_mb`): nothing moves across it.
+    Fence,
+}
+
+/// Which address space an access went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Space {
+    /// Guest RAM: rings and buffers.
+    Guest,
+    /// Transport registers (status, features, notify, interrupt status). Not cached memory.
+    Transport,
+}
+
+/// The part of a 16-byte descriptor an access touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DescPart {
+    /// `addr` (le64).
+    Addr,
+    /// `len` (le32).
+    Len,
+    /// `flags` (le16).
+    Flags,
+    /// Split `next` (le16).
+    Next,
+    /// Packed buffer `id` (le16).
+    Id,
+}
+
+impl DescPart {
+    fn name(self) -> &'static str {
+        match self {
+            DescPart::Addr => "addr",
+            DescPart::Len => "len",
+            DescPart::Flags => "flags",
+            DescPart::Next => "next",
+            DescPart::Id => "id",
+        }
+    }
+}
+
+/// The named field an access hit. Display gives the names used throughout ringside, the way the
+/// spec's structs spell them: `desc[3].flags`, `avail.ring[5]`, `used.ring[2].len`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Field {
+    /// A descriptor of the split descriptor table or the packed descriptor ring.
+    Desc {
+        /// Slot in the table or ring.
+        index: u16,
+        /// Which member.
+        part: DescPart,
+    },
+    /// An entry of an indirect table referenced from descriptor `parent`.
+    Indirect {
+        /// The descriptor (in the main table/ring) that points at the table.
+        parent: u16,
+        /// Entry within the indirect table.
+        index: u16,
+        /// Which member.
+        part: DescPart,
+    },
+    /// `avail.flags`.
+    AvailFlags,
+    /// `avail.idx`.
+    AvailIdx,
+    /// `avail.ring[n]`.
+    AvailRing(u16),
+    /// `used_event` (at `avail.ring[Q]`).
+    UsedEvent,
+    /// `used.flags`.
+    UsedFlags,
+    /// `used.idx`.
+    UsedIdx,
+    /// `used.ring[n].id`.
+    UsedId(u16),
+    /// `used.ring[n].len`.
+    UsedLen(u16),
+    /// `avail_event` (at `used.ring[Q]`).
+    AvailEvent,
+    /// Packed driver event suppression `off_wrap`.
+    DriverEventOffWrap,
+    /// Packed driver event suppression `flags`.
+    DriverEventFlags,
+    /// Packed device event suppression `off_wrap`.
+    DeviceEventOffWrap,
+    /// Packed device event suppression `flags`.
+    DeviceEventFlags,
+    /// Payload bytes of the buffer whose head descriptor (split) or buffer ID (packed) is `id`.
+    Payload {
+        /// Head index or buffer ID.
+        id: u16,
+    },
+    /// The device status register.
+    Status,
+    /// A 32-bit window of the device feature bits (`device_feature_select` = `select`).
+    DeviceFeatures {
+        /// Which 32-bit word.
+        select: u8,
+    },
+    /// A 32-bit window of the driver feature bits.
+    DriverFeatures {
+        /// Which 32-bit word.
+        select: u8,
+    },
+    /// The queue's address and size registers, written during queue setup.
+    QueueConfig,
+    /// The queue notify register: a driver write here is an available-buffer notification.
+    QueueNotify,
+    /// Interrupt status: a device write here is a used-buffer notification.
+    InterruptStatus,
+    /// Memory no ring structure covers.
+    Other,
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Field::Desc { index, part } => write!(f, "desc[{index}].{}", part.name()),
+            Field::Indirect {
+                parent,
+                index,
+                part,
+            } => write!(f, "desc[{parent}].table[{index}].{}", part.name()),
+            Field::AvailFlags => f.write_str("avail.flags"),
+            Field::AvailIdx => f.write_str("avail.idx"),
+            Field::AvailRing(n) => write!(f, "avail.ring[{n}]"),
+            Field::UsedEvent => f.write_str("used_event"),
+            Field::UsedFlags => f.write_str("used.flags"),
+            Field::UsedIdx => f.write_str("used.idx"),
+            Field::UsedId(n) => write!(f, "used.ring[{n}].id"),
+            Field::UsedLen(n) => write!(f, "used.ring[{n}].len"),
+            Field::AvailEvent => f.write_str("avail_event"),
+            Field::DriverEventOffWrap => f.write_str("driver_event.off_wrap"),
+            Field::DriverEventFlags => f.write_str("driver_event.flags"),
+            Field::DeviceEventOffWrap => f.write_str("device_event.off_wrap"),
+            Field::DeviceEventFlags => f.write_str("device_event.flags"),
+            Field::Payload { id } => write!(f, "buffer[{id}].data"),
+            Field::Status => f.write_str("status"),
+            Field::DeviceFeatures { select } => write!(f, "device_feature[{select}]"),
+            Field::DriverFeatures { select } => write!(f, "driver_feature[{select}]"),
+            Field::QueueConfig => f.write_str("queue_config"),
+            Field::QueueNotify => f.write_str("queue_notify"),
+            Field::InterruptStatus => f.write_str("isr"),
+            Field::Other => f.write_str("memory"),
+        }
+    }
+}
+
+/// One recorded load or store: one micro step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Access {
+    /// Micro step number (0-based, counted over the whole session).
+    pub step: u64,
+    /// Who made it.
+    pub agent: Agent,
+    /// Load or store.
+    pub kind: AccessKind,
+    /// Guest memory or transport register.
+    pub space: Space,
+    /// Guest physical address (for transport accesses, the register's field says which).
+    pub addr: u64,
+    /// Width in bytes (payload accesses cover a whole buffer).
+    pub size: u32,
+    /// Value loaded or stored (for payloads, the fill byte).
+    pub value: u64,
+    /// For stores, the value the location held before (lets a UI show what changed).
+    pub old: u64,
+    /// The named field.
+    pub field: Field,
+    /// Ordering attached to the access.
+    pub order: Ordering,
+}
+
+/// The micro-step budget ran out: the operation in progress stops right here, leaving every
+/// access before this one done and none after. This is how a UI steps into the middle of an
+/// operation: the session re-runs the operation with a budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Halt;
+
+/// Sparse, little-endian, byte-addressable guest memory. Unwritten bytes read as zero, as the
+/// spec's zero-initialised rings assume.
+#[derive(Clone, Default)]
+pub struct GuestMemory {
+    pages: Vec<Box<[u8; PAGE_SIZE]>>,
+    index: HashMap<u64, u32>,
+    tlb: [(u64, u32); TLB_ENTRIES],
+}
+
+impl fmt::Debug for GuestMemory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuestMemory")
+            .field("pages", &self.pages.len())
+            .finish()
+    }
+}
+
+impl PartialEq for GuestMemory {
+    /// Two memories are equal when every byte reads the same (pages of zeros count as absent).
+    fn eq(&self, other: &Self) -> bool {
+        let zero = [0u8; PAGE_SIZE];
+        let page = |m: &GuestMemory, p: u64| -> [u8; PAGE_SIZE] {
+            m.index
+                .get(&p)
+                .map(|&i| *m.pages[i as usize])
+                .unwrap_or(zero)
+        };
+        self.index
+            .keys()
+            .chain(other.index.keys())
+            .all(|&p| page(self, p) == page(other, p))
+    }
+}
+
+impl GuestMemory {
+    /// Empty memory: every byte reads zero.
+    pub fn new() -> Self {
+        GuestMemory {
+            pages: Vec::new(),
+            index: HashMap::new(),
+            tlb: [(u64::MAX, 0); TLB_ENTRIES],
+        }
+    }
+
+    fn lookup(&mut self, page_no: u64) -> Option<u32> {
+        let slot = (page_no as usize) % TLB_ENTRIES;
+        if self.tlb[slot].0 == page_no {
+            return Some(self.tlb[slot].1);
+        }
+        let i = *self.index.get(&page_no)?;
+        self.tlb[slot] = (page_no, i);
+        Some(i)
+    }
+
+    fn page_mut(&mut self, page_no: u64) -> &mut [u8; PAGE_SIZE] {
+        let i = match self.lookup(page_no) {
+            Some(i) => i,
+            None => {
+                let i = self.pages.len() as u32;
+                self.pages.push(Box::new([0; PAGE_SIZE]));
+                self.index.insert(page_no, i);
+                self.tlb[(page_no as usize) % TLB_ENTRIES] = (page_no, i);
+                i
+            }
+        };
+        &mut self.pages[i as usize]
+    }
+
+    /// Copies `buf.len()` bytes starting at `addr` into `buf`.
+    pub fn read(&mut self, addr: u64, buf: &mut [u8]) {
+        let mut done = 0;
+        while done < buf.len() {
+            let a = addr.wrapping_add(done as u64);
+            let off = (a & PAGE_MASK) as usize;
+            let n = (PAGE_SIZE - off).min(buf.len() - done);
+            match self.lookup(a >> PAGE_SHIFT) {
+                Some(i) => {
+                    buf[done..done + n].copy_from_slice(&self.pages[i as usize][off..off + n])
+                }
+                None => buf[done..done + n].fill(0),
+            }
+            done += n;
+        }
+    }
+
+    /// Copies `data` into memory starting at `addr`.
+    pub fn write(&mut self, addr: u64, data: &[u8]) {
+        let mut done = 0;
+        while done < data.len() {
+            let a = addr.wrapping_add(done as u64);
+            let off = (a & PAGE_MASK) as usize;
+            let n = (PAGE_SIZE - off).min(data.len() - done);
+            self.page_mut(a >> PAGE_SHIFT)[off..off + n].copy_from_slice(&data[done..done + n]);
+            done += n;
+        }
+    }
+
+    /// Sets `len` bytes at `addr` to `byte`.
+    pub fn fill(&mut self, addr: u64, len: u64, byte: u8) {
+        let mut done = 0u64;
+        while done < len {
+            let a = addr.wrapping_add(done);
+            let off = (a & PAGE_MASK) as usize;
+            let n = ((PAGE_SIZE - off) as u64).min(len - done) as usize;
+            self.page_mut(a >> PAGE_SHIFT)[off..off + n].fill(byte);
+            done += n as u64;
+        }
+    }
+
+    /// Reads a little-endian integer of `size` bytes (1, 2, 4 or 8).
+    pub fn read_le(&mut self, addr: u64, size: u32) -> u64 {
+        let off = (addr & PAGE_MASK) as usize;
+        let n = size as usize;
+        if off + n <= PAGE_SIZE {
+            if let Some(i) = self.lookup(addr >> PAGE_SHIFT) {
+                let p = &self.pages[i as usize][off..off + n];
+                let mut b = [0u8; 8];
+                b[..n].copy_from_slice(p);
+                return u64::from_le_bytes(b);
+            }
+            return 0;
+        }
+        let mut b = [0u8; 8];
+        self.read(addr, &mut b[..n]);
+        u64::from_le_bytes(b)
+    }
+
+    /// Writes the low `size` bytes of `value`, little-endian.
+    pub fn write_le(&mut self, addr: u64, size: u32, value: u64) {
+        let b = value.to_le_bytes();
+        self.write(addr, &b[..size as usize]);
+    }
+}
+
+/// Memory as the engine sees it: guest memory plus the recorder and the micro-step budget.
+#[derive(Clone, Debug)]
+pub struct Bus {
+    /// The bytes.
+    pub mem: GuestMemory,
+    log: Vec<Access>,
+    recording: bool,
+    steps: u64,
+    budget: u64,
+}
+
+impl Default for Bus {
+    fn default() -> Self {
+        Bus::new()
+    }
+}
+
+impl Bus {
+    /// A bus over empty memory, recording on, no budget.
+    pub fn new() -> Self {
+        Bus {
+            mem: GuestMemory::new(),
+            log: Vec::new(),
+            recording: true,
+            steps: 0,
+            budget: u64::MAX,
+        }
+    }
+
+    /// Switches recording on or off. Off, accesses are still counted as steps.
+    pub fn set_recording(&mut self, on: bool) {
+        self.recording = on;
+    }
+
+    /// Whether accesses are being recorded.
+    pub fn recording(&self) -> bool {
+        self.recording
+    }
+
+    /// Micro steps performed so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Stop (with [`Halt`]) once `steps()` reaches `at`. `u64::MAX` removes the budget.
+    pub fn set_budget(&mut self, at: u64) {
+        self.budget = at;
+    }
+
+    /// The recorded accesses.
+    pub fn log(&self) -> &[Access] {
+        &self.log
+    }
+
+    /// Takes the recorded accesses out, leaving the log empty.
+    pub fn take_log(&mut self) -> Vec<Access> {
+        std::mem::take(&mut self.log)
+    }
+
+    #[inline]
+    fn begin(&mut self) -> Result<u64, Halt> {
+        if self.steps >= self.budget {
+            return Err(Halt);
+        }
+        let s = self.steps;
+        self.steps += 1;
+        Ok(s)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn record(
+        &mut self,
+        step: u64,
+        agent: Agent,
+        kind: AccessKind,
+        space: Space,
+        field: Field,
+        addr: u64,
+        size: u32,
+        value: u64,
+        old: u64,
+        order: Ordering,
+    ) {
+        self.log.push(Access {
+            step,
+            agent,
+            kind,
+            space,
+            addr,
+            size,
+            value,
+            old,
+            field,
+            order,
+        });
+    }
+
+    /// A load of `size` bytes from guest memory.
+    #[inline]
+    pub fn load(
+        &mut self,
+        agent: Agent,
+        field: Field,
+        addr: u64,
+        size: u32,
+        order: Ordering,
+    ) -> Result<u64, Halt> {
+        let step = self.begin()?;
+        let v = self.mem.read_le(addr, size);
+        if self.recording {
+            let kind = AccessKind::Load;
+            self.record(
+                step,
+                agent,
+                kind,
+                Space::Guest,
+                field,
+                addr,
+                size,
+                v,
+                v,
+                order,
+            );
+        }
+        Ok(v)
+    }
+
+    /// A store of the low `size` bytes of `value` to guest memory.
+    #[inline]
+    pub fn store(
+        &mut self,
+        agent: Agent,
+        field: Field,
+        addr: u64,
+        size: u32,
+        value: u64,
+        order: Ordering,
+    ) -> Result<(), Halt> {
+        let step = self.begin()?;
+        if self.recording {
+            let old = self.mem.read_le(addr, size);
+            let kind = AccessKind::Store;
+            self.record(
+                step,
+                agent,
+                kind,
+                Space::Guest,
+                field,
+                addr,
+                size,
+                value,
+                old,
+                order,
+            );
+        }
+        self.mem.write_le(addr, size, value);
+        Ok(())
+    }
+
+    /// The device writing `len` payload bytes (all `byte`) into a buffer at `addr`.
+    pub fn store_payload(
+        &mut self,
+        agent: Agent,
+        id: u16,
+        addr: u64,
+        len: u32,
+        byte: u8,
+    ) -> Result<(), Halt> {
+        let step = self.begin()?;
+        if self.recording {
+            let old = self.mem.read_le(addr, len.min(1));
+            let field = Field::Payload { id };
+            let kind = AccessKind::Store;
+            let v = u64::from(byte);
+            let o = Ordering::Plain;
+            self.record(step, agent, kind, Space::Guest, field, addr, len, v, old, o);
+        }
+        self.mem.fill(addr, u64::from(len), byte);
+        Ok(())
+    }
+
+    /// An access to a transport register. The register's state lives with the transport; the
+    /// bus only counts and records it, so that a status write or a kick is a micro step too.
+    pub fn register(
+        &mut self,
+        agent: Agent,
+        kind: AccessKind,
+        field: Field,
+        value: u64,
+        old: u64,
+    ) -> Result<(), Halt> {
+        let step = self.begin()?;
+        if self.recording {
+            let o = Ordering::Fence;
+            self.record(
+                step,
+                agent,
+                kind,
+                Space::Transport,
+                field,
+                0,
+                4,
+                value,
+                old,
+                o,
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unwritten_memory_reads_zero_and_writes_are_little_endian() {
+        let mut m = GuestMemory::new();
+        assert_eq!(m.read_le(0x1234_5678, 8), 0);
+        m.write_le(0x1000, 4, 0x1122_3344);
+        let mut b = [0u8; 4];
+        m.read(0x1000, &mut b);
+        assert_eq!(b, [0x44, 0x33, 0x22, 0x11]);
+    }
+
+    #[test]
+    fn accesses_straddling_pages_are_whole() {
+        let mut m = GuestMemory::new();
+        m.write_le(0x1ffe, 8, 0x0807_0605_0403_0201);
+        assert_eq!(m.read_le(0x1ffe, 8), 0x0807_0605_0403_0201);
+        assert_eq!(m.read_le(0x2000, 1), 0x03);
+        // Many pages, more than the TLB holds, keep their own bytes.
+        for p in 0..40u64 {
+            m.write_le(p << 12 | 0x10, 2, p);
+        }
+        for p in 0..40u64 {
+            assert_eq!(m.read_le(p << 12 | 0x10, 2), p);
+        }
+    }
+
+    #[test]
+    fn equality_ignores_zero_pages() {
+        let mut a = GuestMemory::new();
+        let b = GuestMemory::new();
+        a.write_le(0x5000, 2, 0);
+        assert_eq!(a, b);
+        a.write_le(0x5000, 2, 1);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn bus_records_old_values_and_stops_at_budget() {
+        let mut bus = Bus::new();
+        bus.store(
+            Agent::Driver,
+            Field::AvailIdx,
+            0x100,
+            2,
+            7,
+            Ordering::Release,
+        )
+        .unwrap();
+        bus.store(
+            Agent::Driver,
+            Field::AvailIdx,
+            0x100,
+            2,
+            9,
+            Ordering::Release,
+        )
+        .unwrap();
+        let log = bus.log();
+        assert_eq!((log[1].old, log[1].value, log[1].step), (7, 9, 1));
+        assert_eq!(log[1].field.to_string(), "avail.idx");
+        bus.set_budget(3);
+        assert!(
+            bus.load(Agent::Device, Field::AvailIdx, 0x100, 2, Ordering::Acquire)
+                .is_ok()
+        );
+        assert_eq!(
+            bus.load(Agent::Device, Field::AvailIdx, 0x100, 2, Ordering::Acquire),
+            Err(Halt)
+        );
+        assert_eq!(bus.steps(), 3);
+    }
+
+    #[test]
+    fn recording_off_still_counts_steps() {
+        let mut bus = Bus::new();
+        bus.set_recording(false);
+        bus.store(Agent::Device, Field::UsedIdx, 0x10, 2, 1, Ordering::Release)
+            .unwrap();
+        assert!(bus.log().is_empty());
+        assert_eq!(bus.steps(), 1);
+        assert_eq!(bus.mem.read_le(0x10, 2), 1);
+    }
+
+    #[test]
+    fn field_names_follow_the_spec_structs() {
+        let cases = [
+            (
+                Field::Desc {
+                    index: 3,
+                    part: DescPart::Flags,
+                },
+                "desc[3].flags",
+            ),
+            (Field::AvailRing(5), "avail.ring[5]"),
+            (Field::UsedLen(2), "used.ring[2].len"),
+            (Field::UsedEvent, "used_event"),
+            (
+                Field::Desc {
+                    index: 7,
+                    part: DescPart::Id,
+                },
+                "desc[7].id",
+            ),
+            (Field::DriverEventOffWrap, "driver_event.off_wrap"),
+        ];
+        for (f, s) in cases {
+            assert_eq!(f.to_string(), s);
+        }
+    }
+}
