@@ -7,5 +7,13 @@
 //! crate builds for wasm32.
 #![deny(missing_docs)]
 
+pub mod behaviour;
+pub mod engine;
+pub mod features;
+pub mod finding;
 pub mod layout;
 pub mod memory;
+pub mod op;
+pub mod packed;
+pub mod queue;
+pub mod split;

@@ -394,6 +394,13 @@ pub struct Bus {
     budget: u64,
 }
 
+impl PartialEq for Bus {
+    /// Same bytes and same step count; the log is history, not state.
+    fn eq(&self, other: &Self) -> bool {
+        self.steps == other.steps && self.mem == other.mem
+    }
+}
+
 impl Default for Bus {
     fn default() -> Self {
         Bus::new()

@@ -1,0 +1,991 @@
+//! The engine: one virtqueue with its driver, its device, the transport between them, and the
+//! guest memory they share. It applies [`Op`]s, one micro step per access, and keeps the
+//! findings, notifications and a ledger of every buffer's whereabouts.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use crate::behaviour::{DeviceBehaviour, DriverBehaviour};
+use crate::features::{Features, Status};
+use crate::finding::{Code, Findings};
+use crate::layout::{LayoutError, PackedLayout, RingKind, RingLayout, SplitLayout};
+use crate::memory::{AccessKind, Agent, Bus, Field, Halt};
+use crate::op::Op;
+use crate::packed::{PackedDevice, PackedDriver};
+use crate::queue::{BufferArea, Ctx, Notification, NotifyDecision};
+use crate::split::{SplitDevice, SplitDriver};
+
+fn default_base() -> u64 {
+    0x10000
+}
+fn default_area() -> BufferArea {
+    BufferArea {
+        data: 0x100_0000,
+        stride: 0x1000,
+        tables: 0x80_0000,
+    }
+}
+fn yes() -> bool {
+    true
+}
+
+/// Where and how big the queue is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueConfig {
+    /// Layout wanted; packed needs VIRTIO_F_RING_PACKED negotiated.
+    pub layout: RingKind,
+    /// Queue size.
+    pub size: u32,
+    /// Where the rings start (areas follow one another, aligned).
+    #[serde(default = "default_base")]
+    pub base: u64,
+    /// Where buffers and indirect tables go.
+    #[serde(default = "default_area")]
+    pub buffers: BufferArea,
+    /// Queue index (used in notifications).
+    #[serde(default)]
+    pub index: u16,
+}
+
+/// Everything that defines an engine before any op runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineConfig {
+    /// The queue.
+    pub queue: QueueConfig,
+    /// Bits the device offers.
+    pub device_features: Features,
+    /// Bits the driver knows and wants.
+    pub driver_features: Features,
+    /// The device clears FEATURES_OK when the driver accepts all of these together.
+    #[serde(default)]
+    pub device_refuses: Option<Features>,
+    /// A transitional device also speaks the legacy (0.9) interface to a driver without
+    /// VERSION_1.
+    #[serde(default = "yes")]
+    pub device_transitional: bool,
+    /// A driver that falls back to the legacy interface when the device lacks VERSION_1.
+    #[serde(default = "yes")]
+    pub driver_legacy_fallback: bool,
+    /// Driver modes and faults.
+    #[serde(default)]
+    pub driver: DriverBehaviour,
+    /// Device modes and faults.
+    #[serde(default)]
+    pub device: DeviceBehaviour,
+}
+
+impl EngineConfig {
+    /// A modern split or packed queue with both sides offering and wanting `features` (plus
+    /// VERSION_1, and RING_PACKED for packed).
+    pub fn simple(layout: RingKind, size: u32, features: Features) -> Self {
+        let mut f = features.or(Features::VERSION_1);
+        if layout == RingKind::Packed {
+            f = f.or(Features::RING_PACKED);
+        }
+        EngineConfig {
+            queue: QueueConfig {
+                layout,
+                size,
+                base: default_base(),
+                buffers: default_area(),
+                index: 0,
+            },
+            device_features: f,
+            driver_features: f,
+            device_refuses: None,
+            device_transitional: true,
+            driver_legacy_fallback: true,
+            driver: DriverBehaviour::default(),
+            device: DeviceBehaviour::default(),
+        }
+    }
+}
+
+/// The transport's view: status and features.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Transport {
+    /// Device status byte.
+    pub status: Status,
+    /// Bits the driver wrote.
+    pub driver_features: Features,
+    /// The negotiated set, once FEATURES_OK held (or, legacy, once DRIVER_OK was set).
+    pub negotiated: Option<Features>,
+    /// Whether the legacy interface is in use.
+    pub legacy: bool,
+    /// Status values written, in order: the walk.
+    pub walk: Vec<u8>,
+}
+
+/// A live ring: its layout and both sides' private state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Ring {
+    /// Split.
+    Split {
+        /// Where it is.
+        layout: SplitLayout,
+        /// Driver state.
+        driver: SplitDriver,
+        /// Device state.
+        device: SplitDevice,
+    },
+    /// Packed.
+    Packed {
+        /// Where it is.
+        layout: PackedLayout,
+        /// Driver state.
+        driver: PackedDriver,
+        /// Device state.
+        device: PackedDevice,
+    },
+}
+
+impl Ring {
+    /// The layout.
+    pub fn layout(&self) -> RingLayout {
+        match self {
+            Ring::Split { layout, .. } => RingLayout::Split(*layout),
+            Ring::Packed { layout, .. } => RingLayout::Packed(*layout),
+        }
+    }
+}
+
+/// Where every buffer is, kept by ringside (not by either side): the ground truth that lets
+/// the engine notice a buffer that was lost or used twice.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Ledger {
+    /// IDs (split: heads) published and not yet popped, in order.
+    pub available: VecDeque<u16>,
+    /// IDs used (published by the device) and not yet reclaimed.
+    pub used: VecDeque<u16>,
+    /// Buffers made available so far.
+    pub made_available: u64,
+    /// Buffers reclaimed by the driver so far.
+    pub reclaimed: u64,
+    /// Buffers popped by the device so far.
+    pub popped: u64,
+    /// Buffers completed by the device so far.
+    pub completed: u64,
+    added_unpublished: Vec<u16>,
+    completed_unpublished: Vec<u16>,
+}
+
+/// Counters a summary needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Counters {
+    /// Kick decisions that said notify.
+    pub kicks_needed: u64,
+    /// Kick decisions that said no (suppressed).
+    pub kicks_suppressed: u64,
+    /// Interrupt decisions that said notify.
+    pub interrupts_needed: u64,
+    /// Interrupt decisions that said no.
+    pub interrupts_suppressed: u64,
+    /// Step of the last driver publish.
+    pub last_publish: Option<u64>,
+    /// Step of the last kick sent.
+    pub last_kick: Option<u64>,
+    /// Step of the last device publish.
+    pub last_used_publish: Option<u64>,
+    /// Step of the last interrupt sent.
+    pub last_interrupt: Option<u64>,
+}
+
+/// What applying an op did, in words for the narration line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// One line.
+    pub summary: String,
+}
+
+/// An engine could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// The ring does not fit the layout rules.
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+}
+
+/// One virtqueue, its two sides and their shared memory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Engine {
+    /// The configuration it was built from.
+    pub config: EngineConfig,
+    /// Memory and access log.
+    #[serde(skip)]
+    pub bus: Bus,
+    /// Status and features.
+    pub transport: Transport,
+    /// The ring, once set up.
+    pub ring: Option<Ring>,
+    /// Findings so far.
+    pub findings: Findings,
+    /// Notifications so far.
+    pub notifications: Vec<Notification>,
+    /// Buffer whereabouts.
+    pub ledger: Ledger,
+    /// Counters.
+    pub counters: Counters,
+}
+
+impl Engine {
+    /// An engine in the reset state. Checks the layout now so that bad input fails early.
+    pub fn new(config: EngineConfig) -> Result<Self, EngineError> {
+        let q = &config.queue;
+        SplitLayout::contiguous(q.size, q.base)
+            .map(|_| ())
+            .or_else(|e| match q.layout {
+                RingKind::Packed => PackedLayout::contiguous(q.size, q.base).map(|_| ()),
+                RingKind::Split => Err(e),
+            })?;
+        Ok(Engine {
+            config,
+            bus: Bus::new(),
+            transport: Transport::default(),
+            ring: None,
+            findings: Findings::default(),
+            notifications: Vec::new(),
+            ledger: Ledger::default(),
+            counters: Counters::default(),
+        })
+    }
+
+    /// Negotiated features (none before negotiation).
+    pub fn features(&self) -> Features {
+        self.transport.negotiated.unwrap_or(Features::NONE)
+    }
+
+    fn note(&mut self, code: Code, agent: Agent, msg: String) {
+        let step = self.bus.steps();
+        self.findings.push(code, step, Some(agent), msg);
+    }
+
+    fn reg(
+        &mut self,
+        agent: Agent,
+        kind: AccessKind,
+        field: Field,
+        value: u64,
+        old: u64,
+    ) -> Result<(), Halt> {
+        self.bus.register(agent, kind, field, value, old)
+    }
+
+    /// Applies one op. `Err(Halt)` means the micro-step budget ran out part way: the state is
+    /// exactly "after the accesses made so far".
+    pub fn apply(&mut self, op: &Op) -> Result<Outcome, Halt> {
+        let summary = match op {
+            Op::Negotiate => self.negotiate()?,
+            Op::SetStatus(v) => self.set_status(*v)?,
+            Op::WriteFeatures(f) => self.write_features(*f)?,
+            Op::Reset => {
+                self.write_status_reg(0)?;
+                self.reset_state();
+                "reset: status 0, queue state cleared".into()
+            }
+            Op::NeedsReset => {
+                let old = self.transport.status.0;
+                let new = old | Status::NEEDS_RESET;
+                self.reg(
+                    Agent::Device,
+                    AccessKind::Store,
+                    Field::Status,
+                    new.into(),
+                    old.into(),
+                )?;
+                self.transport.status = Status(new);
+                self.note(
+                    Code::Reset,
+                    Agent::Device,
+                    "device set DEVICE_NEEDS_RESET".into(),
+                );
+                "device sets DEVICE_NEEDS_RESET".into()
+            }
+            Op::DriverFault { fault, on } => {
+                let f = &mut self.config.driver.faults;
+                f.retain(|x| x != fault);
+                if *on {
+                    f.push(*fault);
+                }
+                format!("driver fault {fault:?} {}", if *on { "on" } else { "off" })
+            }
+            Op::DeviceFault { fault, on } => {
+                let f = &mut self.config.device.faults;
+                f.retain(|x| x != fault);
+                if *on {
+                    f.push(*fault);
+                }
+                format!("device fault {fault:?} {}", if *on { "on" } else { "off" })
+            }
+            Op::Repeat { .. } => "repeat (flattened by the session)".into(),
+            _ => self.ring_op(op)?,
+        };
+        Ok(Outcome { summary })
+    }
+
+    fn ring_op(&mut self, op: &Op) -> Result<String, Halt> {
+        let live = self.transport.status.has(Status::DRIVER_OK);
+        if self.ring.is_none() {
+            let agent = op.agent();
+            self.note(
+                Code::BeforeDriverOk,
+                agent,
+                format!(
+                    "{} before the queue was set up (status {})",
+                    op.name(),
+                    self.transport.status
+                ),
+            );
+            return Ok(format!("{}: no queue yet", op.name()));
+        }
+        if !live && !self.transport.legacy {
+            let agent = op.agent();
+            let what = match agent {
+                Agent::Driver if matches!(op, Op::Kick) => {
+                    Some("driver notified the device before DRIVER_OK")
+                }
+                Agent::Device => Some("device used the queue before DRIVER_OK"),
+                _ => None,
+            };
+            if let Some(w) = what {
+                self.note(Code::BeforeDriverOk, agent, w.into());
+            }
+        }
+        let step0 = self.bus.steps();
+        let features = self.features();
+        let mut cx = Ctx {
+            bus: &mut self.bus,
+            findings: &mut self.findings,
+            features,
+            driver: &self.config.driver,
+            device: &self.config.device,
+            alloc: self.config.queue.buffers,
+            notifications: &mut self.notifications,
+            queue_index: self.config.queue.index,
+        };
+        let Some(ring) = self.ring.as_mut() else {
+            return Ok(String::new());
+        };
+        let mut ledger_added = Vec::new();
+        let mut decision = None;
+        let summary = match (ring, op) {
+            (Ring::Split { layout, driver, .. }, Op::Add { buffer, count }) => {
+                let mut heads = Vec::new();
+                for _ in 0..*count {
+                    match driver.add(&mut cx, layout, buffer)? {
+                        Some(h) => heads.push(h),
+                        None => break,
+                    }
+                }
+                ledger_added = heads.clone();
+                format!(
+                    "driver adds {} buffer(s), heads {:?}; avail idx shadow {}",
+                    heads.len(),
+                    heads,
+                    driver.avail_idx
+                )
+            }
+            (Ring::Packed { layout, driver, .. }, Op::Add { buffer, count }) => {
+                let mut ids = Vec::new();
+                for _ in 0..*count {
+                    match driver.add(&mut cx, layout, buffer)? {
+                        Some(h) => ids.push(h),
+                        None => break,
+                    }
+                }
+                ledger_added = ids.clone();
+                format!(
+                    "driver writes {} buffer(s), ids {:?}; next slot {}",
+                    ids.len(),
+                    ids,
+                    driver.next_avail
+                )
+            }
+            (Ring::Split { layout, driver, .. }, Op::Publish) => {
+                driver.publish(&mut cx, layout)?;
+                format!("driver publishes avail.idx = {}", driver.published)
+            }
+            (Ring::Packed { layout, driver, .. }, Op::Publish) => {
+                let n = driver.pending.len();
+                driver.publish(&mut cx, layout)?;
+                format!("driver flips {n} head flag(s), first head last")
+            }
+            (Ring::Split { layout, driver, .. }, Op::Kick) => {
+                let d = driver.kick(&mut cx, layout)?;
+                decision = Some((Agent::Driver, d));
+                kick_text(d)
+            }
+            (Ring::Packed { layout, driver, .. }, Op::Kick) => {
+                let d = driver.kick(&mut cx, layout)?;
+                decision = Some((Agent::Driver, d));
+                kick_text(d)
+            }
+            (Ring::Split { layout, driver, .. }, Op::DisableInterrupts) => {
+                driver.disable_cb(&mut cx, layout)?;
+                "driver disables used-buffer notifications".into()
+            }
+            (Ring::Packed { layout, driver, .. }, Op::DisableInterrupts) => {
+                driver.disable_cb(&mut cx, layout)?;
+                "driver disables used-buffer notifications".into()
+            }
+            (Ring::Split { layout, driver, .. }, Op::EnableInterrupts) => {
+                let more = driver.enable_cb(&mut cx, layout)?;
+                recheck_text("driver", more)
+            }
+            (Ring::Packed { layout, driver, .. }, Op::EnableInterrupts) => {
+                let more = driver.enable_cb(&mut cx, layout)?;
+                recheck_text("driver", more)
+            }
+            (Ring::Split { layout, driver, .. }, Op::Reclaim { max }) => {
+                let before = driver.outstanding.len();
+                let n = driver.reclaim(&mut cx, layout, max.unwrap_or(u16::MAX))?;
+                let freed = before - driver.outstanding.len();
+                self.ledger.reclaimed += freed as u64;
+                drain(&mut self.ledger.used, freed);
+                format!(
+                    "driver reclaims {n} used buffer(s); last_used {}",
+                    driver.last_used
+                )
+            }
+            (Ring::Packed { layout, driver, .. }, Op::Reclaim { max }) => {
+                let before = driver.order.len();
+                let n = driver.reclaim(&mut cx, layout, max.unwrap_or(u16::MAX))?;
+                let freed = before - driver.order.len();
+                self.ledger.reclaimed += freed as u64;
+                drain(&mut self.ledger.used, freed);
+                format!(
+                    "driver reclaims {n} used buffer(s); next used {}",
+                    driver.next_used
+                )
+            }
+            (Ring::Split { layout, device, .. }, Op::Pop { max }) => {
+                let n = device.pop(&mut cx, layout, max.unwrap_or(u16::MAX))?;
+                self.ledger.popped += u64::from(n);
+                drain(&mut self.ledger.available, n.into());
+                format!(
+                    "device pops {n} chain(s); last_avail_idx {}",
+                    device.last_avail
+                )
+            }
+            (Ring::Packed { layout, device, .. }, Op::Pop { max }) => {
+                let n = device.pop(&mut cx, layout, max.unwrap_or(u16::MAX))?;
+                self.ledger.popped += u64::from(n);
+                drain(&mut self.ledger.available, n.into());
+                format!("device pops {n} list(s); next avail {}", device.next_avail)
+            }
+            (
+                Ring::Split { layout, device, .. },
+                Op::Complete {
+                    count,
+                    pick,
+                    written,
+                },
+            ) => {
+                let before: Vec<u16> = device.inflight.iter().map(|c| c.id).collect();
+                let n = device.complete(&mut cx, layout, *count, *pick, *written)?;
+                let done = completed_ids(&before, &device.inflight, n);
+                self.ledger.completed += u64::from(n);
+                self.ledger.completed_unpublished.extend(done);
+                format!(
+                    "device fills {n} used entr(ies); used idx shadow {}",
+                    device.used_idx
+                )
+            }
+            (
+                Ring::Packed { layout, device, .. },
+                Op::Complete {
+                    count,
+                    pick,
+                    written,
+                },
+            ) => {
+                let before: Vec<u16> = device.inflight.iter().map(|c| c.id).collect();
+                let n = device.complete(&mut cx, layout, *count, *pick, *written)?;
+                let done = completed_ids(&before, &device.inflight, n);
+                self.ledger.completed += u64::from(n);
+                self.ledger.completed_unpublished.extend(done);
+                format!(
+                    "device writes {n} used descriptor(s); next used {}",
+                    device.next_used
+                )
+            }
+            (Ring::Split { layout, device, .. }, Op::PublishUsed) => {
+                device.publish(&mut cx, layout)?;
+                let moved = std::mem::take(&mut self.ledger.completed_unpublished);
+                self.ledger.used.extend(moved);
+                self.counters.last_used_publish = Some(step0);
+                format!("device publishes used.idx = {}", device.published)
+            }
+            (Ring::Packed { layout, device, .. }, Op::PublishUsed) => {
+                device.publish(&mut cx, layout)?;
+                let moved = std::mem::take(&mut self.ledger.completed_unpublished);
+                self.ledger.used.extend(moved);
+                self.counters.last_used_publish = Some(step0);
+                "device stores used flags, first one last".into()
+            }
+            (Ring::Split { layout, device, .. }, Op::Interrupt) => {
+                let d = device.interrupt(&mut cx, layout)?;
+                decision = Some((Agent::Device, d));
+                irq_text(d)
+            }
+            (Ring::Packed { layout, device, .. }, Op::Interrupt) => {
+                let d = device.interrupt(&mut cx, layout)?;
+                decision = Some((Agent::Device, d));
+                irq_text(d)
+            }
+            (Ring::Split { layout, device, .. }, Op::DisableNotifications) => {
+                device.disable_notify(&mut cx, layout)?;
+                "device disables available-buffer notifications".into()
+            }
+            (Ring::Packed { layout, device, .. }, Op::DisableNotifications) => {
+                device.disable_notify(&mut cx, layout)?;
+                "device disables available-buffer notifications".into()
+            }
+            (Ring::Split { layout, device, .. }, Op::EnableNotifications) => {
+                let more = device.enable_notify(&mut cx, layout)?;
+                recheck_text("device", more)
+            }
+            (Ring::Packed { layout, device, .. }, Op::EnableNotifications) => {
+                let more = device.enable_notify(&mut cx, layout)?;
+                recheck_text("device", more)
+            }
+            (_, other) => format!("{} is not a ring operation", other.name()),
+        };
+        self.ledger.added_unpublished.extend(ledger_added);
+        if matches!(op, Op::Publish) {
+            let moved = std::mem::take(&mut self.ledger.added_unpublished);
+            self.ledger.made_available += moved.len() as u64;
+            self.ledger.available.extend(moved);
+            self.counters.last_publish = Some(step0);
+        }
+        if let Some((agent, d)) = decision {
+            let c = &mut self.counters;
+            match (agent, d.needed) {
+                (Agent::Driver, true) => c.kicks_needed += 1,
+                (Agent::Driver, false) => c.kicks_suppressed += 1,
+                (Agent::Device, true) => c.interrupts_needed += 1,
+                (Agent::Device, false) => c.interrupts_suppressed += 1,
+            }
+            if d.sent {
+                match agent {
+                    Agent::Driver => c.last_kick = Some(step0),
+                    Agent::Device => c.last_interrupt = Some(step0),
+                }
+            }
+            if d.needed && !d.sent {
+                let (code_agent, what) = match agent {
+                    Agent::Driver => (
+                        Agent::Driver,
+                        "the device's event index asked for a kick and the driver sent none",
+                    ),
+                    Agent::Device => (
+                        Agent::Device,
+                        "the driver's event index asked for an interrupt and the device sent none",
+                    ),
+                };
+                self.note(Code::MissedNotification, code_agent, what.into());
+            }
+        }
+        Ok(summary)
+    }
+
+    fn write_status_reg(&mut self, new: u8) -> Result<(), Halt> {
+        let old = self.transport.status.0;
+        self.reg(
+            Agent::Driver,
+            AccessKind::Store,
+            Field::Status,
+            new.into(),
+            old.into(),
+        )?;
+        self.transport.status = Status(new);
+        self.transport.walk.push(new);
+        Ok(())
+    }
+
+    fn reset_state(&mut self) {
+        self.transport.status = Status(0);
+        self.transport.negotiated = None;
+        self.transport.driver_features = Features::NONE;
+        self.transport.legacy = false;
+        if let Some(r) = self.ring.take() {
+            for (_, start, len) in r.layout().areas() {
+                self.bus.mem.fill(start, len, 0);
+            }
+        }
+        self.ledger = Ledger::default();
+    }
+
+    /// A raw status write by the driver, checked against §2.1 and §3.1.
+    fn set_status(&mut self, v: u8) -> Result<String, Halt> {
+        let old = self.transport.status;
+        self.write_status_reg(v)?;
+        if v == 0 {
+            self.reset_state();
+            return Ok("driver writes status 0: reset".into());
+        }
+        if old.0 & !v != 0 {
+            let msg = format!("driver cleared status bits: {} -> {}", old, Status(v));
+            self.note(Code::StatusCleared, Agent::Driver, msg);
+        }
+        let set = v & !old.0;
+        let s = Status(v);
+        let order_ok = |bit: u8, needs: u8| set & bit == 0 || s.has(needs);
+        let mut bad = Vec::new();
+        if !order_ok(Status::DRIVER, Status::ACKNOWLEDGE) {
+            bad.push("DRIVER before ACKNOWLEDGE");
+        }
+        if !order_ok(Status::FEATURES_OK, Status::DRIVER) {
+            bad.push("FEATURES_OK before DRIVER");
+        }
+        if !self.transport.legacy && !order_ok(Status::DRIVER_OK, Status::FEATURES_OK) {
+            bad.push("DRIVER_OK before FEATURES_OK");
+        }
+        if old.has(Status::FAILED) && set != 0 {
+            bad.push("status set after FAILED without a reset");
+        }
+        for b in bad {
+            self.note(
+                Code::StatusOrder,
+                Agent::Driver,
+                format!("{b} (status {})", Status(v)),
+            );
+        }
+        if set & Status::FEATURES_OK != 0 {
+            self.features_ok_check()?;
+        }
+        if set & Status::DRIVER_OK != 0 && self.ring.is_none() {
+            self.setup_queue()?;
+        }
+        Ok(format!("driver writes status {}", self.transport.status))
+    }
+
+    fn write_features(&mut self, f: Features) -> Result<String, Halt> {
+        if self.transport.status.has(Status::FEATURES_OK) {
+            let msg = format!("driver wrote feature bits {f} after FEATURES_OK");
+            self.note(Code::FeaturesAfterOk, Agent::Driver, msg);
+        }
+        for sel in 0..2u8 {
+            let old = self.transport.driver_features.word(sel);
+            self.reg(
+                Agent::Driver,
+                AccessKind::Store,
+                Field::DriverFeatures { select: sel },
+                f.word(sel).into(),
+                old.into(),
+            )?;
+        }
+        let not_offered = f.minus(self.config.device_features);
+        if not_offered != Features::NONE {
+            let msg = format!("driver accepted {not_offered}, which the device did not offer");
+            self.note(Code::FeatureNotOffered, Agent::Driver, msg);
+        }
+        self.transport.driver_features = f;
+        Ok(format!("driver writes features {f}"))
+    }
+
+    /// The device's answer to FEATURES_OK: keep it, or clear it to refuse the subset.
+    fn features_ok_check(&mut self) -> Result<(), Halt> {
+        let accepted = self.transport.driver_features;
+        let offered = self.config.device_features;
+        let refuse_combo = self
+            .config
+            .device_refuses
+            .is_some_and(|r| r != Features::NONE && accepted.contains(r));
+        let not_offered = accepted.minus(offered) != Features::NONE;
+        // The driver reads the status back.
+        let cur = self.transport.status.0;
+        if refuse_combo || not_offered {
+            let new = cur & !Status::FEATURES_OK;
+            self.reg(
+                Agent::Device,
+                AccessKind::Store,
+                Field::Status,
+                new.into(),
+                cur.into(),
+            )?;
+            self.transport.status = Status(new);
+            self.reg(
+                Agent::Driver,
+                AccessKind::Load,
+                Field::Status,
+                new.into(),
+                new.into(),
+            )?;
+            let msg = format!("device refused features {accepted}: FEATURES_OK not set on re-read");
+            self.note(Code::FeaturesRefused, Agent::Device, msg);
+        } else {
+            self.reg(
+                Agent::Driver,
+                AccessKind::Load,
+                Field::Status,
+                cur.into(),
+                cur.into(),
+            )?;
+            self.transport.negotiated = Some(accepted);
+        }
+        Ok(())
+    }
+
+    fn setup_queue(&mut self) -> Result<(), Halt> {
+        let negotiated = match self.transport.negotiated {
+            Some(n) => n,
+            None if self.transport.legacy => {
+                let n = self
+                    .transport
+                    .driver_features
+                    .and(self.config.device_features);
+                self.transport.negotiated = Some(n);
+                n
+            }
+            None => {
+                self.note(
+                    Code::StatusOrder,
+                    Agent::Driver,
+                    "DRIVER_OK without negotiated features".into(),
+                );
+                return Ok(());
+            }
+        };
+        let q = self.config.queue.clone();
+        let mut kind = q.layout;
+        if kind == RingKind::Packed && !negotiated.contains(Features::RING_PACKED) {
+            let msg = "a packed ring was asked for but VIRTIO_F_RING_PACKED was not negotiated: using a split ring".to_string();
+            self.note(Code::PackedNotNegotiated, Agent::Driver, msg);
+            kind = RingKind::Split;
+        }
+        self.reg(
+            Agent::Driver,
+            AccessKind::Store,
+            Field::QueueConfig,
+            q.size.into(),
+            0,
+        )?;
+        let ring = match kind {
+            RingKind::Split => {
+                let layout = if self.transport.legacy {
+                    SplitLayout::legacy(q.size, q.base, 4096)
+                } else {
+                    SplitLayout::contiguous(q.size, q.base)
+                };
+                match layout {
+                    Ok(layout) => Ring::Split {
+                        layout,
+                        driver: SplitDriver::new(layout.size),
+                        device: SplitDevice::default(),
+                    },
+                    Err(e) => {
+                        self.note(
+                            Code::StatusOrder,
+                            Agent::Driver,
+                            format!("queue setup failed: {e}"),
+                        );
+                        return Ok(());
+                    }
+                }
+            }
+            RingKind::Packed => match PackedLayout::contiguous(q.size, q.base) {
+                Ok(layout) => Ring::Packed {
+                    layout,
+                    driver: PackedDriver::new(layout.size),
+                    device: PackedDevice::default(),
+                },
+                Err(e) => {
+                    self.note(
+                        Code::StatusOrder,
+                        Agent::Driver,
+                        format!("queue setup failed: {e}"),
+                    );
+                    return Ok(());
+                }
+            },
+        };
+        for (_, start, len) in ring.layout().areas() {
+            self.bus.mem.fill(start, len, 0);
+        }
+        self.ring = Some(ring);
+        Ok(())
+    }
+
+    /// The §3.1.1 walk, each register access a micro step.
+    fn negotiate(&mut self) -> Result<String, Halt> {
+        self.write_status_reg(0)?;
+        self.reset_state();
+        self.write_status_reg(Status::ACKNOWLEDGE)?;
+        self.write_status_reg(Status::ACKNOWLEDGE | Status::DRIVER)?;
+        let offered = self.config.device_features;
+        for sel in 0..2u8 {
+            let w = offered.word(sel);
+            self.reg(
+                Agent::Driver,
+                AccessKind::Load,
+                Field::DeviceFeatures { select: sel },
+                w.into(),
+                w.into(),
+            )?;
+        }
+        let wants = self.config.driver_features;
+        let device_modern = offered.contains(Features::VERSION_1);
+        let driver_modern = wants.contains(Features::VERSION_1);
+        let legacy = match (driver_modern, device_modern) {
+            (true, true) => false,
+            (true, false) if self.config.driver_legacy_fallback => true,
+            (true, false) => {
+                self.write_status_reg(Status::ACKNOWLEDGE | Status::DRIVER | Status::FAILED)?;
+                let msg = "device does not offer VIRTIO_F_VERSION_1 and this driver has no legacy interface: FAILED".to_string();
+                self.note(Code::FeaturesRefused, Agent::Driver, msg);
+                return Ok("negotiation failed: modern-only driver, legacy device".into());
+            }
+            (false, _) if !device_modern || self.config.device_transitional => true,
+            (false, _) => {
+                self.write_status_reg(Status::ACKNOWLEDGE | Status::DRIVER | Status::FAILED)?;
+                let msg =
+                    "legacy driver and a non-transitional (modern-only) device: FAILED".to_string();
+                self.note(Code::FeaturesRefused, Agent::Driver, msg);
+                return Ok("negotiation failed: legacy driver, modern-only device".into());
+            }
+        };
+        // Legacy interface: only the low 32 feature bits exist.
+        let accepted = if legacy {
+            Features(wants.and(offered).0 & 0xffff_ffff)
+        } else {
+            wants.and(offered)
+        };
+        self.transport.legacy = legacy;
+        let words = if legacy { 1 } else { 2 };
+        for sel in 0..words {
+            let w = accepted.word(sel);
+            self.reg(
+                Agent::Driver,
+                AccessKind::Store,
+                Field::DriverFeatures { select: sel },
+                w.into(),
+                0,
+            )?;
+        }
+        self.transport.driver_features = accepted;
+        if legacy {
+            self.transport.negotiated = Some(accepted);
+        } else {
+            self.write_status_reg(Status::ACKNOWLEDGE | Status::DRIVER | Status::FEATURES_OK)?;
+            self.features_ok_check()?;
+            if !self.transport.status.has(Status::FEATURES_OK) {
+                self.write_status_reg(self.transport.status.0 | Status::FAILED)?;
+                return Ok(format!("negotiation failed: device refused {accepted}"));
+            }
+        }
+        self.setup_queue()?;
+        let s = self.transport.status.0 | Status::DRIVER_OK;
+        self.write_status_reg(s)?;
+        Ok(format!(
+            "negotiated {} ({}): {}",
+            self.features(),
+            if legacy {
+                "legacy 0.9 interface"
+            } else {
+                "virtio 1.x"
+            },
+            self.transport.status
+        ))
+    }
+
+    /// End-of-run audit: buffers that are nowhere (lost), and work left with nobody to wake.
+    pub fn audit(&mut self) {
+        let step = self.bus.steps();
+        let (outstanding, inflight): (Vec<u16>, Vec<u16>) = match &self.ring {
+            Some(Ring::Split { driver, device, .. }) => (
+                driver.outstanding.iter().map(|o| o.head).collect(),
+                device.inflight.iter().map(|c| c.id).collect(),
+            ),
+            Some(Ring::Packed { driver, device, .. }) => (
+                driver.order.clone(),
+                device.inflight.iter().map(|c| c.id).collect(),
+            ),
+            None => return,
+        };
+        let l = &self.ledger;
+        for id in outstanding {
+            let somewhere = l.available.contains(&id)
+                || l.added_unpublished.contains(&id)
+                || inflight.contains(&id)
+                || l.used.contains(&id)
+                || l.completed_unpublished.contains(&id);
+            if !somewhere {
+                self.findings.push(
+                    Code::LostBuffer,
+                    step,
+                    None,
+                    format!("buffer {id} was made available and never came back: the device no longer holds it and the used ring does not name it"),
+                );
+            }
+        }
+        let c = self.counters;
+        let l = &self.ledger;
+        if !l.available.is_empty() && inflight.is_empty() && c.last_kick < c.last_publish {
+            let msg = format!(
+                "stall: {} buffer(s) available since step {}, no kick since; the device is waiting for a notification that will not come",
+                l.available.len(),
+                c.last_publish.unwrap_or(0)
+            );
+            self.findings
+                .push(Code::Stall, step, Some(Agent::Driver), msg);
+        }
+        if !l.used.is_empty() && c.last_interrupt < c.last_used_publish {
+            let msg = format!(
+                "stall: {} used buffer(s) published at step {}, no interrupt since; the driver is waiting for an interrupt that will not come",
+                l.used.len(),
+                c.last_used_publish.unwrap_or(0)
+            );
+            self.findings
+                .push(Code::Stall, step, Some(Agent::Device), msg);
+        }
+    }
+}
+
+fn drain(q: &mut VecDeque<u16>, n: usize) {
+    let n = n.min(q.len());
+    q.drain(..n);
+}
+
+/// Which IDs left `before` to make `after` (the ones just completed), in completion order is
+/// not recoverable from sets, so this returns them in the order they stood.
+fn completed_ids(before: &[u16], after: &[crate::queue::Chain], n: u16) -> Vec<u16> {
+    let mut rest: Vec<u16> = after.iter().map(|c| c.id).collect();
+    let mut out = Vec::new();
+    for id in before {
+        if let Some(p) = rest.iter().position(|r| r == id) {
+            rest.remove(p);
+        } else {
+            out.push(*id);
+        }
+    }
+    if out.len() < usize::from(n) {
+        // DoubleComplete keeps the chain in flight: the same id is used again.
+        out.extend(before.iter().take(usize::from(n) - out.len()));
+    }
+    out
+}
+
+fn kick_text(d: NotifyDecision) -> String {
+    match (d.needed, d.sent) {
+        (true, true) => "driver kicks the device".into(),
+        (true, false) => "driver should kick but does not".into(),
+        (false, _) => "driver skips the kick: the device asked not to be notified".into(),
+    }
+}
+
+fn irq_text(d: NotifyDecision) -> String {
+    match (d.needed, d.sent) {
+        (true, true) => "device interrupts the driver".into(),
+        (true, false) => "device should interrupt but does not".into(),
+        (false, _) => "device skips the interrupt: the driver asked not to be interrupted".into(),
+    }
+}
+
+fn recheck_text(who: &str, more: bool) -> String {
+    if more {
+        format!("{who} re-enables notifications; re-check finds work already waiting")
+    } else {
+        format!("{who} re-enables notifications; nothing waiting")
+    }
+}

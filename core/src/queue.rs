@@ -1,0 +1,177 @@
+//! What split and packed queues share: the buffers a driver offers, the chains a device pops,
+//! the context both sides run in, and notifications.
+
+use serde::{Deserialize, Serialize};
+
+use crate::behaviour::{DeviceBehaviour, DriverBehaviour};
+use crate::features::Features;
+use crate::finding::{Code, Findings};
+use crate::memory::{Agent, Bus};
+
+/// A buffer the driver offers: device-readable segments first, then device-writable ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BufferSpec {
+    /// Lengths of the device-readable segments (a request header, a packet to send).
+    pub readable: Vec<u32>,
+    /// Lengths of the device-writable segments (a status byte, a receive buffer).
+    pub writable: Vec<u32>,
+    /// Put the segments in an indirect table (needs INDIRECT_DESC).
+    pub indirect: bool,
+}
+
+impl Default for BufferSpec {
+    /// One 64-byte readable segment: the smallest useful request.
+    fn default() -> Self {
+        BufferSpec {
+            readable: vec![64],
+            writable: vec![],
+            indirect: false,
+        }
+    }
+}
+
+impl BufferSpec {
+    /// Number of segments.
+    pub fn segments(&self) -> usize {
+        self.readable.len() + self.writable.len()
+    }
+    /// Bytes the device may write.
+    pub fn writable_bytes(&self) -> u32 {
+        self.writable.iter().fold(0u32, |a, l| a.saturating_add(*l))
+    }
+}
+
+/// Which outstanding buffers a device completes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Pick {
+    /// The oldest popped first (in order).
+    #[default]
+    Oldest,
+    /// The most recently popped first (the talk's "9th used first").
+    Newest,
+    /// The n-th outstanding buffer, counting from the oldest.
+    Nth(u16),
+}
+
+impl Pick {
+    /// Index into a list of `len` outstanding chains, if there is one to take.
+    pub fn index(self, len: usize) -> Option<usize> {
+        match self {
+            _ if len == 0 => None,
+            Pick::Oldest => Some(0),
+            Pick::Newest => Some(len - 1),
+            Pick::Nth(n) => (usize::from(n) < len).then_some(usize::from(n)),
+        }
+    }
+}
+
+/// One segment of a popped chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    /// Guest address.
+    pub addr: u64,
+    /// Length.
+    pub len: u32,
+    /// Device-writable.
+    pub write: bool,
+}
+
+/// A chain as the device saw it when it popped it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chain {
+    /// Split: head descriptor index. Packed: buffer ID.
+    pub id: u16,
+    /// Packed: first ring slot of the list. Split: the head again.
+    pub slot: u16,
+    /// Ring slots (split: table entries) the chain occupies; 1 for an indirect chain.
+    pub descs: u16,
+    /// The segments, in chain order.
+    pub segments: Vec<Segment>,
+}
+
+impl Chain {
+    /// Bytes the device may write.
+    pub fn writable_bytes(&self) -> u32 {
+        self.segments
+            .iter()
+            .filter(|s| s.write)
+            .fold(0u32, |a, s| a.saturating_add(s.len))
+    }
+}
+
+/// A notification one side sent the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    /// Micro step of the register write.
+    pub step: u64,
+    /// Who sent it (driver: available-buffer notification, device: used-buffer interrupt).
+    pub from: Agent,
+    /// The value written: the queue index, or with NOTIFICATION_DATA the full 32-bit datum.
+    pub value: u32,
+}
+
+/// Outcome of a notification check: whether the sender had to notify and whether it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyDecision {
+    /// The suppression state said a notification was needed.
+    pub needed: bool,
+    /// One was sent.
+    pub sent: bool,
+}
+
+/// Everything a ring operation needs besides its own side's state.
+pub(crate) struct Ctx<'a> {
+    pub bus: &'a mut Bus,
+    pub findings: &'a mut Findings,
+    /// Negotiated features.
+    pub features: Features,
+    pub driver: &'a DriverBehaviour,
+    pub device: &'a DeviceBehaviour,
+    /// Where the driver places buffers and indirect tables.
+    pub alloc: BufferArea,
+    /// Sent notifications.
+    pub notifications: &'a mut Vec<Notification>,
+    /// Queue index (for notification data).
+    pub queue_index: u16,
+}
+
+impl Ctx<'_> {
+    pub fn has(&self, f: Features) -> bool {
+        self.features.contains(f)
+    }
+    pub fn finding(&mut self, code: Code, agent: Agent, message: String) {
+        let step = self.bus.steps();
+        self.findings.push(code, step, Some(agent), message);
+    }
+}
+
+/// Where the driver puts buffer payloads and indirect tables: a fixed stride per descriptor
+/// slot, so that addresses are stable and readable in the hex view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BufferArea {
+    /// Base of the payload area.
+    pub data: u64,
+    /// Bytes reserved per segment.
+    pub stride: u64,
+    /// Base of the indirect tables.
+    pub tables: u64,
+}
+
+impl BufferArea {
+    /// Address for segment `seg` of the buffer that starts at slot/id `owner`.
+    pub fn segment(&self, owner: u16, seg: usize) -> u64 {
+        self.data + (u64::from(owner) * 8 + seg as u64) * self.stride
+    }
+    /// Address of the indirect table for head/id `owner` (room for 64 entries each).
+    pub fn table(&self, owner: u16) -> u64 {
+        self.tables + u64::from(owner) * 64 * 16
+    }
+}
+
+/// The 32-bit value a driver writes with NOTIFICATION_DATA: queue index in bits 0..16, then
+/// the next offset (15 bits) and wrap bit. For a split ring the upper half is the whole
+/// 16-bit `avail.idx` (spec §2.9 note), for packed it is `off_wrap` of the next free slot.
+pub fn notification_data(queue: u16, next_off_wrap: u16) -> u32 {
+    u32::from(queue) | u32::from(next_off_wrap) << 16
+}

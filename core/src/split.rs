@@ -1,0 +1,916 @@
+//! The split virtqueue (virtio 1.2 §2.7): a driver and a device that share a descriptor table,
+//! an available ring and a used ring, and talk only through their bytes.
+//!
+//! Each side keeps the private state its real counterpart keeps (Linux's `vring_virtqueue`,
+//! QEMU's `VirtQueue`): shadow indices, a free list, what it has signalled. Every read or write
+//! of shared state goes through the [`Bus`](crate::memory::Bus), one micro step each, in the
+//! order and with the barriers the real code uses.
+
+use serde::{Deserialize, Serialize};
+
+use crate::behaviour::{DeviceFault, DriverFault};
+use crate::features::Features;
+use crate::finding::Code;
+use crate::layout::{
+    RingIdx, SplitLayout, VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT,
+    VIRTQ_DESC_F_WRITE, VIRTQ_USED_F_NO_NOTIFY, vring_need_event,
+};
+use crate::memory::{Agent, DescPart, Field, Halt, Ordering};
+use crate::queue::{BufferSpec, Chain, Ctx, Notification, NotifyDecision, Pick, Segment};
+
+const DRV: Agent = Agent::Driver;
+const DEV: Agent = Agent::Device;
+
+/// What the driver remembers about a chain it made available (Linux's `desc_state`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outstanding {
+    /// Head descriptor.
+    pub head: u16,
+    /// Table entries it holds (1 when indirect).
+    pub descs: Vec<u16>,
+    /// Writable bytes offered.
+    pub writable: u32,
+}
+
+/// The driver side of a split ring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SplitDriver {
+    /// Free descriptors, used as a stack like Linux's `free_head` list.
+    pub free: Vec<u16>,
+    /// Next descriptor for IN_ORDER allocation (descriptors are used in ring order).
+    pub next_desc: u16,
+    /// Shadow of `avail.idx`, counting added but unpublished entries.
+    pub avail_idx: RingIdx,
+    /// The last value stored to `avail.idx`.
+    pub published: RingIdx,
+    /// `avail.idx` when the driver last decided whether to kick (`old` in `vring_need_event`).
+    pub kicked_at: RingIdx,
+    /// Next used entry to read (`last_used_idx`).
+    pub last_used: RingIdx,
+    /// Chains made available and not yet reclaimed, in the order they were added.
+    pub outstanding: Vec<Outstanding>,
+    /// Whether used-buffer notifications are wanted.
+    pub callbacks: bool,
+}
+
+impl SplitDriver {
+    /// A driver for a freshly zeroed ring of `size` entries.
+    pub fn new(size: u16) -> Self {
+        SplitDriver {
+            free: (0..size).rev().collect(),
+            next_desc: 0,
+            avail_idx: RingIdx(0),
+            published: RingIdx(0),
+            kicked_at: RingIdx(0),
+            last_used: RingIdx(0),
+            outstanding: Vec::new(),
+            callbacks: true,
+        }
+    }
+
+    fn alloc(&mut self, n: usize, size: u16, in_order: bool) -> Option<Vec<u16>> {
+        if self.free.len() < n {
+            return None;
+        }
+        if in_order {
+            // IN_ORDER: descriptors are used in ring order, so allocate sequentially.
+            let first = self.next_desc;
+            let ids: Vec<u16> = (0..n as u16)
+                .map(|k| ((u32::from(first) + u32::from(k)) % u32::from(size)) as u16)
+                .collect();
+            self.free.retain(|d| !ids.contains(d));
+            self.next_desc = ((u32::from(first) + n as u32) % u32::from(size)) as u16;
+            return Some(ids);
+        }
+        let at = self.free.len() - n;
+        let mut ids = self.free.split_off(at);
+        ids.reverse();
+        Some(ids)
+    }
+
+    /// Whether descriptor `d` is in a chain the device owns.
+    pub fn owned_by_device(&self, d: u16) -> bool {
+        self.outstanding.iter().any(|o| o.descs.contains(&d))
+    }
+
+    /// Adds one buffer: writes its descriptors and the available ring entry, but does not
+    /// publish `avail.idx` (Linux's `virtqueue_add_split` up to, not including, the kick).
+    /// Returns the head, or `None` when the ring has no room.
+    pub(crate) fn add(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        l: &SplitLayout,
+        buf: &BufferSpec,
+    ) -> Result<Option<u16>, Halt> {
+        let indirect = buf.indirect
+            && (cx.has(Features::INDIRECT_DESC)
+                || cx.driver.has(DriverFault::NestedIndirect)
+                || cx.driver.has(DriverFault::IndirectWithNext));
+        let mut segs: Vec<(u32, bool)> = buf.readable.iter().map(|&l| (l, false)).collect();
+        segs.extend(buf.writable.iter().map(|&l| (l, true)));
+        if cx.driver.has(DriverFault::WritableFirst) {
+            segs.sort_by_key(|s| !s.1);
+        }
+        if segs.is_empty() {
+            return Ok(None);
+        }
+        let need = if indirect { 1 } else { segs.len() };
+        let in_order = cx.has(Features::IN_ORDER);
+        let reuse = cx.driver.has(DriverFault::ReuseInflight) && self.free.len() < need;
+        let descs = if reuse {
+            // The fault: take descriptors of the oldest outstanding chain without reclaiming.
+            let victim = self.outstanding.first().map(|o| o.descs.clone());
+            match victim {
+                Some(v) if v.len() >= need => v[..need].to_vec(),
+                _ => return Ok(None),
+            }
+        } else {
+            match self.alloc(need, l.size, in_order) {
+                Some(d) => d,
+                None => {
+                    let msg = format!(
+                        "no room for a {need}-descriptor buffer: {} of {} descriptors free",
+                        self.free.len(),
+                        l.size
+                    );
+                    cx.finding(Code::QueueFull, DRV, msg);
+                    return Ok(None);
+                }
+            }
+        };
+        let head = descs[0];
+        if reuse {
+            cx.finding(
+                Code::OwnershipViolation,
+                DRV,
+                format!("driver reused desc[{head}] while the device still owns it"),
+            );
+        }
+        let writable = buf.writable_bytes();
+        if indirect {
+            let table = cx.alloc.table(head);
+            let n = segs.len();
+            for (k, &(len, w)) in segs.iter().enumerate() {
+                let next = if k + 1 < n { k as u16 + 1 } else { 0 };
+                let mut flags = if w { VIRTQ_DESC_F_WRITE } else { 0 };
+                if k + 1 < n {
+                    flags |= VIRTQ_DESC_F_NEXT;
+                }
+                if k == 0 && cx.driver.has(DriverFault::NestedIndirect) {
+                    flags |= VIRTQ_DESC_F_INDIRECT;
+                }
+                let addr = cx.alloc.segment(head, k);
+                let base = table + 16 * k as u64;
+                let f = |part| Field::Indirect {
+                    parent: head,
+                    index: k as u16,
+                    part,
+                };
+                write_desc(cx, base, f, addr, len, flags, next)?;
+            }
+            let mut len = 16 * n as u32;
+            if cx.driver.has(DriverFault::IndirectBadSize) {
+                len -= 1;
+            }
+            let mut flags = VIRTQ_DESC_F_INDIRECT;
+            if cx.driver.has(DriverFault::IndirectWithNext) {
+                flags |= VIRTQ_DESC_F_NEXT;
+            }
+            let f = |part| Field::Desc { index: head, part };
+            write_desc(cx, l.desc(head), f, table, len, flags, head)?;
+        } else {
+            let n = descs.len();
+            for (k, (&d, &(len, w))) in descs.iter().zip(&segs).enumerate() {
+                let mut flags = if w { VIRTQ_DESC_F_WRITE } else { 0 };
+                let mut next = descs.get(k + 1).copied().unwrap_or(0);
+                if k + 1 < n {
+                    flags |= VIRTQ_DESC_F_NEXT;
+                } else if cx.driver.has(DriverFault::LoopChain) {
+                    flags |= VIRTQ_DESC_F_NEXT;
+                    next = head;
+                }
+                let addr = cx.alloc.segment(head, k);
+                let f = |part| Field::Desc { index: d, part };
+                write_desc(cx, l.desc(d), f, addr, len, flags, next)?;
+            }
+        }
+        let slot = self.avail_idx.slot(l.size);
+        let entry = cx.driver.find(|f| match f {
+            DriverFault::BadHead(v) => Some(*v),
+            _ => None,
+        });
+        let entry = entry.unwrap_or(head);
+        let f = Field::AvailRing(slot);
+        cx.bus
+            .store(DRV, f, l.avail_ring(slot), 2, entry.into(), Ordering::Plain)?;
+        self.avail_idx = self.avail_idx.add(1);
+        if !reuse {
+            self.outstanding.push(Outstanding {
+                head,
+                descs,
+                writable,
+            });
+        }
+        Ok(Some(head))
+    }
+
+    /// Publishes the added entries: the release store of `avail.idx` (spec §2.7.13 steps 3-4).
+    pub(crate) fn publish(&mut self, cx: &mut Ctx<'_>, l: &SplitLayout) -> Result<(), Halt> {
+        let jump = cx.driver.find(|f| match f {
+            DriverFault::AvailIdxJump(n) => Some(*n),
+            _ => None,
+        });
+        let value = self.avail_idx.add(jump.unwrap_or(0));
+        let f = Field::AvailIdx;
+        cx.bus
+            .store(DRV, f, l.avail_idx(), 2, value.0.into(), Ordering::Release)?;
+        self.published = value;
+        Ok(())
+    }
+
+    /// Decides whether the device needs a kick and sends it (Linux's `virtqueue_kick_prepare`
+    /// and `virtqueue_notify`). With EVENT_IDX the test is `vring_need_event(avail_event,
+    /// new, old)` over everything published since the last check.
+    pub(crate) fn kick(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        l: &SplitLayout,
+    ) -> Result<NotifyDecision, Halt> {
+        let new = self.published;
+        let old = self.kicked_at;
+        let needed = if cx.has(Features::EVENT_IDX) {
+            let ev = cx
+                .bus
+                .load(DRV, Field::AvailEvent, l.avail_event(), 2, Ordering::Fence)?;
+            vring_need_event(ev as u16, new.0, old.0)
+        } else {
+            let fl = cx
+                .bus
+                .load(DRV, Field::UsedFlags, l.used_flags(), 2, Ordering::Fence)?;
+            fl as u16 & VIRTQ_USED_F_NO_NOTIFY == 0
+        };
+        self.kicked_at = new;
+        let value = if cx.has(Features::NOTIFICATION_DATA) {
+            crate::queue::notification_data(cx.queue_index, self.avail_idx.0)
+        } else {
+            u32::from(cx.queue_index)
+        };
+        send_kick(cx, needed, value)
+    }
+
+    /// Turns used-buffer notifications off (Linux's `virtqueue_disable_cb_split`).
+    pub(crate) fn disable_cb(&mut self, cx: &mut Ctx<'_>, l: &SplitLayout) -> Result<(), Halt> {
+        self.callbacks = false;
+        if cx.has(Features::EVENT_IDX) {
+            // Move used_event half a lap away so no window can contain it.
+            let v = self.last_used.0.wrapping_sub(0x8000);
+            cx.bus.store(
+                DRV,
+                Field::UsedEvent,
+                l.used_event(),
+                2,
+                v.into(),
+                Ordering::Plain,
+            )
+        } else {
+            let v = VIRTQ_AVAIL_F_NO_INTERRUPT;
+            cx.bus.store(
+                DRV,
+                Field::AvailFlags,
+                l.avail_flags(),
+                2,
+                v.into(),
+                Ordering::Plain,
+            )
+        }
+    }
+
+    /// Turns used-buffer notifications on, then re-checks the used ring (the spec's receive
+    /// loop, §2.7.14 note). Returns whether used buffers were already waiting; without the
+    /// re-check (fault `NoRecheck`) it cannot know and says no.
+    pub(crate) fn enable_cb(&mut self, cx: &mut Ctx<'_>, l: &SplitLayout) -> Result<bool, Halt> {
+        self.callbacks = true;
+        if cx.has(Features::EVENT_IDX) {
+            let v = self.last_used.0;
+            cx.bus.store(
+                DRV,
+                Field::UsedEvent,
+                l.used_event(),
+                2,
+                v.into(),
+                Ordering::Plain,
+            )?;
+        } else {
+            cx.bus.store(
+                DRV,
+                Field::AvailFlags,
+                l.avail_flags(),
+                2,
+                0,
+                Ordering::Plain,
+            )?;
+        }
+        if cx.driver.has(DriverFault::NoRecheck) {
+            return Ok(false);
+        }
+        let idx = cx
+            .bus
+            .load(DRV, Field::UsedIdx, l.used_idx(), 2, Ordering::Fence)?;
+        Ok(idx as u16 != self.last_used.0)
+    }
+
+    /// Reclaims up to `max` used buffers (Linux's `virtqueue_get_buf`), validating each id the
+    /// device returns the way Linux's `BAD_RING` checks do. Returns how many were reclaimed.
+    pub(crate) fn reclaim(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        l: &SplitLayout,
+        max: u16,
+    ) -> Result<u16, Halt> {
+        let used = RingIdx(
+            cx.bus
+                .load(DRV, Field::UsedIdx, l.used_idx(), 2, Ordering::Acquire)? as u16,
+        );
+        let pending = used.since(self.last_used);
+        if pending > l.size {
+            cx.finding(
+                Code::UsedIdxJump,
+                DRV,
+                format!(
+                    "used index moved from {} to {}: more than the queue size {}",
+                    self.last_used, used, l.size
+                ),
+            );
+            return Ok(0);
+        }
+        let mut done = 0;
+        let in_order = cx.has(Features::IN_ORDER);
+        while self.last_used != used && done < max {
+            // Under IN_ORDER the device may write only the last entry of a batch; the driver
+            // reads that entry and infers the rest.
+            let slot = if in_order {
+                used.add(u16::MAX).slot(l.size)
+            } else {
+                self.last_used.slot(l.size)
+            };
+            let base = l.used_elem(slot);
+            let id = cx
+                .bus
+                .load(DRV, Field::UsedId(slot), base, 4, Ordering::Plain)?
+                as u32;
+            let len = cx
+                .bus
+                .load(DRV, Field::UsedLen(slot), base + 4, 4, Ordering::Plain)?
+                as u32;
+            if id >= u32::from(l.size) {
+                cx.finding(Code::UsedIdOutOfRange, DRV, format!("id {id} out of range"));
+                self.last_used = self.last_used.add(1);
+                done += 1;
+                continue;
+            }
+            let Some(pos) = self.outstanding.iter().position(|o| o.head == id as u16) else {
+                cx.finding(
+                    Code::UsedIdNotOutstanding,
+                    DRV,
+                    format!("id {id} is not a head!"),
+                );
+                self.last_used = self.last_used.add(1);
+                done += 1;
+                continue;
+            };
+            let taken: Vec<Outstanding> = if in_order {
+                self.outstanding.drain(..=pos).collect()
+            } else {
+                vec![self.outstanding.remove(pos)]
+            };
+            if let Some(last) = taken.last()
+                && len > last.writable
+            {
+                cx.finding(
+                    Code::UsedLenTooLong,
+                    DRV,
+                    format!("used len {len} is larger than in buflen {}", last.writable),
+                );
+            }
+            for o in &taken {
+                if !in_order {
+                    self.free.extend(o.descs.iter().rev());
+                } else {
+                    self.free.extend(&o.descs);
+                }
+            }
+            let n = taken.len() as u16;
+            self.last_used = self.last_used.add(n);
+            done += n;
+        }
+        if cx.has(Features::EVENT_IDX) && self.callbacks && done > 0 {
+            let v = self.last_used.0;
+            cx.bus.store(
+                DRV,
+                Field::UsedEvent,
+                l.used_event(),
+                2,
+                v.into(),
+                Ordering::Fence,
+            )?;
+        }
+        Ok(done)
+    }
+}
+
+fn write_desc(
+    cx: &mut Ctx<'_>,
+    base: u64,
+    field: impl Fn(DescPart) -> Field,
+    addr: u64,
+    len: u32,
+    flags: u16,
+    next: u16,
+) -> Result<(), Halt> {
+    let p = Ordering::Plain;
+    cx.bus.store(DRV, field(DescPart::Addr), base, 8, addr, p)?;
+    cx.bus
+        .store(DRV, field(DescPart::Len), base + 8, 4, len.into(), p)?;
+    cx.bus
+        .store(DRV, field(DescPart::Flags), base + 12, 2, flags.into(), p)?;
+    cx.bus
+        .store(DRV, field(DescPart::Next), base + 14, 2, next.into(), p)
+}
+
+pub(crate) fn send_kick(
+    cx: &mut Ctx<'_>,
+    needed: bool,
+    value: u32,
+) -> Result<NotifyDecision, Halt> {
+    if !needed || cx.driver.has(DriverFault::SkipKick) {
+        return Ok(NotifyDecision {
+            needed,
+            sent: false,
+        });
+    }
+    let f = Field::QueueNotify;
+    cx.bus
+        .register(DRV, crate::memory::AccessKind::Store, f, value.into(), 0)?;
+    let step = cx.bus.steps() - 1;
+    cx.notifications.push(Notification {
+        step,
+        from: DRV,
+        value,
+    });
+    Ok(NotifyDecision { needed, sent: true })
+}
+
+pub(crate) fn send_interrupt(cx: &mut Ctx<'_>, needed: bool) -> Result<NotifyDecision, Halt> {
+    if !needed || cx.device.has(DeviceFault::SkipInterrupt) {
+        return Ok(NotifyDecision {
+            needed,
+            sent: false,
+        });
+    }
+    let f = Field::InterruptStatus;
+    cx.bus
+        .register(DEV, crate::memory::AccessKind::Store, f, 1, 0)?;
+    let step = cx.bus.steps() - 1;
+    cx.notifications.push(Notification {
+        step,
+        from: DEV,
+        value: 1,
+    });
+    Ok(NotifyDecision { needed, sent: true })
+}
+
+/// The device side of a split ring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SplitDevice {
+    /// Next available entry to pop (QEMU's `last_avail_idx`).
+    pub last_avail: RingIdx,
+    /// The last `avail.idx` read (QEMU's `shadow_avail_idx`).
+    pub avail_seen: RingIdx,
+    /// Shadow of `used.idx` including entries written but not yet published.
+    pub used_idx: RingIdx,
+    /// The last value stored to `used.idx`.
+    pub published: RingIdx,
+    /// `used.idx` at the last interrupt decision (QEMU's `signalled_used`).
+    pub signalled: Option<RingIdx>,
+    /// Chains popped and not yet completed, in pop order.
+    pub inflight: Vec<Chain>,
+    /// Whether the device has found the ring broken (QEMU's `vdev->broken`): it stops.
+    pub broken: bool,
+    /// Whether available-buffer notifications are wanted.
+    pub notifications: bool,
+}
+
+impl Default for SplitDevice {
+    fn default() -> Self {
+        SplitDevice {
+            last_avail: RingIdx(0),
+            avail_seen: RingIdx(0),
+            used_idx: RingIdx(0),
+            published: RingIdx(0),
+            signalled: None,
+            inflight: Vec::new(),
+            broken: false,
+            notifications: true,
+        }
+    }
+}
+
+impl SplitDevice {
+    fn broke(&mut self, cx: &mut Ctx<'_>, code: Code, msg: String) {
+        cx.finding(code, DEV, msg);
+        self.broken = true;
+    }
+
+    /// Pops up to `max` available chains (QEMU's `virtqueue_pop`), checking each the way QEMU
+    /// does. Returns how many were popped.
+    pub(crate) fn pop(&mut self, cx: &mut Ctx<'_>, l: &SplitLayout, max: u16) -> Result<u16, Halt> {
+        if self.broken {
+            return Ok(0);
+        }
+        let idx = cx
+            .bus
+            .load(DEV, Field::AvailIdx, l.avail_idx(), 2, Ordering::Acquire)?;
+        self.avail_seen = RingIdx(idx as u16);
+        let n = self.avail_seen.since(self.last_avail);
+        if n > l.size {
+            let msg = format!(
+                "Guest moved used index from {} to {}",
+                self.last_avail, self.avail_seen
+            );
+            self.broke(cx, Code::AvailIdxJump, msg);
+            return Ok(0);
+        }
+        let mut popped = 0;
+        while popped < max && self.last_avail != self.avail_seen {
+            let slot = self.last_avail.slot(l.size);
+            let head = cx.bus.load(
+                DEV,
+                Field::AvailRing(slot),
+                l.avail_ring(slot),
+                2,
+                Ordering::Plain,
+            )? as u16;
+            if head >= l.size {
+                let msg = format!("Guest says index {head} is available");
+                self.broke(cx, Code::HeadOutOfRange, msg);
+                return Ok(popped);
+            }
+            let Some(chain) = self.read_chain(cx, l, head)? else {
+                return Ok(popped);
+            };
+            self.last_avail = self.last_avail.add(1);
+            if cx.has(Features::EVENT_IDX) && !cx.device.has(DeviceFault::NoAvailEvent) {
+                let v = self.last_avail.0;
+                cx.bus.store(
+                    DEV,
+                    Field::AvailEvent,
+                    l.avail_event(),
+                    2,
+                    v.into(),
+                    Ordering::Plain,
+                )?;
+            }
+            self.inflight.push(chain);
+            popped += 1;
+        }
+        Ok(popped)
+    }
+
+    /// Walks one chain from `head`, reading each descriptor field by field.
+    fn read_chain(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        l: &SplitLayout,
+        head: u16,
+    ) -> Result<Option<Chain>, Halt> {
+        let mut segments = Vec::new();
+        let mut i = head;
+        let mut seen = 0u32;
+        let mut writable_seen = false;
+        loop {
+            seen += 1;
+            if seen > u32::from(l.size) {
+                self.broke(cx, Code::LoopedDescriptor, "Looped descriptor".into());
+                return Ok(None);
+            }
+            let f = |part| Field::Desc { index: i, part };
+            let d = read_desc(cx, l.desc(i), f)?;
+            if d.flags & VIRTQ_DESC_F_INDIRECT != 0 {
+                if !cx.has(Features::INDIRECT_DESC) {
+                    let msg = format!(
+                        "desc[{i}] is INDIRECT but VIRTIO_F_INDIRECT_DESC was not negotiated"
+                    );
+                    self.broke(cx, Code::IndirectNotNegotiated, msg);
+                    return Ok(None);
+                }
+                if d.flags & VIRTQ_DESC_F_NEXT != 0 {
+                    let msg = "Indirect descriptor with NEXT flag".into();
+                    self.broke(cx, Code::IndirectWithNext, msg);
+                    return Ok(None);
+                }
+                if d.len == 0 || d.len % 16 != 0 {
+                    let msg = "Invalid size for indirect buffer table".into();
+                    self.broke(cx, Code::IndirectBadSize, msg);
+                    return Ok(None);
+                }
+                if !self.read_indirect(cx, i, d, &mut segments, &mut writable_seen)? {
+                    return Ok(None);
+                }
+                break;
+            }
+            let write = d.flags & VIRTQ_DESC_F_WRITE != 0;
+            if !write && writable_seen {
+                self.broke(
+                    cx,
+                    Code::ReadableAfterWritable,
+                    "Incorrect order for descriptors".into(),
+                );
+                return Ok(None);
+            }
+            writable_seen |= write;
+            segments.push(Segment {
+                addr: d.addr,
+                len: d.len,
+                write,
+            });
+            if d.flags & VIRTQ_DESC_F_NEXT == 0 {
+                break;
+            }
+            if d.next >= l.size {
+                self.broke(cx, Code::NextOutOfRange, format!("Desc next is {}", d.next));
+                return Ok(None);
+            }
+            i = d.next;
+        }
+        Ok(Some(Chain {
+            id: head,
+            slot: head,
+            descs: seen as u16,
+            segments,
+        }))
+    }
+
+    fn read_indirect(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        parent: u16,
+        table: RawDesc,
+        segments: &mut Vec<Segment>,
+        writable_seen: &mut bool,
+    ) -> Result<bool, Halt> {
+        let n = table.len / 16;
+        let mut k = 0u32;
+        let mut seen = 0u32;
+        loop {
+            seen += 1;
+            if seen > n {
+                self.broke(cx, Code::LoopedDescriptor, "Looped descriptor".into());
+                return Ok(false);
+            }
+            let index = k as u16;
+            let f = |part| Field::Indirect {
+                parent,
+                index,
+                part,
+            };
+            let d = read_desc(cx, table.addr + 16 * u64::from(k), f)?;
+            if d.flags & VIRTQ_DESC_F_INDIRECT != 0 {
+                let msg = "Nested indirect descriptor".into();
+                self.broke(cx, Code::NestedIndirect, msg);
+                return Ok(false);
+            }
+            let write = d.flags & VIRTQ_DESC_F_WRITE != 0;
+            if !write && *writable_seen {
+                self.broke(
+                    cx,
+                    Code::ReadableAfterWritable,
+                    "Incorrect order for descriptors".into(),
+                );
+                return Ok(false);
+            }
+            *writable_seen |= write;
+            segments.push(Segment {
+                addr: d.addr,
+                len: d.len,
+                write,
+            });
+            if d.flags & VIRTQ_DESC_F_NEXT == 0 {
+                return Ok(true);
+            }
+            if u32::from(d.next) >= n {
+                self.broke(cx, Code::NextOutOfRange, format!("Desc next is {}", d.next));
+                return Ok(false);
+            }
+            k = u32::from(d.next);
+        }
+    }
+
+    /// Completes `count` outstanding chains: writes the payload (if configured) and the used
+    /// ring entries, without publishing `used.idx` (QEMU's `virtqueue_fill`). Under IN_ORDER
+    /// only the last entry of the batch is written. Returns how many were completed.
+    pub(crate) fn complete(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        l: &SplitLayout,
+        count: u16,
+        pick: Pick,
+        written: Option<u32>,
+    ) -> Result<u16, Halt> {
+        let mut batch: Vec<(u16, u32)> = Vec::new();
+        for _ in 0..count {
+            let Some(i) = pick.index(self.inflight.len()) else {
+                break;
+            };
+            let chain = if cx.device.has(DeviceFault::DoubleComplete) {
+                self.inflight[i].clone()
+            } else {
+                self.inflight.remove(i)
+            };
+            let len = device_writes(cx, &chain, written)?;
+            let id = cx
+                .device
+                .find(|f| match f {
+                    DeviceFault::BadUsedId(v) => Some(*v),
+                    _ => None,
+                })
+                .unwrap_or(chain.id);
+            batch.push((id, len));
+        }
+        let in_order = cx.has(Features::IN_ORDER);
+        let n = batch.len() as u16;
+        for (k, &(id, len)) in batch.iter().enumerate() {
+            if in_order && k + 1 < batch.len() {
+                continue;
+            }
+            let slot = self.used_idx.add(k as u16).slot(l.size);
+            let base = l.used_elem(slot);
+            let p = Ordering::Plain;
+            cx.bus
+                .store(DEV, Field::UsedId(slot), base, 4, id.into(), p)?;
+            cx.bus
+                .store(DEV, Field::UsedLen(slot), base + 4, 4, len.into(), p)?;
+        }
+        self.used_idx = self.used_idx.add(n);
+        Ok(n)
+    }
+
+    /// Publishes completed entries with the release store of `used.idx` (QEMU's
+    /// `virtqueue_flush`).
+    pub(crate) fn publish(&mut self, cx: &mut Ctx<'_>, l: &SplitLayout) -> Result<(), Halt> {
+        let v = self.used_idx.0;
+        cx.bus.store(
+            DEV,
+            Field::UsedIdx,
+            l.used_idx(),
+            2,
+            v.into(),
+            Ordering::Release,
+        )?;
+        self.published = self.used_idx;
+        Ok(())
+    }
+
+    /// Decides whether the driver needs an interrupt and sends it (QEMU's
+    /// `virtio_split_should_notify`: compares against what it last signalled, never equality).
+    pub(crate) fn interrupt(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        l: &SplitLayout,
+    ) -> Result<NotifyDecision, Halt> {
+        let new = self.published;
+        let empty = self.inflight.is_empty() && self.avail_seen == self.last_avail;
+        let on_empty = cx.has(Features::NOTIFY_ON_EMPTY) && empty;
+        let needed = if cx.has(Features::EVENT_IDX) {
+            let ev = cx
+                .bus
+                .load(DEV, Field::UsedEvent, l.used_event(), 2, Ordering::Fence)?
+                as u16;
+            let old = self.signalled;
+            self.signalled = Some(new);
+            match old {
+                None => new.0 != 0 || on_empty,
+                Some(old) => vring_need_event(ev, new.0, old.0) || on_empty,
+            }
+        } else {
+            let fl = cx
+                .bus
+                .load(DEV, Field::AvailFlags, l.avail_flags(), 2, Ordering::Fence)?
+                as u16;
+            fl & VIRTQ_AVAIL_F_NO_INTERRUPT == 0 || on_empty
+        };
+        send_interrupt(cx, needed)
+    }
+
+    /// Turns available-buffer notifications off (QEMU's `virtio_queue_set_notification(0)`:
+    /// with EVENT_IDX there is nothing to write).
+    pub(crate) fn disable_notify(&mut self, cx: &mut Ctx<'_>, l: &SplitLayout) -> Result<(), Halt> {
+        self.notifications = false;
+        if cx.has(Features::EVENT_IDX) {
+            return Ok(());
+        }
+        let v = VIRTQ_USED_F_NO_NOTIFY;
+        cx.bus.store(
+            DEV,
+            Field::UsedFlags,
+            l.used_flags(),
+            2,
+            v.into(),
+            Ordering::Plain,
+        )
+    }
+
+    /// Turns available-buffer notifications on and re-checks the ring. Returns whether buffers
+    /// were already waiting.
+    pub(crate) fn enable_notify(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        l: &SplitLayout,
+    ) -> Result<bool, Halt> {
+        self.notifications = true;
+        if cx.has(Features::EVENT_IDX) {
+            if !cx.device.has(DeviceFault::NoAvailEvent) {
+                let idx = cx
+                    .bus
+                    .load(DEV, Field::AvailIdx, l.avail_idx(), 2, Ordering::Plain)?;
+                cx.bus.store(
+                    DEV,
+                    Field::AvailEvent,
+                    l.avail_event(),
+                    2,
+                    idx,
+                    Ordering::Plain,
+                )?;
+            }
+        } else {
+            cx.bus
+                .store(DEV, Field::UsedFlags, l.used_flags(), 2, 0, Ordering::Plain)?;
+        }
+        let idx =
+            cx.bus
+                .load(DEV, Field::AvailIdx, l.avail_idx(), 2, Ordering::Fence)? as u16;
+        self.avail_seen = RingIdx(idx);
+        Ok(self.avail_seen != self.last_avail)
+    }
+}
+
+/// Writes the payload a device produces for `chain` and returns the used length to report.
+pub(crate) fn device_writes(
+    cx: &mut Ctx<'_>,
+    chain: &Chain,
+    written: Option<u32>,
+) -> Result<u32, Halt> {
+    let cap = chain.writable_bytes();
+    let mut len = written.unwrap_or(cap).min(cap);
+    if cx.device.has(DeviceFault::LenTooLong) {
+        len = cap.saturating_add(1);
+    }
+    if cx.device.has(DeviceFault::WriteReadable)
+        && let Some(s) = chain.segments.iter().find(|s| !s.write)
+    {
+        cx.bus.store_payload(DEV, chain.id, s.addr, s.len, 0xee)?;
+        let msg = format!(
+            "device wrote {} bytes into device-readable buffer {:#x} of chain {}",
+            s.len, s.addr, chain.id
+        );
+        cx.finding(Code::DeviceWroteReadable, DEV, msg);
+    }
+    if cx.device.touch_payload {
+        let mut left = len;
+        for s in chain.segments.iter().filter(|s| s.write) {
+            if left == 0 {
+                break;
+            }
+            let n = left.min(s.len);
+            cx.bus.store_payload(DEV, chain.id, s.addr, n, 0xd0)?;
+            left -= n;
+        }
+    }
+    Ok(len)
+}
+
+/// A descriptor as read from memory.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawDesc {
+    pub addr: u64,
+    pub len: u32,
+    pub flags: u16,
+    pub next: u16,
+}
+
+fn read_desc(
+    cx: &mut Ctx<'_>,
+    base: u64,
+    field: impl Fn(DescPart) -> Field,
+) -> Result<RawDesc, Halt> {
+    let p = Ordering::Plain;
+    let addr = cx.bus.load(DEV, field(DescPart::Addr), base, 8, p)?;
+    let len = cx.bus.load(DEV, field(DescPart::Len), base + 8, 4, p)? as u32;
+    let flags = cx.bus.load(DEV, field(DescPart::Flags), base + 12, 2, p)? as u16;
+    let next = cx.bus.load(DEV, field(DescPart::Next), base + 14, 2, p)? as u16;
+    Ok(RawDesc {
+        addr,
+        len,
+        flags,
+        next,
+    })
+}
