@@ -16,6 +16,14 @@ use crate::packed::{PackedDevice, PackedDriver};
 use crate::queue::{BufferArea, Ctx, Notification, NotifyDecision};
 use crate::split::{SplitDevice, SplitDriver};
 
+/// Formats narration only while recording: with recording off (benchmarks, bulk runs) nobody
+/// reads it, and formatting would cost more than the ring work itself.
+macro_rules! say {
+    ($rec:expr, $($t:tt)*) => {
+        if $rec { format!($($t)*) } else { String::new() }
+    };
+}
+
 fn default_base() -> u64 {
     0x10000
 }
@@ -368,6 +376,7 @@ impl Engine {
         };
         let mut ledger_added = Vec::new();
         let mut decision = None;
+        let rec = cx.bus.recording();
         let summary = match (ring, op) {
             (Ring::Split { layout, driver, .. }, Op::Add { buffer, count }) => {
                 let mut heads = Vec::new();
@@ -403,12 +412,12 @@ impl Engine {
             }
             (Ring::Split { layout, driver, .. }, Op::Publish) => {
                 driver.publish(&mut cx, layout)?;
-                format!("driver publishes avail.idx = {}", driver.published)
+                say!(rec, "driver publishes avail.idx = {}", driver.published)
             }
             (Ring::Packed { layout, driver, .. }, Op::Publish) => {
                 let n = driver.pending.len();
                 driver.publish(&mut cx, layout)?;
-                format!("driver flips {n} head flag(s), first head last")
+                say!(rec, "driver flips {n} head flag(s), first head last")
             }
             (Ring::Split { layout, driver, .. }, Op::Kick) => {
                 let d = driver.kick(&mut cx, layout)?;
@@ -442,7 +451,8 @@ impl Engine {
                 let freed = before - driver.outstanding.len();
                 self.ledger.reclaimed += freed as u64;
                 drain(&mut self.ledger.used, freed);
-                format!(
+                say!(
+                    rec,
                     "driver reclaims {n} used buffer(s); last_used {}",
                     driver.last_used
                 )
@@ -453,7 +463,8 @@ impl Engine {
                 let freed = before - driver.order.len();
                 self.ledger.reclaimed += freed as u64;
                 drain(&mut self.ledger.used, freed);
-                format!(
+                say!(
+                    rec,
                     "driver reclaims {n} used buffer(s); next used {}",
                     driver.next_used
                 )
@@ -462,7 +473,8 @@ impl Engine {
                 let n = device.pop(&mut cx, layout, max.unwrap_or(u16::MAX))?;
                 self.ledger.popped += u64::from(n);
                 drain(&mut self.ledger.available, n.into());
-                format!(
+                say!(
+                    rec,
                     "device pops {n} chain(s); last_avail_idx {}",
                     device.last_avail
                 )
@@ -471,7 +483,11 @@ impl Engine {
                 let n = device.pop(&mut cx, layout, max.unwrap_or(u16::MAX))?;
                 self.ledger.popped += u64::from(n);
                 drain(&mut self.ledger.available, n.into());
-                format!("device pops {n} list(s); next avail {}", device.next_avail)
+                say!(
+                    rec,
+                    "device pops {n} list(s); next avail {}",
+                    device.next_avail
+                )
             }
             (
                 Ring::Split { layout, device, .. },
@@ -486,7 +502,8 @@ impl Engine {
                 let done = completed_ids(&before, &device.inflight, n);
                 self.ledger.completed += u64::from(n);
                 self.ledger.completed_unpublished.extend(done);
-                format!(
+                say!(
+                    rec,
                     "device fills {n} used entr(ies); used idx shadow {}",
                     device.used_idx
                 )
@@ -504,7 +521,8 @@ impl Engine {
                 let done = completed_ids(&before, &device.inflight, n);
                 self.ledger.completed += u64::from(n);
                 self.ledger.completed_unpublished.extend(done);
-                format!(
+                say!(
+                    rec,
                     "device writes {n} used descriptor(s); next used {}",
                     device.next_used
                 )
@@ -514,7 +532,7 @@ impl Engine {
                 let moved = std::mem::take(&mut self.ledger.completed_unpublished);
                 self.ledger.used.extend(moved);
                 self.counters.last_used_publish = Some(step0);
-                format!("device publishes used.idx = {}", device.published)
+                say!(rec, "device publishes used.idx = {}", device.published)
             }
             (Ring::Packed { layout, device, .. }, Op::PublishUsed) => {
                 device.publish(&mut cx, layout)?;
