@@ -16,4 +16,6 @@ pub mod memory;
 pub mod op;
 pub mod packed;
 pub mod queue;
+pub mod scenario;
+pub mod session;
 pub mod split;

@@ -1,6 +1,70 @@
 //! `ringside`: the terminal stepping debugger and command line.
+//!
+//! With no arguments it opens the stepping UI on the embedded tutorial. Subcommands run
+//! scenarios headless, compare them, and replay traces. All behaviour lives in
+//! `ringside-core`; this crate maps arguments and keys to core calls and paints core's frames.
 
-fn main() -> anyhow::Result<()> {
-    println!("ringside");
-    Ok(())
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod app;
+mod scenario_cmd;
+
+/// Exit code for bad input (a malformed scenario, an unreadable trace).
+const EXIT_BAD_INPUT: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ringside",
+    version,
+    about = "virtqueue visualizer and teaching debugger"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Open the stepping UI on a scenario (name or RON file) or a trace.
+    Tui {
+        /// Scenario name (see `ringside list`), a .ron file, or a trace file.
+        target: Option<String>,
+    },
+    /// List the embedded scenarios.
+    List,
+    /// Run a scenario headless and check its expectations (exit 0 pass, 1 fail, 2 bad input).
+    Run {
+        /// Scenario name or .ron file.
+        scenario: String,
+        /// Print a JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run two scenarios and print them side by side.
+    Compare {
+        /// First scenario.
+        a: String,
+        /// Second scenario.
+        b: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => app::open(None),
+        Some(Command::Tui { target }) => app::open(target.as_deref()),
+        Some(Command::List) => scenario_cmd::list(),
+        Some(Command::Run { scenario, json }) => scenario_cmd::run(&scenario, json),
+        Some(Command::Compare { a, b }) => scenario_cmd::compare(&a, &b),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ringside: {e:#}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
 }

@@ -1,0 +1,323 @@
+//! Time travel over a run: every micro step reachable forwards and backwards.
+//!
+//! The engine is deterministic, so a state never needs to be stored to be recovered: it can be
+//! recomputed from an earlier one. A session runs its ops once, keeping the full access log and
+//! a checkpoint (a clone of the engine) every few ops. To show micro step `s`, it clones the
+//! nearest checkpoint before the op that contains `s`, replays whole ops up to that op with
+//! recording off, and then runs that op with a micro-step budget so it stops right after the
+//! `s`-th access. Seeking costs at most one checkpoint interval of replay, wherever `s` is.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{Engine, EngineConfig, EngineError};
+use crate::memory::Access;
+use crate::op::Op;
+
+/// Ops between checkpoints. Small enough that a seek replays little, large enough that
+/// checkpoints (a copy of the touched guest pages each) stay cheap.
+const CHECKPOINT_EVERY: usize = 32;
+
+/// Where the cursor is, in both granularities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// Micro step: the number of accesses performed.
+    pub step: u64,
+    /// The op the next access belongs to (equals the op count at the end).
+    pub op: usize,
+    /// Accesses of that op already performed.
+    pub within: u64,
+}
+
+/// A run of ops with time travel.
+#[derive(Debug, Clone)]
+pub struct Session {
+    ops: Vec<Op>,
+    /// `op_start[i]`: the micro step at which op `i` starts; one extra entry for the end.
+    op_start: Vec<u64>,
+    outcomes: Vec<String>,
+    checkpoints: Vec<Engine>,
+    log: Vec<Access>,
+    end: Engine,
+    view: Engine,
+    cursor: u64,
+}
+
+impl Session {
+    /// Runs `ops` (after flattening repeats) on a fresh engine and places the cursor at 0.
+    pub fn new(config: EngineConfig, ops: &[Op]) -> Result<Self, EngineError> {
+        let start = Engine::new(config)?;
+        let ops = Op::flatten(ops);
+        let mut engine = start.clone();
+        let mut op_start = Vec::with_capacity(ops.len() + 1);
+        let mut outcomes = Vec::with_capacity(ops.len());
+        let mut checkpoints = Vec::new();
+        let mut log = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            if i % CHECKPOINT_EVERY == 0 {
+                checkpoints.push(engine.clone());
+            }
+            op_start.push(engine.bus.steps());
+            // No budget is set, so an op always runs to its end.
+            let said = engine.apply(op).map(|o| o.summary).unwrap_or_default();
+            outcomes.push(said);
+            log.append(&mut engine.bus.take_log());
+        }
+        op_start.push(engine.bus.steps());
+        if checkpoints.is_empty() {
+            checkpoints.push(engine.clone());
+        }
+        engine.audit();
+        let mut s = Session {
+            ops,
+            op_start,
+            outcomes,
+            checkpoints,
+            log,
+            view: start,
+            end: engine,
+            cursor: 0,
+        };
+        s.seek(0);
+        Ok(s)
+    }
+
+    /// Total micro steps.
+    pub fn len(&self) -> u64 {
+        self.op_start.last().copied().unwrap_or(0)
+    }
+
+    /// Whether the run has no steps.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The flattened ops.
+    pub fn ops(&self) -> &[Op] {
+        &self.ops
+    }
+
+    /// What each op did, in words.
+    pub fn outcome(&self, op: usize) -> Option<&str> {
+        self.outcomes.get(op).map(String::as_str)
+    }
+
+    /// Micro step at which op `i` starts (`i == ops().len()` gives the end).
+    pub fn op_start(&self, i: usize) -> u64 {
+        self.op_start.get(i).copied().unwrap_or_else(|| self.len())
+    }
+
+    /// The whole access log.
+    pub fn log(&self) -> &[Access] {
+        &self.log
+    }
+
+    /// The engine as it is at the cursor.
+    pub fn state(&self) -> &Engine {
+        &self.view
+    }
+
+    /// The engine after the last op, with the end-of-run audit applied.
+    pub fn final_state(&self) -> &Engine {
+        &self.end
+    }
+
+    /// The cursor.
+    pub fn position(&self) -> Position {
+        self.position_of(self.cursor)
+    }
+
+    /// The position of any step.
+    pub fn position_of(&self, step: u64) -> Position {
+        let op = self.op_index(step);
+        let within = step - self.op_start(op).min(step);
+        Position { step, op, within }
+    }
+
+    /// The op that micro step `step` belongs to: the last op starting at or before it whose
+    /// accesses are not all done. Ops without accesses are skipped over.
+    fn op_index(&self, step: u64) -> usize {
+        // First op whose end is after `step`.
+        let ends = &self.op_start[1..];
+        ends.partition_point(|&e| e <= step).min(self.ops.len())
+    }
+
+    /// Moves the cursor to micro step `step` (clamped to the run).
+    pub fn seek(&mut self, step: u64) {
+        let step = step.min(self.len());
+        let op = self.op_index(step);
+        let ck = (op / CHECKPOINT_EVERY).min(self.checkpoints.len().saturating_sub(1));
+        let mut e = self.checkpoints[ck].clone();
+        e.bus.set_recording(false);
+        for o in &self.ops[ck * CHECKPOINT_EVERY..op] {
+            let _ = e.apply(o);
+        }
+        // At an op boundary the state is "before the op": running it up to its first access
+        // would show private bookkeeping (a free-list pop) that belongs to the next step.
+        if op < self.ops.len() && step > self.op_start(op) {
+            e.bus.set_budget(step);
+            let _ = e.apply(&self.ops[op]);
+            e.bus.set_budget(u64::MAX);
+        } else if op >= self.ops.len() {
+            e.audit();
+        }
+        self.view = e;
+        self.cursor = step;
+    }
+
+    /// One micro step forward.
+    pub fn step_forward(&mut self) {
+        self.seek(self.cursor.saturating_add(1));
+    }
+
+    /// One micro step back.
+    pub fn step_back(&mut self) {
+        self.seek(self.cursor.saturating_sub(1));
+    }
+
+    /// To the end of the current op (or of the next one, if at an op boundary).
+    pub fn op_forward(&mut self) {
+        let p = self.position();
+        let target = self.op_start(p.op + 1);
+        self.seek(target);
+    }
+
+    /// To the start of the current op (or of the previous one, if at its start).
+    pub fn op_back(&mut self) {
+        let p = self.position();
+        let start = self.op_start(p.op);
+        let target = if start < self.cursor {
+            start
+        } else {
+            // At an op boundary: the previous op with at least one access.
+            let mut i = p.op;
+            while i > 0 && self.op_start(i - 1) == self.cursor {
+                i -= 1;
+            }
+            self.op_start(i.saturating_sub(1))
+        };
+        self.seek(target);
+    }
+
+    /// The access the next step performs, if any.
+    pub fn next_access(&self) -> Option<&Access> {
+        self.log.get(self.cursor as usize)
+    }
+
+    /// The access the last step performed, if any.
+    pub fn last_access(&self) -> Option<&Access> {
+        self.cursor
+            .checked_sub(1)
+            .and_then(|s| self.log.get(s as usize))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::Features;
+    use crate::layout::RingKind;
+    use crate::queue::{BufferSpec, Pick};
+
+    fn ops() -> Vec<Op> {
+        let buf = BufferSpec {
+            readable: vec![32],
+            writable: vec![256],
+            indirect: false,
+        };
+        vec![
+            Op::Negotiate,
+            Op::Repeat {
+                times: 40,
+                ops: vec![
+                    Op::Add {
+                        buffer: buf,
+                        count: 2,
+                    },
+                    Op::Publish,
+                    Op::Kick,
+                    Op::Pop { max: None },
+                    Op::Complete {
+                        count: 2,
+                        pick: Pick::Newest,
+                        written: Some(100),
+                    },
+                    Op::PublishUsed,
+                    Op::Interrupt,
+                    Op::Reclaim { max: None },
+                ],
+            },
+        ]
+    }
+
+    #[test]
+    fn seeking_matches_a_straight_run_at_every_op_boundary() {
+        for kind in [RingKind::Split, RingKind::Packed] {
+            let cfg = EngineConfig::simple(kind, 8, Features::EVENT_IDX);
+            let mut s = Session::new(cfg.clone(), &ops()).unwrap();
+            let mut straight = Engine::new(cfg).unwrap();
+            straight.bus.set_recording(false);
+            for (i, op) in s.ops().to_vec().iter().enumerate() {
+                s.seek(s.op_start(i));
+                assert_eq!(s.state(), &straight, "{kind} before op {i}");
+                straight.apply(op).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn stepping_forward_n_and_back_n_restores_the_state() {
+        let cfg = EngineConfig::simple(RingKind::Packed, 4, Features::NONE);
+        let mut s = Session::new(cfg, &ops()).unwrap();
+        s.seek(123);
+        let before = s.state().clone();
+        for _ in 0..57 {
+            s.step_forward();
+        }
+        assert_ne!(s.state(), &before);
+        for _ in 0..57 {
+            s.step_back();
+        }
+        assert_eq!(s.state(), &before);
+        assert_eq!(s.position().step, 123);
+    }
+
+    #[test]
+    fn a_micro_step_shows_exactly_the_accesses_before_it() {
+        let cfg = EngineConfig::simple(RingKind::Split, 8, Features::NONE);
+        let mut s = Session::new(cfg, &ops()).unwrap();
+        // Find the first store of avail.idx and stand just before and just after it.
+        let at = s
+            .log()
+            .iter()
+            .position(|a| a.field == crate::memory::Field::AvailIdx)
+            .unwrap() as u64;
+        let addr = s.log()[at as usize].addr;
+        s.seek(at);
+        let mut mem = s.state().bus.mem.clone();
+        assert_eq!(mem.read_le(addr, 2), 0);
+        s.step_forward();
+        let mut mem = s.state().bus.mem.clone();
+        assert_eq!(mem.read_le(addr, 2), 2);
+        assert_eq!(s.last_access().map(|a| a.step), Some(at));
+    }
+
+    #[test]
+    fn op_steps_land_on_op_boundaries() {
+        let cfg = EngineConfig::simple(RingKind::Split, 8, Features::NONE);
+        let mut s = Session::new(cfg, &ops()).unwrap();
+        s.seek(0);
+        s.op_forward();
+        // The first op is the negotiation walk.
+        assert_eq!(s.position().step, s.op_start(1));
+        s.op_forward();
+        assert_eq!(s.position().step, s.op_start(2));
+        s.step_forward();
+        s.op_back();
+        assert_eq!(s.position().step, s.op_start(2));
+        s.op_back();
+        assert_eq!(s.position().step, s.op_start(1));
+        s.seek(u64::MAX);
+        assert_eq!(s.position().step, s.len());
+        assert_eq!(s.state().ledger.reclaimed, 80);
+    }
+}

@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""QMP driver for traces/capture.sh (Python 3 stdlib only).
+
+Connects to QEMU's QMP unix socket, watches the guest serial log for
+"RINGSIDE-SNAP <label>" markers and, for each one, stops the VM and records:
+
+  x-query-virtio                       (device list)
+  x-query-virtio-status                (per device)
+  x-query-virtio-vhost-queue-status    (per queue, vhost devices only)
+  x-query-virtio-queue-status          (per queue)
+  x-query-virtio-queue-element         (per queue, without and with index)
+  pmemsave of the descriptor, driver and device areas of each queue
+
+then continues the VM.  When QEMU exits (guest poweroff) it stops.
+
+Transcript (--out, JSON lines): the first line is QEMU's greeting, then for
+every command one line with the command exactly as sent and one line with
+QEMU's reply exactly as received (asynchronous events are kept too, as
+received).  Every command carries an "id" "<label>/<n>" which QEMU echoes in
+its reply.  Ring dumps go to rings/<label>-<dev>-q<N>-{desc,avail,used}.bin
+(relative to QEMU's working directory, which is the capture directory), and
+rings/index.json describes each dump (address, size, vring-num, layout).
+"""
+import argparse
+import json
+import os
+import socket
+import sys
+import time
+
+VIRTIO_F_RING_PACKED = "VIRTIO_F_RING_PACKED"
+VIRTIO_RING_F_EVENT_IDX = "VIRTIO_RING_F_EVENT_IDX"
+
+
+class Qmp:
+    def __init__(self, path, out, timeout):
+        deadline = time.time() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+        self.file = self.sock.makefile("rb")
+        self.out = out
+        self.n = 0
+        self.closed = False
+        greeting = self._readline()
+        if greeting is None:
+            raise RuntimeError("no QMP greeting")
+
+    def _readline(self):
+        line = self.file.readline()
+        if not line:
+            self.closed = True
+            return None
+        self.out.write(line.decode("utf-8").rstrip("\r\n") + "\n")
+        self.out.flush()
+        return json.loads(line)
+
+    def cmd(self, label, execute, arguments=None, check=True):
+        self.n += 1
+        msg = {"execute": execute}
+        if arguments is not None:
+            msg["arguments"] = arguments
+        msg["id"] = "%s/%d" % (label, self.n)
+        text = json.dumps(msg)
+        self.out.write(text + "\n")
+        self.out.flush()
+        self.sock.sendall(text.encode() + b"\n")
+        while True:
+            resp = self._readline()
+            if resp is None:
+                raise RuntimeError("QMP closed during %s" % execute)
+            if resp.get("id") == msg["id"]:
+                break
+        if "error" in resp and check:
+            raise RuntimeError("%s failed: %s" % (execute, resp["error"]))
+        return resp
+
+    def wait_closed(self, timeout):
+        """Read events until QEMU closes the socket; False on timeout."""
+        self.sock.settimeout(timeout)
+        try:
+            while self._readline() is not None:
+                pass
+        except socket.timeout:
+            return False
+        finally:
+            self.sock.settimeout(None)
+        return True
+
+
+def features_of(status, key):
+    f = status.get(key) or {}
+    return set(f.get("transports", [])) | set(f.get("dev-features", []))
+
+
+def le16(path, offset):
+    with open(path, "rb") as f:
+        f.seek(offset)
+        b = f.read(2)
+    return b[0] | (b[1] << 8)
+
+
+def snapshot(q, label, rings_dir, cwd, index, final):
+    q.cmd(label, "stop")
+    devs = q.cmd(label, "x-query-virtio")["return"]
+    for dev in devs:
+        path = dev["path"]
+        # /machine/peripheral/<id>/virtio-backend -> <id>
+        parts = path.split("/")
+        devid = parts[-2] if parts[-1] == "virtio-backend" else parts[-1]
+        st = q.cmd(label, "x-query-virtio-status", {"path": path})["return"]
+        feats = features_of(st, "guest-features")
+        packed = VIRTIO_F_RING_PACKED in feats
+        event_idx = VIRTIO_RING_F_EVENT_IDX in feats
+        vhost = "vhost-dev" in st
+        for qi in range(st["num-vqs"]):
+            addrs = None
+            if vhost:
+                vs = q.cmd(label, "x-query-virtio-vhost-queue-status",
+                           {"path": path, "queue": qi}, check=False)
+                if "return" in vs:
+                    r = vs["return"]
+                    addrs = {"desc": r["desc-phys"], "avail": r["avail-phys"],
+                             "used": r["used-phys"], "num": r["num"]}
+            # On a started vhost device x-query-virtio-queue-status asks the
+            # backend for the ring base (VHOST_USER_GET_VRING_BASE), which
+            # stops the ring in the backend: only do it in the last snapshot.
+            qs = None
+            if not vhost or final or addrs is None:
+                qs = q.cmd(label, "x-query-virtio-queue-status",
+                           {"path": path, "queue": qi})["return"]
+                if addrs is None:
+                    addrs = {"desc": qs["vring-desc"], "avail": qs["vring-avail"],
+                             "used": qs["vring-used"], "num": qs["vring-num"]}
+            num = addrs["num"]
+            if packed:
+                # Descriptor ring + driver/device event suppression structs.
+                sizes = {"desc": 16 * num, "avail": 4, "used": 4}
+            else:
+                extra = 2 if event_idx else 0  # used_event / avail_event
+                sizes = {"desc": 16 * num,
+                         "avail": 4 + 2 * num + extra,
+                         "used": 4 + 8 * num + extra}
+            files = {}
+            for area in ("desc", "avail", "used"):
+                addr = addrs[area]
+                name = "%s-%s-q%d-%s.bin" % (label, devid, qi, area)
+                fn = os.path.join(rings_dir, name)
+                entry = {"file": fn, "snapshot": label, "device": devid,
+                         "path": path, "virtio-name": dev["name"],
+                         "queue": qi, "area": area, "addr": addr,
+                         "size": sizes[area], "vring-num": num,
+                         "packed": packed, "event-idx": event_idx,
+                         "indirect": "VIRTIO_RING_F_INDIRECT_DESC" in feats,
+                         "vhost": vhost}
+                if addr == 0:
+                    entry["skipped"] = "address is 0 (queue not set up)"
+                else:
+                    q.cmd(label, "pmemsave",
+                          {"val": addr, "size": sizes[area], "filename": fn})
+                    files[area] = os.path.join(cwd, fn)
+                index.append(entry)
+            # x-query-virtio-queue-element walks the descriptor chain of the
+            # avail ring entry it is given and calls virtio_error() (device
+            # marked broken, guest I/O hangs) on a stale chain with a bad
+            # "next": only ask for entries the driver has made available and
+            # the device has not popped yet, i.e. avail ring positions
+            # [last_avail_idx, avail->idx).  Packed rings are refused by QEMU
+            # 7.2 ("Packed ring not supported"); ask once to record that.
+            if vhost or "avail" not in files:
+                continue
+            if packed:
+                q.cmd(label, "x-query-virtio-queue-element",
+                      {"path": path, "queue": qi}, check=False)
+                continue
+            last = qs["last-avail-idx"]
+            avail_idx = le16(files["avail"], 2)
+            pending = (avail_idx - last) & 0xffff
+            if pending == 0 or pending > num:
+                continue
+            # Head of the queue (last_avail_idx), then the newest entry.
+            q.cmd(label, "x-query-virtio-queue-element",
+                  {"path": path, "queue": qi})
+            if pending > 1:
+                q.cmd(label, "x-query-virtio-queue-element",
+                      {"path": path, "queue": qi,
+                       "index": (last + pending - 1) & 0xffff})
+    q.cmd(label, "cont")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--socket", required=True)
+    ap.add_argument("--serial", required=True, help="guest serial log to watch")
+    ap.add_argument("--out", required=True, help="transcript (JSON lines)")
+    ap.add_argument("--rings", default="rings",
+                    help="ring dump dir, relative to QEMU's cwd")
+    ap.add_argument("--cwd", default=".", help="QEMU's cwd (for --rings)")
+    ap.add_argument("--timeout", type=float, default=280)
+    a = ap.parse_args()
+
+    os.makedirs(os.path.join(a.cwd, a.rings), exist_ok=True)
+    index = []
+    start = time.time()
+    with open(a.out, "w") as out:
+        q = Qmp(a.socket, out, 30)
+        q.cmd("init", "qmp_capabilities")
+        seen = 0
+        labels = []
+        while True:
+            if time.time() - start > a.timeout:
+                raise SystemExit("qmp.py: timeout waiting for the guest")
+            try:
+                with open(a.serial, "rb") as f:
+                    text = f.read().decode("utf-8", "replace")
+            except FileNotFoundError:
+                text = ""
+            marks = [l.split()[1] for l in text.splitlines()
+                     if l.startswith("RINGSIDE-SNAP ") and len(l.split()) > 1]
+            for label in marks[seen:]:
+                snapshot(q, label, a.rings, a.cwd, index, label == "done")
+                labels.append(label)
+            seen = len(marks)
+            if "done" in labels:
+                break
+            time.sleep(0.05)
+        # The guest powers off by itself a few seconds after "done".
+        if not q.wait_closed(60):
+            q.cmd("end", "quit", check=False)
+            q.wait_closed(10)
+    with open(os.path.join(a.cwd, a.rings, "index.json"), "w") as f:
+        json.dump(index, f, indent=1)
+        f.write("\n")
+    print("qmp.py: snapshots %s, %d ring dumps" % (labels, len(index)))
+
+
+if __name__ == "__main__":
+    main()
