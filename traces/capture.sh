@@ -100,11 +100,12 @@ build_initramfs() {
 #   --blk OPTS          virtio-blk-pci options (after drive=)
 #   --net OPTS          virtio-net-pci options
 #   --rng OPTS          virtio-rng-pci options
+#   --drive OPTS        extra -drive options (e.g. throttling)
 #   --vhost-user-blk    serve the disk with qemu-storage-daemon (vhost-user-blk-pci)
 run_capture() {
 	local name=$1
 	shift
-	local ts=0 load=light blk="" net="" rng="" vub=0
+	local ts=0 load=light blk="" net="" rng="" vub=0 drive=""
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--timestamp) ts=1 ;;
@@ -112,6 +113,7 @@ run_capture() {
 		--blk) blk=$2; shift ;;
 		--net) net=$2; shift ;;
 		--rng) rng=$2; shift ;;
+		--drive) drive=$2; shift ;;
 		--vhost-user-blk) vub=1 ;;
 		*) die "run_capture: bad option $1" ;;
 		esac
@@ -156,7 +158,7 @@ run_capture() {
 			-chardev "socket,id=vub0,path=$run/vub.sock"
 			-device "vhost-user-blk-pci,id=blk0,chardev=vub0,disable-legacy=on,num-queues=1${blk:+,$blk}")
 	else
-		cmd+=(-drive "if=none,id=d0,file=$run/disk.img,format=raw"
+		cmd+=(-drive "if=none,id=d0,file=$run/disk.img,format=raw${drive:+,$drive}"
 			-device "virtio-blk-pci,id=blk0,drive=d0,disable-legacy=on${blk:+,$blk}")
 	fi
 	cmd+=(-netdev user,id=n0
@@ -170,6 +172,8 @@ run_capture() {
 	local rc=0
 	python3 "$TRACES/qmp.py" --socket "$run/qmp.sock" --serial "$out/serial.log" \
 		--out "$out/qmp.jsonl" --cwd "$out" --rings rings --timeout $((QEMU_TIMEOUT - 20)) || rc=$?
+	# On failure do not wait for the timeout: stop our QEMU (timeout forwards TERM).
+	[ $rc = 0 ] || kill -TERM "$qemu_pid" 2>/dev/null || true
 	wait "$qemu_pid" || rc=$((rc ? rc : $?))
 	if [ -n "$qsd_pid" ]; then
 		# The daemon keeps running after the VM disconnects; stop it.
@@ -208,9 +212,9 @@ capture_all() {
 		--blk packed=on,indirect_desc=off --net packed=on,indirect_desc=off --rng packed=on,indirect_desc=off
 	# Small queues + heavier workload: the rings wrap.
 	want_capture split-wrap && run_capture split-wrap --timestamp --load heavy \
-		--blk queue-size=16 --net rx_queue_size=256,tx_queue_size=256
+		--drive throttling.iops-total=400 --blk queue-size=16 --net rx_queue_size=256,tx_queue_size=256
 	want_capture packed-wrap && run_capture packed-wrap --timestamp --load heavy \
-		--blk packed=on,queue-size=16 --net packed=on,rx_queue_size=256,tx_queue_size=256 --rng packed=on
+		--drive throttling.iops-total=400 --blk packed=on,queue-size=16 --net packed=on,rx_queue_size=256,tx_queue_size=256 --rng packed=on
 	want_capture vhost-user-blk && run_capture vhost-user-blk --timestamp --vhost-user-blk
 	return 0
 }

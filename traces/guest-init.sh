@@ -48,8 +48,9 @@ if [ "$load" = heavy ]; then
 		( dd if=/tmp/pat of=/dev/vda bs=4k count=16 seek=$((j * 64)) oflag=direct 2>/dev/null
 		  dd if=/dev/vda of=/dev/null bs=4k count=48 skip=$((j * 64)) iflag=direct 2>/dev/null ) &
 	done
-	# Snapshot with requests in flight.
-	echo "RINGSIDE-SNAP busy"
+	# Snapshot in the middle of it (the host throttles this drive's IOPS
+	# so that the burst lasts long enough to be caught).
+	( sleep 0.3; echo "RINGSIDE-SNAP busy" ) &
 	wait
 	sync
 	echo 3 > /proc/sys/vm/drop_caches

@@ -96,8 +96,10 @@ class Qmp:
 
 
 def features_of(status, key):
+    """Feature names; QEMU 7.2 lists them as "NAME: description"."""
     f = status.get(key) or {}
-    return set(f.get("transports", [])) | set(f.get("dev-features", []))
+    return {s.split(":")[0].strip()
+            for s in f.get("transports", []) + f.get("dev-features", [])}
 
 
 def le16(path, offset):

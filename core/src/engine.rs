@@ -447,10 +447,12 @@ impl Engine {
             }
             (Ring::Split { layout, driver, .. }, Op::Reclaim { max }) => {
                 let before = driver.outstanding.len();
+                let was = driver.last_used;
                 let n = driver.reclaim(&mut cx, layout, max.unwrap_or(u16::MAX))?;
                 let freed = before - driver.outstanding.len();
                 self.ledger.reclaimed += freed as u64;
-                drain(&mut self.ledger.used, freed);
+                // Used entries consumed, good or bad: a bad id still uses up its entry.
+                drain(&mut self.ledger.used, driver.last_used.since(was).into());
                 say!(
                     rec,
                     "driver reclaims {n} used buffer(s); last_used {}",

@@ -587,7 +587,7 @@ impl PackedDevice {
                     );
                     return Ok(None);
                 }
-                if len == 0 || len % 16 != 0 {
+                if len == 0 || !len.is_multiple_of(16) {
                     self.broke(
                         cx,
                         Code::IndirectBadSize,
@@ -696,6 +696,13 @@ impl PackedDevice {
         written: Option<u32>,
     ) -> Result<u16, Halt> {
         let mut batch: Vec<(u16, u32, u16)> = Vec::new();
+        // IN_ORDER: buffers are used in the order they were made available, whatever the
+        // caller picked.
+        let pick = if cx.has(Features::IN_ORDER) {
+            Pick::Oldest
+        } else {
+            pick
+        };
         for _ in 0..count {
             let Some(i) = pick.index(self.inflight.len()) else {
                 break;

@@ -203,7 +203,7 @@ impl SplitDriver {
         let f = Field::AvailRing(slot);
         cx.bus
             .store(DRV, f, l.avail_ring(slot), 2, entry.into(), Ordering::Plain)?;
-        self.avail_idx = self.avail_idx.add(1);
+        self.avail_idx = self.avail_idx.wrapping_add(1);
         if !reuse {
             self.outstanding.push(Outstanding {
                 head,
@@ -220,7 +220,7 @@ impl SplitDriver {
             DriverFault::AvailIdxJump(n) => Some(*n),
             _ => None,
         });
-        let value = self.avail_idx.add(jump.unwrap_or(0));
+        let value = self.avail_idx.wrapping_add(jump.unwrap_or(0));
         let f = Field::AvailIdx;
         cx.bus
             .store(DRV, f, l.avail_idx(), 2, value.0.into(), Ordering::Release)?;
@@ -349,7 +349,7 @@ impl SplitDriver {
             // Under IN_ORDER the device may write only the last entry of a batch; the driver
             // reads that entry and infers the rest.
             let slot = if in_order {
-                used.add(u16::MAX).slot(l.size)
+                used.wrapping_add(u16::MAX).slot(l.size)
             } else {
                 self.last_used.slot(l.size)
             };
@@ -364,7 +364,7 @@ impl SplitDriver {
                 as u32;
             if id >= u32::from(l.size) {
                 cx.finding(Code::UsedIdOutOfRange, DRV, format!("id {id} out of range"));
-                self.last_used = self.last_used.add(1);
+                self.last_used = self.last_used.wrapping_add(1);
                 done += 1;
                 continue;
             }
@@ -374,7 +374,7 @@ impl SplitDriver {
                     DRV,
                     format!("id {id} is not a head!"),
                 );
-                self.last_used = self.last_used.add(1);
+                self.last_used = self.last_used.wrapping_add(1);
                 done += 1;
                 continue;
             };
@@ -400,7 +400,7 @@ impl SplitDriver {
                 }
             }
             let n = taken.len() as u16;
-            self.last_used = self.last_used.add(n);
+            self.last_used = self.last_used.wrapping_add(n);
             done += n;
         }
         if cx.has(Features::EVENT_IDX) && self.callbacks && done > 0 {
@@ -558,7 +558,7 @@ impl SplitDevice {
             let Some(chain) = self.read_chain(cx, l, head)? else {
                 return Ok(popped);
             };
-            self.last_avail = self.last_avail.add(1);
+            self.last_avail = self.last_avail.wrapping_add(1);
             if cx.has(Features::EVENT_IDX) && !cx.device.has(DeviceFault::NoAvailEvent) {
                 let v = self.last_avail.0;
                 cx.bus.store(
@@ -608,7 +608,7 @@ impl SplitDevice {
                     self.broke(cx, Code::IndirectWithNext, msg);
                     return Ok(None);
                 }
-                if d.len == 0 || d.len % 16 != 0 {
+                if d.len == 0 || !d.len.is_multiple_of(16) {
                     let msg = "Invalid size for indirect buffer table".into();
                     self.broke(cx, Code::IndirectBadSize, msg);
                     return Ok(None);
@@ -717,6 +717,13 @@ impl SplitDevice {
         written: Option<u32>,
     ) -> Result<u16, Halt> {
         let mut batch: Vec<(u16, u32)> = Vec::new();
+        // IN_ORDER: buffers are used in the order they were made available, whatever the
+        // caller picked.
+        let pick = if cx.has(Features::IN_ORDER) {
+            Pick::Oldest
+        } else {
+            pick
+        };
         for _ in 0..count {
             let Some(i) = pick.index(self.inflight.len()) else {
                 break;
@@ -742,7 +749,7 @@ impl SplitDevice {
             if in_order && k + 1 < batch.len() {
                 continue;
             }
-            let slot = self.used_idx.add(k as u16).slot(l.size);
+            let slot = self.used_idx.wrapping_add(k as u16).slot(l.size);
             let base = l.used_elem(slot);
             let p = Ordering::Plain;
             cx.bus
@@ -750,7 +757,7 @@ impl SplitDevice {
             cx.bus
                 .store(DEV, Field::UsedLen(slot), base + 4, 4, len.into(), p)?;
         }
-        self.used_idx = self.used_idx.add(n);
+        self.used_idx = self.used_idx.wrapping_add(n);
         Ok(n)
     }
 

@@ -1,0 +1,316 @@
+//! Notification suppression, EVENT_IDX windows, IN_ORDER and NOTIFICATION_DATA.
+
+use ringside_core::engine::{Engine, EngineConfig};
+use ringside_core::features::Features;
+use ringside_core::layout::RingKind;
+use ringside_core::memory::{Agent, Field};
+use ringside_core::op::Op;
+use ringside_core::queue::{BufferSpec, Pick};
+
+fn engine(kind: RingKind, size: u32, f: Features) -> Engine {
+    let mut e = Engine::new(EngineConfig::simple(kind, size, f)).unwrap();
+    e.apply(&Op::Negotiate).unwrap();
+    e
+}
+
+fn apply(e: &mut Engine, ops: &[Op]) {
+    for op in Op::flatten(ops) {
+        e.apply(&op).unwrap();
+    }
+}
+
+fn buf() -> BufferSpec {
+    BufferSpec {
+        readable: vec![16],
+        writable: vec![64],
+        indirect: false,
+    }
+}
+
+#[test]
+fn event_idx_kicks_once_per_device_wakeup_not_per_buffer() {
+    for kind in [RingKind::Split, RingKind::Packed] {
+        // The device goes to sleep with notifications enabled; the driver adds 6 buffers,
+        // kicking after each. Only the first kick is needed: the device has not caught up.
+        let mut e = engine(kind, 16, Features::EVENT_IDX);
+        apply(&mut e, &[Op::EnableNotifications]);
+        for _ in 0..6 {
+            apply(
+                &mut e,
+                &[
+                    Op::Add {
+                        buffer: buf(),
+                        count: 1,
+                    },
+                    Op::Publish,
+                    Op::Kick,
+                ],
+            );
+        }
+        assert_eq!(
+            (e.counters.kicks_needed, e.counters.kicks_suppressed),
+            (1, 5),
+            "{kind}"
+        );
+        // Without EVENT_IDX and without the device asking for quiet, every kick goes out.
+        let mut e = engine(kind, 16, Features::NONE);
+        for _ in 0..6 {
+            apply(
+                &mut e,
+                &[
+                    Op::Add {
+                        buffer: buf(),
+                        count: 1,
+                    },
+                    Op::Publish,
+                    Op::Kick,
+                ],
+            );
+        }
+        assert_eq!(
+            (e.counters.kicks_needed, e.counters.kicks_suppressed),
+            (6, 0),
+            "{kind}"
+        );
+    }
+}
+
+#[test]
+fn a_batch_that_jumps_over_used_event_still_interrupts() {
+    // The driver asks to be told after its next used buffer (used_event = 0); the device
+    // completes three before deciding: 0 is in [0, 3), so it must interrupt (never ==).
+    let mut e = engine(RingKind::Split, 8, Features::EVENT_IDX);
+    apply(
+        &mut e,
+        &[
+            Op::Add {
+                buffer: buf(),
+                count: 3,
+            },
+            Op::Publish,
+            Op::Pop { max: None },
+            Op::EnableInterrupts,
+            Op::Complete {
+                count: 3,
+                pick: Pick::Oldest,
+                written: None,
+            },
+            Op::PublishUsed,
+            Op::Interrupt,
+        ],
+    );
+    assert_eq!(e.counters.interrupts_needed, 1);
+    // A second interrupt check with nothing new is suppressed.
+    apply(&mut e, &[Op::Interrupt]);
+    assert_eq!(e.counters.interrupts_suppressed, 1);
+}
+
+#[test]
+fn packed_event_idx_across_a_lap() {
+    // Q = 4: the driver arms the event at its next used slot, the device completes across the
+    // end of the ring; the armed slot is in the previous lap and must still fire.
+    let mut e = engine(RingKind::Packed, 4, Features::EVENT_IDX);
+    apply(
+        &mut e,
+        &[
+            Op::Add {
+                buffer: BufferSpec {
+                    readable: vec![8],
+                    writable: vec![],
+                    indirect: false,
+                },
+                count: 3,
+            },
+            Op::Publish,
+            Op::Pop { max: None },
+            Op::Complete {
+                count: 3,
+                pick: Pick::Oldest,
+                written: None,
+            },
+            Op::PublishUsed,
+            Op::Reclaim { max: None },
+            Op::EnableInterrupts,
+            Op::Add {
+                buffer: BufferSpec {
+                    readable: vec![8],
+                    writable: vec![],
+                    indirect: false,
+                },
+                count: 2,
+            },
+            Op::Publish,
+            Op::Pop { max: None },
+            Op::Complete {
+                count: 2,
+                pick: Pick::Oldest,
+                written: None,
+            },
+            Op::PublishUsed,
+            Op::Interrupt,
+        ],
+    );
+    assert_eq!(e.counters.interrupts_needed, 1, "{:?}", e.counters);
+    assert_eq!(e.counters.interrupts_suppressed, 0);
+    // And the device's used wrap counter flipped.
+    match e.ring.as_ref().unwrap() {
+        ringside_core::engine::Ring::Packed { device, driver, .. } => {
+            assert_eq!((device.next_used.slot, device.next_used.wrap.0), (1, false));
+            assert_eq!(
+                (driver.next_avail.slot, driver.next_avail.wrap.0),
+                (1, false)
+            );
+        }
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn in_order_devices_write_one_used_entry_per_batch() {
+    for kind in [RingKind::Split, RingKind::Packed] {
+        let stores = |f: Features| {
+            let mut e = engine(kind, 16, f);
+            apply(
+                &mut e,
+                &[
+                    Op::Add {
+                        buffer: buf(),
+                        count: 4,
+                    },
+                    Op::Publish,
+                    Op::Pop { max: None },
+                    Op::Complete {
+                        count: 4,
+                        pick: Pick::Oldest,
+                        written: None,
+                    },
+                    Op::PublishUsed,
+                    Op::Reclaim { max: None },
+                ],
+            );
+            assert_eq!(e.ledger.reclaimed, 4);
+            assert!(e.findings.0.is_empty(), "{:?}", e.findings);
+            e.bus
+                .log()
+                .iter()
+                .filter(|a| {
+                    a.agent == Agent::Device && a.kind == ringside_core::memory::AccessKind::Store
+                })
+                .count()
+        };
+        let plain = stores(Features::NONE);
+        let in_order = stores(Features::IN_ORDER);
+        // Split: 4 x (id, len) + used.idx = 9 vs 1 x (id, len) + used.idx = 3.
+        // Packed: 4 x (id, len, flags) = 12 vs 3.
+        let want = match kind {
+            RingKind::Split => (9, 3),
+            RingKind::Packed => (12, 3),
+        };
+        assert_eq!((plain, in_order), want, "{kind}");
+    }
+}
+
+#[test]
+fn notification_data_carries_the_next_index_and_wrap() {
+    let mut e = engine(RingKind::Split, 8, Features::NOTIFICATION_DATA);
+    apply(
+        &mut e,
+        &[
+            Op::Add {
+                buffer: buf(),
+                count: 3,
+            },
+            Op::Publish,
+            Op::Kick,
+        ],
+    );
+    assert_eq!(e.notifications[0].value, 3 << 16);
+    let mut e = engine(RingKind::Packed, 4, Features::NOTIFICATION_DATA);
+    let one = BufferSpec {
+        readable: vec![8],
+        writable: vec![],
+        indirect: false,
+    };
+    apply(
+        &mut e,
+        &[
+            Op::Add {
+                buffer: one.clone(),
+                count: 3,
+            },
+            Op::Publish,
+            Op::Kick,
+            Op::Pop { max: None },
+            Op::Complete {
+                count: 3,
+                pick: Pick::Oldest,
+                written: None,
+            },
+            Op::PublishUsed,
+            Op::Reclaim { max: None },
+            Op::Add {
+                buffer: one,
+                count: 2,
+            },
+            Op::Publish,
+            Op::Kick,
+        ],
+    );
+    // First kick: next offset 3, wrap 1. Second: the ring wrapped, next offset 1, wrap 0.
+    assert_eq!(e.notifications[0].value, (3 | 1 << 15) << 16);
+    assert_eq!(e.notifications[1].value, 1 << 16);
+    let kicks: Vec<_> = e
+        .bus
+        .log()
+        .iter()
+        .filter(|a| a.field == Field::QueueNotify)
+        .map(|a| a.value)
+        .collect();
+    assert_eq!(
+        kicks,
+        vec![
+            u64::from(e.notifications[0].value),
+            u64::from(e.notifications[1].value)
+        ]
+    );
+}
+
+#[test]
+fn out_of_order_packed_completion_lands_in_slot_zero() {
+    // The talk's example: 9 buffers, the 9th used first; its used descriptor goes to slot 0.
+    let mut e = engine(RingKind::Packed, 16, Features::NONE);
+    let one = BufferSpec {
+        readable: vec![8],
+        writable: vec![],
+        indirect: false,
+    };
+    apply(
+        &mut e,
+        &[
+            Op::Add {
+                buffer: one,
+                count: 9,
+            },
+            Op::Publish,
+            Op::Pop { max: None },
+            Op::Complete {
+                count: 1,
+                pick: Pick::Newest,
+                written: None,
+            },
+            Op::PublishUsed,
+        ],
+    );
+    let (l, id9) = match e.ring.as_ref().unwrap() {
+        ringside_core::engine::Ring::Packed { layout, driver, .. } => (*layout, driver.order[8]),
+        _ => unreachable!(),
+    };
+    let mut m = e.bus.mem.clone();
+    assert_eq!(m.read_le(l.desc(0) + 12, 2) as u16, id9);
+    assert_eq!(
+        ringside_core::packed::bits_code(m.read_le(l.desc(0) + 14, 2) as u16),
+        "11"
+    );
+    apply(&mut e, &[Op::Reclaim { max: None }]);
+    assert_eq!(e.ledger.reclaimed, 1);
+}
