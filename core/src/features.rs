@@ -134,8 +134,9 @@ impl<'de> Deserialize<'de> for Features {
         for n in names {
             let bit = Features::parse_bit(&n).ok_or_else(|| {
                 let known: Vec<&str> = FEATURE_NAMES.iter().map(|(_, n)| *n).collect();
+                let hint = crate::suggest::hint(&n, known.iter().copied());
                 serde::de::Error::custom(format!(
-                    "unknown feature `{n}`; expected one of {} or a bit number 0..63",
+                    "unknown feature `{n}`; expected one of {} or a bit number 0..63{hint}",
                     known.join(", ")
                 ))
             })?;

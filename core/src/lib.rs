@@ -19,3 +19,4 @@ pub mod queue;
 pub mod scenario;
 pub mod session;
 pub mod split;
+pub mod suggest;

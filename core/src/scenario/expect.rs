@@ -1,0 +1,422 @@
+//! Expectations: what a scenario's run must show, checked against the numbers the engine
+//! computes. Nothing here holds a result; every observed value comes from the run.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::report::Run;
+use super::{Scenario, ScenarioError};
+use crate::features::Features;
+use crate::finding::Code;
+use crate::layout::RingKind;
+use crate::memory::{AccessKind, Agent};
+
+/// A number a run produces. Per-buffer metrics divide by the buffers that made the whole
+/// round trip (`Buffers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Metric {
+    /// Buffers reclaimed by the driver (whole round trips).
+    Buffers,
+    /// Buffers made available.
+    MadeAvailable,
+    /// Ops after expanding repeats.
+    Ops,
+    /// Micro steps (every access, memory or register).
+    Steps,
+    /// Guest-memory accesses.
+    Accesses,
+    /// Driver loads from guest memory.
+    DriverLoads,
+    /// Driver stores to guest memory.
+    DriverStores,
+    /// Device loads from guest memory.
+    DeviceLoads,
+    /// Device stores to guest memory.
+    DeviceStores,
+    /// Guest-memory accesses per buffer.
+    AccessesPerBuffer,
+    /// Device stores per buffer.
+    DeviceStoresPerBuffer,
+    /// Available-buffer notifications sent.
+    Kicks,
+    /// Used-buffer notifications sent.
+    Interrupts,
+    /// Kick decisions that said "not needed".
+    KicksSuppressed,
+    /// Interrupt decisions that said "not needed".
+    InterruptsSuppressed,
+    /// Kicks per buffer.
+    KicksPerBuffer,
+    /// Interrupts per buffer.
+    InterruptsPerBuffer,
+    /// Kicks and interrupts per buffer.
+    NotificationsPerBuffer,
+    /// Findings of any severity.
+    Findings,
+    /// Findings of severity error.
+    Errors,
+    /// Split: `avail.idx` as published.
+    AvailIdx,
+    /// Split: `used.idx` as published.
+    UsedIdx,
+    /// Split: the device's `last_avail_idx`.
+    LastAvailIdx,
+    /// Split: the driver's `last_used_idx`.
+    LastUsedIdx,
+    /// Packed: the driver's next slot.
+    DriverSlot,
+    /// Packed: the driver's wrap counter (0 or 1).
+    DriverWrap,
+    /// Packed: the device's next used slot.
+    DeviceSlot,
+    /// Packed: the device's wrap counter (0 or 1).
+    DeviceWrap,
+    /// The final device status byte.
+    Status,
+}
+
+/// Where a number must lie.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Bound {
+    /// Exactly this.
+    Is(f64),
+    /// Within `[min, max]`.
+    Between(f64, f64),
+    /// At least this.
+    AtLeast(f64),
+    /// At most this.
+    AtMost(f64),
+}
+
+impl Bound {
+    /// Whether `v` lies within.
+    pub fn holds(self, v: f64) -> bool {
+        const EPS: f64 = 1e-9;
+        match self {
+            Bound::Is(x) => (v - x).abs() <= EPS,
+            Bound::Between(lo, hi) => v >= lo - EPS && v <= hi + EPS,
+            Bound::AtLeast(lo) => v >= lo - EPS,
+            Bound::AtMost(hi) => v <= hi + EPS,
+        }
+    }
+}
+
+impl fmt::Display for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bound::Is(x) => write!(f, "= {}", num(*x)),
+            Bound::Between(lo, hi) => write!(f, "in [{}, {}]", num(*lo), num(*hi)),
+            Bound::AtLeast(lo) => write!(f, ">= {}", num(*lo)),
+            Bound::AtMost(hi) => write!(f, "<= {}", num(*hi)),
+        }
+    }
+}
+
+/// A number as people write it: integers without a fraction, others to three places.
+pub fn num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// What a relative expectation compares with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Against {
+    /// Another scenario (embedded name or path), run as it is.
+    Scenario(String),
+    /// This same scenario with the ring layout switched (RING_PACKED added to or removed from
+    /// both sides' features to match): the same workload on the other layout.
+    Layout(RingKind),
+}
+
+/// How this run's metric must relate to the other's.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Relation {
+    /// Strictly smaller.
+    Less,
+    /// Strictly larger.
+    Greater,
+    /// Equal.
+    Equal,
+    /// `this / other` within the bound.
+    Ratio(Bound),
+}
+
+/// A finding code as written in a scenario: its kebab-case name, as a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FindingCode(pub Code);
+
+impl Serialize for FindingCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for FindingCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Code::parse(&name).map(FindingCode).ok_or_else(|| {
+            let names = Code::ALL.iter().map(|c| c.name());
+            let hint = crate::suggest::hint(&name, names.clone());
+            serde::de::Error::custom(format!(
+                "unknown finding code `{name}`; expected one of {}{hint}",
+                names.collect::<Vec<_>>().join(", ")
+            ))
+        })
+    }
+}
+
+fn at_least_once() -> Bound {
+    Bound::AtLeast(1.0)
+}
+
+/// One thing a run must show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Expectation {
+    /// A metric lies within a bound: `Metric(Kicks, Is(1))`.
+    Metric(Metric, Bound),
+    /// A finding with this code was raised: `Finding("stall")`.
+    Finding(FindingCode),
+    /// No finding with this code was raised.
+    NoFinding(FindingCode),
+    /// The set of finding codes raised is exactly this (each at least once, no others).
+    Findings(Vec<FindingCode>),
+    /// No findings at all.
+    Clean,
+    /// The negotiated feature set is exactly this.
+    Negotiated(Features),
+    /// Whether the legacy (0.9) interface is in use.
+    Legacy(bool),
+    /// The status values the driver wrote, in order.
+    StatusWalk(Vec<u8>),
+    /// The number of logged accesses matching all given filters lies within `count`
+    /// (default: at least once). `field` is the field's name as ringside prints it
+    /// (`desc[0].id`, `avail.idx`, `used.ring[3].len`).
+    Access {
+        /// Who made it.
+        #[serde(default)]
+        agent: Option<Agent>,
+        /// Load or Store.
+        #[serde(default)]
+        kind: Option<AccessKind>,
+        /// The field.
+        field: String,
+        /// The value loaded or stored.
+        #[serde(default)]
+        value: Option<u64>,
+        /// How many such accesses.
+        #[serde(default = "at_least_once")]
+        count: Bound,
+    },
+    /// A metric compared with the same metric of another run.
+    Relative {
+        /// The metric.
+        metric: Metric,
+        /// The other run.
+        against: Against,
+        /// How they must relate.
+        is: Relation,
+    },
+}
+
+/// An expectation with its outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Checked {
+    /// What was expected, in words.
+    pub expected: String,
+    /// What the run showed.
+    pub observed: String,
+    /// Whether it held.
+    pub pass: bool,
+}
+
+fn codes_text(codes: &[Code]) -> String {
+    if codes.is_empty() {
+        return "none".into();
+    }
+    codes
+        .iter()
+        .map(|c| c.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn metric_text(v: Option<f64>) -> String {
+    v.map(num).unwrap_or_else(|| "n/a".into())
+}
+
+/// Checks every expectation of `scenario` against `run`.
+pub fn check_all(
+    name: &str,
+    scenario: &Scenario,
+    run: &Run,
+) -> Result<Vec<Checked>, ScenarioError> {
+    scenario
+        .expect
+        .iter()
+        .map(|e| check(name, scenario, run, e))
+        .collect()
+}
+
+fn check(
+    name: &str,
+    scenario: &Scenario,
+    run: &Run,
+    e: &Expectation,
+) -> Result<Checked, ScenarioError> {
+    let r = &run.report;
+    let mut raised: Vec<Code> = Vec::new();
+    for f in &r.findings {
+        if !raised.contains(&f.code) {
+            raised.push(f.code);
+        }
+    }
+    let out = |expected: String, observed: String, pass: bool| Checked {
+        expected,
+        observed,
+        pass,
+    };
+    Ok(match e {
+        Expectation::Metric(m, b) => {
+            let v = run.metric(*m);
+            out(
+                format!("{m:?} {b}"),
+                metric_text(v),
+                v.is_some_and(|v| b.holds(v)),
+            )
+        }
+        Expectation::Finding(c) => out(
+            format!("finding {}", c.0),
+            format!("findings: {}", codes_text(&raised)),
+            raised.contains(&c.0),
+        ),
+        Expectation::NoFinding(c) => out(
+            format!("no finding {}", c.0),
+            format!("findings: {}", codes_text(&raised)),
+            !raised.contains(&c.0),
+        ),
+        Expectation::Findings(want) => {
+            let want: Vec<Code> = want.iter().map(|c| c.0).collect();
+            let pass =
+                want.iter().all(|c| raised.contains(c)) && raised.iter().all(|c| want.contains(c));
+            out(
+                format!("findings exactly {}", codes_text(&want)),
+                format!("findings: {}", codes_text(&raised)),
+                pass,
+            )
+        }
+        Expectation::Clean => out(
+            "no findings".into(),
+            format!("findings: {}", codes_text(&raised)),
+            raised.is_empty(),
+        ),
+        Expectation::Negotiated(f) => out(
+            format!("negotiated {f}"),
+            format!("negotiated {}", r.negotiated),
+            r.negotiated == *f,
+        ),
+        Expectation::Legacy(l) => out(
+            format!("legacy interface {l}"),
+            format!("legacy interface {}", r.legacy),
+            r.legacy == *l,
+        ),
+        Expectation::StatusWalk(w) => out(
+            format!("status walk {w:?}"),
+            format!("status walk {:?}", r.status_walk),
+            r.status_walk == *w,
+        ),
+        Expectation::Access {
+            agent,
+            kind,
+            field,
+            value,
+            count,
+        } => {
+            let n = run
+                .session
+                .log()
+                .iter()
+                .filter(|a| agent.is_none_or(|x| a.agent == x))
+                .filter(|a| kind.is_none_or(|x| a.kind == x))
+                .filter(|a| value.is_none_or(|x| a.value == x))
+                .filter(|a| a.field.to_string() == *field)
+                .count();
+            let who = agent.map(|a| format!("{a} ")).unwrap_or_default();
+            let what = kind
+                .map(|k| format!("{k:?} ").to_lowercase())
+                .unwrap_or_default();
+            let val = value.map(|v| format!(" = {v}")).unwrap_or_default();
+            out(
+                format!("{who}{what}{field}{val}: count {count}"),
+                format!("count {n}"),
+                count.holds(n as f64),
+            )
+        }
+        Expectation::Relative {
+            metric,
+            against,
+            is,
+        } => {
+            let other = other_run(name, scenario, against)?;
+            let a = run.metric(*metric);
+            let b = other.metric(*metric);
+            let pass = match (a, b, is) {
+                (Some(a), Some(b), Relation::Less) => a < b,
+                (Some(a), Some(b), Relation::Greater) => a > b,
+                (Some(a), Some(b), Relation::Equal) => Bound::Is(b).holds(a),
+                (Some(a), Some(b), Relation::Ratio(bound)) => b != 0.0 && bound.holds(a / b),
+                _ => false,
+            };
+            let vs = match against {
+                Against::Scenario(s) => format!("`{s}`"),
+                Against::Layout(k) => format!("the same workload on a {k} ring"),
+            };
+            let rel = match is {
+                Relation::Less => "less than".to_string(),
+                Relation::Greater => "greater than".to_string(),
+                Relation::Equal => "equal to".to_string(),
+                Relation::Ratio(bound) => format!("ratio {bound} to"),
+            };
+            let ratio = match (a, b) {
+                (Some(a), Some(b)) if b != 0.0 => format!(" (ratio {})", num(a / b)),
+                _ => String::new(),
+            };
+            out(
+                format!("{metric:?} {rel} {vs}"),
+                format!("{} vs {}{ratio}", metric_text(a), metric_text(b)),
+                pass,
+            )
+        }
+    })
+}
+
+/// Runs what a relative expectation compares with (its own expectations are not checked).
+fn other_run(name: &str, scenario: &Scenario, against: &Against) -> Result<Run, ScenarioError> {
+    let wrap = |other: &str, e: ScenarioError| ScenarioError::Reference {
+        file: name.to_string(),
+        other: other.to_string(),
+        message: e.to_string(),
+    };
+    match against {
+        Against::Scenario(other) => {
+            let s = Scenario::find(other).map_err(|e| wrap(other, e))?;
+            Run::measure(other, &s).map_err(|e| wrap(other, e))
+        }
+        Against::Layout(kind) => {
+            let mut s = scenario.clone();
+            s.engine.queue.layout = *kind;
+            let adjust = |f: Features| match kind {
+                RingKind::Packed => f.or(Features::RING_PACKED),
+                RingKind::Split => f.minus(Features::RING_PACKED),
+            };
+            s.engine.device_features = adjust(s.engine.device_features);
+            s.engine.driver_features = adjust(s.engine.driver_features);
+            let label = format!("{name} ({kind})");
+            Run::measure(&label, &s).map_err(|e| wrap(&label, e))
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! Loading a scenario file: RON in, a [`Scenario`] or an error that says where (file, line,
+//! column), what shape was expected there, and which word was probably meant.
+//!
+//! Two kinds of mistake need catching. Syntax and shape errors come from the RON parser with a
+//! position. A misspelt field is harder: serde skips unknown fields unless a type forbids them,
+//! and the engine's types (queue, buffers, ops, behaviours) accept them silently. The loader
+//! therefore watches for every ignored field and reports the first one as an error.
+
+use super::Scenario;
+use crate::engine::EngineError;
+use crate::suggest;
+
+/// Fields of the engine's own types, which the loader can only check by name: a misspelt one
+/// is matched against these for the hint. Fields of the scenario's own types are checked by
+/// the parser, which knows their exact lists.
+const ENGINE_FIELDS: &[&str] = &[
+    // EngineConfig
+    "queue",
+    "device_features",
+    "driver_features",
+    "device_refuses",
+    "device_transitional",
+    "driver_legacy_fallback",
+    "driver",
+    "device",
+    // QueueConfig, BufferArea
+    "layout",
+    "size",
+    "base",
+    "buffers",
+    "index",
+    "data",
+    "stride",
+    "tables",
+    // DriverBehaviour, DeviceBehaviour
+    "id_placement",
+    "used_len",
+    "faults",
+    "id_source",
+    "used_write",
+    "touch_payload",
+    // Op variants' fields, BufferSpec
+    "buffer",
+    "count",
+    "max",
+    "pick",
+    "written",
+    "fault",
+    "on",
+    "times",
+    "ops",
+    "readable",
+    "writable",
+    "indirect",
+];
+
+/// The top-level shape, shown when a file does not even start like a scenario.
+const SHAPE: &str = "Scenario(title: \"...\", engine: (queue: (layout: Split, size: 8), device_features: [...], driver_features: [...]), steps: [(op: Negotiate), ...], expect: [...])";
+
+/// A scenario could not be loaded.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ScenarioError {
+    /// RON syntax or shape error, or a misspelt field or name.
+    #[error(
+        "{file}:{line}:{column}: {message}{}{}",
+        opt("expected", expected),
+        opt("hint", hint)
+    )]
+    Parse {
+        /// File name.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What went wrong.
+        message: String,
+        /// The shape or words accepted at that place.
+        expected: Option<String>,
+        /// A likely fix ("did you mean ...?").
+        hint: Option<String>,
+    },
+    /// Neither an embedded name nor an existing file.
+    #[error(
+        "no embedded scenario named `{name}` and no such file{hint} (`ringside list` shows the names)"
+    )]
+    NotFound {
+        /// What was asked for.
+        name: String,
+        /// "; did you mean ...?" or empty.
+        hint: String,
+    },
+    /// The file exists but cannot be read.
+    #[error("{file}: {message}")]
+    Io {
+        /// File name.
+        file: String,
+        /// The OS error.
+        message: String,
+    },
+    /// The engine rejected the configuration (a queue size the layout does not allow...).
+    #[error("{file}: {source}")]
+    Engine {
+        /// File or scenario name.
+        file: String,
+        /// Why.
+        source: EngineError,
+    },
+    /// An expectation compares against another scenario that cannot be loaded or run.
+    #[error("{file}: expectation refers to `{other}`: {message}")]
+    Reference {
+        /// This scenario.
+        file: String,
+        /// The one it refers to.
+        other: String,
+        /// What went wrong with it.
+        message: String,
+    },
+}
+
+fn opt(label: &str, v: &Option<String>) -> String {
+    v.as_ref()
+        .map(|s| format!("\n  {label}: {s}"))
+        .unwrap_or_default()
+}
+
+/// Parses a scenario. `file` names it in errors.
+pub fn load(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    let mut ignored: Vec<String> = Vec::new();
+    let parsed = (|| {
+        let mut de = ron::Deserializer::from_str(text)?;
+        let value: Scenario = serde_ignored::deserialize(&mut de, |path| {
+            ignored.push(path.to_string());
+        })
+        .map_err(|e| de.span_error(e))?;
+        de.end().map_err(|e| de.span_error(e))?;
+        Ok::<_, ron::error::SpannedError>(value)
+    })();
+    let scenario = parsed.map_err(|e| from_ron(file, e))?;
+    if let Some(path) = ignored.first() {
+        return Err(unknown_field(file, text, path));
+    }
+    Ok(scenario)
+}
+
+fn from_ron(file: &str, e: ron::error::SpannedError) -> ScenarioError {
+    use ron::error::Error as E;
+    let (line, column) = (e.span.start.line, e.span.start.col);
+    let (message, expected, hint) = match &e.code {
+        E::NoSuchStructField {
+            expected,
+            found,
+            outer,
+        } => (
+            format!("unknown field `{found}`{}", within(outer)),
+            Some(format!("one of the fields {}", list(expected))),
+            closest(found, expected),
+        ),
+        E::NoSuchEnumVariant {
+            expected,
+            found,
+            outer,
+        } => (
+            format!("unknown name `{found}`{}", within(outer)),
+            Some(format!("one of {}", list(expected))),
+            closest(found, expected),
+        ),
+        E::MissingStructField { field, outer } => (
+            format!("missing field `{field}`{}", within(outer)),
+            (outer.as_deref() == Some("Scenario") || outer.is_none()).then(|| SHAPE.to_string()),
+            Some(format!("add `{field}: ...` (see docs/scenario-format.md)")),
+        ),
+        E::DuplicateStructField { field, outer } => (
+            format!("field `{field}` given twice{}", within(outer)),
+            None,
+            Some(format!("keep one `{field}`")),
+        ),
+        E::InvalidValueForType { expected, found } => {
+            (format!("found {found}"), Some(expected.clone()), None)
+        }
+        E::ExpectedDifferentLength { expected, found } => (
+            format!("found {found} element(s)"),
+            Some(expected.clone()),
+            None,
+        ),
+        E::Message(m) => split_hint(m),
+        E::Eof => (
+            "the file ends too early".to_string(),
+            Some(SHAPE.to_string()),
+            Some("check for an unclosed `(` or `[`".to_string()),
+        ),
+        E::ExpectedStructLike | E::ExpectedNamedStructLike(_) if line == 1 && column <= 1 => {
+            (e.code.to_string(), Some(SHAPE.to_string()), None)
+        }
+        other => (other.to_string(), None, None),
+    };
+    ScenarioError::Parse {
+        file: file.to_string(),
+        line,
+        column,
+        message,
+        expected,
+        hint,
+    }
+}
+
+/// Custom messages (features, finding codes) carry their own "; did you mean" tail: move it to
+/// the hint.
+fn split_hint(m: &str) -> (String, Option<String>, Option<String>) {
+    let (msg, hint) = match m.split_once("; did you mean") {
+        Some((a, b)) => (a.to_string(), Some(format!("did you mean{b}"))),
+        None => (m.to_string(), None),
+    };
+    match msg.split_once("; expected ") {
+        Some((a, b)) => (a.to_string(), Some(b.to_string()), hint),
+        None => (msg, None, hint),
+    }
+}
+
+fn within(outer: &Option<String>) -> String {
+    outer
+        .as_ref()
+        .map(|o| format!(" in `{o}`"))
+        .unwrap_or_default()
+}
+
+fn list(words: &[&str]) -> String {
+    words
+        .iter()
+        .map(|w| format!("`{w}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn closest(found: &str, expected: &[&str]) -> Option<String> {
+    suggest::closest(found, expected.iter().copied()).map(|c| format!("did you mean `{c}`?"))
+}
+
+/// An ignored field, found by its path (`steps.3.op.?.buffr`): locate it in the text.
+fn unknown_field(file: &str, text: &str, path: &str) -> ScenarioError {
+    let name = path.rsplit('.').next().unwrap_or(path);
+    let (line, column) = locate_field(text, name).unwrap_or((1, 1));
+    ScenarioError::Parse {
+        file: file.to_string(),
+        line,
+        column,
+        message: format!("unknown field `{name}` (at {path})"),
+        expected: None,
+        hint: closest(name, ENGINE_FIELDS).or_else(|| {
+            Some("remove it; docs/scenario-format.md lists the fields of each part".to_string())
+        }),
+    }
+}
+
+/// Line and column (1-based) of the first `name:` outside comments and strings.
+fn locate_field(text: &str, name: &str) -> Option<(usize, usize)> {
+    for (ln, line) in text.lines().enumerate() {
+        let code = strip_comment_and_strings(line);
+        let mut from = 0;
+        while let Some(off) = code[from..].find(name) {
+            let at = from + off;
+            let before_ok = code[..at]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+            let after = code[at + name.len()..].trim_start();
+            if before_ok && after.starts_with(':') {
+                return Some((ln + 1, code[..at].chars().count() + 1));
+            }
+            from = at + name.len();
+        }
+    }
+    None
+}
+
+/// The line with `// comments` cut and string contents blanked (same length, so columns hold).
+fn strip_comment_and_strings(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut in_str = false;
+    let mut prev = '\0';
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_str {
+            if c == '"' && prev != '\\' {
+                in_str = false;
+                out.push('"');
+            } else {
+                out.push(' ');
+            }
+        } else if c == '"' {
+            in_str = true;
+            out.push('"');
+        } else if c == '/' && chars.peek() == Some(&'/') {
+            break;
+        } else {
+            out.push(c);
+        }
+        prev = c;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_found_outside_strings_and_comments() {
+        let t = "// buffr: no\n  (say: \"buffr: no\", buffr: 1)";
+        assert_eq!(locate_field(t, "buffr"), Some((2, 22)));
+        assert_eq!(locate_field(t, "nope"), None);
+    }
+
+    #[test]
+    fn custom_messages_split_into_message_expected_and_hint() {
+        let (m, e, h) = split_hint("unknown feature `X`; expected one of A, B; did you mean `A`?");
+        assert_eq!(m, "unknown feature `X`");
+        assert_eq!(e.as_deref(), Some("one of A, B"));
+        assert_eq!(h.as_deref(), Some("did you mean `A`?"));
+    }
+}

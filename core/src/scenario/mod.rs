@@ -1,0 +1,152 @@
+//! Scenarios: a titled, narrated list of ops on a configured engine, with the expectations a
+//! run must meet, written in RON and embedded in the binaries.
+//!
+//! [`format`] loads a file with errors that point at a line and column and suggest the word
+//! that was probably meant; [`report`] runs a scenario and summarises what the engine did;
+//! [`expect`] checks that summary against the scenario's expectations. The format is
+//! documented field by field in `docs/scenario-format.md`.
+
+pub mod expect;
+pub mod format;
+pub mod report;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{EngineConfig, EngineError};
+use crate::op::Op;
+use crate::session::Session;
+
+pub use expect::{Against, Bound, Expectation, Metric, Relation};
+pub use format::ScenarioError;
+pub use report::{Report, Run};
+
+/// One step of a scenario: an op and what to say about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// The op.
+    pub op: Op,
+    /// Narration shown while this op runs.
+    #[serde(default)]
+    pub say: Option<String>,
+}
+
+/// A scenario file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Title.
+    pub title: String,
+    /// Tutorial chapter, if part of the tutorial.
+    #[serde(default)]
+    pub chapter: Option<String>,
+    /// One-line description for `ringside list`.
+    #[serde(default)]
+    pub description: String,
+    /// The engine: queue layout and size, features offered and accepted, both sides' modes
+    /// and faults.
+    pub engine: EngineConfig,
+    /// The steps.
+    pub steps: Vec<Step>,
+    /// What a run must show; `ringside run` and `cargo test` check every one.
+    #[serde(default)]
+    pub expect: Vec<Expectation>,
+}
+
+macro_rules! embedded {
+    ($($name:literal => $path:literal,)*) => {
+        /// Embedded scenarios: `(name, RON text)`. The first is the tutorial's first chapter.
+        pub const EMBEDDED: &[(&str, &str)] = &[
+            $(($name, include_str!(concat!("../../../scenarios/", $path))),)*
+        ];
+    };
+}
+
+embedded! {
+    "tutorial-split-basics" => "tutorial/01-split-basics.ron",
+}
+
+impl Scenario {
+    /// Parses RON text; `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Self, ScenarioError> {
+        format::load(file, text)
+    }
+
+    /// An embedded scenario by name, or a RON file by path.
+    pub fn find(name_or_path: &str) -> Result<Self, ScenarioError> {
+        if let Some((n, text)) = EMBEDDED.iter().find(|(n, _)| *n == name_or_path) {
+            return Self::parse(n, text);
+        }
+        match std::fs::read_to_string(name_or_path) {
+            Ok(text) => Self::parse(name_or_path, &text),
+            Err(e) if std::path::Path::new(name_or_path).exists() => Err(ScenarioError::Io {
+                file: name_or_path.to_string(),
+                message: e.to_string(),
+            }),
+            Err(_) => Err(ScenarioError::NotFound {
+                name: name_or_path.to_string(),
+                hint: crate::suggest::hint(name_or_path, EMBEDDED.iter().map(|(n, _)| *n)),
+            }),
+        }
+    }
+
+    /// The first chapter of the tutorial: what `ringside` opens with no arguments.
+    pub fn tutorial_start() -> Result<Self, ScenarioError> {
+        Self::find(EMBEDDED[0].0)
+    }
+
+    /// The ops, in order (repeats not yet flattened).
+    pub fn ops(&self) -> Vec<Op> {
+        self.steps.iter().map(|s| s.op.clone()).collect()
+    }
+
+    /// Runs it into a session.
+    pub fn session(&self) -> Result<Session, EngineError> {
+        Session::new(self.engine.clone(), &self.ops())
+    }
+
+    /// For each flattened op of the session, the index of the scenario step it came from.
+    pub fn step_of_op(&self) -> Vec<usize> {
+        self.steps
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| {
+                std::iter::repeat_n(i, Op::flatten(std::slice::from_ref(&s.op)).len())
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tutorial_parses_and_runs_clean() {
+        let s = Scenario::tutorial_start().unwrap();
+        let sess = s.session().unwrap();
+        assert!(
+            sess.final_state().findings.0.is_empty(),
+            "{:?}",
+            sess.final_state().findings
+        );
+        assert!(sess.len() > 20);
+    }
+
+    #[test]
+    fn a_bad_file_names_line_and_column() {
+        let e = Scenario::parse("bad.ron", "Scenario(\n  title: 5,\n)").unwrap_err();
+        let s = e.to_string();
+        assert!(s.starts_with("bad.ron:2:"), "{s}");
+    }
+
+    #[test]
+    fn repeats_map_back_to_their_step() {
+        let s = Scenario::parse(
+            "r.ron",
+            "(title: \"r\", engine: (queue: (layout: Split, size: 8), device_features: [], driver_features: []), steps: [(op: Negotiate), (op: Repeat(times: 2, ops: [Kick, Kick])), (op: Kick)])",
+        )
+        .unwrap();
+        assert_eq!(s.step_of_op(), vec![0, 1, 1, 1, 1, 2]);
+    }
+}

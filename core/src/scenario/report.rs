@@ -1,0 +1,312 @@
+//! Running a scenario headless and summarising it: layout, buffers, steps, accesses,
+//! notifications each way, indices, findings, and the outcome of every expectation. This is
+//! what `ringside run` prints (as text or JSON) and what `cargo test` checks.
+
+use serde::Serialize;
+
+use super::expect::{self, Checked, Metric};
+use super::{Scenario, ScenarioError};
+use crate::engine::{Engine, Ring};
+use crate::features::Features;
+use crate::finding::{Code, Severity};
+use crate::memory::{AccessKind, Agent, Space};
+use crate::session::Session;
+
+/// Guest-memory accesses of a run, by side and kind (transport register accesses apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Accesses {
+    /// All guest-memory accesses.
+    pub total: u64,
+    /// Driver loads.
+    pub driver_loads: u64,
+    /// Driver stores.
+    pub driver_stores: u64,
+    /// Device loads.
+    pub device_loads: u64,
+    /// Device stores.
+    pub device_stores: u64,
+    /// Transport register accesses (status, features, notify, interrupt): not memory.
+    pub transport: u64,
+}
+
+/// Notifications each way, and the decisions that suppressed one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Notifications {
+    /// Available-buffer notifications (kicks) sent.
+    pub driver_to_device: u64,
+    /// Used-buffer notifications (interrupts) sent.
+    pub device_to_driver: u64,
+    /// Kick decisions that said "not needed".
+    pub kicks_suppressed: u64,
+    /// Interrupt decisions that said "not needed".
+    pub interrupts_suppressed: u64,
+}
+
+/// Where each side's indices stand at the end. Split fills the first four, packed the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Indices {
+    /// Split: `avail.idx` as the driver last published it.
+    pub avail_idx: Option<u16>,
+    /// Split: `used.idx` as the device last published it.
+    pub used_idx: Option<u16>,
+    /// Split: the device's `last_avail_idx`.
+    pub last_avail_idx: Option<u16>,
+    /// Split: the driver's `last_used_idx`.
+    pub last_used_idx: Option<u16>,
+    /// Packed: the driver's next slot to make available.
+    pub driver_slot: Option<u16>,
+    /// Packed: the driver's wrap counter.
+    pub driver_wrap: Option<u16>,
+    /// Packed: the device's next slot to mark used.
+    pub device_slot: Option<u16>,
+    /// Packed: the device's wrap counter.
+    pub device_wrap: Option<u16>,
+}
+
+/// A finding as reported: the engine's finding plus the scenario step it happened in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FindingReport {
+    /// Stable kebab-case code.
+    pub code: Code,
+    /// Severity.
+    pub severity: Severity,
+    /// Micro step (access number) at which it was detected.
+    pub step: u64,
+    /// Index of the scenario step (0-based) whose op was running; `None` for the end-of-run
+    /// audit.
+    pub scenario_step: Option<usize>,
+    /// The side that detected or caused it.
+    pub agent: Option<Agent>,
+    /// The message.
+    pub message: String,
+}
+
+/// The summary of one run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Name or path the scenario was run as.
+    pub scenario: String,
+    /// Its title.
+    pub title: String,
+    /// Ring layout actually used (`split` or `packed`; `none` if no queue was set up).
+    pub layout: String,
+    /// Queue size.
+    pub size: u32,
+    /// Negotiated features (empty when negotiation failed).
+    pub negotiated: Features,
+    /// Whether the legacy (0.9) interface is in use.
+    pub legacy: bool,
+    /// Final device status byte.
+    pub status: u8,
+    /// Status values the driver wrote, in order.
+    pub status_walk: Vec<u8>,
+    /// Buffers that made the whole round trip (reclaimed by the driver).
+    pub buffers: u64,
+    /// Buffers made available.
+    pub made_available: u64,
+    /// Scenario steps.
+    pub scenario_steps: usize,
+    /// Ops after expanding repeats.
+    pub ops: usize,
+    /// Micro steps: every access, memory or register.
+    pub steps: u64,
+    /// Memory accesses.
+    pub accesses: Accesses,
+    /// Notifications.
+    pub notifications: Notifications,
+    /// Final indices.
+    pub indices: Indices,
+    /// Findings, in step order.
+    pub findings: Vec<FindingReport>,
+    /// Every expectation with what the run showed.
+    pub expectations: Vec<Checked>,
+    /// Whether every expectation held.
+    pub passed: bool,
+}
+
+/// A finished run: the session (for stepping and access queries) and its report.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The session, cursor at 0.
+    pub session: Session,
+    /// The summary, expectations checked.
+    pub report: Report,
+}
+
+impl Run {
+    /// Runs `scenario` (known as `name`) and checks its expectations. Expectations comparing
+    /// against another scenario or layout run that one too.
+    pub fn new(name: &str, scenario: &Scenario) -> Result<Run, ScenarioError> {
+        let mut run = Run::measure(name, scenario)?;
+        let checked = expect::check_all(name, scenario, &run)?;
+        run.report.passed = checked.iter().all(|c| c.pass);
+        run.report.expectations = checked;
+        Ok(run)
+    }
+
+    /// Runs `scenario` and summarises it without checking expectations.
+    pub fn measure(name: &str, scenario: &Scenario) -> Result<Run, ScenarioError> {
+        let session = scenario.session().map_err(|source| ScenarioError::Engine {
+            file: name.to_string(),
+            source,
+        })?;
+        let report = Report::of(name, scenario, &session);
+        Ok(Run { session, report })
+    }
+
+    /// The value of a metric in this run (`None` when it does not apply, e.g. a per-buffer
+    /// number with no buffer completed, or a split index on a packed ring).
+    pub fn metric(&self, m: Metric) -> Option<f64> {
+        let r = &self.report;
+        let per_buffer = |n: u64| (r.buffers > 0).then(|| n as f64 / r.buffers as f64);
+        let idx = |v: Option<u16>| v.map(f64::from);
+        let count = |c: u64| Some(c as f64);
+        match m {
+            Metric::Buffers => count(r.buffers),
+            Metric::MadeAvailable => count(r.made_available),
+            Metric::Ops => count(r.ops as u64),
+            Metric::Steps => count(r.steps),
+            Metric::Accesses => count(r.accesses.total),
+            Metric::DriverLoads => count(r.accesses.driver_loads),
+            Metric::DriverStores => count(r.accesses.driver_stores),
+            Metric::DeviceLoads => count(r.accesses.device_loads),
+            Metric::DeviceStores => count(r.accesses.device_stores),
+            Metric::AccessesPerBuffer => per_buffer(r.accesses.total),
+            Metric::DeviceStoresPerBuffer => per_buffer(r.accesses.device_stores),
+            Metric::Kicks => count(r.notifications.driver_to_device),
+            Metric::Interrupts => count(r.notifications.device_to_driver),
+            Metric::KicksSuppressed => count(r.notifications.kicks_suppressed),
+            Metric::InterruptsSuppressed => count(r.notifications.interrupts_suppressed),
+            Metric::KicksPerBuffer => per_buffer(r.notifications.driver_to_device),
+            Metric::InterruptsPerBuffer => per_buffer(r.notifications.device_to_driver),
+            Metric::NotificationsPerBuffer => {
+                per_buffer(r.notifications.driver_to_device + r.notifications.device_to_driver)
+            }
+            Metric::Findings => count(r.findings.len() as u64),
+            Metric::Errors => count(
+                r.findings
+                    .iter()
+                    .filter(|f| f.severity == Severity::Error)
+                    .count() as u64,
+            ),
+            Metric::AvailIdx => idx(r.indices.avail_idx),
+            Metric::UsedIdx => idx(r.indices.used_idx),
+            Metric::LastAvailIdx => idx(r.indices.last_avail_idx),
+            Metric::LastUsedIdx => idx(r.indices.last_used_idx),
+            Metric::DriverSlot => idx(r.indices.driver_slot),
+            Metric::DriverWrap => idx(r.indices.driver_wrap),
+            Metric::DeviceSlot => idx(r.indices.device_slot),
+            Metric::DeviceWrap => idx(r.indices.device_wrap),
+            Metric::Status => Some(f64::from(r.status)),
+        }
+    }
+}
+
+impl Report {
+    /// Summarises a finished session (expectations left empty).
+    pub fn of(name: &str, scenario: &Scenario, session: &Session) -> Report {
+        let end: &Engine = session.final_state();
+        let step_of_op = scenario.step_of_op();
+        let mut accesses = Accesses::default();
+        for a in session.log() {
+            if a.space == Space::Transport {
+                accesses.transport += 1;
+                continue;
+            }
+            accesses.total += 1;
+            let slot = match (a.agent, a.kind) {
+                (Agent::Driver, AccessKind::Load) => &mut accesses.driver_loads,
+                (Agent::Driver, AccessKind::Store) => &mut accesses.driver_stores,
+                (Agent::Device, AccessKind::Load) => &mut accesses.device_loads,
+                (Agent::Device, AccessKind::Store) => &mut accesses.device_stores,
+            };
+            *slot += 1;
+        }
+        let sent = |from: Agent| end.notifications.iter().filter(|n| n.from == from).count() as u64;
+        let notifications = Notifications {
+            driver_to_device: sent(Agent::Driver),
+            device_to_driver: sent(Agent::Device),
+            kicks_suppressed: end.counters.kicks_suppressed,
+            interrupts_suppressed: end.counters.interrupts_suppressed,
+        };
+        let (layout, indices) = match &end.ring {
+            Some(Ring::Split { driver, device, .. }) => (
+                "split",
+                Indices {
+                    avail_idx: Some(driver.published.0),
+                    used_idx: Some(device.published.0),
+                    last_avail_idx: Some(device.last_avail.0),
+                    last_used_idx: Some(driver.last_used.0),
+                    ..Indices::default()
+                },
+            ),
+            Some(Ring::Packed { driver, device, .. }) => (
+                "packed",
+                Indices {
+                    driver_slot: Some(driver.next_avail.slot),
+                    driver_wrap: Some(driver.next_avail.wrap.bit()),
+                    device_slot: Some(device.next_used.slot),
+                    device_wrap: Some(device.next_used.wrap.bit()),
+                    ..Indices::default()
+                },
+            ),
+            None => ("none", Indices::default()),
+        };
+        let op_of_finding = findings_per_op(scenario, session);
+        let findings = end
+            .findings
+            .0
+            .iter()
+            .enumerate()
+            .map(|(i, f)| FindingReport {
+                code: f.code,
+                severity: f.severity,
+                step: f.step,
+                scenario_step: op_of_finding
+                    .get(i)
+                    .and_then(|op| step_of_op.get(*op).copied()),
+                agent: f.agent,
+                message: f.message.clone(),
+            })
+            .collect();
+        Report {
+            scenario: name.to_string(),
+            title: scenario.title.clone(),
+            layout: layout.to_string(),
+            size: scenario.engine.queue.size,
+            negotiated: end.features(),
+            legacy: end.transport.legacy,
+            status: end.transport.status.0,
+            status_walk: end.transport.walk.clone(),
+            buffers: end.ledger.reclaimed,
+            made_available: end.ledger.made_available,
+            scenario_steps: scenario.steps.len(),
+            ops: session.ops().len(),
+            steps: session.len(),
+            accesses,
+            notifications,
+            indices,
+            findings,
+            expectations: Vec::new(),
+            passed: true,
+        }
+    }
+}
+
+/// For each finding of the run, in order, the op that raised it. A finding's micro step
+/// cannot say this on its own (a check made after an op's last access carries the next op's
+/// first step), so the ops are replayed, recording off, counting findings after each. The
+/// end-of-run audit's findings belong to no op and are left out.
+fn findings_per_op(scenario: &Scenario, session: &Session) -> Vec<usize> {
+    let Ok(mut e) = Engine::new(scenario.engine.clone()) else {
+        return Vec::new();
+    };
+    e.bus.set_recording(false);
+    let mut out = Vec::new();
+    for (i, op) in session.ops().iter().enumerate() {
+        // No budget is set, so an op always runs to its end.
+        let _ = e.apply(op);
+        out.resize(e.findings.0.len(), i);
+    }
+    out
+}
