@@ -10,7 +10,7 @@ use super::{Scenario, ScenarioError};
 use crate::features::Features;
 use crate::finding::Code;
 use crate::layout::RingKind;
-use crate::memory::{AccessKind, Agent};
+use crate::memory::{Access, AccessKind, Agent};
 
 /// A number a run produces. Per-buffer metrics divide by the buffers that made the whole
 /// round trip (`Buffers`).
@@ -130,6 +130,8 @@ pub enum Against {
     /// This same scenario with the ring layout switched (RING_PACKED added to or removed from
     /// both sides' features to match): the same workload on the other layout.
     Layout(RingKind),
+    /// This same scenario with these features taken from both sides' offers.
+    Without(Features),
 }
 
 /// How this run's metric must relate to the other's.
@@ -211,6 +213,20 @@ pub enum Expectation {
         /// How many such accesses.
         #[serde(default = "at_least_once")]
         count: Bound,
+    },
+    /// The first access to `earlier` comes before the first access to `later` (both matching
+    /// `agent` and `kind` when given), and both happen.
+    Before {
+        /// Who made them.
+        #[serde(default)]
+        agent: Option<Agent>,
+        /// Load or Store.
+        #[serde(default)]
+        kind: Option<AccessKind>,
+        /// The field accessed first.
+        earlier: String,
+        /// The field accessed after it.
+        later: String,
     },
     /// A metric compared with the same metric of another run.
     Relative {
@@ -340,20 +356,36 @@ fn check(
                 .session
                 .log()
                 .iter()
-                .filter(|a| agent.is_none_or(|x| a.agent == x))
-                .filter(|a| kind.is_none_or(|x| a.kind == x))
-                .filter(|a| value.is_none_or(|x| a.value == x))
-                .filter(|a| a.field.to_string() == *field)
+                .filter(|a| matches(a, *agent, *kind, field) && value.is_none_or(|x| a.value == x))
                 .count();
-            let who = agent.map(|a| format!("{a} ")).unwrap_or_default();
-            let what = kind
-                .map(|k| format!("{k:?} ").to_lowercase())
-                .unwrap_or_default();
             let val = value.map(|v| format!(" = {v}")).unwrap_or_default();
             out(
-                format!("{who}{what}{field}{val}: count {count}"),
+                format!("{}{field}{val}: count {count}", who_what(*agent, *kind)),
                 format!("count {n}"),
                 count.holds(n as f64),
+            )
+        }
+        Expectation::Before {
+            agent,
+            kind,
+            earlier,
+            later,
+        } => {
+            let log = run.session.log();
+            let first = |f: &str| {
+                log.iter()
+                    .find(|a| matches(a, *agent, *kind, f))
+                    .map(|a| a.step)
+            };
+            let (a, b) = (first(earlier), first(later));
+            let at = |s: Option<u64>| {
+                s.map(|s| format!("step {s}"))
+                    .unwrap_or_else(|| "never".into())
+            };
+            out(
+                format!("{0}{earlier} before {0}{later}", who_what(*agent, *kind)),
+                format!("{earlier} at {}, {later} at {}", at(a), at(b)),
+                matches!((a, b), (Some(a), Some(b)) if a < b),
             )
         }
         Expectation::Relative {
@@ -374,6 +406,7 @@ fn check(
             let vs = match against {
                 Against::Scenario(s) => format!("`{s}`"),
                 Against::Layout(k) => format!("the same workload on a {k} ring"),
+                Against::Without(f) => format!("the same workload without {f}"),
             };
             let rel = match is {
                 Relation::Less => "less than".to_string(),
@@ -392,6 +425,20 @@ fn check(
             )
         }
     })
+}
+
+fn matches(a: &Access, agent: Option<Agent>, kind: Option<AccessKind>, field: &str) -> bool {
+    agent.is_none_or(|x| a.agent == x)
+        && kind.is_none_or(|x| a.kind == x)
+        && a.field.to_string() == field
+}
+
+fn who_what(agent: Option<Agent>, kind: Option<AccessKind>) -> String {
+    let who = agent.map(|a| format!("{a} ")).unwrap_or_default();
+    let what = kind
+        .map(|k| format!("{k:?} ").to_lowercase())
+        .unwrap_or_default();
+    format!("{who}{what}")
 }
 
 /// Runs what a relative expectation compares with (its own expectations are not checked).
@@ -416,6 +463,13 @@ fn other_run(name: &str, scenario: &Scenario, against: &Against) -> Result<Run, 
             s.engine.device_features = adjust(s.engine.device_features);
             s.engine.driver_features = adjust(s.engine.driver_features);
             let label = format!("{name} ({kind})");
+            Run::measure(&label, &s).map_err(|e| wrap(&label, e))
+        }
+        Against::Without(f) => {
+            let mut s = scenario.clone();
+            s.engine.device_features = s.engine.device_features.minus(*f);
+            s.engine.driver_features = s.engine.driver_features.minus(*f);
+            let label = format!("{name} (without {f})");
             Run::measure(&label, &s).map_err(|e| wrap(&label, e))
         }
     }
