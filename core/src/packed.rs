@@ -781,6 +781,16 @@ impl PackedDevice {
 
     /// Stores the pending used flags, the first one last, so a batch is seen whole.
     pub(crate) fn publish(&mut self, cx: &mut Ctx<'_>, l: &PackedLayout) -> Result<(), Halt> {
+        if cx.device.has(DeviceFault::EarlyPublish) && self.pending.len() > 1 {
+            // The fault: the first descriptor's flags go first, exposing the batch piecemeal.
+            self.pending.reverse();
+            let msg = format!(
+                "device stored the first used descriptor's flags (slot {}) before the other {} of its batch: a driver polling now sees a partial request",
+                self.pending.last().map_or(0, |u| u.slot),
+                self.pending.len() - 1
+            );
+            cx.finding(Code::PartialPublication, DEV, msg);
+        }
         while let Some(u) = self.pending.pop() {
             let order = if self.pending.is_empty() {
                 Ordering::Release

@@ -788,6 +788,7 @@ impl SplitDevice {
             batch.push((id, len));
         }
         let in_order = cx.has(Features::IN_ORDER);
+        let early = cx.device.has(DeviceFault::EarlyPublish);
         let n = batch.len() as u16;
         for (k, &(id, len)) in batch.iter().enumerate() {
             if in_order && k + 1 < batch.len() {
@@ -800,6 +801,18 @@ impl SplitDevice {
                 .store(DEV, Field::UsedId(slot), base, 4, id.into(), p)?;
             cx.bus
                 .store(DEV, Field::UsedLen(slot), base + 4, 4, len.into(), p)?;
+            if early && k + 1 < batch.len() {
+                let v = self.used_idx.wrapping_add(k as u16 + 1);
+                let r = Ordering::Release;
+                cx.bus
+                    .store(DEV, Field::UsedIdx, l.used_idx(), 2, v.0.into(), r)?;
+                let msg = format!(
+                    "device published used.idx = {v} after {} of {} entries of one batch: a driver polling now sees a partial request",
+                    k + 1,
+                    batch.len()
+                );
+                cx.finding(Code::PartialPublication, DEV, msg);
+            }
         }
         self.used_idx = self.used_idx.wrapping_add(n);
         Ok(n)
