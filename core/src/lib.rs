@@ -7,5 +7,6 @@
 //! crate builds for wasm32.
 #![deny(missing_docs)]
 
+pub mod cache;
 pub mod layout;
 pub mod memory;
