@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod behaviour;
+pub mod cache;
 pub mod engine;
 pub mod features;
 pub mod finding;

@@ -109,14 +109,14 @@ fn check_invariants(e: &mut Engine) -> Result<(), TestCaseError> {
             let free: BTreeSet<u16> = driver.free.iter().copied().collect();
             prop_assert_eq!(free.len(), driver.free.len(), "duplicate in free list");
             let mut owned = BTreeSet::new();
-            for o in &driver.outstanding {
-                for d in &o.descs {
-                    prop_assert!(owned.insert(*d), "desc {} in two chains", d);
-                    prop_assert!(!free.contains(d), "desc {} both free and outstanding", d);
+            for h in &driver.order {
+                for d in driver.chain(*h) {
+                    prop_assert!(owned.insert(d), "desc {} in two chains", d);
+                    prop_assert!(!free.contains(&d), "desc {} both free and outstanding", d);
                 }
             }
             prop_assert_eq!(free.len() + owned.len(), q, "descriptors lost");
-            let heads: BTreeSet<u16> = driver.outstanding.iter().map(|o| o.head).collect();
+            let heads: BTreeSet<u16> = driver.order.iter().copied().collect();
             for c in &device.inflight {
                 prop_assert!(
                     heads.contains(&c.id),
