@@ -75,6 +75,41 @@ fn summary(r: &Report) -> String {
         "accesses       {} memory (driver {} loads, {} stores; device {} loads, {} stores), {} register",
         a.total, a.driver_loads, a.driver_stores, a.device_loads, a.device_stores, a.transport
     );
+    let c = &r.cache;
+    let opt = |v: Option<f64>| v.map(num).unwrap_or_else(|| "n/a".into());
+    let _ = writeln!(
+        o,
+        "cache (model)  {} misses, {} per buffer ({} driver->device, {} device->driver); {} cycles/buffer with {:?} caches, {} with the other topology",
+        c.misses,
+        opt(c.misses_per_buffer),
+        c.driver_to_device,
+        c.device_to_driver,
+        opt(c.cycles_per_buffer),
+        c.topology,
+        opt(c.other_topology_cycles_per_buffer),
+    );
+    if !c.per_field.is_empty() {
+        let fields: Vec<String> = c
+            .per_field
+            .iter()
+            .map(|(k, v)| format!("{k} {}", num(*v)))
+            .collect();
+        let _ = writeln!(o, "  per field    {}", fields.join(", "));
+    }
+    if let Some(l) = &c.l1 {
+        let _ = writeln!(
+            o,
+            "  L1           {} KiB {}-way, {} sets: descriptors take {} way(s), the ring {}; all rings need {} in the fullest set, {} free lines, {} set(s) overflow",
+            l.size / 1024,
+            l.ways,
+            l.sets,
+            l.desc_ways,
+            l.ring_ways,
+            l.ways_needed,
+            l.free_lines,
+            l.overflowing_sets
+        );
+    }
     let n = &r.notifications;
     let _ = writeln!(
         o,
@@ -133,6 +168,8 @@ fn summary(r: &Report) -> String {
 /// The rows `compare` prints, in order.
 const COMPARED: &[Metric] = &[
     Metric::Buffers,
+    Metric::MissesPerBuffer,
+    Metric::CyclesPerBuffer,
     Metric::Steps,
     Metric::Accesses,
     Metric::AccessesPerBuffer,

@@ -74,6 +74,26 @@ pub enum Metric {
     DeviceWrap,
     /// The final device status byte.
     Status,
+    /// Cache-line transfers between the sides (model): the talk's cache misses.
+    Misses,
+    /// Misses per buffer (model).
+    MissesPerBuffer,
+    /// Modelled memory cycles per buffer under the scenario's topology.
+    CyclesPerBuffer,
+    /// L1 ways the ring's descriptor area needs on its own (model).
+    DescWays,
+    /// L1 ways the whole ring needs on its own (model).
+    RingWays,
+    /// L1 ways all resident rings need in the fullest set (model).
+    WaysNeeded,
+    /// L1 ways left in the fullest set (model).
+    FreeWays,
+    /// L1 sets with more ring lines than ways (model).
+    OverflowingSets,
+    /// L1 lines all resident rings cover (model).
+    RingLines,
+    /// L1 lines left for other data (model).
+    FreeLines,
 }
 
 /// Where a number must lie.
@@ -181,6 +201,9 @@ fn at_least_once() -> Bound {
 pub enum Expectation {
     /// A metric lies within a bound: `Metric(Kicks, Is(1))`.
     Metric(Metric, Bound),
+    /// Misses per buffer caused by one field class (`desc.flags`, `avail.idx`,
+    /// `used.ring.id`...: the field's name without indices) lie within a bound.
+    FieldMisses(String, Bound),
     /// A finding with this code was raised: `Finding("stall")`.
     Finding(FindingCode),
     /// No finding with this code was raised.
@@ -301,6 +324,14 @@ fn check(
             let v = run.metric(*m);
             out(
                 format!("{m:?} {b}"),
+                metric_text(v),
+                v.is_some_and(|v| b.holds(v)),
+            )
+        }
+        Expectation::FieldMisses(class, b) => {
+            let v = (r.buffers > 0).then(|| r.cache.per_field.get(class).copied().unwrap_or(0.0));
+            out(
+                format!("misses per buffer on {class} {b}"),
                 metric_text(v),
                 v.is_some_and(|v| b.holds(v)),
             )

@@ -106,6 +106,14 @@ pub enum ScenarioError {
         /// Why.
         source: EngineError,
     },
+    /// The cache settings cannot be modelled.
+    #[error("{file}: cache: {source}")]
+    Cache {
+        /// File or scenario name.
+        file: String,
+        /// Why.
+        source: super::cache::CacheSpecError,
+    },
     /// An expectation compares against another scenario that cannot be loaded or run.
     #[error("{file}: expectation refers to `{other}`: {message}")]
     Reference {

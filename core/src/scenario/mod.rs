@@ -6,6 +6,7 @@
 //! [`expect`] checks that summary against the scenario's expectations. The format is
 //! documented field by field in `docs/scenario-format.md`.
 
+pub mod cache;
 pub mod expect;
 pub mod format;
 pub mod report;
@@ -16,6 +17,7 @@ use crate::engine::{EngineConfig, EngineError};
 use crate::op::Op;
 use crate::session::Session;
 
+pub use cache::{CacheSpec, CacheSummary, CpuTopology, ResidentRing};
 pub use expect::{Against, Bound, Expectation, Metric, Relation};
 pub use format::ScenarioError;
 pub use report::{Report, Run};
@@ -46,6 +48,9 @@ pub struct Scenario {
     /// The engine: queue layout and size, features offered and accepted, both sides' modes
     /// and faults.
     pub engine: EngineConfig,
+    /// The cache topology the cache model assumes (defaults: the talk's machine).
+    #[serde(default)]
+    pub cache: CacheSpec,
     /// The steps.
     pub steps: Vec<Step>,
     /// What a run must show; `ringside run` and `cargo test` check every one.
@@ -76,6 +81,8 @@ embedded! {
     "packed-out-of-order" => "talk/packed-out-of-order.ron",
     "packed-unbatched" => "talk/packed-unbatched.ron",
     "packed-wrap" => "talk/packed-wrap.ron",
+    "pow2-cache" => "talk/pow2-cache.ron",
+    "pow2-cache-768" => "talk/pow2-cache-768.ron",
     "split-batched" => "talk/split-batched.ron",
     "split-unbatched" => "talk/split-unbatched.ron",
     "split-vs-packed" => "talk/split-vs-packed.ron",

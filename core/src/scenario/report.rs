@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::cache::CacheSummary;
 use super::expect::{self, Checked, Metric};
 use super::{Scenario, ScenarioError};
 use crate::engine::{Engine, Ring};
@@ -112,6 +113,8 @@ pub struct Report {
     pub steps: u64,
     /// Memory accesses.
     pub accesses: Accesses,
+    /// What the cache model makes of the run (model results).
+    pub cache: CacheSummary,
     /// Notifications.
     pub notifications: Notifications,
     /// Final indices.
@@ -150,7 +153,7 @@ impl Run {
             file: name.to_string(),
             source,
         })?;
-        let report = Report::of(name, scenario, &session);
+        let report = Report::of(name, scenario, &session)?;
         Ok(Run { session, report })
     }
 
@@ -198,13 +201,23 @@ impl Run {
             Metric::DeviceSlot => idx(r.indices.device_slot),
             Metric::DeviceWrap => idx(r.indices.device_wrap),
             Metric::Status => Some(f64::from(r.status)),
+            Metric::Misses => count(r.cache.misses),
+            Metric::MissesPerBuffer => r.cache.misses_per_buffer,
+            Metric::CyclesPerBuffer => r.cache.cycles_per_buffer,
+            Metric::DescWays => r.cache.l1.map(|l| l.desc_ways as f64),
+            Metric::RingWays => r.cache.l1.map(|l| l.ring_ways as f64),
+            Metric::WaysNeeded => r.cache.l1.map(|l| l.ways_needed as f64),
+            Metric::FreeWays => r.cache.l1.map(|l| l.free_ways as f64),
+            Metric::OverflowingSets => r.cache.l1.map(|l| l.overflowing_sets as f64),
+            Metric::RingLines => r.cache.l1.map(|l| l.ring_lines as f64),
+            Metric::FreeLines => r.cache.l1.map(|l| l.free_lines as f64),
         }
     }
 }
 
 impl Report {
     /// Summarises a finished session (expectations left empty).
-    pub fn of(name: &str, scenario: &Scenario, session: &Session) -> Report {
+    pub fn of(name: &str, scenario: &Scenario, session: &Session) -> Result<Report, ScenarioError> {
         let end: &Engine = session.final_state();
         let step_of_op = scenario.step_of_op();
         let mut accesses = Accesses::default();
@@ -269,7 +282,18 @@ impl Report {
                 message: f.message.clone(),
             })
             .collect();
-        Report {
+        let cache = scenario
+            .cache
+            .summarise(
+                session.log(),
+                end.ledger.reclaimed,
+                end.ring.as_ref().map(Ring::layout),
+            )
+            .map_err(|source| ScenarioError::Cache {
+                file: name.to_string(),
+                source,
+            })?;
+        Ok(Report {
             scenario: name.to_string(),
             title: scenario.title.clone(),
             layout: layout.to_string(),
@@ -284,12 +308,13 @@ impl Report {
             ops: session.ops().len(),
             steps: session.len(),
             accesses,
+            cache,
             notifications,
             indices,
             findings,
             expectations: Vec::new(),
             passed: true,
-        }
+        })
     }
 }
 
