@@ -1,7 +1,8 @@
 //! "Did you mean ...?": the closest known word to a misspelt one, for error messages about
 //! scenario files, feature names and finding codes.
 
-/// The candidate closest to `word` (case-insensitive edit distance), if it is close enough to
+/// The candidate closest to `word` (case-insensitive edit distance, a swap of two neighbours
+/// counting as one edit), if it is close enough to
 /// be a plausible typo: at most a third of the word's length, and at least 1, away.
 pub fn closest<'a, I>(word: &str, candidates: I) -> Option<&'a str>
 where
@@ -11,7 +12,7 @@ where
     let limit = (w.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|c| (strsim::levenshtein(&w, &c.to_ascii_lowercase()), c))
+        .map(|c| (strsim::osa_distance(&w, &c.to_ascii_lowercase()), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
@@ -36,6 +37,7 @@ mod tests {
         let c = ["EVENT_IDX", "IN_ORDER", "RING_PACKED"];
         assert_eq!(closest("EVENT_IDXX", c), Some("EVENT_IDX"));
         assert_eq!(closest("in_order", c), Some("IN_ORDER"));
+        assert_eq!(closest("titel", ["title", "steps"]), Some("title"));
         assert_eq!(closest("VERSION_1", c), None);
         assert_eq!(hint("RING_PAKED", c), "; did you mean `RING_PACKED`?");
         assert_eq!(hint("zzz", c), "");

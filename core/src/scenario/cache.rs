@@ -196,18 +196,37 @@ impl CacheSpec {
         })
     }
 
-    fn l1(&self, ring: RingLayout) -> Result<L1Summary, CacheSpecError> {
-        let g = CacheGeometry::new(self.l1_size, self.l1_ways, self.line_size)?;
-        let own = ring.areas();
-        let alone = g.occupancy(&own);
-        let mut all = own.clone();
+    /// Checks that every setting can be modelled: the line size, the L1 geometry, the
+    /// resident rings.
+    pub fn validate(&self) -> Result<(), CacheSpecError> {
+        CacheModel::new(self.line_size)?;
+        self.geometry()?;
+        self.resident_areas()?;
+        Ok(())
+    }
+
+    fn geometry(&self) -> Result<CacheGeometry, CacheError> {
+        CacheGeometry::new(self.l1_size, self.l1_ways, self.line_size)
+    }
+
+    fn resident_areas(&self) -> Result<Vec<(&'static str, u64, u64)>, LayoutError> {
+        let mut out = Vec::new();
         for r in &self.also_resident {
             let l = match r.layout {
                 RingKind::Split => RingLayout::Split(SplitLayout::contiguous(r.size, r.base)?),
                 RingKind::Packed => RingLayout::Packed(PackedLayout::contiguous(r.size, r.base)?),
             };
-            all.extend(l.areas());
+            out.extend(l.areas());
         }
+        Ok(out)
+    }
+
+    fn l1(&self, ring: RingLayout) -> Result<L1Summary, CacheSpecError> {
+        let g = self.geometry()?;
+        let own = ring.areas();
+        let alone = g.occupancy(&own);
+        let mut all = own.clone();
+        all.extend(self.resident_areas()?);
         let together = g.occupancy(&all);
         let ring_lines = together.sets.iter().map(|s| s.distinct).sum();
         let desc_ways = alone

@@ -7,7 +7,10 @@
 //! therefore watches for every ignored field and reports the first one as an error.
 
 use super::Scenario;
-use crate::engine::EngineError;
+use super::cache::CacheSpecError;
+use crate::cache::CacheError;
+use crate::engine::{Engine, EngineError};
+use crate::layout::MAX_QUEUE_SIZE;
 use crate::suggest;
 
 /// Fields of the engine's own types, which the loader can only check by name: a misspelt one
@@ -144,14 +147,79 @@ pub fn load(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         de.end().map_err(|e| de.span_error(e))?;
         Ok::<_, ron::error::SpannedError>(value)
     })();
-    let scenario = parsed.map_err(|e| from_ron(file, e))?;
+    let scenario = parsed.map_err(|e| from_ron(file, text, e))?;
     if let Some(path) = ignored.first() {
         return Err(unknown_field(file, text, path));
     }
+    check_values(file, text, &scenario)?;
     Ok(scenario)
 }
 
-fn from_ron(file: &str, e: ron::error::SpannedError) -> ScenarioError {
+/// Values that parse but cannot run (a queue size the layout forbids, a cache line size the
+/// model rejects) are reported at their field, like a parse error.
+fn check_values(file: &str, text: &str, s: &Scenario) -> Result<(), ScenarioError> {
+    let at = |field: &str, message: String, expected: &str, hint: String| {
+        let (line, column) = locate_field(text, field).unwrap_or((1, 1));
+        ScenarioError::Parse {
+            file: file.to_string(),
+            line,
+            column,
+            message,
+            expected: Some(expected.to_string()),
+            hint: Some(hint),
+        }
+    };
+    if let Err(e) = Engine::new(s.engine.clone()) {
+        let size = s.engine.queue.size.clamp(1, MAX_QUEUE_SIZE);
+        let up = size.next_power_of_two().min(MAX_QUEUE_SIZE);
+        let down = if up == size { size } else { up / 2 };
+        return Err(at(
+            "size",
+            e.to_string(),
+            &format!(
+                "a split ring: a power of 2 up to {MAX_QUEUE_SIZE}; a packed ring: 1 to {MAX_QUEUE_SIZE}"
+            ),
+            format!("try {down} or {up}, or a packed ring, which takes any size"),
+        ));
+    }
+    if let Err(e) = s.cache.validate() {
+        let (field, expected) = match &e {
+            CacheSpecError::Cache(CacheError::LineSize(_)) => {
+                ("line_size", "a power-of-2 line size")
+            }
+            CacheSpecError::Cache(_) => (
+                "l1_size",
+                "an L1 size that is a whole, non-zero number of sets of l1_ways lines",
+            ),
+            CacheSpecError::Layout(_) => (
+                "also_resident",
+                "rings that could exist: (layout: Split|Packed, size: N, base: ADDRESS)",
+            ),
+        };
+        let hint = format!(
+            "leave `{field}` out for the talk's machine (64-byte lines, a 32 KiB 8-way L1)"
+        );
+        return Err(at(field, e.to_string(), expected, hint));
+    }
+    Ok(())
+}
+
+/// Whether only whitespace and comments follow `line:column` (1-based).
+fn at_end(text: &str, line: usize, column: usize) -> bool {
+    text.lines()
+        .enumerate()
+        .skip(line.saturating_sub(1))
+        .all(|(i, l)| {
+            let rest: String = if i + 1 == line {
+                l.chars().skip(column.saturating_sub(1)).collect()
+            } else {
+                l.to_string()
+            };
+            strip_comment_and_strings(&rest).trim().is_empty()
+        })
+}
+
+fn from_ron(file: &str, text: &str, e: ron::error::SpannedError) -> ScenarioError {
     use ron::error::Error as E;
     let (line, column) = (e.span.start.line, e.span.start.col);
     let (message, expected, hint) = match &e.code {
@@ -197,10 +265,21 @@ fn from_ron(file: &str, e: ron::error::SpannedError) -> ScenarioError {
             Some(SHAPE.to_string()),
             Some("check for an unclosed `(` or `[`".to_string()),
         ),
-        E::ExpectedStructLike | E::ExpectedNamedStructLike(_) if line == 1 && column <= 1 => {
-            (e.code.to_string(), Some(SHAPE.to_string()), None)
-        }
-        other => (other.to_string(), None, None),
+        E::ExpectedNamedStructLike("Scenario") => (
+            e.code.to_string(),
+            Some(SHAPE.to_string()),
+            Some("a scenario file holds one `Scenario(...)`; scenarios/talk/ has examples".into()),
+        ),
+        other if at_end(text, line, column) => (
+            format!("{other} (the file ends here)"),
+            Some(SHAPE.to_string()),
+            Some("check for an unclosed `(` or `[`".to_string()),
+        ),
+        other => (
+            other.to_string(),
+            None,
+            Some("docs/scenario-format.md gives every field with its type".to_string()),
+        ),
     };
     ScenarioError::Parse {
         file: file.to_string(),

@@ -94,6 +94,7 @@ embedded! {
     "packed-id-every" => "corner/packed-id-every.ron",
     "packed-id-last-only" => "corner/packed-id-last-only.ron",
     "packed-multibuffer" => "corner/packed-multibuffer.ron",
+    "packed-multibuffer-partial" => "corner/packed-multibuffer-partial.ron",
     "packed-q5" => "corner/packed-q5.ron",
     "packed-used-len-strict" => "corner/packed-used-len-strict.ron",
     "split-bad-avail-idx" => "corner/split-bad-avail-idx.ron",
