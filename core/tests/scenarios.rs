@@ -122,7 +122,11 @@ fn expectations_fail_when_the_number_is_wrong() {
                     f.clone(),
                     excluding(base.report.cache.per_field.get(f).copied().unwrap_or(0.0)),
                 ),
-                Expectation::Relative { metric, against, is } => Expectation::Relative {
+                Expectation::Relative {
+                    metric,
+                    against,
+                    is,
+                } => Expectation::Relative {
                     metric: *metric,
                     against: against.clone(),
                     is: match is {
@@ -252,7 +256,11 @@ fn model_vs_talk() -> String {
             "Packed / split misses per buffer, unbatched".into(),
             "cache overhead about halved".into(),
             "`packed-unbatched`, `split-unbatched`".into(),
-            ratio("packed-unbatched", "split-unbatched", Metric::MissesPerBuffer),
+            ratio(
+                "packed-unbatched",
+                "split-unbatched",
+                Metric::MissesPerBuffer,
+            ),
         ],
         [
             "Split / packed memory cycles per buffer, separate caches".into(),
@@ -319,9 +327,7 @@ fn model_vs_talk() -> String {
             ),
         ],
     ];
-    let mut t = String::from(
-        "| Claim | Talk | Scenario | Model |\n|---|---|---|---|\n",
-    );
+    let mut t = String::from("| Claim | Talk | Scenario | Model |\n|---|---|---|---|\n");
     for [a, b, c, d] in rows {
         t.push_str(&format!("| {a} | {b} | {c} | {d} |\n"));
     }
