@@ -23,7 +23,7 @@ pub use format::ScenarioError;
 pub use report::{Report, Run};
 
 /// One step of a scenario: an op and what to say about it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// The op.
