@@ -7,5 +7,7 @@
 //! crate builds for wasm32.
 #![deny(missing_docs)]
 
+pub mod detect;
 pub mod layout;
 pub mod memory;
+pub mod trace;
