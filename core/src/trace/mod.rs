@@ -15,4 +15,7 @@ pub use error::{ImportWarning, TraceError};
 pub use event::{DeviceType, Event, EventKind};
 pub use store::TraceStore;
 pub mod qmp;
+pub mod replay;
 pub mod ringdump;
+
+pub use replay::{ReplayOptions, ReplayReport, TraceSession, replay, replay_files};
