@@ -597,6 +597,24 @@ impl Replayer {
                     }
                     _ => q.last_avail_idx = q.last_avail_idx.add(1),
                 }
+                if let Some(prev) = q.outstanding.get(&elem).copied() {
+                    // QEMU frees an element only after completing it (or detaching it, which is
+                    // not traced): the same pointer popped again means the first was dropped.
+                    let (qn, ptr) = (q.queue, store.object(elem));
+                    let l2 = label.clone();
+                    sink.push(|| {
+                        Finding::new(
+                            code::LEAK,
+                            Severity::Warning,
+                            format!(
+                                "elem {ptr:#x} popped again while its pop at line {} was never                                  completed: that buffer was dropped without virtqueue_fill",
+                                prev.line
+                            ),
+                        )
+                        .at(u64::from(line), time)
+                        .on(l2, Some(qn))
+                    });
+                }
                 q.outstanding.insert(
                     elem,
                     Outstanding {
