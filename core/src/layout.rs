@@ -48,6 +48,7 @@ impl RingIdx {
         (u32::from(self.0) % u32::from(size)) as u16
     }
     /// `self + n`, wrapping at 2^16.
+    #[allow(clippy::should_implement_trait)] // wrapping, not `Add`: ring indices are mod 2^16
     pub fn add(self, n: u16) -> RingIdx {
         RingIdx(self.0.wrapping_add(n))
     }

@@ -6,6 +6,10 @@
 //! two evidence sources, and [`replay`] walks the events to rebuild what each queue's counters
 //! were at every step.
 
+// Import errors are rare and must carry file, line/offset, expectation and hint (the brief's
+// error contract), so they are large by design; boxing them would only add noise at call sites.
+#![allow(clippy::result_large_err)]
+
 pub mod error;
 pub mod event;
 pub mod qemu_log;
@@ -19,3 +23,6 @@ pub mod replay;
 pub mod ringdump;
 
 pub use replay::{ReplayOptions, ReplayReport, TraceSession, replay, replay_files};
+pub mod export;
+
+pub use export::{export_chrome, export_chrome_string};

@@ -245,7 +245,7 @@ impl QueueState {
     /// Whether a net queue is a receive queue (device-initiated: available buffers wait for
     /// packets, so pending work there is normal).
     fn is_rx(&self, t: DeviceType, nqueues: u16) -> bool {
-        t == DeviceType::Net && self.queue % 2 == 0 && self.queue + 1 < nqueues.max(2)
+        t == DeviceType::Net && self.queue.is_multiple_of(2) && self.queue + 1 < nqueues.max(2)
     }
 }
 
@@ -554,6 +554,16 @@ impl Replayer {
             return d.has("VIRTIO_RING_F_INDIRECT_DESC");
         }
         self.opts.indirect.unwrap_or(true)
+    }
+
+    /// Applies one event without collecting findings (for stepping and exporters).
+    pub fn step(&self, st: &mut ReplayState, store: &TraceStore, e: &Event) {
+        self.apply(st, store, e, &mut Sink { out: None });
+    }
+
+    /// Index of the queue a `vq` belongs to, if known.
+    pub fn queue_index(&self, st: &ReplayState, vq: ObjId) -> Option<usize> {
+        st.vq_index.get(&vq).copied()
     }
 
     /// Applies one event.

@@ -248,7 +248,7 @@ pub fn inspect(d: &DumpInput) -> Result<Inspection, TraceError> {
                     file: file(0),
                     source: e,
                 })?;
-            if d.desc.len() < 16 * q || d.desc.len() % 16 != 0 && d.size.is_none() {
+            if d.desc.len() < 16 * q || !d.desc.len().is_multiple_of(16) && d.size.is_none() {
                 return Err(bytes_err(
                     &file(0),
                     d.desc.len() as u64,
