@@ -313,7 +313,8 @@ fn is_event_name(name: &[u8]) -> bool {
 /// Parses one line (without its newline) into the builder.
 pub(crate) fn parse_line(b: &mut Builder, line_no: u32, offset: u64, raw: &[u8]) {
     let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-    if line.iter().all(|c| *c == b' ' || *c == b'\t') {
+    let blank = |c: &u8| *c == b' ' || *c == b'\t';
+    if line.first().is_none_or(blank) && line.iter().all(blank) {
         b.blank_line();
         return;
     }

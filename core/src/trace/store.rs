@@ -27,7 +27,13 @@ impl Hasher for PtrHasher {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+        for &b in chunks.remainder() {
             self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
         }
     }
@@ -52,7 +58,7 @@ pub(crate) struct Builder {
     obj_index: FastMap<u64, ObjId>,
     last_obj: (u64, ObjId),
     names: Vec<String>,
-    name_index: HashMap<Box<[u8]>, NameId>,
+    name_index: FastMap<Box<[u8]>, NameId>,
     text: Vec<u8>,
     spans: Vec<(u64, u32)>,
     lines: u64,
@@ -73,7 +79,7 @@ impl Builder {
             obj_index: FastMap::default(),
             last_obj: (u64::MAX, NO_OBJ),
             names: Vec::new(),
-            name_index: HashMap::new(),
+            name_index: FastMap::default(),
             text: Vec::new(),
             spans: Vec::new(),
             lines: 0,
