@@ -9,6 +9,7 @@
 
 pub mod behaviour;
 pub mod cache;
+pub mod detect;
 pub mod engine;
 pub mod features;
 pub mod finding;
@@ -20,3 +21,4 @@ pub mod queue;
 pub mod scenario;
 pub mod session;
 pub mod split;
+pub mod trace;
