@@ -213,6 +213,9 @@ pub(crate) fn send_interrupt(cx: &mut Ctx<'_>, needed: bool) -> Result<NotifyDec
     Ok(NotifyDecision { needed, sent: true })
 }
 
+/// Completions a device is about to write: `(id to report, used len, ring slots)` each.
+pub(crate) type Batch = SmallVec<[(u16, u32, u16); 8]>;
+
 /// Takes up to `count` popped chains for completion, in the order `pick` says (always oldest
 /// first under IN_ORDER: buffers are used in the order they were made available), writes
 /// their payload, and returns `(id to report, used len, ring slots)` for each. The real chain
@@ -224,7 +227,7 @@ pub(crate) fn take_batch(
     pick: Pick,
     written: Option<u32>,
     done: &mut Vec<u16>,
-) -> Result<SmallVec<[(u16, u32, u16); 8]>, Halt> {
+) -> Result<Batch, Halt> {
     let pick = if cx.has(Features::IN_ORDER) {
         Pick::Oldest
     } else {
