@@ -9,6 +9,7 @@
 
 pub mod behaviour;
 pub mod cache;
+pub mod detect;
 pub mod engine;
 pub mod features;
 pub mod finding;
@@ -21,3 +22,4 @@ pub mod scenario;
 pub mod session;
 pub mod split;
 pub mod suggest;
+pub mod trace;

@@ -22,7 +22,7 @@ use crate::layout::{
 };
 use crate::memory::{Agent, DescPart, Field, Halt, Ordering};
 use crate::queue::{BufferSpec, Chain, Ctx, NotifyDecision, Pick, Segment, notification_data};
-use crate::split::{device_writes, send_interrupt, send_kick};
+use crate::queue::{send_interrupt, send_kick, take_batch};
 
 const DRV: Agent = Agent::Driver;
 const DEV: Agent = Agent::Device;
@@ -274,32 +274,15 @@ impl PackedDriver {
         cx: &mut Ctx<'_>,
         l: &PackedLayout,
     ) -> Result<NotifyDecision, Halt> {
-        let flags = cx.bus.load(
+        let needed = event_check(
+            cx,
             DRV,
-            Field::DeviceEventFlags,
-            l.device_event + 2,
-            2,
-            Ordering::Fence,
-        )? as u16;
-        let new = self.next_avail.slot;
-        let old = new.wrapping_sub(self.added_since_kick);
-        let needed = if flags == RING_EVENT_FLAGS_DESC && cx.has(Features::EVENT_IDX) {
-            let ow = cx.bus.load(
-                DRV,
-                Field::DeviceEventOffWrap,
-                l.device_event,
-                2,
-                Ordering::Plain,
-            )? as u16;
-            let ev = PackedPos::from_off_wrap(ow);
-            let mut off = ev.slot;
-            if ev.wrap != self.next_avail.wrap {
-                off = off.wrapping_sub(l.size);
-            }
-            vring_need_event(off, new, old)
-        } else {
-            flags != RING_EVENT_FLAGS_DISABLE
-        };
+            l.device_event,
+            [Field::DeviceEventFlags, Field::DeviceEventOffWrap],
+            self.next_avail,
+            self.added_since_kick,
+            l.size,
+        )?;
         self.added_since_kick = 0;
         let value = if cx.has(Features::NOTIFICATION_DATA) {
             notification_data(cx.queue_index, self.next_avail.off_wrap())
@@ -699,37 +682,7 @@ impl PackedDevice {
         written: Option<u32>,
         done: &mut Vec<u16>,
     ) -> Result<u16, Halt> {
-        let mut batch: Vec<(u16, u32, u16)> = Vec::new();
-        // IN_ORDER: buffers are used in the order they were made available, whatever the
-        // caller picked.
-        let pick = if cx.has(Features::IN_ORDER) {
-            Pick::Oldest
-        } else {
-            pick
-        };
-        for _ in 0..count {
-            let Some(i) = pick.index(self.inflight.len()) else {
-                break;
-            };
-            let chain = if cx.device.has(DeviceFault::DoubleComplete) {
-                self.inflight.get(i).cloned()
-            } else {
-                self.inflight.remove(i)
-            };
-            let Some(chain) = chain else {
-                break;
-            };
-            done.push(chain.id);
-            let len = device_writes(cx, &chain, written)?;
-            let id = cx
-                .device
-                .find(|f| match f {
-                    DeviceFault::BadUsedId(v) => Some(*v),
-                    _ => None,
-                })
-                .unwrap_or(chain.id);
-            batch.push((id, len, chain.descs));
-        }
+        let batch = take_batch(cx, &mut self.inflight, count, pick, written, done)?;
         let n = batch.len() as u16;
         if cx.has(Features::IN_ORDER) {
             if let Some(&(id, len, _)) = batch.last() {
@@ -817,32 +770,15 @@ impl PackedDevice {
         cx: &mut Ctx<'_>,
         l: &PackedLayout,
     ) -> Result<NotifyDecision, Halt> {
-        let flags = cx.bus.load(
+        let needed = event_check(
+            cx,
             DEV,
-            Field::DriverEventFlags,
-            l.driver_event + 2,
-            2,
-            Ordering::Fence,
-        )? as u16;
-        let new = self.published.slot;
-        let old = new.wrapping_sub(self.used_since_signal);
-        let needed = if flags == RING_EVENT_FLAGS_DESC && cx.has(Features::EVENT_IDX) {
-            let ow = cx.bus.load(
-                DEV,
-                Field::DriverEventOffWrap,
-                l.driver_event,
-                2,
-                Ordering::Plain,
-            )? as u16;
-            let ev = PackedPos::from_off_wrap(ow);
-            let mut off = ev.slot;
-            if ev.wrap != self.published.wrap {
-                off = off.wrapping_sub(l.size);
-            }
-            vring_need_event(off, new, old)
-        } else {
-            flags != RING_EVENT_FLAGS_DISABLE
-        };
+            l.driver_event,
+            [Field::DriverEventFlags, Field::DriverEventOffWrap],
+            self.published,
+            self.used_since_signal,
+            l.size,
+        )?;
         self.used_since_signal = 0;
         send_interrupt(cx, needed)
     }
@@ -904,6 +840,41 @@ impl PackedDevice {
         let fl = cx.bus.load(DEV, f, l.desc(s) + 14, 2, Ordering::Fence)? as u16;
         Ok(is_avail(fl, self.next_avail.wrap))
     }
+}
+
+/// The notification check both sides make against the other's event suppression area at
+/// `area` (Linux's `virtqueue_kick_prepare_packed`, QEMU's `vring_packed_need_event`): read
+/// the flags after a full fence; with DESC and EVENT_IDX, read `off_wrap` and test whether the
+/// armed slot lies in the `count` slots just before `new`, counting an armed slot from the
+/// other lap `Q` earlier.
+fn event_check(
+    cx: &mut Ctx<'_>,
+    agent: Agent,
+    area: u64,
+    [flags_field, off_wrap_field]: [Field; 2],
+    new: PackedPos,
+    count: u16,
+    size: u16,
+) -> Result<bool, Halt> {
+    let flags = cx
+        .bus
+        .load(agent, flags_field, area + 2, 2, Ordering::Fence)? as u16;
+    if flags != RING_EVENT_FLAGS_DESC || !cx.has(Features::EVENT_IDX) {
+        return Ok(flags != RING_EVENT_FLAGS_DISABLE);
+    }
+    let ow = cx
+        .bus
+        .load(agent, off_wrap_field, area, 2, Ordering::Plain)? as u16;
+    let ev = PackedPos::from_off_wrap(ow);
+    let mut off = ev.slot;
+    if ev.wrap != new.wrap {
+        off = off.wrapping_sub(size);
+    }
+    Ok(vring_need_event(
+        off,
+        new.slot,
+        new.slot.wrapping_sub(count),
+    ))
 }
 
 #[cfg(test)]

@@ -1,13 +1,15 @@
 //! What split and packed queues share: the buffers a driver offers, the chains a device pops,
 //! the context both sides run in, and notifications.
 
+use std::collections::VecDeque;
+
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
-use crate::behaviour::{DeviceBehaviour, DriverBehaviour};
+use crate::behaviour::{DeviceBehaviour, DeviceFault, DriverBehaviour, DriverFault};
 use crate::features::Features;
 use crate::finding::{Code, Findings};
-use crate::memory::{Agent, Bus};
+use crate::memory::{AccessKind, Agent, Bus, Field, Halt};
 
 /// A buffer the driver offers: device-readable segments first, then device-writable ones.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,6 +170,131 @@ impl BufferArea {
     pub fn table(&self, owner: u16) -> u64 {
         self.tables + u64::from(owner) * 64 * 16
     }
+}
+
+pub(crate) fn send_kick(
+    cx: &mut Ctx<'_>,
+    needed: bool,
+    value: u32,
+) -> Result<NotifyDecision, Halt> {
+    if !needed || cx.driver.has(DriverFault::SkipKick) {
+        return Ok(NotifyDecision {
+            needed,
+            sent: false,
+        });
+    }
+    let f = Field::QueueNotify;
+    cx.bus
+        .register(Agent::Driver, AccessKind::Store, f, value.into(), 0)?;
+    let step = cx.bus.steps() - 1;
+    cx.notifications.push(Notification {
+        step,
+        from: Agent::Driver,
+        value,
+    });
+    Ok(NotifyDecision { needed, sent: true })
+}
+
+pub(crate) fn send_interrupt(cx: &mut Ctx<'_>, needed: bool) -> Result<NotifyDecision, Halt> {
+    if !needed || cx.device.has(DeviceFault::SkipInterrupt) {
+        return Ok(NotifyDecision {
+            needed,
+            sent: false,
+        });
+    }
+    let f = Field::InterruptStatus;
+    cx.bus.register(Agent::Device, AccessKind::Store, f, 1, 0)?;
+    let step = cx.bus.steps() - 1;
+    cx.notifications.push(Notification {
+        step,
+        from: Agent::Device,
+        value: 1,
+    });
+    Ok(NotifyDecision { needed, sent: true })
+}
+
+/// Completions a device is about to write: `(id to report, used len, ring slots)` each.
+pub(crate) type Batch = SmallVec<[(u16, u32, u16); 8]>;
+
+/// Takes up to `count` popped chains for completion, in the order `pick` says (always oldest
+/// first under IN_ORDER: buffers are used in the order they were made available), writes
+/// their payload, and returns `(id to report, used len, ring slots)` for each. The real chain
+/// ids go to `done`, for the ledger, even when a fault makes the device report another id.
+pub(crate) fn take_batch(
+    cx: &mut Ctx<'_>,
+    inflight: &mut VecDeque<Chain>,
+    count: u16,
+    pick: Pick,
+    written: Option<u32>,
+    done: &mut Vec<u16>,
+) -> Result<Batch, Halt> {
+    let pick = if cx.has(Features::IN_ORDER) {
+        Pick::Oldest
+    } else {
+        pick
+    };
+    let mut batch = SmallVec::new();
+    for _ in 0..count {
+        let Some(i) = pick.index(inflight.len()) else {
+            break;
+        };
+        let chain = if cx.device.has(DeviceFault::DoubleComplete) {
+            inflight.get(i).cloned()
+        } else {
+            inflight.remove(i)
+        };
+        let Some(chain) = chain else {
+            break;
+        };
+        done.push(chain.id);
+        let len = device_writes(cx, &chain, written)?;
+        let id = cx
+            .device
+            .find(|f| match f {
+                DeviceFault::BadUsedId(v) => Some(*v),
+                _ => None,
+            })
+            .unwrap_or(chain.id);
+        batch.push((id, len, chain.descs));
+    }
+    Ok(batch)
+}
+
+/// Writes the payload a device produces for `chain` and returns the used length to report.
+pub(crate) fn device_writes(
+    cx: &mut Ctx<'_>,
+    chain: &Chain,
+    written: Option<u32>,
+) -> Result<u32, Halt> {
+    let cap = chain.writable_bytes();
+    let mut len = written.unwrap_or(cap).min(cap);
+    if cx.device.has(DeviceFault::LenTooLong) {
+        len = cap.saturating_add(1);
+    }
+    if cx.device.has(DeviceFault::WriteReadable)
+        && let Some(s) = chain.segments.iter().find(|s| !s.write)
+    {
+        cx.bus
+            .store_payload(Agent::Device, chain.id, s.addr, s.len, 0xee)?;
+        let msg = format!(
+            "device wrote {} bytes into device-readable buffer {:#x} of chain {}",
+            s.len, s.addr, chain.id
+        );
+        cx.finding(Code::DeviceWroteReadable, Agent::Device, msg);
+    }
+    if cx.device.touch_payload {
+        let mut left = len;
+        for s in chain.segments.iter().filter(|s| s.write) {
+            if left == 0 {
+                break;
+            }
+            let n = left.min(s.len);
+            cx.bus
+                .store_payload(Agent::Device, chain.id, s.addr, n, 0xd0)?;
+            left -= n;
+        }
+    }
+    Ok(len)
 }
 
 /// The 32-bit value a driver writes with NOTIFICATION_DATA: queue index in bits 0..16, then

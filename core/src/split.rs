@@ -19,7 +19,9 @@ use crate::layout::{
     VIRTQ_DESC_F_WRITE, VIRTQ_USED_F_NO_NOTIFY, vring_need_event,
 };
 use crate::memory::{Agent, DescPart, Field, Halt, Ordering};
-use crate::queue::{BufferSpec, Chain, Ctx, Notification, NotifyDecision, Pick, Segment};
+use crate::queue::{
+    BufferSpec, Chain, Ctx, NotifyDecision, Pick, Segment, send_interrupt, send_kick, take_batch,
+};
 
 const DRV: Agent = Agent::Driver;
 const DEV: Agent = Agent::Device;
@@ -476,48 +478,6 @@ fn write_desc(
         .store(DRV, field(DescPart::Next), base + 14, 2, next.into(), p)
 }
 
-pub(crate) fn send_kick(
-    cx: &mut Ctx<'_>,
-    needed: bool,
-    value: u32,
-) -> Result<NotifyDecision, Halt> {
-    if !needed || cx.driver.has(DriverFault::SkipKick) {
-        return Ok(NotifyDecision {
-            needed,
-            sent: false,
-        });
-    }
-    let f = Field::QueueNotify;
-    cx.bus
-        .register(DRV, crate::memory::AccessKind::Store, f, value.into(), 0)?;
-    let step = cx.bus.steps() - 1;
-    cx.notifications.push(Notification {
-        step,
-        from: DRV,
-        value,
-    });
-    Ok(NotifyDecision { needed, sent: true })
-}
-
-pub(crate) fn send_interrupt(cx: &mut Ctx<'_>, needed: bool) -> Result<NotifyDecision, Halt> {
-    if !needed || cx.device.has(DeviceFault::SkipInterrupt) {
-        return Ok(NotifyDecision {
-            needed,
-            sent: false,
-        });
-    }
-    let f = Field::InterruptStatus;
-    cx.bus
-        .register(DEV, crate::memory::AccessKind::Store, f, 1, 0)?;
-    let step = cx.bus.steps() - 1;
-    cx.notifications.push(Notification {
-        step,
-        from: DEV,
-        value: 1,
-    });
-    Ok(NotifyDecision { needed, sent: true })
-}
-
 /// The device side of a split ring.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SplitDevice {
@@ -756,41 +716,11 @@ impl SplitDevice {
         written: Option<u32>,
         done: &mut Vec<u16>,
     ) -> Result<u16, Halt> {
-        let mut batch: Vec<(u16, u32)> = Vec::new();
-        // IN_ORDER: buffers are used in the order they were made available, whatever the
-        // caller picked.
-        let pick = if cx.has(Features::IN_ORDER) {
-            Pick::Oldest
-        } else {
-            pick
-        };
-        for _ in 0..count {
-            let Some(i) = pick.index(self.inflight.len()) else {
-                break;
-            };
-            let chain = if cx.device.has(DeviceFault::DoubleComplete) {
-                self.inflight.get(i).cloned()
-            } else {
-                self.inflight.remove(i)
-            };
-            let Some(chain) = chain else {
-                break;
-            };
-            done.push(chain.id);
-            let len = device_writes(cx, &chain, written)?;
-            let id = cx
-                .device
-                .find(|f| match f {
-                    DeviceFault::BadUsedId(v) => Some(*v),
-                    _ => None,
-                })
-                .unwrap_or(chain.id);
-            batch.push((id, len));
-        }
+        let batch = take_batch(cx, &mut self.inflight, count, pick, written, done)?;
         let in_order = cx.has(Features::IN_ORDER);
         let early = cx.device.has(DeviceFault::EarlyPublish);
         let n = batch.len() as u16;
-        for (k, &(id, len)) in batch.iter().enumerate() {
+        for (k, &(id, len, _)) in batch.iter().enumerate() {
             if in_order && k + 1 < batch.len() {
                 continue;
             }
@@ -915,41 +845,6 @@ impl SplitDevice {
         self.avail_seen = RingIdx(idx);
         Ok(self.avail_seen != self.last_avail)
     }
-}
-
-/// Writes the payload a device produces for `chain` and returns the used length to report.
-pub(crate) fn device_writes(
-    cx: &mut Ctx<'_>,
-    chain: &Chain,
-    written: Option<u32>,
-) -> Result<u32, Halt> {
-    let cap = chain.writable_bytes();
-    let mut len = written.unwrap_or(cap).min(cap);
-    if cx.device.has(DeviceFault::LenTooLong) {
-        len = cap.saturating_add(1);
-    }
-    if cx.device.has(DeviceFault::WriteReadable)
-        && let Some(s) = chain.segments.iter().find(|s| !s.write)
-    {
-        cx.bus.store_payload(DEV, chain.id, s.addr, s.len, 0xee)?;
-        let msg = format!(
-            "device wrote {} bytes into device-readable buffer {:#x} of chain {}",
-            s.len, s.addr, chain.id
-        );
-        cx.finding(Code::DeviceWroteReadable, DEV, msg);
-    }
-    if cx.device.touch_payload {
-        let mut left = len;
-        for s in chain.segments.iter().filter(|s| s.write) {
-            if left == 0 {
-                break;
-            }
-            let n = left.min(s.len);
-            cx.bus.store_payload(DEV, chain.id, s.addr, n, 0xd0)?;
-            left -= n;
-        }
-    }
-    Ok(len)
 }
 
 /// A descriptor as read from memory.

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod app;
 mod scenario_cmd;
+mod trace_cmd;
 
 /// Exit code for bad input (a malformed scenario, an unreadable trace).
 const EXIT_BAD_INPUT: u8 = 2;
@@ -49,6 +50,38 @@ enum Command {
         /// Second scenario.
         b: String,
     },
+    /// Replay a QEMU trace on the rings: per-queue counters and findings.
+    Replay {
+        #[command(flatten)]
+        args: trace_cmd::ReplayArgs,
+        /// Print a JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replay a trace and print only the findings (exit 1 when one is an error).
+    Check {
+        #[command(flatten)]
+        args: trace_cmd::ReplayArgs,
+    },
+    /// Decode ring dumps saved with pmemsave (a directory with index.json).
+    Inspect {
+        /// The directory.
+        dir: std::path::PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export a trace for another viewer.
+    Export {
+        #[command(flatten)]
+        args: trace_cmd::ReplayArgs,
+        /// Output format: `chrome` (Chrome trace-event JSON, opens in Perfetto).
+        #[arg(long, default_value = "chrome")]
+        format: String,
+        /// Write here instead of standard output.
+        #[arg(short, long)]
+        output: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -59,9 +92,26 @@ fn main() -> ExitCode {
         Some(Command::List) => scenario_cmd::list(),
         Some(Command::Run { scenario, json }) => scenario_cmd::run(&scenario, json),
         Some(Command::Compare { a, b }) => scenario_cmd::compare(&a, &b),
+        Some(Command::Replay { args, json }) => trace_cmd::replay(&args, json),
+        Some(Command::Check { args }) => trace_cmd::check(&args),
+        Some(Command::Inspect { dir, json }) => trace_cmd::inspect(&dir, json),
+        Some(Command::Export {
+            args,
+            format,
+            output,
+        }) => trace_cmd::export(&args, &format, output.as_deref()),
     };
     match result {
         Ok(code) => code,
+        // A closed pipe (`ringside export ... | head`) is the reader's choice, not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("ringside: {e:#}");
             ExitCode::from(EXIT_BAD_INPUT)

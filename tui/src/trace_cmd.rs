@@ -1,0 +1,124 @@
+//! `ringside replay`, `check`, `inspect` and `export`: the trace-debugging commands. All the
+//! work is core's (`ringside_core::trace`); this module maps arguments and prints.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use ringside_core::trace::{self, ReplayOptions, ringdump};
+
+/// What to replay and how far.
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// QEMU trace log (`-trace 'virtqueue_*' -trace 'virtio_*' -D FILE`).
+    pub trace: PathBuf,
+    /// QMP transcript (JSON lines) with x-query-virtio-* answers, to fill in and cross-check.
+    #[arg(long)]
+    pub qmp: Option<PathBuf>,
+    /// Directory of ring dumps saved with pmemsave (with its index.json).
+    #[arg(long)]
+    pub rings: Option<PathBuf>,
+    /// Stop after this trace line.
+    #[arg(long, value_name = "N")]
+    pub until_line: Option<u64>,
+    /// Stop at this time (`sec.usec` as the trace prints it, or seconds).
+    #[arg(long, value_name = "T")]
+    pub until_time: Option<String>,
+}
+
+impl ReplayArgs {
+    fn options(&self) -> anyhow::Result<ReplayOptions> {
+        let until_time_us = match &self.until_time {
+            Some(t) => Some(trace::replay::parse_time(t).with_context(|| {
+                format!("--until-time {t}: expected seconds, e.g. 1795598581.340183")
+            })?),
+            None => None,
+        };
+        Ok(ReplayOptions {
+            until_line: self.until_line,
+            until_time_us,
+            ..ReplayOptions::default()
+        })
+    }
+
+    fn report(&self) -> anyhow::Result<trace::ReplayReport> {
+        let opts = self.options()?;
+        Ok(trace::replay_files(
+            &self.trace,
+            self.qmp.as_deref(),
+            self.rings.as_deref(),
+            &opts,
+        )?)
+    }
+}
+
+/// `ringside replay`: per-queue counters and findings.
+pub fn replay(args: &ReplayArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let report = args.report()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ringside check`: findings only; exit 1 when one is an error.
+pub fn check(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    let report = args.report()?;
+    let text = report.findings_text();
+    if text.is_empty() {
+        println!("no findings");
+    }
+    print!("{text}");
+    Ok(if report.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `ringside inspect`: decodes ring dumps (a directory with index.json).
+pub fn inspect(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let mut failed = false;
+    let mut all = Vec::new();
+    for r in ringdump::inspect_dir(dir)? {
+        match r {
+            Ok(i) if json => all.push(i),
+            Ok(i) => println!("{i}"),
+            Err(e) => {
+                eprintln!("ringside: {e}");
+                failed = true;
+            }
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    }
+    Ok(if failed {
+        ExitCode::from(crate::EXIT_BAD_INPUT)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `ringside export --format chrome`: Chrome trace-event JSON for Perfetto's UI.
+pub fn export(args: &ReplayArgs, format: &str, out: Option<&Path>) -> anyhow::Result<ExitCode> {
+    if format != "chrome" {
+        bail!(
+            "unknown export format `{format}`: the one format is `chrome` (Chrome trace-event JSON, opens in Perfetto)"
+        );
+    }
+    let store = trace::TraceStore::open(&args.trace)?;
+    let opts = args.options()?;
+    match out {
+        Some(p) => {
+            let f = std::fs::File::create(p)
+                .with_context(|| format!("cannot create {}", p.display()))?;
+            trace::export_chrome(&store, &opts, std::io::BufWriter::new(f))?;
+        }
+        None => trace::export_chrome(&store, &opts, std::io::stdout().lock())?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

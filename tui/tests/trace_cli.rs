@@ -1,0 +1,104 @@
+//! The trace commands run on the real captures in traces/.
+
+use std::process::Command;
+
+fn ringside(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ringside"))
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .expect("run ringside");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn replay_prints_every_queue_of_the_capture() {
+    let (code, out, err) = ringside(&[
+        "replay",
+        "traces/split-default/trace.log",
+        "--qmp",
+        "traces/split-default/qmp.jsonl",
+        "--rings",
+        "traces/split-default/rings",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for dev in ["virtio-blk", "virtio-net", "virtio-rng"] {
+        assert!(out.contains(dev), "{dev} missing:\n{out}");
+    }
+    assert!(
+        out.contains("cross-checked: 2 QMP snapshots, 10 ring dumps"),
+        "{out}"
+    );
+}
+
+#[test]
+fn replay_json_has_the_queues() {
+    let (code, out, err) = ringside(&["replay", "traces/packed/trace.log", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let queues = v["queues"].as_array().expect("queues array");
+    assert_eq!(queues.len(), 5, "{out}");
+}
+
+#[test]
+fn check_exits_1_on_a_corrupted_trace() {
+    // Drop every virtqueue_fill line of the blk queue: pops never completed, flushes that
+    // count more than was filled.
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../traces/split-default/trace.log"
+    ))
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("ringside-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("trace.log");
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("virtqueue_fill"))
+        .collect();
+    std::fs::write(&bad, kept.join("\n")).unwrap();
+    let (code, out, _) = ringside(&["check", bad.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("flush-mismatch"), "{out}");
+    let (code, out, _) = ringside(&["check", "traces/split-default/trace.log"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("no findings"), "{out}");
+}
+
+#[test]
+fn bad_paths_and_formats_exit_2_with_a_message() {
+    let (code, _, err) = ringside(&["replay", "traces/no-such-file.log"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("traces/no-such-file.log"), "{err}");
+    let (code, _, err) = ringside(&["export", "traces/packed/trace.log", "--format", "svg"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown export format `svg`"), "{err}");
+    let (code, _, err) = ringside(&["replay", "traces/packed/trace.log", "--until-time", "noon"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--until-time noon"), "{err}");
+}
+
+#[test]
+fn export_writes_chrome_trace_json() {
+    let (code, out, err) = ringside(&["export", "traces/split-default-ts/trace.log"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let events = v["traceEvents"].as_array().expect("traceEvents");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["ph"] == "X" || e["ph"] == "i" || e["ph"] == "B"),
+        "no timed events"
+    );
+}
+
+#[test]
+fn inspect_decodes_the_dumps() {
+    let (code, out, err) = ringside(&["inspect", "traces/packed/rings"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("packed, size 256"), "{out}");
+}
