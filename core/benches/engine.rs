@@ -16,6 +16,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ringside_core::cache::CacheModel;
 use ringside_core::engine::{Engine, EngineConfig};
 use ringside_core::features::Features;
 use ringside_core::layout::{RingKind, SplitLayout};
@@ -80,6 +81,7 @@ type Variant = fn(&Case) -> Option<Round>;
 const VARIANTS: &[(&str, Variant)] = &[
     ("ringside_norec", ringside_norec),
     ("ringside_rec", ringside_rec),
+    ("ringside_rec_cache", ringside_rec_cache),
     ("virtio_queue", virtio_queue),
 ];
 
@@ -136,6 +138,19 @@ fn ringside_rec(c: &Case) -> Option<Round> {
         if e.bus.log().len() >= LOG_DRAIN {
             drop(black_box(e.bus.take_log()));
         }
+    }))
+}
+
+/// Full recording with the cache model fed every access, as a UI or `ringside run` does.
+fn ringside_rec_cache(c: &Case) -> Option<Round> {
+    let (mut e, ops) = ringside_engine(c, true);
+    let mut cache = CacheModel::default();
+    Some(Box::new(move || {
+        for op in &ops {
+            let _ = black_box(e.apply(op));
+        }
+        cache.observe_all(e.bus.log());
+        drop(black_box(e.bus.take_log()));
     }))
 }
 

@@ -90,6 +90,9 @@ pub enum DeviceFault {
     WrongWrap,
     /// Negotiate EVENT_IDX but never write `avail_event` / the device event area.
     NoAvailEvent,
+    /// Re-enable available-buffer notifications without re-checking the ring (the device-side
+    /// twin of the driver's missed-interrupt race: a missed kick).
+    NoRecheck,
     /// Expose each used buffer of a batch as soon as it is written (split: `used.idx` per
     /// entry; packed: head flags first), so a polling driver can see part of a multi-buffer
     /// request (kvmtool's mergeable-RX bug).

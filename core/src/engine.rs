@@ -418,6 +418,9 @@ impl Engine {
             }
             Op::Kick => {
                 let d = drv.kick(&mut cx, l)?;
+                if let Some(n) = cx.notifications.last().filter(|_| d.sent) {
+                    dev.notified(&cx, n.value);
+                }
                 decision = Some((Agent::Driver, d));
                 kick_text(d)
             }

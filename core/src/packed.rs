@@ -451,6 +451,8 @@ pub struct PackedDevice {
     pub unpublished: u16,
     /// Position after the last published used descriptor, with its wrap counter.
     pub published: PackedPos,
+    /// The driver's next position as the last kick's notification data gave it.
+    pub notified: Option<PackedPos>,
     /// Whether the device has found the ring broken.
     pub broken: bool,
 }
@@ -465,6 +467,7 @@ impl Default for PackedDevice {
             used_since_signal: 0,
             unpublished: 0,
             published: PackedPos::START,
+            notified: None,
             broken: false,
         }
     }
@@ -484,8 +487,12 @@ impl PackedDevice {
         max: u16,
     ) -> Result<u16, Halt> {
         let mut popped = 0;
+        let limit = self.notified.take();
         while popped < max && !self.broken {
             let head = self.next_avail;
+            if limit == Some(head) {
+                break;
+            }
             let base = l.desc(head.slot);
             let hs = head.slot;
             let ff = |part| Field::Desc { index: hs, part };
@@ -832,6 +839,9 @@ impl PackedDevice {
             flags.into(),
             Ordering::Release,
         )?;
+        if cx.device.has(DeviceFault::NoRecheck) {
+            return Ok(false);
+        }
         let s = self.next_avail.slot;
         let f = Field::Desc {
             index: s,
@@ -839,6 +849,15 @@ impl PackedDevice {
         };
         let fl = cx.bus.load(DEV, f, l.desc(s) + 14, 2, Ordering::Fence)? as u16;
         Ok(is_avail(fl, self.next_avail.wrap))
+    }
+
+    /// Takes in a kick's value. With NOTIFICATION_DATA it names the first slot (and lap) the
+    /// driver has not made available, so the next pop stops there without polling the slot
+    /// the driver is still writing.
+    pub(crate) fn notified(&mut self, cx: &Ctx<'_>, value: u32) {
+        if cx.has(Features::NOTIFICATION_DATA) {
+            self.notified = Some(PackedPos::from_off_wrap((value >> 16) as u16));
+        }
     }
 }
 

@@ -497,6 +497,8 @@ pub struct SplitDevice {
     pub broken: bool,
     /// Whether available-buffer notifications are wanted.
     pub notifications: bool,
+    /// `avail.idx` as the last kick's notification data gave it, not yet acted on.
+    pub notified: Option<RingIdx>,
 }
 
 impl Default for SplitDevice {
@@ -510,6 +512,7 @@ impl Default for SplitDevice {
             inflight: VecDeque::new(),
             broken: false,
             notifications: true,
+            notified: None,
         }
     }
 }
@@ -526,10 +529,16 @@ impl SplitDevice {
         if self.broken {
             return Ok(0);
         }
-        let idx = cx
-            .bus
-            .load(DEV, Field::AvailIdx, l.avail_idx(), 2, Ordering::Acquire)?;
-        self.avail_seen = RingIdx(idx as u16);
+        self.avail_seen = match self.notified.take() {
+            Some(idx) => idx,
+            None => {
+                RingIdx(
+                    cx.bus
+                        .load(DEV, Field::AvailIdx, l.avail_idx(), 2, Ordering::Acquire)?
+                        as u16,
+                )
+            }
+        };
         let n = self.avail_seen.since(self.last_avail);
         if n > l.size {
             let msg = format!(
@@ -839,11 +848,22 @@ impl SplitDevice {
             cx.bus
                 .store(DEV, Field::UsedFlags, l.used_flags(), 2, 0, Ordering::Plain)?;
         }
+        if cx.device.has(DeviceFault::NoRecheck) {
+            return Ok(false);
+        }
         let idx =
             cx.bus
                 .load(DEV, Field::AvailIdx, l.avail_idx(), 2, Ordering::Fence)? as u16;
         self.avail_seen = RingIdx(idx);
         Ok(self.avail_seen != self.last_avail)
+    }
+
+    /// Takes in a kick's value. With NOTIFICATION_DATA it carries the driver's `avail.idx`, so
+    /// the next pop need not read it from memory (spec §2.9; the talk's hardware offload).
+    pub(crate) fn notified(&mut self, cx: &Ctx<'_>, value: u32) {
+        if cx.has(Features::NOTIFICATION_DATA) {
+            self.notified = Some(RingIdx((value >> 16) as u16));
+        }
     }
 }
 

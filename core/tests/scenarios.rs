@@ -1,7 +1,6 @@
 //! Every shipped scenario runs and meets its expectations; the expectations are live (a wrong
 //! number fails); every broken file in `scenarios/invalid/` is reported at its line and column
-//! with a hint; the known engine gaps still fail; and the model-vs-talk table in the docs is
-//! what the runs produce.
+//! with a hint; and the model-vs-talk table in the docs is what the runs produce.
 
 use std::path::{Path, PathBuf};
 
@@ -186,22 +185,6 @@ fn every_invalid_file_is_reported_at_its_place_with_a_hint() {
         let hint = header(&text, "hint");
         assert!(!hint.is_empty(), "{shown}: empty hint header");
         assert!(msg.contains(&format!("hint: {hint}")), "{shown}: {msg}");
-    }
-}
-
-#[test]
-fn known_engine_gaps_still_fail() {
-    // Each file in scenarios/gaps/ describes a capability the engine lacks. When one passes,
-    // the engine has caught up: move it to scenarios/corner/ and embed it.
-    for path in ron_files("scenarios/gaps") {
-        let shown = path.display().to_string();
-        let outcome = Scenario::find(&shown).and_then(|s| Run::new(&shown, &s));
-        if let Ok(run) = outcome {
-            assert!(
-                !run.report.passed,
-                "{shown} passes now: the engine gap is closed"
-            );
-        }
     }
 }
 
