@@ -3,8 +3,10 @@
 //! findings, notifications and a ledger of every buffer's whereabouts.
 
 use std::collections::VecDeque;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::behaviour::{DeviceBehaviour, DriverBehaviour};
 use crate::features::{Features, Status};
@@ -31,14 +33,6 @@ macro_rules! on_ring {
                 device: $dev,
             } => $body,
         }
-    };
-}
-
-/// Formats narration only while recording: with recording off (benchmarks, bulk runs) nobody
-/// reads it, and formatting would cost more than the ring work itself.
-macro_rules! say {
-    ($rec:expr, $($t:tt)*) => {
-        if $rec { format!($($t)*) } else { String::new() }
     };
 }
 
@@ -217,11 +211,78 @@ pub struct Counters {
     pub last_interrupt: Option<u64>,
 }
 
-/// What applying an op did, in words for the narration line.
+/// What applying an op did: data, put into words only when someone reads it (formatting a
+/// line per op would cost more than the ring work itself).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Outcome {
-    /// One line.
-    pub summary: String,
+pub enum Outcome {
+    /// A transport or fault op, already in words (these are rare).
+    Said(String),
+    /// The driver added these buffers (heads or IDs), unpublished.
+    Added(SmallVec<[u16; 8]>),
+    /// The driver published this many buffers.
+    Published(usize),
+    /// The driver's kick decision.
+    Kicked(NotifyDecision),
+    /// The driver turned interrupts off.
+    InterruptsOff,
+    /// The driver turned interrupts on; whether the re-check found used buffers waiting.
+    InterruptsOn(bool),
+    /// The driver reclaimed this many buffers.
+    Reclaimed(u16),
+    /// The device popped this many buffers.
+    Popped(u16),
+    /// The device completed this many buffers, unpublished.
+    Completed(u16),
+    /// The device published this many used buffers.
+    PublishedUsed(usize),
+    /// The device's interrupt decision.
+    Interrupted(NotifyDecision),
+    /// The device turned kicks off.
+    NotificationsOff,
+    /// The device turned kicks on; whether the re-check found buffers waiting.
+    NotificationsOn(bool),
+    /// A ring op with no ring to act on.
+    NoQueue(&'static str),
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let waiting = |more: bool| {
+            if more {
+                "re-check finds work already waiting"
+            } else {
+                "nothing waiting"
+            }
+        };
+        match self {
+            Outcome::Said(s) => f.write_str(s),
+            Outcome::Added(ids) => write!(f, "driver adds {} buffer(s): {ids:?}", ids.len()),
+            Outcome::Published(n) => write!(f, "driver publishes {n} buffer(s)"),
+            Outcome::Kicked(d) => f.write_str(match (d.needed, d.sent) {
+                (true, true) => "driver kicks the device",
+                (true, false) => "driver should kick but does not",
+                (false, _) => "driver skips the kick: the device asked not to be notified",
+            }),
+            Outcome::InterruptsOff => f.write_str("driver disables used-buffer notifications"),
+            Outcome::InterruptsOn(m) => write!(f, "driver re-enables interrupts; {}", waiting(*m)),
+            Outcome::Reclaimed(n) => write!(f, "driver reclaims {n} used buffer(s)"),
+            Outcome::Popped(n) => write!(f, "device pops {n} buffer(s)"),
+            Outcome::Completed(n) => write!(f, "device completes {n} buffer(s), not yet published"),
+            Outcome::PublishedUsed(n) => write!(f, "device publishes {n} used buffer(s)"),
+            Outcome::Interrupted(d) => f.write_str(match (d.needed, d.sent) {
+                (true, true) => "device interrupts the driver",
+                (true, false) => "device should interrupt but does not",
+                (false, _) => "device skips the interrupt: the driver asked not to be interrupted",
+            }),
+            Outcome::NotificationsOff => {
+                f.write_str("device disables available-buffer notifications")
+            }
+            Outcome::NotificationsOn(m) => {
+                write!(f, "device re-enables notifications; {}", waiting(*m))
+            }
+            Outcome::NoQueue(op) => write!(f, "{op}: no queue yet"),
+        }
+    }
 }
 
 /// An engine could not be built.
@@ -300,14 +361,14 @@ impl Engine {
     /// Applies one op. `Err(Halt)` means the micro-step budget ran out part way: the state is
     /// exactly "after the accesses made so far".
     pub fn apply(&mut self, op: &Op) -> Result<Outcome, Halt> {
-        let summary = match op {
-            Op::Negotiate => self.negotiate()?,
-            Op::SetStatus(v) => self.set_status(*v)?,
-            Op::WriteFeatures(f) => self.write_features(*f)?,
+        Ok(match op {
+            Op::Negotiate => Outcome::Said(self.negotiate()?),
+            Op::SetStatus(v) => Outcome::Said(self.set_status(*v)?),
+            Op::WriteFeatures(f) => Outcome::Said(self.write_features(*f)?),
             Op::Reset => {
                 self.write_status_reg(0)?;
                 self.reset_state();
-                "reset: status 0, queue state cleared".into()
+                Outcome::Said("reset: status 0, queue state cleared".into())
             }
             Op::NeedsReset => {
                 let old = self.transport.status.0;
@@ -325,7 +386,7 @@ impl Engine {
                     Agent::Device,
                     "device set DEVICE_NEEDS_RESET".into(),
                 );
-                "device sets DEVICE_NEEDS_RESET".into()
+                Outcome::Said("device sets DEVICE_NEEDS_RESET".into())
             }
             Op::DriverFault { fault, on } => {
                 let f = &mut self.config.driver.faults;
@@ -333,7 +394,10 @@ impl Engine {
                 if *on {
                     f.push(*fault);
                 }
-                format!("driver fault {fault:?} {}", if *on { "on" } else { "off" })
+                Outcome::Said(format!(
+                    "driver fault {fault:?} {}",
+                    if *on { "on" } else { "off" }
+                ))
             }
             Op::DeviceFault { fault, on } => {
                 let f = &mut self.config.device.faults;
@@ -341,15 +405,17 @@ impl Engine {
                 if *on {
                     f.push(*fault);
                 }
-                format!("device fault {fault:?} {}", if *on { "on" } else { "off" })
+                Outcome::Said(format!(
+                    "device fault {fault:?} {}",
+                    if *on { "on" } else { "off" }
+                ))
             }
-            Op::Repeat { .. } => "repeat (flattened by the session)".into(),
+            Op::Repeat { .. } => Outcome::Said("repeat (flattened by the session)".into()),
             _ => self.ring_op(op)?,
-        };
-        Ok(Outcome { summary })
+        })
     }
 
-    fn ring_op(&mut self, op: &Op) -> Result<String, Halt> {
+    fn ring_op(&mut self, op: &Op) -> Result<Outcome, Halt> {
         let live = self.transport.status.has(Status::DRIVER_OK);
         if self.ring.is_none() {
             let agent = op.agent();
@@ -362,7 +428,7 @@ impl Engine {
                     self.transport.status
                 ),
             );
-            return Ok(format!("{}: no queue yet", op.name()));
+            return Ok(Outcome::NoQueue(op.name()));
         }
         if !live && !self.transport.legacy {
             let agent = op.agent();
@@ -390,12 +456,11 @@ impl Engine {
             queue_index: self.config.queue.index,
         };
         let Some(ring) = self.ring.as_mut() else {
-            return Ok(String::new());
+            return Ok(Outcome::NoQueue(op.name()));
         };
         let ledger = &mut self.ledger;
         let counters = &mut self.counters;
         let mut decision = None;
-        let rec = cx.bus.recording();
         let summary = on_ring!(ring, |l, drv, dev| match op {
             Op::Add { buffer, count } => {
                 let first = ledger.added_unpublished.len();
@@ -405,8 +470,7 @@ impl Engine {
                         None => break,
                     }
                 }
-                let ids = &ledger.added_unpublished[first..];
-                say!(rec, "driver adds {} buffer(s): {ids:?}", ids.len())
+                Outcome::Added(ledger.added_unpublished[first..].iter().copied().collect())
             }
             Op::Publish => {
                 drv.publish(&mut cx, l)?;
@@ -414,7 +478,7 @@ impl Engine {
                 ledger.made_available += n as u64;
                 ledger.available.extend(ledger.added_unpublished.drain(..));
                 counters.last_publish = Some(step0);
-                say!(rec, "driver publishes {n} buffer(s)")
+                Outcome::Published(n)
             }
             Op::Kick => {
                 let d = drv.kick(&mut cx, l)?;
@@ -422,15 +486,15 @@ impl Engine {
                     dev.notified(&cx, n.value);
                 }
                 decision = Some((Agent::Driver, d));
-                kick_text(d)
+                Outcome::Kicked(d)
             }
             Op::DisableInterrupts => {
                 drv.disable_cb(&mut cx, l)?;
-                "driver disables used-buffer notifications".into()
+                Outcome::InterruptsOff
             }
             Op::EnableInterrupts => {
                 let more = drv.enable_cb(&mut cx, l)?;
-                recheck_text("driver", more)
+                Outcome::InterruptsOn(more)
             }
             Op::Reclaim { max } => {
                 let before = drv.order.len();
@@ -438,13 +502,13 @@ impl Engine {
                 ledger.reclaimed += (before - drv.order.len()) as u64;
                 // Used entries consumed, good or bad: a bad id still uses up its entry.
                 drain(&mut ledger.used, n.into());
-                say!(rec, "driver reclaims {n} used buffer(s)")
+                Outcome::Reclaimed(n)
             }
             Op::Pop { max } => {
                 let n = dev.pop(&mut cx, l, max.unwrap_or(u16::MAX))?;
                 ledger.popped += u64::from(n);
                 drain(&mut ledger.available, n.into());
-                say!(rec, "device pops {n} buffer(s)")
+                Outcome::Popped(n)
             }
             Op::Complete {
                 count,
@@ -454,29 +518,29 @@ impl Engine {
                 let done = &mut ledger.completed_unpublished;
                 let n = dev.complete(&mut cx, l, *count, *pick, *written, done)?;
                 ledger.completed += u64::from(n);
-                say!(rec, "device completes {n} buffer(s), not yet published")
+                Outcome::Completed(n)
             }
             Op::PublishUsed => {
                 dev.publish(&mut cx, l)?;
                 let n = ledger.completed_unpublished.len();
                 ledger.used.extend(ledger.completed_unpublished.drain(..));
                 counters.last_used_publish = Some(step0);
-                say!(rec, "device publishes {n} used buffer(s)")
+                Outcome::PublishedUsed(n)
             }
             Op::Interrupt => {
                 let d = dev.interrupt(&mut cx, l)?;
                 decision = Some((Agent::Device, d));
-                irq_text(d)
+                Outcome::Interrupted(d)
             }
             Op::DisableNotifications => {
                 dev.disable_notify(&mut cx, l)?;
-                "device disables available-buffer notifications".into()
+                Outcome::NotificationsOff
             }
             Op::EnableNotifications => {
                 let more = dev.enable_notify(&mut cx, l)?;
-                recheck_text("device", more)
+                Outcome::NotificationsOn(more)
             }
-            other => format!("{} is not a ring operation", other.name()),
+            other => Outcome::Said(format!("{} is not a ring operation", other.name())),
         });
         if let Some((agent, d)) = decision {
             let c = &mut self.counters;
@@ -865,28 +929,4 @@ impl Engine {
 fn drain(q: &mut VecDeque<u16>, n: usize) {
     let n = n.min(q.len());
     q.drain(..n);
-}
-
-fn kick_text(d: NotifyDecision) -> String {
-    match (d.needed, d.sent) {
-        (true, true) => "driver kicks the device".into(),
-        (true, false) => "driver should kick but does not".into(),
-        (false, _) => "driver skips the kick: the device asked not to be notified".into(),
-    }
-}
-
-fn irq_text(d: NotifyDecision) -> String {
-    match (d.needed, d.sent) {
-        (true, true) => "device interrupts the driver".into(),
-        (true, false) => "device should interrupt but does not".into(),
-        (false, _) => "device skips the interrupt: the driver asked not to be interrupted".into(),
-    }
-}
-
-fn recheck_text(who: &str, more: bool) -> String {
-    if more {
-        format!("{who} re-enables notifications; re-check finds work already waiting")
-    } else {
-        format!("{who} re-enables notifications; nothing waiting")
-    }
 }

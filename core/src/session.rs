@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cache::{CacheError, CacheModel};
-use crate::engine::{Engine, EngineConfig, EngineError};
+use crate::engine::{Engine, EngineConfig, EngineError, Outcome};
 use crate::memory::Access;
 use crate::op::Op;
 
@@ -38,7 +38,7 @@ pub struct Session {
     ops: Vec<Op>,
     /// `op_start[i]`: the micro step at which op `i` starts; one extra entry for the end.
     op_start: Vec<u64>,
-    outcomes: Vec<String>,
+    outcomes: Vec<Outcome>,
     checkpoints: Vec<Engine>,
     log: Vec<Access>,
     end: Engine,
@@ -64,8 +64,8 @@ impl Session {
                 checkpoints.push(engine.clone());
             }
             op_start.push(engine.bus.steps());
-            // No budget is set, so an op always runs to its end.
-            let said = engine.apply(op).map(|o| o.summary).unwrap_or_default();
+            // No budget is set, so `Halt` cannot happen; the arm keeps the types honest.
+            let said = engine.apply(op).unwrap_or(Outcome::Said(String::new()));
             outcomes.push(said);
             log.append(&mut engine.bus.take_log());
         }
@@ -133,9 +133,9 @@ impl Session {
         &self.ops
     }
 
-    /// What each op did, in words.
-    pub fn outcome(&self, op: usize) -> Option<&str> {
-        self.outcomes.get(op).map(String::as_str)
+    /// What op `op` did (Display puts it in words).
+    pub fn outcome(&self, op: usize) -> Option<&Outcome> {
+        self.outcomes.get(op)
     }
 
     /// Micro step at which op `i` starts (`i == ops().len()` gives the end).
