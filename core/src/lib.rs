@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod behaviour;
+pub mod command;
 pub mod engine;
 pub mod features;
 pub mod finding;
@@ -19,3 +20,5 @@ pub mod queue;
 pub mod scenario;
 pub mod session;
 pub mod split;
+pub mod ui;
+pub mod view;
