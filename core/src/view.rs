@@ -1043,25 +1043,42 @@ fn memory_pane(
     }
 }
 
-/// Names of the fields starting in a 16-byte row; a whole descriptor is named once.
+/// Names of the fields starting in a 16-byte row, with runs of ring entries shortened to a
+/// range: `avail.ring[6..7] used_event`, `desc[3]`.
 fn row_label(layout: &RingLayout, addr: u64) -> String {
-    let mut names: Vec<String> = Vec::new();
+    // (stem, index) per field: entries of one array share a stem.
+    let key = |f: Field| -> (String, Option<u16>) {
+        match f {
+            Field::Desc { index, .. } => ("desc".into(), Some(index)),
+            Field::AvailRing(n) => ("avail.ring".into(), Some(n)),
+            Field::UsedId(n) | Field::UsedLen(n) => ("used.ring".into(), Some(n)),
+            other => (other.to_string(), None),
+        }
+    };
+    let mut groups: Vec<(String, Option<(u16, u16)>)> = Vec::new();
     let mut prev = None;
     for a in addr..addr + 16 {
         let f = layout.field_at(a);
         if f != prev
             && let Some(f) = f
         {
-            let name = match f {
-                Field::Desc { index, .. } => format!("desc[{index}]"),
-                other => other.to_string(),
-            };
-            if names.last() != Some(&name) {
-                names.push(name);
+            let (stem, idx) = key(f);
+            match (groups.last_mut(), idx) {
+                (Some((s, Some((_, hi)))), Some(i)) if *s == stem => *hi = i,
+                (Some((s, None)), None) if *s == stem => {}
+                _ => groups.push((stem, idx.map(|i| (i, i)))),
             }
         }
         prev = f;
     }
+    let names: Vec<String> = groups
+        .into_iter()
+        .map(|(stem, r)| match r {
+            Some((lo, hi)) if lo == hi => format!("{stem}[{lo}]"),
+            Some((lo, hi)) => format!("{stem}[{lo}..{hi}]"),
+            None => stem,
+        })
+        .collect();
     names.join(" ")
 }
 

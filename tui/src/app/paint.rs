@@ -64,17 +64,28 @@ impl Slots {
 /// Splits the body by priority: the ring first, then narration, timeline, memory and findings,
 /// transport. Whatever does not fit collapses; a focused pane that collapsed takes the slot of
 /// the lowest-priority pane shown.
-fn layout(body: Rect, focus: PaneId, zoom: bool) -> Slots {
+fn layout(body: Rect, focus: PaneId, zoom: bool, ring_rows: u16) -> Slots {
     let mut s = Slots::default();
     if zoom {
         s.set(focus, Some(body));
         return s;
     }
     let h = body.height;
-    let narration_h = if h >= 16 { 5 } else { 0 };
-    let timeline_h = if h >= 20 { 4 } else { 0 };
-    let lower_h = if h >= 34 { (h - 24).min(16) } else { 0 };
-    let ring_h = h - narration_h - timeline_h - lower_h;
+    let narration_h = match h {
+        0..16 => 0,
+        16..30 => 5,
+        _ => 8,
+    };
+    let timeline_h = match h {
+        0..20 => 0,
+        20..40 => 4,
+        _ => 6,
+    };
+    let rest = h - narration_h - timeline_h;
+    // The ring takes what it needs (at least 10 rows); memory and findings get the rest.
+    let ring_h = ring_rows.clamp(10.min(rest), rest);
+    let lower_h = if rest - ring_h >= 6 { rest - ring_h } else { 0 };
+    let ring_h = rest - lower_h;
     let [top, narr, lower, time] = Layout::vertical([
         Constraint::Length(ring_h),
         Constraint::Length(narration_h),
@@ -94,7 +105,7 @@ fn layout(body: Rect, focus: PaneId, zoom: bool) -> Slots {
     s.timeline = (timeline_h > 0).then_some(time);
     if lower_h > 0 {
         let [mem, fin] =
-            Layout::horizontal([Constraint::Length(84), Constraint::Min(20)]).areas(lower);
+            Layout::horizontal([Constraint::Length(104), Constraint::Min(20)]).areas(lower);
         s.memory = Some(mem);
         s.findings = (fin.width >= 20).then_some(fin);
     }
@@ -159,21 +170,19 @@ fn header(t: &mut Term<'_>, area: Rect, f: &Frame, theme: &Theme) {
     let h = &f.main.header;
     let mut spans = vec![
         Span::styled(" ringside ", theme.key()),
-        Span::raw(" "),
-        Span::styled(h.title.clone(), theme.label()),
+        Span::styled(
+            format!(
+                " step {}/{}  op {}/{}  {} q={} ",
+                h.step,
+                h.steps,
+                (h.op + 1).min(h.ops),
+                h.ops,
+                h.kind,
+                h.size,
+            ),
+            theme.label(),
+        ),
     ];
-    if let Some(c) = &h.chapter {
-        spans.push(Span::styled(format!("  [{c}]"), theme.dim()));
-    }
-    spans.push(Span::raw(format!(
-        "  {} q={}  step {}/{}  op {}/{}",
-        h.kind,
-        h.size,
-        h.step,
-        h.steps,
-        (h.op + 1).min(h.ops),
-        h.ops
-    )));
     if let Some(sps) = f.ui.playing {
         spans.push(Span::styled(format!("  ▶ {sps}/s"), theme.label()));
     }
@@ -183,6 +192,10 @@ fn header(t: &mut Term<'_>, area: Rect, f: &Frame, theme: &Theme) {
         if let Some(d) = h.mark_delta {
             spans.push(Span::raw(format!(" Δ{d}")));
         }
+    }
+    spans.push(Span::raw(format!("  {}", h.title)));
+    if let Some(c) = &h.chapter {
+        spans.push(Span::styled(format!("  [{c}]"), theme.dim()));
     }
     t.render_widget(Line::from(spans), area);
 }
@@ -207,7 +220,13 @@ fn session(
     hits: &mut Vec<Hit>,
     label: Option<&String>,
 ) {
-    let slots = layout(area, f.ui.focus, f.ui.zoom);
+    // Rows the ring wants: every slot, its heading, the event lines and the borders.
+    let ring_rows = match &v.ring {
+        RingPane::NotSetUp => 4,
+        RingPane::Split(s) => s.descs.len() as u16 + 5,
+        RingPane::Packed(p) => p.descs.len() as u16 + 3,
+    };
+    let slots = layout(area, f.ui.focus, f.ui.zoom, ring_rows.max(8));
     for p in PaneId::ALL {
         if let Some(r) = slots.get(p) {
             hits.push(Hit {
@@ -260,16 +279,15 @@ fn scroll(keep: usize, height: usize, len: usize) -> usize {
     }
 }
 
-fn desc_line<'a>(r: &DescRow, theme: &Theme, packed: bool) -> Line<'a> {
+fn desc_line<'a>(r: &DescRow, theme: &Theme, packed: bool, with_addr: bool) -> Line<'a> {
     let own = theme.owner(r.owner);
     let slot_style = if r.selected { own.patch(theme.selected()) } else { own };
-    let mut spans = vec![
-        Span::styled(format!("{:>4} ", r.slot), slot_style),
-        cell(&r.addr, 10, Style::new(), theme),
-        Span::raw(" "),
-        cell(&r.len, 5, Style::new(), theme),
-        Span::raw(" "),
-    ];
+    let mut spans = vec![Span::styled(format!("{:>4} ", r.slot), slot_style)];
+    if with_addr {
+        spans.push(cell(&r.addr, 10, Style::new(), theme));
+        spans.push(Span::raw(" "));
+    }
+    spans.extend([cell(&r.len, 5, Style::new(), theme), Span::raw(" ")]);
     if packed {
         spans.push(cell(&r.link, 4, Style::new(), theme));
         spans.push(Span::raw(" "));
@@ -309,17 +327,20 @@ fn desc_table(
     theme: &Theme,
     hits: &mut Vec<Hit>,
 ) {
-    let head = if packed {
-        "slot       addr   len   id  flags  N W I AU own"
-    } else {
-        "slot       addr   len      flags  next own"
+    // Below 48 columns the address goes (the memory pane still shows it).
+    let with_addr = area.width >= 48;
+    let head = match (packed, with_addr) {
+        (true, true) => "slot       addr   len   id  flags NWI AU own",
+        (true, false) => "slot   len   id  flags NWI AU own",
+        (false, true) => "slot       addr   len      flags  next own",
+        (false, false) => "slot   len      flags  next own",
     };
     let height = area.height.saturating_sub(1) as usize;
     let sel = descs.iter().position(|r| r.selected).unwrap_or(0);
     let first = scroll(sel, height, descs.len());
     let mut lines = vec![Line::styled(head, theme.label())];
     for (i, r) in descs.iter().enumerate().skip(first).take(height) {
-        lines.push(desc_line(r, theme, packed));
+        lines.push(desc_line(r, theme, packed, with_addr));
         let y = area.y + 1 + (i - first) as u16;
         hits.push(Hit {
             area: Rect::new(area.x, y, area.width, 1),
@@ -353,7 +374,7 @@ fn slot_line<'a>(r: &SlotRow, theme: &Theme) -> Line<'a> {
     let own = theme.owner(r.owner);
     let mut spans = vec![
         Span::styled(format!("{:>4} ", r.slot), own),
-        cell(&r.entry, 9, Style::new(), theme),
+        cell(&r.entry, 5, Style::new(), theme),
         Span::styled(format!(" {}", owner_tag(r.owner)), own),
     ];
     if !r.notes.is_empty() {
@@ -373,10 +394,12 @@ fn window_line<'a>(who: &str, w: &EventWindow, theme: &Theme) -> Line<'a> {
 fn split(t: &mut Term<'_>, area: Rect, s: &SplitPane, theme: &Theme, hits: &mut Vec<Hit>) {
     let [rings, windows] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(2)]).areas(area);
+    // Narrow terminals cut the descriptors' notes first, never the avail and used rings.
+    let desc_w = rings.width.saturating_sub(40).min(58);
     let [desc, avail, used] = Layout::horizontal([
-        Constraint::Length(47),
-        Constraint::Length(24),
-        Constraint::Min(24),
+        Constraint::Length(desc_w),
+        Constraint::Length(19),
+        Constraint::Min(21),
     ])
     .areas(rings);
     desc_table(t, desc, &s.descs, false, theme, hits);
@@ -461,14 +484,14 @@ fn narration(t: &mut Term<'_>, area: Rect, v: &SessionView, f: &Frame, theme: &T
         Span::raw("  "),
         Span::styled(n.outcome.clone(), theme.dim()),
     ])];
+    if let Some(s) = &n.say {
+        lines.push(Line::from(s.clone()));
+    }
     if let Some(l) = &n.last {
         lines.push(Line::from(vec![Span::styled("did  ", theme.label()), Span::raw(l.clone())]));
     }
     if let Some(x) = &n.next {
         lines.push(Line::from(vec![Span::styled("next ", theme.label()), Span::raw(x.clone())]));
-    }
-    if let Some(s) = &n.say {
-        lines.push(Line::from(s.clone()));
     }
     let block = pane_block(PaneId::Narration, f, theme, "");
     t.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }).block(block), area);
@@ -620,8 +643,8 @@ fn status_line(t: &mut Term<'_>, area: Rect, f: &Frame, theme: &Theme) {
 fn hint_bar(t: &mut Term<'_>, area: Rect, f: &Frame, theme: &Theme) {
     let mut spans = Vec::new();
     for (k, label) in &f.ui.hints {
-        spans.push(Span::styled(format!(" {k} "), theme.key()));
-        spans.push(Span::raw(format!(" {label} ")));
+        spans.push(Span::styled(k.replace("Shift+", "⇧"), theme.key()));
+        spans.push(Span::raw(format!(" {label}  ")));
     }
     t.render_widget(Line::from(spans), area);
 }
