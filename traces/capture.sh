@@ -25,6 +25,18 @@ QEMU_TIMEOUT=300
 MAX_CAPTURE_BYTES=$((2 * 1024 * 1024))
 
 log() { echo "capture.sh: $*" >&2; }
+# Print a command line readably (single-quote only the words that need it).
+show_cmd() {
+	local a out=""
+	for a in "$@"; do
+		if [[ $a =~ ^[A-Za-z0-9_./:=,@+%-]+$ ]]; then
+			out+="$a "
+		else
+			out+="'${a//\'/\'\\\'\'}' "
+		fi
+	done
+	echo "${out% }"
+}
 die() { log "ERROR: $*"; exit 1; }
 
 # --- packages -----------------------------------------------------------------
@@ -125,7 +137,7 @@ run_capture() {
 	mkdir -p "$out" "$run"
 	truncate -s 8M "$run/disk.img"
 
-	local qsd_pid=""
+	local qsd_pid="" qmp_vhost=""
 	local cmd=(qemu-system-x86_64
 		-accel tcg -machine pc -cpu qemu64 -smp 1 -m 256M
 		-nodefaults -display none -no-reboot
@@ -143,10 +155,10 @@ run_capture() {
 			--trace 'blk_co_*' --trace 'bdrv_co_*' --trace 'file_paio_submit'
 			--trace 'thread_pool_*'
 			--trace "file=qsd-trace.log")
-		printf '%q ' "${qsd[@]}" >"$out/qsd-cmdline.txt"
-		echo >>"$out/qsd-cmdline.txt"
+		show_cmd "${qsd[@]}" >"$out/qsd-cmdline.txt"
 		(cd "$out" && exec timeout $QEMU_TIMEOUT "${qsd[@]}" 2>qsd-stderr.log) &
 		qsd_pid=$!
+		qmp_vhost=1
 		local i=0
 		while ! [ -S "$run/vub.sock" ]; do
 			sleep 0.1
@@ -164,14 +176,14 @@ run_capture() {
 	cmd+=(-netdev user,id=n0
 		-device "virtio-net-pci,id=net0,netdev=n0,disable-legacy=on,mac=52:54:00:12:34:56${net:+,$net}"
 		-device "virtio-rng-pci,id=rng0,disable-legacy=on${rng:+,$rng}")
-	printf '%q ' "${cmd[@]}" >"$out/cmdline.txt"
-	echo >>"$out/cmdline.txt"
+	show_cmd "${cmd[@]}" >"$out/cmdline.txt"
 
 	(cd "$out" && exec timeout $QEMU_TIMEOUT "${cmd[@]}" 2>qemu-stderr.log) &
 	local qemu_pid=$!
 	local rc=0
 	python3 "$TRACES/qmp.py" --socket "$run/qmp.sock" --serial "$out/serial.log" \
-		--out "$out/qmp.jsonl" --cwd "$out" --rings rings --timeout $((QEMU_TIMEOUT - 20)) || rc=$?
+		--out "$out/qmp.jsonl" --cwd "$out" --rings rings --timeout $((QEMU_TIMEOUT - 20)) \
+		${qmp_vhost:+--vhost} || rc=$?
 	# On failure do not wait for the timeout: stop our QEMU (timeout forwards TERM).
 	[ $rc = 0 ] || kill -TERM "$qemu_pid" 2>/dev/null || true
 	wait "$qemu_pid" || rc=$((rc ? rc : $?))
@@ -227,3 +239,4 @@ log "QEMU: $(qemu-system-x86_64 --version | head -n 1); guest kernel $KVER"
 capture_all "$@"
 du -sb "$TRACES"/*/ | sort -k2 >&2
 log "total: $(du -sh "$TRACES" | cut -f1)"
+python3 "$TRACES/verify.py" "$@"

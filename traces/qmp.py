@@ -2,24 +2,36 @@
 """QMP driver for traces/capture.sh (Python 3 stdlib only).
 
 Connects to QEMU's QMP unix socket, watches the guest serial log for
-"RINGSIDE-SNAP <label>" markers and, for each one, stops the VM and records:
+"RINGSIDE-SNAP <label>" markers and, for each one, takes a snapshot:
 
+  (--vhost only, while the VM still runs: x-query-virtio,
+   x-query-virtio-status, and x-query-virtio-vhost-queue-status for each
+   queue of each started vhost device; see vhost_running_view)
+  stop
   x-query-virtio                       (device list)
   x-query-virtio-status                (per device)
-  x-query-virtio-vhost-queue-status    (per queue, vhost devices only)
   x-query-virtio-queue-status          (per queue)
-  x-query-virtio-queue-element         (per queue, without and with index)
   pmemsave of the descriptor, driver and device areas of each queue
+  x-query-virtio-queue-element         (per queue: the head, without index,
+                                        and the newest pending entry, with
+                                        index; only for entries the driver
+                                        made available and the device has not
+                                        popped, see snapshot(); once without
+                                        index on packed rings, which QEMU 7.2
+                                        refuses)
+  cont
 
-then continues the VM.  When QEMU exits (guest poweroff) it stops.
+The guest prints "RINGSIDE-SNAP done" last and powers off a few seconds
+later; this script then waits for QEMU to close the socket (or sends quit).
 
 Transcript (--out, JSON lines): the first line is QEMU's greeting, then for
-every command one line with the command exactly as sent and one line with
-QEMU's reply exactly as received (asynchronous events are kept too, as
-received).  Every command carries an "id" "<label>/<n>" which QEMU echoes in
-its reply.  Ring dumps go to rings/<label>-<dev>-q<N>-{desc,avail,used}.bin
-(relative to QEMU's working directory, which is the capture directory), and
-rings/index.json describes each dump (address, size, vring-num, layout).
+every command one line with the command exactly as sent and then QEMU's
+reply exactly as received (asynchronous events, e.g. STOP/RESUME/SHUTDOWN,
+are kept too, as received, where they arrive).  Every command carries an
+"id" "<label>/<n>" that QEMU echoes in its reply.  Ring dumps go to
+rings/<label>-<dev>-q<N>-{desc,avail,used}.bin (relative to QEMU's working
+directory, the capture directory), and rings/index.json describes each dump
+(guest physical address, size, vring-num, packed, event-idx, indirect).
 """
 import argparse
 import json
@@ -109,7 +121,21 @@ def le16(path, offset):
     return b[0] | (b[1] << 8)
 
 
-def snapshot(q, label, rings_dir, cwd, index, final):
+def vhost_running_view(q, label):
+    """vhost devices are only started while the VM runs (QEMU stops the
+    backend's rings on "stop" and syncs last_avail_idx back into its own
+    VirtQueue), so the vhost side is asked before "stop"."""
+    for dev in q.cmd(label, "x-query-virtio")["return"]:
+        st = q.cmd(label, "x-query-virtio-status", {"path": dev["path"]})["return"]
+        if st.get("vhost-started") and "vhost-dev" in st:
+            for qi in range(st["vhost-dev"]["nvqs"]):
+                q.cmd(label, "x-query-virtio-vhost-queue-status",
+                      {"path": dev["path"], "queue": qi}, check=False)
+
+
+def snapshot(q, label, rings_dir, cwd, index, final, vhost_first):
+    if vhost_first:
+        vhost_running_view(q, label)
     q.cmd(label, "stop")
     devs = q.cmd(label, "x-query-virtio")["return"]
     for dev in devs:
@@ -206,6 +232,8 @@ def main():
                     help="ring dump dir, relative to QEMU's cwd")
     ap.add_argument("--cwd", default=".", help="QEMU's cwd (for --rings)")
     ap.add_argument("--timeout", type=float, default=280)
+    ap.add_argument("--vhost", action="store_true",
+                    help="query vhost devices (while running) before each stop")
     a = ap.parse_args()
 
     os.makedirs(os.path.join(a.cwd, a.rings), exist_ok=True)
@@ -227,7 +255,7 @@ def main():
             marks = [l.split()[1] for l in text.splitlines()
                      if l.startswith("RINGSIDE-SNAP ") and len(l.split()) > 1]
             for label in marks[seen:]:
-                snapshot(q, label, a.rings, a.cwd, index, label == "done")
+                snapshot(q, label, a.rings, a.cwd, index, label == "done", a.vhost)
                 labels.append(label)
             seen = len(marks)
             if "done" in labels:

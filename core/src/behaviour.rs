@@ -90,6 +90,10 @@ pub enum DeviceFault {
     WrongWrap,
     /// Negotiate EVENT_IDX but never write `avail_event` / the device event area.
     NoAvailEvent,
+    /// Expose each used buffer of a batch as soon as it is written (split: `used.idx` per
+    /// entry; packed: head flags first), so a polling driver can see part of a multi-buffer
+    /// request (kvmtool's mergeable-RX bug).
+    EarlyPublish,
 }
 
 /// Driver-side modes and faults.

@@ -16,6 +16,24 @@ use crate::packed::{PackedDevice, PackedDriver};
 use crate::queue::{BufferArea, Ctx, Notification, NotifyDecision};
 use crate::split::{SplitDevice, SplitDriver};
 
+/// Runs the same body on either layout: both sides of both layouts have the same methods.
+macro_rules! on_ring {
+    ($ring:expr, |$l:ident, $drv:ident, $dev:ident| $body:expr) => {
+        match $ring {
+            Ring::Split {
+                layout: $l,
+                driver: $drv,
+                device: $dev,
+            } => $body,
+            Ring::Packed {
+                layout: $l,
+                driver: $drv,
+                device: $dev,
+            } => $body,
+        }
+    };
+}
+
 /// Formats narration only while recording: with recording off (benchmarks, bulk runs) nobody
 /// reads it, and formatting would cost more than the ring work itself.
 macro_rules! say {
@@ -374,210 +392,89 @@ impl Engine {
         let Some(ring) = self.ring.as_mut() else {
             return Ok(String::new());
         };
-        let mut ledger_added = Vec::new();
+        let ledger = &mut self.ledger;
+        let counters = &mut self.counters;
         let mut decision = None;
         let rec = cx.bus.recording();
-        let summary = match (ring, op) {
-            (Ring::Split { layout, driver, .. }, Op::Add { buffer, count }) => {
-                let mut heads = Vec::new();
+        let summary = on_ring!(ring, |l, drv, dev| match op {
+            Op::Add { buffer, count } => {
+                let first = ledger.added_unpublished.len();
                 for _ in 0..*count {
-                    match driver.add(&mut cx, layout, buffer)? {
-                        Some(h) => heads.push(h),
+                    match drv.add(&mut cx, l, buffer)? {
+                        Some(id) => ledger.added_unpublished.push(id),
                         None => break,
                     }
                 }
-                ledger_added = heads.clone();
-                format!(
-                    "driver adds {} buffer(s), heads {:?}; avail idx shadow {}",
-                    heads.len(),
-                    heads,
-                    driver.avail_idx
-                )
+                let ids = &ledger.added_unpublished[first..];
+                say!(rec, "driver adds {} buffer(s): {ids:?}", ids.len())
             }
-            (Ring::Packed { layout, driver, .. }, Op::Add { buffer, count }) => {
-                let mut ids = Vec::new();
-                for _ in 0..*count {
-                    match driver.add(&mut cx, layout, buffer)? {
-                        Some(h) => ids.push(h),
-                        None => break,
-                    }
-                }
-                ledger_added = ids.clone();
-                format!(
-                    "driver writes {} buffer(s), ids {:?}; next slot {}",
-                    ids.len(),
-                    ids,
-                    driver.next_avail
-                )
+            Op::Publish => {
+                drv.publish(&mut cx, l)?;
+                let n = ledger.added_unpublished.len();
+                ledger.made_available += n as u64;
+                ledger.available.extend(ledger.added_unpublished.drain(..));
+                counters.last_publish = Some(step0);
+                say!(rec, "driver publishes {n} buffer(s)")
             }
-            (Ring::Split { layout, driver, .. }, Op::Publish) => {
-                driver.publish(&mut cx, layout)?;
-                say!(rec, "driver publishes avail.idx = {}", driver.published)
-            }
-            (Ring::Packed { layout, driver, .. }, Op::Publish) => {
-                let n = driver.pending.len();
-                driver.publish(&mut cx, layout)?;
-                say!(rec, "driver flips {n} head flag(s), first head last")
-            }
-            (Ring::Split { layout, driver, .. }, Op::Kick) => {
-                let d = driver.kick(&mut cx, layout)?;
+            Op::Kick => {
+                let d = drv.kick(&mut cx, l)?;
                 decision = Some((Agent::Driver, d));
                 kick_text(d)
             }
-            (Ring::Packed { layout, driver, .. }, Op::Kick) => {
-                let d = driver.kick(&mut cx, layout)?;
-                decision = Some((Agent::Driver, d));
-                kick_text(d)
-            }
-            (Ring::Split { layout, driver, .. }, Op::DisableInterrupts) => {
-                driver.disable_cb(&mut cx, layout)?;
+            Op::DisableInterrupts => {
+                drv.disable_cb(&mut cx, l)?;
                 "driver disables used-buffer notifications".into()
             }
-            (Ring::Packed { layout, driver, .. }, Op::DisableInterrupts) => {
-                driver.disable_cb(&mut cx, layout)?;
-                "driver disables used-buffer notifications".into()
-            }
-            (Ring::Split { layout, driver, .. }, Op::EnableInterrupts) => {
-                let more = driver.enable_cb(&mut cx, layout)?;
+            Op::EnableInterrupts => {
+                let more = drv.enable_cb(&mut cx, l)?;
                 recheck_text("driver", more)
             }
-            (Ring::Packed { layout, driver, .. }, Op::EnableInterrupts) => {
-                let more = driver.enable_cb(&mut cx, layout)?;
-                recheck_text("driver", more)
-            }
-            (Ring::Split { layout, driver, .. }, Op::Reclaim { max }) => {
-                let before = driver.outstanding.len();
-                let was = driver.last_used;
-                let n = driver.reclaim(&mut cx, layout, max.unwrap_or(u16::MAX))?;
-                let freed = before - driver.outstanding.len();
-                self.ledger.reclaimed += freed as u64;
+            Op::Reclaim { max } => {
+                let before = drv.order.len();
+                let n = drv.reclaim(&mut cx, l, max.unwrap_or(u16::MAX))?;
+                ledger.reclaimed += (before - drv.order.len()) as u64;
                 // Used entries consumed, good or bad: a bad id still uses up its entry.
-                drain(&mut self.ledger.used, driver.last_used.since(was).into());
-                say!(
-                    rec,
-                    "driver reclaims {n} used buffer(s); last_used {}",
-                    driver.last_used
-                )
+                drain(&mut ledger.used, n.into());
+                say!(rec, "driver reclaims {n} used buffer(s)")
             }
-            (Ring::Packed { layout, driver, .. }, Op::Reclaim { max }) => {
-                let before = driver.order.len();
-                let n = driver.reclaim(&mut cx, layout, max.unwrap_or(u16::MAX))?;
-                let freed = before - driver.order.len();
-                self.ledger.reclaimed += freed as u64;
-                drain(&mut self.ledger.used, freed);
-                say!(
-                    rec,
-                    "driver reclaims {n} used buffer(s); next used {}",
-                    driver.next_used
-                )
+            Op::Pop { max } => {
+                let n = dev.pop(&mut cx, l, max.unwrap_or(u16::MAX))?;
+                ledger.popped += u64::from(n);
+                drain(&mut ledger.available, n.into());
+                say!(rec, "device pops {n} buffer(s)")
             }
-            (Ring::Split { layout, device, .. }, Op::Pop { max }) => {
-                let n = device.pop(&mut cx, layout, max.unwrap_or(u16::MAX))?;
-                self.ledger.popped += u64::from(n);
-                drain(&mut self.ledger.available, n.into());
-                say!(
-                    rec,
-                    "device pops {n} chain(s); last_avail_idx {}",
-                    device.last_avail
-                )
+            Op::Complete {
+                count,
+                pick,
+                written,
+            } => {
+                let done = &mut ledger.completed_unpublished;
+                let n = dev.complete(&mut cx, l, *count, *pick, *written, done)?;
+                ledger.completed += u64::from(n);
+                say!(rec, "device completes {n} buffer(s), not yet published")
             }
-            (Ring::Packed { layout, device, .. }, Op::Pop { max }) => {
-                let n = device.pop(&mut cx, layout, max.unwrap_or(u16::MAX))?;
-                self.ledger.popped += u64::from(n);
-                drain(&mut self.ledger.available, n.into());
-                say!(
-                    rec,
-                    "device pops {n} list(s); next avail {}",
-                    device.next_avail
-                )
+            Op::PublishUsed => {
+                dev.publish(&mut cx, l)?;
+                let n = ledger.completed_unpublished.len();
+                ledger.used.extend(ledger.completed_unpublished.drain(..));
+                counters.last_used_publish = Some(step0);
+                say!(rec, "device publishes {n} used buffer(s)")
             }
-            (
-                Ring::Split { layout, device, .. },
-                Op::Complete {
-                    count,
-                    pick,
-                    written,
-                },
-            ) => {
-                let before: Vec<u16> = device.inflight.iter().map(|c| c.id).collect();
-                let n = device.complete(&mut cx, layout, *count, *pick, *written)?;
-                let done = completed_ids(&before, &device.inflight, n);
-                self.ledger.completed += u64::from(n);
-                self.ledger.completed_unpublished.extend(done);
-                say!(
-                    rec,
-                    "device fills {n} used entr(ies); used idx shadow {}",
-                    device.used_idx
-                )
-            }
-            (
-                Ring::Packed { layout, device, .. },
-                Op::Complete {
-                    count,
-                    pick,
-                    written,
-                },
-            ) => {
-                let before: Vec<u16> = device.inflight.iter().map(|c| c.id).collect();
-                let n = device.complete(&mut cx, layout, *count, *pick, *written)?;
-                let done = completed_ids(&before, &device.inflight, n);
-                self.ledger.completed += u64::from(n);
-                self.ledger.completed_unpublished.extend(done);
-                say!(
-                    rec,
-                    "device writes {n} used descriptor(s); next used {}",
-                    device.next_used
-                )
-            }
-            (Ring::Split { layout, device, .. }, Op::PublishUsed) => {
-                device.publish(&mut cx, layout)?;
-                let moved = std::mem::take(&mut self.ledger.completed_unpublished);
-                self.ledger.used.extend(moved);
-                self.counters.last_used_publish = Some(step0);
-                say!(rec, "device publishes used.idx = {}", device.published)
-            }
-            (Ring::Packed { layout, device, .. }, Op::PublishUsed) => {
-                device.publish(&mut cx, layout)?;
-                let moved = std::mem::take(&mut self.ledger.completed_unpublished);
-                self.ledger.used.extend(moved);
-                self.counters.last_used_publish = Some(step0);
-                "device stores used flags, first one last".into()
-            }
-            (Ring::Split { layout, device, .. }, Op::Interrupt) => {
-                let d = device.interrupt(&mut cx, layout)?;
+            Op::Interrupt => {
+                let d = dev.interrupt(&mut cx, l)?;
                 decision = Some((Agent::Device, d));
                 irq_text(d)
             }
-            (Ring::Packed { layout, device, .. }, Op::Interrupt) => {
-                let d = device.interrupt(&mut cx, layout)?;
-                decision = Some((Agent::Device, d));
-                irq_text(d)
-            }
-            (Ring::Split { layout, device, .. }, Op::DisableNotifications) => {
-                device.disable_notify(&mut cx, layout)?;
+            Op::DisableNotifications => {
+                dev.disable_notify(&mut cx, l)?;
                 "device disables available-buffer notifications".into()
             }
-            (Ring::Packed { layout, device, .. }, Op::DisableNotifications) => {
-                device.disable_notify(&mut cx, layout)?;
-                "device disables available-buffer notifications".into()
-            }
-            (Ring::Split { layout, device, .. }, Op::EnableNotifications) => {
-                let more = device.enable_notify(&mut cx, layout)?;
+            Op::EnableNotifications => {
+                let more = dev.enable_notify(&mut cx, l)?;
                 recheck_text("device", more)
             }
-            (Ring::Packed { layout, device, .. }, Op::EnableNotifications) => {
-                let more = device.enable_notify(&mut cx, layout)?;
-                recheck_text("device", more)
-            }
-            (_, other) => format!("{} is not a ring operation", other.name()),
-        };
-        self.ledger.added_unpublished.extend(ledger_added);
-        if matches!(op, Op::Publish) {
-            let moved = std::mem::take(&mut self.ledger.added_unpublished);
-            self.ledger.made_available += moved.len() as u64;
-            self.ledger.available.extend(moved);
-            self.counters.last_publish = Some(step0);
-        }
+            other => format!("{} is not a ring operation", other.name()),
+        });
         if let Some((agent, d)) = decision {
             let c = &mut self.counters;
             match (agent, d.needed) {
@@ -914,11 +811,11 @@ impl Engine {
         let step = self.bus.steps();
         let (outstanding, inflight): (Vec<u16>, Vec<u16>) = match &self.ring {
             Some(Ring::Split { driver, device, .. }) => (
-                driver.outstanding.iter().map(|o| o.head).collect(),
+                driver.order.iter().copied().collect(),
                 device.inflight.iter().map(|c| c.id).collect(),
             ),
             Some(Ring::Packed { driver, device, .. }) => (
-                driver.order.clone(),
+                driver.order.iter().copied().collect(),
                 device.inflight.iter().map(|c| c.id).collect(),
             ),
             None => return,
@@ -965,25 +862,6 @@ impl Engine {
 fn drain(q: &mut VecDeque<u16>, n: usize) {
     let n = n.min(q.len());
     q.drain(..n);
-}
-
-/// Which IDs left `before` to make `after` (the ones just completed), in completion order is
-/// not recoverable from sets, so this returns them in the order they stood.
-fn completed_ids(before: &[u16], after: &[crate::queue::Chain], n: u16) -> Vec<u16> {
-    let mut rest: Vec<u16> = after.iter().map(|c| c.id).collect();
-    let mut out = Vec::new();
-    for id in before {
-        if let Some(p) = rest.iter().position(|r| r == id) {
-            rest.remove(p);
-        } else {
-            out.push(*id);
-        }
-    }
-    if out.len() < usize::from(n) {
-        // DoubleComplete keeps the chain in flight: the same id is used again.
-        out.extend(before.iter().take(usize::from(n) - out.len()));
-    }
-    out
 }
 
 fn kick_text(d: NotifyDecision) -> String {

@@ -103,6 +103,8 @@ codes! {
     Stall = "stall", Error;
     /// A notification was required and not sent.
     MissedNotification = "missed-notification", Error;
+    /// Part of a batch or multi-buffer request was exposed before the rest was written.
+    PartialPublication = "partial-publication", Error;
     /// A status bit was cleared without a reset.
     StatusCleared = "status-cleared", Error;
     /// A status bit was set out of the order §3.1 requires.

@@ -45,7 +45,11 @@ pub struct RingIdx(pub u16);
 impl RingIdx {
     /// The ring slot this index names in a queue of `size` entries.
     pub fn slot(self, size: u16) -> u16 {
-        (u32::from(self.0) % u32::from(size)) as u16
+        // Split rings are powers of 2, so this is a mask; the modulo covers any size.
+        if size.is_power_of_two() {
+            return self.0 & (size - 1);
+        }
+        (u32::from(self.0) % u32::from(size.max(1))) as u16
     }
     /// `self + n`, wrapping at 2^16.
     pub fn wrapping_add(self, n: u16) -> RingIdx {

@@ -8,7 +8,9 @@
 #![deny(missing_docs)]
 
 pub mod behaviour;
+pub mod cache;
 pub mod command;
+pub mod detect;
 pub mod engine;
 pub mod features;
 pub mod finding;
@@ -20,5 +22,6 @@ pub mod queue;
 pub mod scenario;
 pub mod session;
 pub mod split;
+pub mod trace;
 pub mod ui;
 pub mod view;

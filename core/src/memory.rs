@@ -358,29 +358,53 @@ impl GuestMemory {
         }
     }
 
-    /// Reads a little-endian integer of `size` bytes (1, 2, 4 or 8).
-    pub fn read_le(&mut self, addr: u64, size: u32) -> u64 {
+    /// The page holding `addr` if it is in the TLB and the access stays inside it: the fast
+    /// path every ring access takes once its page is warm.
+    #[inline]
+    fn tlb_hit(&self, addr: u64, size: u32) -> Option<(usize, usize)> {
+        let page_no = addr >> PAGE_SHIFT;
         let off = (addr & PAGE_MASK) as usize;
-        let n = size as usize;
-        if off + n <= PAGE_SIZE {
-            if let Some(i) = self.lookup(addr >> PAGE_SHIFT) {
-                let p = &self.pages[i as usize][off..off + n];
-                let mut b = [0u8; 8];
-                b[..n].copy_from_slice(p);
-                return u64::from_le_bytes(b);
-            }
-            return 0;
+        let (p, i) = self.tlb[(page_no as usize) % TLB_ENTRIES];
+        (p == page_no && off + size as usize <= PAGE_SIZE).then_some((i as usize, off))
+    }
+
+    /// Reads a little-endian integer of `size` bytes (1, 2, 4 or 8).
+    #[inline]
+    pub fn read_le(&mut self, addr: u64, size: u32) -> u64 {
+        if let Some((i, off)) = self.tlb_hit(addr, size)
+            && let Some(v) = le_at(&self.pages[i][..], off, size)
+        {
+            return v;
         }
+        let n = (size as usize).min(8);
         let mut b = [0u8; 8];
         self.read(addr, &mut b[..n]);
         u64::from_le_bytes(b)
     }
 
     /// Writes the low `size` bytes of `value`, little-endian.
+    #[inline]
     pub fn write_le(&mut self, addr: u64, size: u32, value: u64) {
+        let n = (size as usize).min(8);
         let b = value.to_le_bytes();
-        self.write(addr, &b[..size as usize]);
+        if let Some((i, off)) = self.tlb_hit(addr, size) {
+            self.pages[i][off..off + n].copy_from_slice(&b[..n]);
+            return;
+        }
+        self.write(addr, &b[..n]);
     }
+}
+
+/// A little-endian integer of `size` bytes at `off`, for the sizes rings use.
+#[inline]
+fn le_at(p: &[u8], off: usize, size: u32) -> Option<u64> {
+    Some(match size {
+        1 => u64::from(*p.get(off)?),
+        2 => u64::from(u16::from_le_bytes(p.get(off..off + 2)?.try_into().ok()?)),
+        4 => u64::from(u32::from_le_bytes(p.get(off..off + 4)?.try_into().ok()?)),
+        8 => u64::from_le_bytes(p.get(off..off + 8)?.try_into().ok()?),
+        _ => return None,
+    })
 }
 
 /// Memory as the engine sees it: guest memory plus the recorder and the micro-step budget.

@@ -5,7 +5,10 @@
 //! device marks lists used in completion order, possibly out of order, writing one used
 //! descriptor per list at its own position. Each side polls exactly one slot: the next one.
 
+use std::collections::VecDeque;
+
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::behaviour::{
     DeviceFault, DriverFault, IdPlacement, IdSource, UsedLenRead, UsedWriteFlag,
@@ -92,7 +95,7 @@ pub struct PackedDriver {
     /// Per buffer ID: the list it names, while outstanding.
     pub ids: Vec<Option<IdState>>,
     /// Buffer IDs in the order they were made available.
-    pub order: Vec<u16>,
+    pub order: VecDeque<u16>,
     /// Head slots whose flags are written but not yet stored (published by `publish`), with
     /// the flags to store.
     pub pending: Vec<(u16, u16)>,
@@ -111,7 +114,7 @@ impl PackedDriver {
             num_free: size,
             free_ids: (0..size).rev().collect(),
             ids: vec![None; usize::from(size)],
-            order: Vec::new(),
+            order: VecDeque::new(),
             pending: Vec::new(),
             added_since_kick: 0,
             event_flags: RING_EVENT_FLAGS_ENABLE,
@@ -147,7 +150,7 @@ impl PackedDriver {
             cx.finding(Code::QueueFull, DRV, msg);
             return Ok(None);
         }
-        let id = match (reuse, self.order.first()) {
+        let id = match (reuse, self.order.front()) {
             (true, Some(&outstanding)) => {
                 let msg = format!(
                     "driver made buffer ID {outstanding} available while it is still outstanding"
@@ -242,7 +245,7 @@ impl PackedDriver {
                 writable,
             });
         }
-        self.order.push(id);
+        self.order.push_back(id);
         Ok(Some(id))
     }
 
@@ -403,7 +406,7 @@ impl PackedDriver {
             let taken: Vec<u16> = if cx.has(Features::IN_ORDER) {
                 self.order.drain(..=pos).collect()
             } else {
-                vec![self.order.remove(pos)]
+                self.order.remove(pos).into_iter().collect()
             };
             let mut skip = 0u16;
             for t in &taken {
@@ -456,7 +459,7 @@ pub struct PackedDevice {
     /// Next slot to write a used descriptor and the used wrap counter.
     pub next_used: PackedPos,
     /// Lists popped and not yet completed, in pop order.
-    pub inflight: Vec<Chain>,
+    pub inflight: VecDeque<Chain>,
     /// Used descriptors whose flags are not yet stored.
     pub pending: Vec<PendingUsed>,
     /// Used slots published since the last interrupt decision.
@@ -474,7 +477,7 @@ impl Default for PackedDevice {
         PackedDevice {
             next_avail: PackedPos::START,
             next_used: PackedPos::START,
-            inflight: Vec::new(),
+            inflight: VecDeque::new(),
             pending: Vec::new(),
             used_since_signal: 0,
             unpublished: 0,
@@ -514,7 +517,7 @@ impl PackedDevice {
                 break;
             };
             self.next_avail = head.advance(chain.descs, l.size);
-            self.inflight.push(chain);
+            self.inflight.push_back(chain);
             popped += 1;
         }
         Ok(popped)
@@ -528,7 +531,7 @@ impl PackedDevice {
         head_flags: u16,
     ) -> Result<Option<Chain>, Halt> {
         let p = Ordering::Plain;
-        let mut segments = Vec::new();
+        let mut segments = SmallVec::new();
         let mut pos = head;
         let mut flags = head_flags;
         let mut n = 0u16;
@@ -694,6 +697,7 @@ impl PackedDevice {
         count: u16,
         pick: Pick,
         written: Option<u32>,
+        done: &mut Vec<u16>,
     ) -> Result<u16, Halt> {
         let mut batch: Vec<(u16, u32, u16)> = Vec::new();
         // IN_ORDER: buffers are used in the order they were made available, whatever the
@@ -708,10 +712,14 @@ impl PackedDevice {
                 break;
             };
             let chain = if cx.device.has(DeviceFault::DoubleComplete) {
-                self.inflight[i].clone()
+                self.inflight.get(i).cloned()
             } else {
                 self.inflight.remove(i)
             };
+            let Some(chain) = chain else {
+                break;
+            };
+            done.push(chain.id);
             let len = device_writes(cx, &chain, written)?;
             let id = cx
                 .device
@@ -773,6 +781,16 @@ impl PackedDevice {
 
     /// Stores the pending used flags, the first one last, so a batch is seen whole.
     pub(crate) fn publish(&mut self, cx: &mut Ctx<'_>, l: &PackedLayout) -> Result<(), Halt> {
+        if cx.device.has(DeviceFault::EarlyPublish) && self.pending.len() > 1 {
+            // The fault: the first descriptor's flags go first, exposing the batch piecemeal.
+            self.pending.reverse();
+            let msg = format!(
+                "device stored the first used descriptor's flags (slot {}) before the other {} of its batch: a driver polling now sees a partial request",
+                self.pending.last().map_or(0, |u| u.slot),
+                self.pending.len() - 1
+            );
+            cx.finding(Code::PartialPublication, DEV, msg);
+        }
         while let Some(u) = self.pending.pop() {
             let order = if self.pending.is_empty() {
                 Ordering::Release

@@ -2,6 +2,7 @@
 //! the context both sides run in, and notifications.
 
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::behaviour::{DeviceBehaviour, DriverBehaviour};
 use crate::features::Features;
@@ -86,8 +87,8 @@ pub struct Chain {
     pub slot: u16,
     /// Ring slots (split: table entries) the chain occupies; 1 for an indirect chain.
     pub descs: u16,
-    /// The segments, in chain order.
-    pub segments: Vec<Segment>,
+    /// The segments, in chain order (inline for short chains).
+    pub segments: SmallVec<[Segment; 4]>,
 }
 
 impl Chain {

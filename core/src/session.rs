@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cache::{CacheError, CacheModel};
 use crate::engine::{Engine, EngineConfig, EngineError};
 use crate::memory::Access;
 use crate::op::Op;
@@ -16,6 +17,9 @@ use crate::op::Op;
 /// Ops between checkpoints. Small enough that a seek replays little, large enough that
 /// checkpoints (a copy of the touched guest pages each) stay cheap.
 const CHECKPOINT_EVERY: usize = 32;
+/// Accesses between cache-model checkpoints: the model costs tens of nanoseconds per access,
+/// so a seek replays at most a fraction of a millisecond.
+const CACHE_CHECKPOINT_EVERY: usize = 4096;
 
 /// Where the cursor is, in both granularities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +44,9 @@ pub struct Session {
     end: Engine,
     view: Engine,
     cursor: u64,
+    /// Cache model states after 0, N, 2N, ... accesses.
+    cache_checkpoints: Vec<CacheModel>,
+    cache: CacheModel,
 }
 
 impl Session {
@@ -76,9 +83,39 @@ impl Session {
             view: start,
             end: engine,
             cursor: 0,
+            cache_checkpoints: Vec::new(),
+            cache: CacheModel::default(),
         };
+        s.rebuild_cache(CacheModel::default());
         s.seek(0);
         Ok(s)
+    }
+
+    /// Uses a cache model with another line size (the default is 64 bytes).
+    pub fn set_line_size(&mut self, line_size: u64) -> Result<(), CacheError> {
+        self.rebuild_cache(CacheModel::new(line_size)?);
+        let at = self.cursor;
+        self.seek(at);
+        Ok(())
+    }
+
+    fn rebuild_cache(&mut self, mut model: CacheModel) {
+        self.cache_checkpoints.clear();
+        for chunk in self.log.chunks(CACHE_CHECKPOINT_EVERY) {
+            self.cache_checkpoints.push(model.clone());
+            model.observe_all(chunk);
+        }
+        self.cache_checkpoints.push(model);
+    }
+
+    /// The cache model having seen every access up to the cursor (a model, not a measurement).
+    pub fn cache(&self) -> &CacheModel {
+        &self.cache
+    }
+
+    /// The cache model having seen the whole run.
+    pub fn final_cache(&self) -> &CacheModel {
+        self.cache_checkpoints.last().unwrap_or(&self.cache)
     }
 
     /// Total micro steps.
@@ -162,6 +199,13 @@ impl Session {
         }
         self.view = e;
         self.cursor = step;
+        let ck = (step as usize / CACHE_CHECKPOINT_EVERY)
+            .min(self.cache_checkpoints.len().saturating_sub(1));
+        let mut c = self.cache_checkpoints.get(ck).cloned().unwrap_or_default();
+        let from = (ck * CACHE_CHECKPOINT_EVERY).min(self.log.len());
+        let to = (step as usize).min(self.log.len());
+        c.observe_all(&self.log[from..to]);
+        self.cache = c;
     }
 
     /// One micro step forward.
@@ -323,6 +367,25 @@ mod tests {
         s.step_forward();
         s.peek(store.addr, &mut b);
         assert_eq!(u64::from(u16::from_le_bytes(b)), store.value);
+    }
+
+    #[test]
+    fn the_cache_model_follows_the_cursor() {
+        let cfg = EngineConfig::simple(RingKind::Split, 8, Features::NONE);
+        let mut s = Session::new(cfg, &ops()).unwrap();
+        let total = s.final_cache().totals().transfers();
+        assert!(total > 0);
+        s.seek(u64::MAX);
+        assert_eq!(s.cache(), s.final_cache());
+        // Halfway, the model has seen exactly the first half of the log.
+        let half = s.len() / 2;
+        s.seek(half);
+        let mut fresh = CacheModel::default();
+        fresh.observe_all(&s.log()[..half as usize]);
+        assert_eq!(s.cache(), &fresh);
+        assert!(s.cache().totals().transfers() < total);
+        s.set_line_size(128).unwrap();
+        assert!(s.set_line_size(3).is_err());
     }
 
     #[test]

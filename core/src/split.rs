@@ -6,7 +6,10 @@
 //! of shared state goes through the [`Bus`](crate::memory::Bus), one micro step each, in the
 //! order and with the barriers the real code uses.
 
+use std::collections::VecDeque;
+
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::behaviour::{DeviceFault, DriverFault};
 use crate::features::Features;
@@ -22,15 +25,16 @@ const DRV: Agent = Agent::Driver;
 const DEV: Agent = Agent::Device;
 
 /// What the driver remembers about a chain it made available (Linux's `desc_state`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Outstanding {
-    /// Head descriptor.
-    pub head: u16,
-    /// Table entries it holds (1 when indirect).
-    pub descs: Vec<u16>,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadState {
+    /// Table entries the chain holds (1 when indirect).
+    pub num: u16,
     /// Writable bytes offered.
     pub writable: u32,
 }
+
+/// Descriptor indices of one chain, inline for the common short chains.
+pub type Descs = SmallVec<[u16; 8]>;
 
 /// The driver side of a split ring.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,8 +51,13 @@ pub struct SplitDriver {
     pub kicked_at: RingIdx,
     /// Next used entry to read (`last_used_idx`).
     pub last_used: RingIdx,
-    /// Chains made available and not yet reclaimed, in the order they were added.
-    pub outstanding: Vec<Outstanding>,
+    /// Per head descriptor: the chain it starts, while the device may hold it.
+    pub heads: Vec<Option<HeadState>>,
+    /// Per descriptor: the next one in its chain, as the driver linked it (Linux's
+    /// `desc_extra[].next`), so freeing a chain needs no read of shared memory.
+    pub chain_next: Vec<u16>,
+    /// Outstanding heads in the order they were added.
+    pub order: VecDeque<u16>,
     /// Whether used-buffer notifications are wanted.
     pub callbacks: bool,
 }
@@ -63,34 +72,53 @@ impl SplitDriver {
             published: RingIdx(0),
             kicked_at: RingIdx(0),
             last_used: RingIdx(0),
-            outstanding: Vec::new(),
+            heads: vec![None; usize::from(size)],
+            chain_next: vec![0; usize::from(size)],
+            order: VecDeque::new(),
             callbacks: true,
         }
     }
 
-    fn alloc(&mut self, n: usize, size: u16, in_order: bool) -> Option<Vec<u16>> {
+    /// The descriptors of the outstanding chain starting at `head`.
+    pub fn chain(&self, head: u16) -> Descs {
+        let mut out = Descs::new();
+        if let Some(Some(st)) = self.heads.get(usize::from(head)) {
+            let mut d = head;
+            for _ in 0..st.num {
+                out.push(d);
+                d = self.chain_next.get(usize::from(d)).copied().unwrap_or(0);
+            }
+        }
+        out
+    }
+
+    fn alloc(&mut self, n: usize, size: u16, in_order: bool) -> Option<Descs> {
         if self.free.len() < n {
             return None;
         }
         if in_order {
             // IN_ORDER: descriptors are used in ring order, so allocate sequentially.
-            let first = self.next_desc;
-            let ids: Vec<u16> = (0..n as u16)
-                .map(|k| ((u32::from(first) + u32::from(k)) % u32::from(size)) as u16)
+            let first = u32::from(self.next_desc);
+            let ids: Descs = (0..n as u32)
+                .map(|k| ((first + k) % u32::from(size)) as u16)
                 .collect();
             self.free.retain(|d| !ids.contains(d));
-            self.next_desc = ((u32::from(first) + n as u32) % u32::from(size)) as u16;
+            self.next_desc = ((first + n as u32) % u32::from(size)) as u16;
             return Some(ids);
         }
         let at = self.free.len() - n;
-        let mut ids = self.free.split_off(at);
-        ids.reverse();
+        let ids: Descs = self.free[at..].iter().rev().copied().collect();
+        self.free.truncate(at);
         Some(ids)
     }
 
-    /// Whether descriptor `d` is in a chain the device owns.
-    pub fn owned_by_device(&self, d: u16) -> bool {
-        self.outstanding.iter().any(|o| o.descs.contains(&d))
+    /// Returns a chain's descriptors to the free list, head on top, as Linux's
+    /// `detach_buf_split` does.
+    fn release(&mut self, head: u16) -> Option<HeadState> {
+        let descs = self.chain(head);
+        let st = self.heads.get_mut(usize::from(head))?.take()?;
+        self.free.extend(descs.iter().rev());
+        Some(st)
     }
 
     /// Adds one buffer: writes its descriptors and the available ring entry, but does not
@@ -106,7 +134,8 @@ impl SplitDriver {
             && (cx.has(Features::INDIRECT_DESC)
                 || cx.driver.has(DriverFault::NestedIndirect)
                 || cx.driver.has(DriverFault::IndirectWithNext));
-        let mut segs: Vec<(u32, bool)> = buf.readable.iter().map(|&l| (l, false)).collect();
+        let mut segs: SmallVec<[(u32, bool); 8]> =
+            buf.readable.iter().map(|&l| (l, false)).collect();
         segs.extend(buf.writable.iter().map(|&l| (l, true)));
         if cx.driver.has(DriverFault::WritableFirst) {
             segs.sort_by_key(|s| !s.1);
@@ -119,9 +148,9 @@ impl SplitDriver {
         let reuse = cx.driver.has(DriverFault::ReuseInflight) && self.free.len() < need;
         let descs = if reuse {
             // The fault: take descriptors of the oldest outstanding chain without reclaiming.
-            let victim = self.outstanding.first().map(|o| o.descs.clone());
+            let victim = self.order.front().map(|&h| self.chain(h));
             match victim {
-                Some(v) if v.len() >= need => v[..need].to_vec(),
+                Some(v) if v.len() >= need => v[..need].iter().copied().collect(),
                 _ => return Ok(None),
             }
         } else {
@@ -146,7 +175,6 @@ impl SplitDriver {
                 format!("driver reused desc[{head}] while the device still owns it"),
             );
         }
-        let writable = buf.writable_bytes();
         if indirect {
             let table = cx.alloc.table(head);
             let n = segs.len();
@@ -205,11 +233,14 @@ impl SplitDriver {
             .store(DRV, f, l.avail_ring(slot), 2, entry.into(), Ordering::Plain)?;
         self.avail_idx = self.avail_idx.wrapping_add(1);
         if !reuse {
-            self.outstanding.push(Outstanding {
-                head,
-                descs,
-                writable,
+            for w in descs.windows(2) {
+                self.chain_next[usize::from(w[0])] = w[1];
+            }
+            self.heads[usize::from(head)] = Some(HeadState {
+                num: descs.len() as u16,
+                writable: buf.writable_bytes(),
             });
+            self.order.push_back(head);
         }
         Ok(Some(head))
     }
@@ -362,44 +393,52 @@ impl SplitDriver {
                 .bus
                 .load(DRV, Field::UsedLen(slot), base + 4, 4, Ordering::Plain)?
                 as u32;
-            if id >= u32::from(l.size) {
-                cx.finding(Code::UsedIdOutOfRange, DRV, format!("id {id} out of range"));
+            let known = self.heads.get(id as usize).is_some_and(Option::is_some);
+            if id >= u32::from(l.size) || !known {
+                let msg = if id >= u32::from(l.size) {
+                    (Code::UsedIdOutOfRange, format!("id {id} out of range"))
+                } else {
+                    (
+                        Code::UsedIdNotOutstanding,
+                        format!("id {id} is not a head!"),
+                    )
+                };
+                cx.finding(msg.0, DRV, msg.1);
                 self.last_used = self.last_used.wrapping_add(1);
                 done += 1;
                 continue;
             }
-            let Some(pos) = self.outstanding.iter().position(|o| o.head == id as u16) else {
-                cx.finding(
-                    Code::UsedIdNotOutstanding,
-                    DRV,
-                    format!("id {id} is not a head!"),
-                );
-                self.last_used = self.last_used.wrapping_add(1);
-                done += 1;
-                continue;
-            };
-            let taken: Vec<Outstanding> = if in_order {
-                self.outstanding.drain(..=pos).collect()
+            let head = id as u16;
+            // Under IN_ORDER one entry stands for every chain added before it too.
+            let mut n = 0u16;
+            let mut last = None;
+            while let Some(h) = if in_order {
+                self.order.pop_front()
             } else {
-                vec![self.outstanding.remove(pos)]
-            };
-            if let Some(last) = taken.last()
-                && len > last.writable
+                None
+            } {
+                last = self.release(h);
+                n += 1;
+                if h == head {
+                    break;
+                }
+            }
+            if !in_order {
+                if let Some(p) = self.order.iter().position(|&h| h == head) {
+                    self.order.remove(p);
+                }
+                last = self.release(head);
+                n = 1;
+            }
+            if let Some(st) = last
+                && len > st.writable
             {
                 cx.finding(
                     Code::UsedLenTooLong,
                     DRV,
-                    format!("used len {len} is larger than in buflen {}", last.writable),
+                    format!("used len {len} is larger than in buflen {}", st.writable),
                 );
             }
-            for o in &taken {
-                if !in_order {
-                    self.free.extend(o.descs.iter().rev());
-                } else {
-                    self.free.extend(&o.descs);
-                }
-            }
-            let n = taken.len() as u16;
             self.last_used = self.last_used.wrapping_add(n);
             done += n;
         }
@@ -493,7 +532,7 @@ pub struct SplitDevice {
     /// `used.idx` at the last interrupt decision (QEMU's `signalled_used`).
     pub signalled: Option<RingIdx>,
     /// Chains popped and not yet completed, in pop order.
-    pub inflight: Vec<Chain>,
+    pub inflight: VecDeque<Chain>,
     /// Whether the device has found the ring broken (QEMU's `vdev->broken`): it stops.
     pub broken: bool,
     /// Whether available-buffer notifications are wanted.
@@ -508,7 +547,7 @@ impl Default for SplitDevice {
             used_idx: RingIdx(0),
             published: RingIdx(0),
             signalled: None,
-            inflight: Vec::new(),
+            inflight: VecDeque::new(),
             broken: false,
             notifications: true,
         }
@@ -570,7 +609,7 @@ impl SplitDevice {
                     Ordering::Plain,
                 )?;
             }
-            self.inflight.push(chain);
+            self.inflight.push_back(chain);
             popped += 1;
         }
         Ok(popped)
@@ -583,7 +622,7 @@ impl SplitDevice {
         l: &SplitLayout,
         head: u16,
     ) -> Result<Option<Chain>, Halt> {
-        let mut segments = Vec::new();
+        let mut segments = SmallVec::new();
         let mut i = head;
         let mut seen = 0u32;
         let mut writable_seen = false;
@@ -655,7 +694,7 @@ impl SplitDevice {
         cx: &mut Ctx<'_>,
         parent: u16,
         table: RawDesc,
-        segments: &mut Vec<Segment>,
+        segments: &mut SmallVec<[Segment; 4]>,
         writable_seen: &mut bool,
     ) -> Result<bool, Halt> {
         let n = table.len / 16;
@@ -715,6 +754,7 @@ impl SplitDevice {
         count: u16,
         pick: Pick,
         written: Option<u32>,
+        done: &mut Vec<u16>,
     ) -> Result<u16, Halt> {
         let mut batch: Vec<(u16, u32)> = Vec::new();
         // IN_ORDER: buffers are used in the order they were made available, whatever the
@@ -729,10 +769,14 @@ impl SplitDevice {
                 break;
             };
             let chain = if cx.device.has(DeviceFault::DoubleComplete) {
-                self.inflight[i].clone()
+                self.inflight.get(i).cloned()
             } else {
                 self.inflight.remove(i)
             };
+            let Some(chain) = chain else {
+                break;
+            };
+            done.push(chain.id);
             let len = device_writes(cx, &chain, written)?;
             let id = cx
                 .device
@@ -744,6 +788,7 @@ impl SplitDevice {
             batch.push((id, len));
         }
         let in_order = cx.has(Features::IN_ORDER);
+        let early = cx.device.has(DeviceFault::EarlyPublish);
         let n = batch.len() as u16;
         for (k, &(id, len)) in batch.iter().enumerate() {
             if in_order && k + 1 < batch.len() {
@@ -756,6 +801,18 @@ impl SplitDevice {
                 .store(DEV, Field::UsedId(slot), base, 4, id.into(), p)?;
             cx.bus
                 .store(DEV, Field::UsedLen(slot), base + 4, 4, len.into(), p)?;
+            if early && k + 1 < batch.len() {
+                let v = self.used_idx.wrapping_add(k as u16 + 1);
+                let r = Ordering::Release;
+                cx.bus
+                    .store(DEV, Field::UsedIdx, l.used_idx(), 2, v.0.into(), r)?;
+                let msg = format!(
+                    "device published used.idx = {v} after {} of {} entries of one batch: a driver polling now sees a partial request",
+                    k + 1,
+                    batch.len()
+                );
+                cx.finding(Code::PartialPublication, DEV, msg);
+            }
         }
         self.used_idx = self.used_idx.wrapping_add(n);
         Ok(n)

@@ -434,3 +434,28 @@ fn qemu_used_descriptors_without_write_trip_the_strict_driver_lint() {
     );
     assert!(e.findings.0.is_empty());
 }
+
+#[test]
+fn early_publication_exposes_part_of_a_batch() {
+    for kind in [RingKind::Split, RingKind::Packed] {
+        let e = run(
+            with_device_fault(kind, Features::NONE, DeviceFault::EarlyPublish),
+            &round(two_seg(), 3),
+        );
+        assert!(
+            codes(&e).contains(&Code::PartialPublication),
+            "{kind}: {:?}",
+            codes(&e)
+        );
+        // The buffers still all come back: the hazard is the window, not the end state.
+        assert_eq!(e.ledger.reclaimed, 3);
+        let e = run(
+            with_device_fault(kind, Features::NONE, DeviceFault::EarlyPublish),
+            &round(two_seg(), 1),
+        );
+        assert!(
+            !codes(&e).contains(&Code::PartialPublication),
+            "{kind}: a batch of one is whole"
+        );
+    }
+}

@@ -109,14 +109,14 @@ fn check_invariants(e: &mut Engine) -> Result<(), TestCaseError> {
             let free: BTreeSet<u16> = driver.free.iter().copied().collect();
             prop_assert_eq!(free.len(), driver.free.len(), "duplicate in free list");
             let mut owned = BTreeSet::new();
-            for o in &driver.outstanding {
-                for d in &o.descs {
-                    prop_assert!(owned.insert(*d), "desc {} in two chains", d);
-                    prop_assert!(!free.contains(d), "desc {} both free and outstanding", d);
+            for h in &driver.order {
+                for d in driver.chain(*h) {
+                    prop_assert!(owned.insert(d), "desc {} in two chains", d);
+                    prop_assert!(!free.contains(&d), "desc {} both free and outstanding", d);
                 }
             }
             prop_assert_eq!(free.len() + owned.len(), q, "descriptors lost");
-            let heads: BTreeSet<u16> = driver.outstanding.iter().map(|o| o.head).collect();
+            let heads: BTreeSet<u16> = driver.order.iter().copied().collect();
             for c in &device.inflight {
                 prop_assert!(
                     heads.contains(&c.id),
@@ -213,12 +213,26 @@ proptest! {
 
 #[test]
 fn the_extreme_queue_sizes_work() {
-    for (kind, size) in [(RingKind::Split, 1), (RingKind::Split, 32768), (RingKind::Packed, 1), (RingKind::Packed, 32768), (RingKind::Packed, 768)] {
+    for (kind, size) in [
+        (RingKind::Split, 1),
+        (RingKind::Split, 32768),
+        (RingKind::Packed, 1),
+        (RingKind::Packed, 32768),
+        (RingKind::Packed, 768),
+    ] {
         let mut e = Engine::new(EngineConfig::simple(kind, size, Features::EVENT_IDX)).unwrap();
         e.apply(&Op::Negotiate).unwrap();
-        let one = BufferSpec { readable: vec![8], writable: vec![], indirect: false };
+        let one = BufferSpec {
+            readable: vec![8],
+            writable: vec![],
+            indirect: false,
+        };
         for _ in 0..3 {
-            e.apply(&Op::Add { buffer: one.clone(), count: 1 }).unwrap();
+            e.apply(&Op::Add {
+                buffer: one.clone(),
+                count: 1,
+            })
+            .unwrap();
             for op in drain() {
                 e.apply(&op).unwrap();
             }
@@ -226,7 +240,15 @@ fn the_extreme_queue_sizes_work() {
         assert_eq!(e.ledger.reclaimed, 3, "{kind} {size}");
         assert!(e.findings.0.is_empty(), "{kind} {size}: {:?}", e.findings);
     }
-    for (kind, size) in [(RingKind::Split, 768), (RingKind::Split, 65536), (RingKind::Packed, 0), (RingKind::Packed, 32769)] {
-        assert!(Engine::new(EngineConfig::simple(kind, size, Features::NONE)).is_err(), "{kind} {size}");
+    for (kind, size) in [
+        (RingKind::Split, 768),
+        (RingKind::Split, 65536),
+        (RingKind::Packed, 0),
+        (RingKind::Packed, 32769),
+    ] {
+        assert!(
+            Engine::new(EngineConfig::simple(kind, size, Features::NONE)).is_err(),
+            "{kind} {size}"
+        );
     }
 }

@@ -1,0 +1,539 @@
+//! The compact, indexed form of a trace, built in one streaming pass.
+//!
+//! A trace is read chunk by chunk (never whole), each line parsed into a 40-byte [`Event`], host
+//! pointers and names interned, and free text appended to one arena. Events are in file order,
+//! so "the state at line N" or "at time T" is a binary search away, which is what stepping and
+//! `--until-line`/`--until-time` need.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::io::Read;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::error::{ImportWarning, TraceError, Warnings};
+use super::event::{Event, EventKind, NO_OBJ, NO_TIME, NameId, ObjId, TextId};
+use super::qemu_log::{self, Prefix};
+
+/// A multiplicative hasher for interning pointers: pointers are already well spread, and the
+/// default SipHash would cost more than the whole rest of parsing a line.
+#[derive(Default, Clone, Copy)]
+pub struct PtrHasher(u64);
+
+impl Hasher for PtrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0 ^ v)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(26);
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<PtrHasher>>;
+
+/// Lines longer than this are cut (the rest skipped with a warning): no QEMU trace line comes
+/// near it, and it bounds memory when a binary file is fed by mistake.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// Accumulates a store while lines stream in.
+pub(crate) struct Builder {
+    source: String,
+    events: Vec<Event>,
+    objects: Vec<u64>,
+    obj_index: FastMap<u64, ObjId>,
+    last_obj: (u64, ObjId),
+    names: Vec<String>,
+    name_index: FastMap<Box<[u8]>, NameId>,
+    text: Vec<u8>,
+    spans: Vec<(u64, u32)>,
+    lines: u64,
+    blank_lines: u64,
+    unknown_lines: u64,
+    malformed_lines: u64,
+    binary_lines: u64,
+    timestamps: u64,
+    warnings: Warnings,
+}
+
+impl Builder {
+    fn new(source: &str) -> Self {
+        Builder {
+            source: source.to_string(),
+            events: Vec::new(),
+            objects: Vec::new(),
+            obj_index: FastMap::default(),
+            last_obj: (u64::MAX, NO_OBJ),
+            names: Vec::new(),
+            name_index: FastMap::default(),
+            text: Vec::new(),
+            spans: Vec::new(),
+            lines: 0,
+            blank_lines: 0,
+            unknown_lines: 0,
+            malformed_lines: 0,
+            binary_lines: 0,
+            timestamps: 0,
+            warnings: Warnings::default(),
+        }
+    }
+
+    /// Interns a host pointer.
+    pub(crate) fn obj(&mut self, p: u64) -> ObjId {
+        if self.last_obj.0 == p {
+            return self.last_obj.1;
+        }
+        let next = self.objects.len() as ObjId;
+        let id = *self.obj_index.entry(p).or_insert(next);
+        if id == next {
+            self.objects.push(p);
+        }
+        self.last_obj = (p, id);
+        id
+    }
+
+    /// Interns an event name.
+    pub(crate) fn name(&mut self, n: &[u8]) -> NameId {
+        if let Some(&id) = self.name_index.get(n) {
+            return id;
+        }
+        let id = self.names.len() as NameId;
+        self.names.push(String::from_utf8_lossy(n).into_owned());
+        self.name_index.insert(n.into(), id);
+        id
+    }
+
+    /// Keeps a piece of text.
+    pub(crate) fn text(&mut self, t: &[u8]) -> TextId {
+        let id = self.spans.len() as TextId;
+        self.spans.push((self.text.len() as u64, t.len() as u32));
+        self.text.extend_from_slice(t);
+        id
+    }
+
+    pub(crate) fn push(&mut self, line: u32, p: Prefix, kind: EventKind) {
+        if p.time_us != NO_TIME {
+            self.timestamps += 1;
+        }
+        self.events.push(Event {
+            time_us: p.time_us,
+            line,
+            tid: p.tid,
+            kind,
+        });
+    }
+
+    pub(crate) fn blank_line(&mut self) {
+        self.blank_lines += 1;
+    }
+
+    fn warn(&mut self, line: u32, offset: u64, message: String, expected: &str, hint: &str) {
+        self.warnings.push(ImportWarning {
+            file: self.source.clone(),
+            line: Some(u64::from(line)),
+            offset: Some(offset),
+            message,
+            expected: expected.to_string(),
+            hint: hint.to_string(),
+        });
+    }
+
+    /// A line that is not a virtio/vhost event: kept whole, counted.
+    pub(crate) fn unknown(&mut self, line: u32, offset: u64, p: Prefix, raw: &[u8], odd: bool) {
+        self.unknown_lines += 1;
+        let printable = raw
+            .iter()
+            .all(|&c| c == b'\t' || (c >= 0x20 && c != 0x7f) || c >= 0x80)
+            && std::str::from_utf8(raw).is_ok();
+        let name = if printable && !odd {
+            let first = raw.split(|&c| c == b' ').next().unwrap_or_default();
+            let (_, word) = qemu_log::split_prefix(first);
+            self.name(word)
+        } else {
+            self.name(b"<garbage>")
+        };
+        if !printable {
+            self.binary_lines += 1;
+            self.warn(
+                line,
+                offset,
+                "binary data (control bytes or invalid UTF-8) where a text trace line is expected"
+                    .into(),
+                "a QEMU `log` trace-backend text line",
+                "pass the file written by `-D`/`-trace file=`, not a binary trace (simpletrace) or a dump",
+            );
+        }
+        let text = self.text(raw);
+        self.push(line, p, EventKind::Unknown { name, text });
+    }
+
+    /// A virtio event whose arguments do not match QEMU 7.2's format (often a truncated line).
+    pub(crate) fn malformed(
+        &mut self,
+        line: u32,
+        offset: u64,
+        name: &[u8],
+        expected: &str,
+        p: Prefix,
+        raw: &[u8],
+    ) {
+        self.malformed_lines += 1;
+        self.warn(
+            line,
+            offset,
+            format!(
+                "malformed or truncated `{}` event, kept as an unknown line",
+                String::from_utf8_lossy(name)
+            ),
+            expected,
+            "a trace cut off by a crash ends mid-line; other QEMU versions may print other formats",
+        );
+        self.unknown_lines += 1;
+        let name = self.name(name);
+        let text = self.text(raw);
+        self.push(line, p, EventKind::Unknown { name, text });
+    }
+
+    fn finish(mut self, bytes: u64) -> TraceStore {
+        self.events.shrink_to_fit();
+        TraceStore {
+            source: self.source,
+            events: self.events,
+            objects: self.objects,
+            names: self.names,
+            text: self.text,
+            spans: self.spans,
+            stats: ImportStats {
+                bytes,
+                lines: self.lines,
+                blank_lines: self.blank_lines,
+                unknown_lines: self.unknown_lines,
+                malformed_lines: self.malformed_lines,
+                binary_lines: self.binary_lines,
+                timestamped_events: self.timestamps,
+            },
+            warnings: self.warnings,
+        }
+    }
+}
+
+/// Counts from an import.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportStats {
+    /// Bytes read.
+    pub bytes: u64,
+    /// Lines read (including blank and unknown ones).
+    pub lines: u64,
+    /// Empty lines (not events).
+    pub blank_lines: u64,
+    /// Lines kept as [`EventKind::Unknown`] (includes malformed and binary ones).
+    pub unknown_lines: u64,
+    /// Virtio events whose arguments did not parse (truncated lines).
+    pub malformed_lines: u64,
+    /// Lines with control bytes or invalid UTF-8.
+    pub binary_lines: u64,
+    /// Events that carried a `tid@sec.usec:` prefix.
+    pub timestamped_events: u64,
+}
+
+/// A whole trace in compact indexed form.
+#[derive(Debug, Clone)]
+pub struct TraceStore {
+    source: String,
+    events: Vec<Event>,
+    objects: Vec<u64>,
+    names: Vec<String>,
+    text: Vec<u8>,
+    spans: Vec<(u64, u32)>,
+    /// Counts.
+    pub stats: ImportStats,
+    /// Problems met while importing.
+    pub warnings: Warnings,
+}
+
+/// Finds the next `\n` eight bytes at a time: the importer spends most of its time here on
+/// long lines, and the portable byte loop is several times slower.
+fn find_newline(s: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let mut chunks = s.chunks_exact(8);
+    let mut base = 0;
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let x = u64::from_le_bytes(w) ^ NL;
+        let found = x.wrapping_sub(LO) & !x & HI;
+        if found != 0 {
+            return Some(base + (found.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c == b'\n')
+        .map(|i| base + i)
+}
+
+/// Calls `f(line_number, byte_offset, line)` for every line of `r`, reading in 1 MiB chunks.
+/// Lines longer than [`MAX_LINE`] are cut; `f` gets the first `MAX_LINE` bytes and
+/// `too_long(line_number, offset)` is called.
+pub fn for_each_line<R: Read>(
+    mut r: R,
+    mut f: impl FnMut(u64, u64, &[u8]),
+    mut too_long: impl FnMut(u64, u64),
+) -> std::io::Result<u64> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut filled = 0usize; // bytes valid in buf
+    let mut start = 0usize; // start of the current line in buf
+    let mut line_no = 0u64;
+    let mut offset = 0u64; // file offset of buf[start]
+    let mut skipping = false; // inside an over-long line
+    let mut total = 0u64;
+    loop {
+        // Emit all complete lines in buf[start..filled].
+        while let Some(i) = buf.get(start..filled).and_then(find_newline) {
+            if !skipping {
+                line_no += 1;
+                if i > MAX_LINE {
+                    too_long(line_no, offset);
+                }
+                let line = buf.get(start..start + i.min(MAX_LINE)).unwrap_or_default();
+                f(line_no, offset, line);
+            }
+            skipping = false;
+            offset += i as u64 + 1;
+            start += i + 1;
+        }
+        // Keep the partial line; cut it if it is too long.
+        if filled - start >= MAX_LINE && !skipping {
+            line_no += 1;
+            too_long(line_no, offset);
+            f(
+                line_no,
+                offset,
+                buf.get(start..start + MAX_LINE).unwrap_or_default(),
+            );
+            skipping = true;
+        }
+        if skipping {
+            offset += (filled - start) as u64;
+            start = filled;
+        }
+        buf.copy_within(start..filled, 0);
+        filled -= start;
+        start = 0;
+        if filled == buf.len() {
+            // Cannot happen (MAX_LINE < buffer), but never loop forever.
+            filled = 0;
+        }
+        let n = match r.read(buf.get_mut(filled..).unwrap_or_default()) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        total += n as u64;
+        if n == 0 {
+            if filled > 0 && !skipping {
+                line_no += 1;
+                f(line_no, offset, buf.get(..filled).unwrap_or_default());
+            }
+            return Ok(total);
+        }
+        filled += n;
+    }
+}
+
+impl TraceStore {
+    /// Imports a QEMU `log`-backend trace from any reader, in one pass. Only I/O errors fail;
+    /// bad lines become unknown events plus warnings.
+    pub fn from_reader<R: Read>(r: R, source: &str) -> Result<TraceStore, TraceError> {
+        let mut b = Builder::new(source);
+        let mut long = Vec::new();
+        let res = for_each_line(
+            r,
+            |no, off, line| {
+                b.lines += 1;
+                let no32 = u32::try_from(no).unwrap_or(u32::MAX);
+                qemu_log::parse_line(&mut b, no32, off, line);
+            },
+            |no, off| long.push((no, off)),
+        );
+        let bytes = res.map_err(|e| TraceError::Io {
+            file: source.to_string(),
+            source: e,
+            hint: "check the path and permissions",
+        })?;
+        for (no, off) in long {
+            b.warn(
+                u32::try_from(no).unwrap_or(u32::MAX),
+                off,
+                format!("line longer than {MAX_LINE} bytes, cut"),
+                "QEMU trace lines (well under 1 KiB)",
+                "this is probably not a text trace",
+            );
+        }
+        Ok(b.finish(bytes))
+    }
+
+    /// Imports a trace held in memory.
+    pub fn from_bytes(data: &[u8], source: &str) -> TraceStore {
+        // Reading from a slice cannot fail.
+        Self::from_reader(data, source).unwrap_or_else(|_| Builder::new(source).finish(0))
+    }
+
+    /// Opens and imports a trace file.
+    pub fn open(path: &Path) -> Result<TraceStore, TraceError> {
+        let name = path.display().to_string();
+        let f = std::fs::File::open(path).map_err(|e| TraceError::Io {
+            file: name.clone(),
+            source: e,
+            hint: "check the path; QEMU writes the trace where `-D` points",
+        })?;
+        Self::from_reader(f, &name)
+    }
+
+    /// The file name the trace came from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// All events in file order.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// The host pointer an [`ObjId`] stands for (0 if out of range).
+    pub fn object(&self, id: ObjId) -> u64 {
+        self.objects.get(id as usize).copied().unwrap_or(0)
+    }
+
+    /// An interned event name.
+    pub fn name(&self, id: NameId) -> &str {
+        self.names.get(id as usize).map_or("?", String::as_str)
+    }
+
+    /// Kept text (lossily decoded when it is not UTF-8).
+    pub fn text(&self, id: TextId) -> Cow<'_, str> {
+        let bytes = self
+            .spans
+            .get(id as usize)
+            .and_then(|&(s, l)| self.text.get(s as usize..s as usize + l as usize))
+            .unwrap_or_default();
+        String::from_utf8_lossy(bytes)
+    }
+
+    /// The event name of any event, as QEMU prints it.
+    pub fn event_name(&self, e: &Event) -> &str {
+        match e.kind {
+            EventKind::QueueNotify { .. } => "virtio_queue_notify",
+            EventKind::Notify { irqfd: false, .. } => "virtio_notify",
+            EventKind::Notify { irqfd: true, .. } => "virtio_notify_irqfd",
+            EventKind::AllocElement { .. } => "virtqueue_alloc_element",
+            EventKind::Pop { .. } => "virtqueue_pop",
+            EventKind::Fill { .. } => "virtqueue_fill",
+            EventKind::Flush { .. } => "virtqueue_flush",
+            EventKind::SetStatus { .. } => "virtio_set_status",
+            EventKind::RunState { .. } => "virtio_rng_vm_state_change",
+            EventKind::Device { name, .. }
+            | EventKind::Other { name, .. }
+            | EventKind::Unknown { name, .. } => self.name(name),
+        }
+    }
+
+    /// Number of events whose line is `<= line`: the step index at which `--until-line line`
+    /// stops.
+    pub fn steps_until_line(&self, line: u64) -> usize {
+        self.events.partition_point(|e| u64::from(e.line) <= line)
+    }
+
+    /// Number of events whose time is `<= t` (µs since the epoch). Events without a timestamp
+    /// never stop the search: a trace without timestamps is taken whole.
+    pub fn steps_until_time(&self, t: u64) -> usize {
+        // Timestamps are monotonic per thread but threads interleave; a linear scan for the
+        // first later event is exact and still fast next to parsing.
+        self.events
+            .iter()
+            .position(|e| e.time_us != NO_TIME && e.time_us > t)
+            .unwrap_or(self.events.len())
+    }
+
+    /// Approximate heap bytes held, for the memory-per-event figure.
+    pub fn heap_bytes(&self) -> usize {
+        self.events.capacity() * std::mem::size_of::<Event>()
+            + self.objects.capacity() * 8
+            + self.names.iter().map(|n| n.capacity() + 24).sum::<usize>()
+            + self.text.capacity()
+            + self.spans.capacity() * 16
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newline_search_matches_naive() {
+        let s = b"abcdefghij\nklmnop\n";
+        assert_eq!(find_newline(s), Some(10));
+        assert_eq!(find_newline(b"abc"), None);
+        assert_eq!(find_newline(b"\n"), Some(0));
+        for n in 0..40 {
+            let mut v = vec![b'x'; n];
+            v.push(b'\n');
+            assert_eq!(find_newline(&v), Some(n));
+        }
+        // Bytes 0x8a/0x0b around must not fool the bit trick.
+        assert_eq!(find_newline(&[0x8a, 0x0b, 0x09, 0x0a]), Some(3));
+    }
+
+    #[test]
+    fn lines_are_split_across_chunks_and_cut_when_too_long() {
+        let mut data = Vec::new();
+        for i in 0..100_000 {
+            data.extend_from_slice(format!("line {i}\n").as_bytes());
+        }
+        data.extend_from_slice(b"last-without-newline");
+        let mut n = 0;
+        let mut last = Vec::new();
+        for_each_line(
+            &data[..],
+            |no, _, l| {
+                n = no;
+                last = l.to_vec();
+            },
+            |_, _| {},
+        )
+        .unwrap();
+        assert_eq!(n, 100_001);
+        assert_eq!(last, b"last-without-newline");
+
+        let mut long = vec![b'a'; MAX_LINE * 3];
+        long.extend_from_slice(b"\nnext\n");
+        let mut seen = Vec::new();
+        let mut cut = 0;
+        for_each_line(
+            &long[..],
+            |no, _, l| seen.push((no, l.len())),
+            |_, _| cut += 1,
+        )
+        .unwrap();
+        assert_eq!(seen, vec![(1, MAX_LINE), (2, 4)]);
+        assert_eq!(cut, 1);
+    }
+}
