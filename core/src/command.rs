@@ -10,8 +10,8 @@ mod palette;
 
 use serde::{Deserialize, Serialize};
 
-pub use breakpoint::{Breakpoint, Cmp, Condition, parse_field};
 pub(crate) use breakpoint::next_hit;
+pub use breakpoint::{Breakpoint, Cmp, Condition, parse_field};
 pub use keymap::{Binding, Key, KeyPress, bindings, keymap_markdown, lookup};
 pub use palette::{PALETTE, parse_palette};
 
@@ -40,12 +40,15 @@ pub enum PaneId {
     Timeline,
     /// Features and status.
     Transport,
+    /// Cache lines of the ring and the c2c drill-down.
+    Cache,
 }
 
 impl PaneId {
     /// All panes in Tab order.
-    pub const ALL: [PaneId; 6] = [
+    pub const ALL: [PaneId; 7] = [
         PaneId::Ring,
+        PaneId::Cache,
         PaneId::Memory,
         PaneId::Narration,
         PaneId::Findings,
@@ -62,6 +65,7 @@ impl PaneId {
             PaneId::Findings => "findings",
             PaneId::Timeline => "timeline",
             PaneId::Transport => "features & status",
+            PaneId::Cache => "cache lines",
         }
     }
 

@@ -14,9 +14,7 @@ use crate::layout::RingKind;
 use crate::op::Op;
 use crate::scenario::{Scenario, ScenarioError};
 use crate::session::Session;
-use crate::view::{
-    self, Frame, FrameOptions, HelpRow, Message, PromptView, UiView, ViewContext,
-};
+use crate::view::{self, Frame, FrameOptions, HelpRow, Message, PromptView, UiView, ViewContext};
 
 /// Play speeds, steps per second.
 const SPEEDS: [u32; 8] = [1, 2, 5, 10, 20, 50, 100, 500];
@@ -138,6 +136,8 @@ pub struct Ui {
     focus: PaneId,
     zoom: bool,
     selected: u16,
+    cache_line: usize,
+    cache_lines: usize,
     memory_cursor: Option<u64>,
     shown_memory_cursor: u64,
     marks: Vec<u64>,
@@ -181,6 +181,8 @@ impl Ui {
             focus: PaneId::Ring,
             zoom: false,
             selected: 0,
+            cache_line: 0,
+            cache_lines: 0,
             memory_cursor: None,
             shown_memory_cursor: 0,
             marks: Vec::new(),
@@ -298,10 +300,12 @@ impl Ui {
             return;
         };
         let parsed: Result<Command, ParseError> = match p.kind {
-            PromptKind::Goto => parse_palette(&format!("goto {}", p.text)).map_err(|e| ParseError {
-                column: e.column.saturating_sub(5).max(1),
-                ..e
-            }),
+            PromptKind::Goto => {
+                parse_palette(&format!("goto {}", p.text)).map_err(|e| ParseError {
+                    column: e.column.saturating_sub(5).max(1),
+                    ..e
+                })
+            }
             PromptKind::Break => Condition::parse(&p.text).map(Command::Break),
             PromptKind::Search => Ok(Command::Search(p.text.clone())),
             PromptKind::Palette => parse_palette(&p.text),
@@ -506,8 +510,7 @@ impl Ui {
             .iter()
             .enumerate()
             .filter_map(|(i, c)| {
-                crate::command::next_hit(&c.hits(&self.main.session), cursor, dir)
-                    .map(|h| (h, i))
+                crate::command::next_hit(&c.hits(&self.main.session), cursor, dir).map(|h| (h, i))
             })
             .min_by_key(|&(h, _)| match dir {
                 Dir::Forward => h,
@@ -603,6 +606,10 @@ impl Ui {
                     self.apply(Command::Op(dir));
                 }
             }
+            PaneId::Cache => {
+                let i = (self.cache_line as i64 + i64::from(d)).max(0) as usize;
+                self.cache_line = i.min(self.cache_lines.saturating_sub(1));
+            }
             PaneId::Narration | PaneId::Transport => {}
         }
     }
@@ -612,7 +619,14 @@ impl Ui {
         match pane {
             PaneId::Ring => self.select_slot(index),
             PaneId::Findings => {
-                let f = self.main.session.state().findings.0.get(index).map(|f| f.step);
+                let f = self
+                    .main
+                    .session
+                    .state()
+                    .findings
+                    .0
+                    .get(index)
+                    .map(|f| f.step);
                 if let Some(step) = f {
                     self.move_to(step);
                 }
@@ -622,6 +636,7 @@ impl Ui {
                 self.move_to(s);
             }
             PaneId::Memory => self.memory_cursor = Some(index as u64),
+            PaneId::Cache => self.cache_line = index,
             PaneId::Narration | PaneId::Transport => {}
         }
     }
@@ -636,6 +651,7 @@ impl Ui {
             mark,
             marks: &marks,
             selected: self.selected,
+            cache_line: self.cache_line,
             memory_cursor: self.memory_cursor,
             say: &self.main.say,
             title: &self.main.title,
@@ -644,6 +660,7 @@ impl Ui {
         };
         let main = view::build(&mut self.main.session, &ctx);
         self.shown_memory_cursor = main.memory.cursor;
+        self.cache_lines = main.cache.lines.len();
         let compare = self.compare.as_mut().map(|(_, side)| {
             let ctx = ViewContext {
                 previous: side.previous,

@@ -13,6 +13,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cache::geometry::CacheGeometry;
+use crate::cache::{AgentCounts, MODEL_NOTE, Mesi};
 use crate::engine::{Engine, Ring};
 use crate::features::{Features, Status};
 use crate::finding::Severity;
@@ -96,6 +98,8 @@ pub struct ViewContext<'a> {
     pub marks: &'a [u64],
     /// Selected ring slot.
     pub selected: u16,
+    /// Selected cache line (index into the ring's lines).
+    pub cache_line: usize,
     /// Memory cursor; `None` follows the access at the cursor.
     pub memory_cursor: Option<u64>,
     /// Narration per flattened op.
@@ -119,6 +123,8 @@ pub struct SessionView {
     pub transport: TransportPane,
     /// Hex rows.
     pub memory: MemoryPane,
+    /// The ring's cache lines.
+    pub cache: CachePane,
     /// What is happening.
     pub narration: Narration,
     /// Findings up to the cursor.
@@ -323,6 +329,55 @@ pub struct MemoryPane {
     pub rows: Vec<HexRow>,
 }
 
+/// A cache line of the ring (model results).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheLineRow {
+    /// Line address.
+    pub addr: u64,
+    /// Who holds it: one side (Modified/Exclusive), both (Shared), or nobody yet.
+    pub owner: Owner,
+    /// MESI state on the driver's and the device's side.
+    pub states: String,
+    /// Transfers so far.
+    pub transfers: u64,
+    /// The fields the line holds.
+    pub label: String,
+    /// Touched since the previous step (strong) or the mark (weak).
+    pub change: Change,
+    /// The line selected for the drill-down.
+    pub selected: bool,
+}
+
+/// One field of the selected line: the c2c drill-down (model results).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheFieldRow {
+    /// Offset in the line.
+    pub offset: u32,
+    /// Field name.
+    pub field: String,
+    /// Driver loads/stores (transfers).
+    pub driver: String,
+    /// Device loads/stores (transfers).
+    pub device: String,
+    /// Transfers its accesses caused.
+    pub transfers: u64,
+}
+
+/// The cache pane: the ring's lines, one line's fields, the totals and the set/way picture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CachePane {
+    /// Totals in words.
+    pub summary: String,
+    /// How the ring sits in the talk's 32 KB 8-way L1.
+    pub sets: String,
+    /// The ring's lines, in address order.
+    pub lines: Vec<CacheLineRow>,
+    /// Fields of the selected line.
+    pub fields: Vec<CacheFieldRow>,
+    /// The model's caveat.
+    pub note: String,
+}
+
 /// What is happening at the cursor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Narration {
@@ -500,7 +555,8 @@ pub fn build(session: &mut Session, ctx: &ViewContext<'_>) -> SessionView {
             .map(|m| Stores::between(session.log(), m, cursor))
             .unwrap_or_default(),
     };
-    let (ring, memory) = match session.state().ring.as_ref().map(Ring::layout) {
+    let layout = session.state().ring.as_ref().map(Ring::layout);
+    let (ring, memory) = match layout {
         Some(layout) => {
             let (start, len) = span(&layout);
             let bytes = Bytes::read(session, start, len);
@@ -508,13 +564,18 @@ pub fn build(session: &mut Session, ctx: &ViewContext<'_>) -> SessionView {
             let memory = memory_pane(session, Some(layout), &changes, ctx);
             (ring, memory)
         }
-        None => (RingPane::NotSetUp, memory_pane(session, None, &changes, ctx)),
+        None => (
+            RingPane::NotSetUp,
+            memory_pane(session, None, &changes, ctx),
+        ),
     };
+    let cache = cache_pane(session, layout.as_ref(), &changes, ctx);
     SessionView {
         header: header(session, ctx),
         ring,
         transport: transport_pane(session.state(), &changes),
         memory,
+        cache,
         narration: narration(session, ctx),
         findings: findings(session, &changes, ctx),
         timeline: timeline(session, ctx),
@@ -589,7 +650,11 @@ fn desc_row(
     selected: bool,
 ) -> DescRow {
     let a = base + DESC_SIZE * u64::from(slot);
-    let (link_at, flags_at) = if packed { (a + 12, a + 14) } else { (a + 14, a + 12) };
+    let (link_at, flags_at) = if packed {
+        (a + 12, a + 14)
+    } else {
+        (a + 14, a + 12)
+    };
     let flags = b.u16(flags_at);
     let flags_text = if packed {
         format!("{flags:#06x} {} {}", flag_letters(flags), bits_code(flags))
@@ -627,14 +692,14 @@ fn split_desc_owners(
         .map(|k| b.u32(l.used_elem(driver.last_used.wrapping_add(k).slot(q))) as u16)
         .collect();
     let unpublished = usize::from(driver.avail_idx.since(driver.published));
-    let n = driver.outstanding.len();
-    for (i, o) in driver.outstanding.iter().enumerate() {
-        let owner = if i + unpublished >= n || returned.contains(&o.head) {
+    let n = driver.order.len();
+    for (i, &head) in driver.order.iter().enumerate() {
+        let owner = if i + unpublished >= n || returned.contains(&head) {
             Owner::Driver
         } else {
             Owner::Device
         };
-        for &d in &o.descs {
+        for &d in &driver.chain(head) {
             if let Some(x) = owners.get_mut(usize::from(d)) {
                 *x = owner;
             }
@@ -645,7 +710,13 @@ fn split_desc_owners(
 
 /// Owner of ring entry `slot` when entries `[from, from + device)` belong to the device and the
 /// next `driver` entries to the driver.
-fn window_owner(slot: u16, from: RingIdx, q: u16, first: (u16, Owner), then: (u16, Owner)) -> Owner {
+fn window_owner(
+    slot: u16,
+    from: RingIdx,
+    q: u16,
+    first: (u16, Owner),
+    then: (u16, Owner),
+) -> Owner {
     let k = (u32::from(slot) + u32::from(q) - u32::from(from.slot(q))) % u32::from(q);
     let a = u32::from(first.0.min(q));
     if k < a {
@@ -727,10 +798,7 @@ fn split_pane(
             }
             SlotRow {
                 slot: i,
-                entry: Cell::new(
-                    format!("{:>3} {:>5}", b.u32(a), b.u32(a + 4)),
-                    ch.at(a, 8),
-                ),
+                entry: Cell::new(format!("{:>3} {:>5}", b.u32(a), b.u32(a + 4)), ch.at(a, 8)),
                 owner,
                 notes,
             }
@@ -836,7 +904,8 @@ fn packed_owners(q: u16, driver: &PackedDriver, device: &PackedDevice) -> Vec<Ow
     let returned = dist(start, device.published, q);
     let in_device = returned + dist(device.published, device.next_avail, q);
     let avail_end = in_device + dist(device.next_avail, driver.next_avail, q);
-    let offset = |slot: u16| (u32::from(slot) + u32::from(q) - u32::from(start.slot)) % u32::from(q);
+    let offset =
+        |slot: u16| (u32::from(slot) + u32::from(q) - u32::from(start.slot)) % u32::from(q);
     let unpublished_from = driver
         .pending
         .iter()
@@ -991,7 +1060,9 @@ fn memory_pane(
     ctx: &ViewContext<'_>,
 ) -> MemoryPane {
     let guest = |a: &Access| (a.space == Space::Guest).then_some(a.addr);
-    let default = layout.map(|l| span(&l).0).unwrap_or(session.state().config.queue.base);
+    let default = layout
+        .map(|l| span(&l).0)
+        .unwrap_or(session.state().config.queue.base);
     let cursor = ctx
         .memory_cursor
         .or_else(|| session.last_access().and_then(guest))
@@ -1032,7 +1103,7 @@ fn memory_pane(
             HexRow {
                 addr,
                 bytes,
-                label: layout.map(|l| row_label(&l, addr)).unwrap_or_default(),
+                label: layout.map(|l| row_label(&l, addr, 16)).unwrap_or_default(),
             }
         })
         .collect();
@@ -1043,9 +1114,9 @@ fn memory_pane(
     }
 }
 
-/// Names of the fields starting in a 16-byte row, with runs of ring entries shortened to a
+/// Names of the fields starting in `len` bytes, with runs of ring entries shortened to a
 /// range: `avail.ring[6..7] used_event`, `desc[3]`.
-fn row_label(layout: &RingLayout, addr: u64) -> String {
+fn row_label(layout: &RingLayout, addr: u64, len: u64) -> String {
     // (stem, index) per field: entries of one array share a stem.
     let key = |f: Field| -> (String, Option<u16>) {
         match f {
@@ -1057,7 +1128,7 @@ fn row_label(layout: &RingLayout, addr: u64) -> String {
     };
     let mut groups: Vec<(String, Option<(u16, u16)>)> = Vec::new();
     let mut prev = None;
-    for a in addr..addr + 16 {
+    for a in addr..addr + len {
         let f = layout.field_at(a);
         if f != prev
             && let Some(f) = f
@@ -1096,7 +1167,10 @@ pub fn describe(a: &Access) -> String {
             "{} ← {:#0width$x} ({}{order}; was {:#x})",
             a.field, a.value, a.agent, a.old
         ),
-        AccessKind::Load => format!("{} → {:#0width$x} ({} reads{order})", a.field, a.value, a.agent),
+        AccessKind::Load => format!(
+            "{} → {:#0width$x} ({} reads{order})",
+            a.field, a.value, a.agent
+        ),
     }
 }
 
@@ -1168,9 +1242,7 @@ fn timeline(session: &Session, ctx: &ViewContext<'_>) -> Timeline {
     let total = session.ops().len();
     let cur = session.position().op;
     let span = ctx.options.timeline_ops.max(1);
-    let first = cur
-        .saturating_sub(span / 2)
-        .min(total.saturating_sub(span));
+    let first = cur.saturating_sub(span / 2).min(total.saturating_sub(span));
     let fin = session.final_state();
     let in_op = |step: u64, i: usize| {
         let (s, e) = (session.op_start(i), session.op_start(i + 1));
@@ -1263,4 +1335,104 @@ pub struct UiView {
     pub hints: Vec<(String, String)>,
     /// Current search term.
     pub search: Option<String>,
+}
+
+fn mesi_owner(states: [Mesi; 2]) -> Owner {
+    match states {
+        [Mesi::Invalid, Mesi::Invalid] => Owner::Free,
+        [Mesi::Invalid, _] => Owner::Device,
+        [_, Mesi::Invalid] => Owner::Driver,
+        _ => Owner::Shared,
+    }
+}
+
+fn counts(c: &AgentCounts) -> String {
+    format!("{}/{} ({})", c.loads, c.stores, c.transfers())
+}
+
+fn cache_pane(
+    session: &Session,
+    layout: Option<&RingLayout>,
+    ch: &Changes,
+    ctx: &ViewContext<'_>,
+) -> CachePane {
+    let model = session.cache();
+    let t = model.totals();
+    let buffers = session.state().ledger.reclaimed;
+    let per = if buffers > 0 {
+        format!(
+            ", {:.1} per buffer over {buffers}",
+            t.transfers() as f64 / buffers as f64
+        )
+    } else {
+        String::new()
+    };
+    let summary = format!(
+        "{}B lines: {} transfers (drv→dev {}, dev→drv {}){per}",
+        model.line_size(),
+        t.transfers(),
+        t.driver_to_device(),
+        t.device_to_driver()
+    );
+    let Some(layout) = layout else {
+        return CachePane {
+            summary,
+            sets: String::new(),
+            lines: Vec::new(),
+            fields: Vec::new(),
+            note: MODEL_NOTE.to_string(),
+        };
+    };
+    let geometry = CacheGeometry::default();
+    let occ = geometry.occupancy(&layout.areas());
+    let sets = format!(
+        "{} KB {}-way L1, {} sets: the ring needs {} way(s) of its busiest set{}",
+        geometry.size() / 1024,
+        geometry.ways(),
+        geometry.sets(),
+        occ.ways_needed,
+        if occ.fits { ", fits" } else { ": does not fit" }
+    );
+    let size = model.line_size();
+    let (start, len) = span(layout);
+    let first = start / size * size;
+    let lines: Vec<CacheLineRow> = (first..start + len)
+        .step_by(size as usize)
+        .enumerate()
+        .map(|(i, addr)| {
+            let states = model.state(addr);
+            CacheLineRow {
+                addr,
+                owner: mesi_owner(states),
+                states: format!("{} {}", states[0], states[1]),
+                transfers: model.line(addr).map_or(0, |r| r.summary.transfers),
+                label: row_label(layout, addr, size),
+                change: ch.at(addr, size),
+                selected: i == ctx.cache_line,
+            }
+        })
+        .collect();
+    let fields = lines
+        .get(ctx.cache_line)
+        .and_then(|l| model.line(l.addr))
+        .map(|r| {
+            r.fields
+                .iter()
+                .map(|f| CacheFieldRow {
+                    offset: f.offset,
+                    field: f.name.clone(),
+                    driver: counts(&f.driver),
+                    device: counts(&f.device),
+                    transfers: f.transfers,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    CachePane {
+        summary,
+        sets,
+        lines,
+        fields,
+        note: MODEL_NOTE.to_string(),
+    }
 }

@@ -459,8 +459,21 @@ mod tests {
     fn every_printed_field_parses_back() {
         let s = Scenario::tutorial_start().unwrap().session().unwrap();
         for a in s.log() {
-            if !matches!(a.field, Field::Payload { .. } | Field::DeviceFeatures { .. } | Field::DriverFeatures { .. } | Field::QueueConfig | Field::Other | Field::Indirect { .. }) {
-                assert_eq!(parse_field(&a.field.to_string()), Some(a.field), "{}", a.field);
+            if !matches!(
+                a.field,
+                Field::Payload { .. }
+                    | Field::DeviceFeatures { .. }
+                    | Field::DriverFeatures { .. }
+                    | Field::QueueConfig
+                    | Field::Other
+                    | Field::Indirect { .. }
+            ) {
+                assert_eq!(
+                    parse_field(&a.field.to_string()),
+                    Some(a.field),
+                    "{}",
+                    a.field
+                );
             }
         }
     }
@@ -473,7 +486,10 @@ mod tests {
         assert!(e.hint.contains("used.idx"), "{e}");
 
         let e = Condition::parse("used.idx = 7").unwrap_err();
-        assert_eq!((e.column, e.message.as_str()), (10, "expected a comparison"));
+        assert_eq!(
+            (e.column, e.message.as_str()),
+            (10, "expected a comparison")
+        );
 
         let e = Condition::parse("used.idx == seven").unwrap_err();
         assert_eq!(e.column, 13);
@@ -505,7 +521,10 @@ mod tests {
         let hits = Condition::parse("used.idx == 1").unwrap().hits(&s);
         assert_eq!(hits.len(), 1);
         let store = &s.log()[hits[0] as usize - 1];
-        assert_eq!((store.field, store.value, store.old), (Field::UsedIdx, 1, 0));
+        assert_eq!(
+            (store.field, store.value, store.old),
+            (Field::UsedIdx, 1, 0)
+        );
         assert_eq!(next_hit(&hits, 0, Dir::Forward), Some(hits[0]));
         assert_eq!(next_hit(&hits, hits[0], Dir::Forward), None);
         assert_eq!(next_hit(&hits, s.len(), Dir::Back), Some(hits[0]));

@@ -155,43 +155,223 @@ pub fn bindings() -> Vec<Binding> {
     const VIEW: &str = "Panes";
     const APP: &str = "Other";
     let mut v = vec![
-        b(STEP, &[K::plain(Key::Right), K::ch('l')], C::Step(Dir::Forward), Some("step"), "micro step forward: one load or store"),
-        b(STEP, &[K::plain(Key::Left), K::ch('h')], C::Step(Dir::Back), None, "micro step back"),
-        b(STEP, &[K::shift(Key::Right), K::ch('L')], C::Op(Dir::Forward), Some("op"), "to the end of the op (the next op at a boundary)"),
-        b(STEP, &[K::shift(Key::Left), K::ch('H')], C::Op(Dir::Back), None, "to the start of the op (the previous op at a boundary)"),
+        b(
+            STEP,
+            &[K::plain(Key::Right), K::ch('l')],
+            C::Step(Dir::Forward),
+            Some("step"),
+            "micro step forward: one load or store",
+        ),
+        b(
+            STEP,
+            &[K::plain(Key::Left), K::ch('h')],
+            C::Step(Dir::Back),
+            None,
+            "micro step back",
+        ),
+        b(
+            STEP,
+            &[K::shift(Key::Right), K::ch('L')],
+            C::Op(Dir::Forward),
+            Some("op"),
+            "to the end of the op (the next op at a boundary)",
+        ),
+        b(
+            STEP,
+            &[K::shift(Key::Left), K::ch('H')],
+            C::Op(Dir::Back),
+            None,
+            "to the start of the op (the previous op at a boundary)",
+        ),
         b(STEP, &[K::ch(' ')], C::Play, Some("play"), "play or pause"),
-        b(STEP, &[K::ch('+'), K::ch('=')], C::Faster, None, "play faster"),
+        b(
+            STEP,
+            &[K::ch('+'), K::ch('=')],
+            C::Faster,
+            None,
+            "play faster",
+        ),
         b(STEP, &[K::ch('-')], C::Slower, None, "play slower"),
-        b(STEP, &[K::plain(Key::Home)], C::First, None, "to the first step"),
-        b(STEP, &[K::plain(Key::End)], C::Last, None, "to the last step"),
-        b(STEP, &[K::ch('g')], C::Prompt(PromptKind::Goto), None, "go to a step number"),
-        b(BREAK, &[K::ch('b')], C::Prompt(PromptKind::Break), Some("break"), "add a breakpoint: `used.idx == 7`, `store desc[0].flags`, `finding`, `op pop`, `notify`"),
-        b(BREAK, &[K::ch('B')], C::ClearBreaks, None, "delete all breakpoints"),
-        b(BREAK, &[K::ch('c')], C::Continue(Dir::Forward), Some("cont"), "continue to the next breakpoint hit"),
-        b(BREAK, &[K::ch('C')], C::Continue(Dir::Back), None, "reverse-continue to the previous breakpoint hit"),
-        b(BREAK, &[K::ch('m')], C::Mark, Some("mark"), "set a mark here (or remove it); changes since the mark show weakly"),
-        b(BREAK, &[K::ch('\'')], C::NextMark, None, "jump to the next mark"),
-        b(BREAK, &[K::ch('M')], C::ClearMarks, None, "remove all marks"),
-        b(BREAK, &[K::ch('/')], C::Prompt(PromptKind::Search), None, "search fields, ops and outcomes"),
-        b(BREAK, &[K::ch('n')], C::SearchNext(Dir::Forward), None, "next search match"),
-        b(BREAK, &[K::ch('N')], C::SearchNext(Dir::Back), None, "previous search match"),
-        b(VIEW, &[K::plain(Key::Tab)], C::Focus(Dir::Forward), Some("pane"), "focus the next pane"),
-        b(VIEW, &[K::plain(Key::BackTab)], C::Focus(Dir::Back), None, "focus the previous pane"),
-        b(VIEW, &[K::plain(Key::Down), K::ch('j')], C::Move(1), None, "select the next slot, field, finding or op in the focused pane"),
-        b(VIEW, &[K::plain(Key::Up), K::ch('k')], C::Move(-1), None, "select the previous one"),
-        b(VIEW, &[K::plain(Key::PageDown)], C::Move(10), None, "move the selection 10 down"),
-        b(VIEW, &[K::plain(Key::PageUp)], C::Move(-10), None, "move the selection 10 up"),
-        b(VIEW, &[K::ch('e')], C::Zoom, None, "give the focused pane the whole screen, or stop"),
-        b(VIEW, &[K::ch('x')], C::Compare(None), None, "compare with the same ops on the other ring layout, side by side"),
+        b(
+            STEP,
+            &[K::plain(Key::Home)],
+            C::First,
+            None,
+            "to the first step",
+        ),
+        b(
+            STEP,
+            &[K::plain(Key::End)],
+            C::Last,
+            None,
+            "to the last step",
+        ),
+        b(
+            STEP,
+            &[K::ch('g')],
+            C::Prompt(PromptKind::Goto),
+            None,
+            "go to a step number",
+        ),
+        b(
+            BREAK,
+            &[K::ch('b')],
+            C::Prompt(PromptKind::Break),
+            Some("break"),
+            "add a breakpoint: `used.idx == 7`, `store desc[0].flags`, `finding`, `op pop`, `notify`",
+        ),
+        b(
+            BREAK,
+            &[K::ch('B')],
+            C::ClearBreaks,
+            None,
+            "delete all breakpoints",
+        ),
+        b(
+            BREAK,
+            &[K::ch('c')],
+            C::Continue(Dir::Forward),
+            Some("cont"),
+            "continue to the next breakpoint hit",
+        ),
+        b(
+            BREAK,
+            &[K::ch('C')],
+            C::Continue(Dir::Back),
+            None,
+            "reverse-continue to the previous breakpoint hit",
+        ),
+        b(
+            BREAK,
+            &[K::ch('m')],
+            C::Mark,
+            Some("mark"),
+            "set a mark here (or remove it); changes since the mark show weakly",
+        ),
+        b(
+            BREAK,
+            &[K::ch('\'')],
+            C::NextMark,
+            None,
+            "jump to the next mark",
+        ),
+        b(
+            BREAK,
+            &[K::ch('M')],
+            C::ClearMarks,
+            None,
+            "remove all marks",
+        ),
+        b(
+            BREAK,
+            &[K::ch('/')],
+            C::Prompt(PromptKind::Search),
+            None,
+            "search fields, ops and outcomes",
+        ),
+        b(
+            BREAK,
+            &[K::ch('n')],
+            C::SearchNext(Dir::Forward),
+            None,
+            "next search match",
+        ),
+        b(
+            BREAK,
+            &[K::ch('N')],
+            C::SearchNext(Dir::Back),
+            None,
+            "previous search match",
+        ),
+        b(
+            VIEW,
+            &[K::plain(Key::Tab)],
+            C::Focus(Dir::Forward),
+            Some("pane"),
+            "focus the next pane",
+        ),
+        b(
+            VIEW,
+            &[K::plain(Key::BackTab)],
+            C::Focus(Dir::Back),
+            None,
+            "focus the previous pane",
+        ),
+        b(
+            VIEW,
+            &[K::plain(Key::Down), K::ch('j')],
+            C::Move(1),
+            None,
+            "select the next slot, field, finding or op in the focused pane",
+        ),
+        b(
+            VIEW,
+            &[K::plain(Key::Up), K::ch('k')],
+            C::Move(-1),
+            None,
+            "select the previous one",
+        ),
+        b(
+            VIEW,
+            &[K::plain(Key::PageDown)],
+            C::Move(10),
+            None,
+            "move the selection 10 down",
+        ),
+        b(
+            VIEW,
+            &[K::plain(Key::PageUp)],
+            C::Move(-10),
+            None,
+            "move the selection 10 up",
+        ),
+        b(
+            VIEW,
+            &[K::ch('e')],
+            C::Zoom,
+            None,
+            "give the focused pane the whole screen, or stop",
+        ),
+        b(
+            VIEW,
+            &[K::ch('x')],
+            C::Compare(None),
+            None,
+            "compare with the same ops on the other ring layout, side by side",
+        ),
     ];
     for (i, p) in PaneId::ALL.iter().enumerate() {
         let digit = char::from(b'1' + i as u8);
-        v.push(b(VIEW, &[K::ch(digit)], C::FocusPane(*p), None, pane_desc(*p)));
+        v.push(b(
+            VIEW,
+            &[K::ch(digit)],
+            C::FocusPane(*p),
+            None,
+            pane_desc(*p),
+        ));
     }
     v.extend([
-        b(APP, &[K::ch(':')], C::Prompt(PromptKind::Palette), Some("cmd"), "command palette (goto, break, delete, compare, save, load ...)"),
-        b(APP, &[K::ch('?'), K::plain(Key::F(1))], C::Help, Some("help"), "this help"),
-        b(APP, &[K::plain(Key::Esc)], C::Escape, None, "close the help, the prompt or the message"),
+        b(
+            APP,
+            &[K::ch(':')],
+            C::Prompt(PromptKind::Palette),
+            Some("cmd"),
+            "command palette (goto, break, delete, compare, save, load ...)",
+        ),
+        b(
+            APP,
+            &[K::ch('?'), K::plain(Key::F(1))],
+            C::Help,
+            Some("help"),
+            "this help",
+        ),
+        b(
+            APP,
+            &[K::plain(Key::Esc)],
+            C::Escape,
+            None,
+            "close the help, the prompt or the message",
+        ),
         b(APP, &[K::ch('q')], C::Quit, Some("quit"), "quit"),
     ]);
     v
@@ -205,6 +385,7 @@ fn pane_desc(p: PaneId) -> &'static str {
         PaneId::Findings => "focus the findings pane",
         PaneId::Timeline => "focus the timeline pane",
         PaneId::Transport => "focus the features & status pane",
+        PaneId::Cache => "focus the cache pane (↑/↓ pick a line for the c2c drill-down)",
     }
 }
 
@@ -228,7 +409,11 @@ pub fn keymap_markdown() -> String {
             out.push_str(&format!("\n## {section}\n\n| Keys | Action |\n|---|---|\n"));
         }
         let keys: Vec<String> = b.keys.iter().map(|k| format!("`{k}`")).collect();
-        out.push_str(&format!("| {} | {} |\n", keys.join(" "), b.desc.replace('|', "\\|")));
+        out.push_str(&format!(
+            "| {} | {} |\n",
+            keys.join(" "),
+            b.desc.replace('|', "\\|")
+        ));
     }
     out.push_str("\n## Command palette (`:`)\n\n| Command | Action |\n|---|---|\n");
     for (cmd, desc) in super::PALETTE {
@@ -251,9 +436,18 @@ mod tests {
 
     #[test]
     fn the_conventional_keys_do_what_the_anchors_say() {
-        assert_eq!(lookup(KeyPress::plain(Key::Right)), Some(Command::Step(Dir::Forward)));
-        assert_eq!(lookup(KeyPress::shift(Key::Left)), Some(Command::Op(Dir::Back)));
-        assert_eq!(lookup(KeyPress::ch('C')), Some(Command::Continue(Dir::Back)));
+        assert_eq!(
+            lookup(KeyPress::plain(Key::Right)),
+            Some(Command::Step(Dir::Forward))
+        );
+        assert_eq!(
+            lookup(KeyPress::shift(Key::Left)),
+            Some(Command::Op(Dir::Back))
+        );
+        assert_eq!(
+            lookup(KeyPress::ch('C')),
+            Some(Command::Continue(Dir::Back))
+        );
         assert_eq!(lookup(KeyPress::ch('q')), Some(Command::Quit));
         assert_eq!(lookup(KeyPress::ch('Z')), None);
     }

@@ -90,8 +90,12 @@ fn run(ui: &mut Ui) -> anyhow::Result<()> {
                         ui.apply(c);
                     }
                 }
-                Event::Mouse(m) if m.kind == MouseEventKind::ScrollDown => ui.apply(Command::Move(1)),
-                Event::Mouse(m) if m.kind == MouseEventKind::ScrollUp => ui.apply(Command::Move(-1)),
+                Event::Mouse(m) if m.kind == MouseEventKind::ScrollDown => {
+                    ui.apply(Command::Move(1))
+                }
+                Event::Mouse(m) if m.kind == MouseEventKind::ScrollUp => {
+                    ui.apply(Command::Move(-1))
+                }
                 // A resize just repaints, at the new size, on the next turn.
                 _ => {}
             }
@@ -135,10 +139,12 @@ pub fn key(k: KeyEvent) -> Option<KeyPress> {
 
 /// The command a click at `at` means: select the item under it, or focus its pane.
 pub fn click(hits: &[Hit], at: Position) -> Option<Command> {
-    let item = hits
-        .iter()
-        .filter(|h| h.area.contains(at))
-        .find_map(|h| h.index.map(|index| Command::Select { pane: h.pane, index }));
+    let item = hits.iter().filter(|h| h.area.contains(at)).find_map(|h| {
+        h.index.map(|index| Command::Select {
+            pane: h.pane,
+            index,
+        })
+    });
     item.or_else(|| {
         hits.iter()
             .find(|h| h.area.contains(at))

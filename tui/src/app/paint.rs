@@ -31,6 +31,7 @@ pub struct Hit {
 struct Slots {
     ring: Option<Rect>,
     transport: Option<Rect>,
+    cache: Option<Rect>,
     narration: Option<Rect>,
     memory: Option<Rect>,
     findings: Option<Rect>,
@@ -46,6 +47,7 @@ impl Slots {
             PaneId::Findings => self.findings,
             PaneId::Timeline => self.timeline,
             PaneId::Transport => self.transport,
+            PaneId::Cache => self.cache,
         }
     }
 
@@ -57,6 +59,7 @@ impl Slots {
             PaneId::Findings => self.findings = r,
             PaneId::Timeline => self.timeline = r,
             PaneId::Transport => self.transport = r,
+            PaneId::Cache => self.cache = r,
         }
     }
 }
@@ -103,9 +106,19 @@ fn layout(body: Rect, focus: PaneId, zoom: bool, ring_rows: u16) -> Slots {
     }
     s.narration = (narration_h > 0).then_some(narr);
     s.timeline = (timeline_h > 0).then_some(time);
-    if lower_h > 0 {
+    if lower_h > 0 && body.width >= 150 {
+        let [mem, cache, fin] = Layout::horizontal([
+            Constraint::Length(84),
+            Constraint::Length(64),
+            Constraint::Min(20),
+        ])
+        .areas(lower);
+        s.memory = Some(mem);
+        s.cache = Some(cache);
+        s.findings = (fin.width >= 20).then_some(fin);
+    } else if lower_h > 0 {
         let [mem, fin] =
-            Layout::horizontal([Constraint::Length(104), Constraint::Min(20)]).areas(lower);
+            Layout::horizontal([Constraint::Length(84), Constraint::Min(20)]).areas(lower);
         s.memory = Some(mem);
         s.findings = (fin.width >= 20).then_some(fin);
     }
@@ -127,8 +140,8 @@ fn layout(body: Rect, focus: PaneId, zoom: bool, ring_rows: u16) -> Slots {
             }
             None => {
                 if let Some(ring) = s.ring {
-                    let [a, b] = Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)])
-                        .areas(ring);
+                    let [a, b] =
+                        Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(ring);
                     s.ring = Some(a);
                     s.set(focus, Some(b));
                 }
@@ -255,6 +268,9 @@ fn session(
     if let Some(r) = slots.memory {
         memory(t, r, v, f, theme, hits);
     }
+    if let Some(r) = slots.cache {
+        cache(t, r, v, f, theme, hits);
+    }
     if let Some(r) = slots.findings {
         findings(t, r, v, f, theme, hits);
     }
@@ -264,10 +280,7 @@ fn session(
 }
 
 fn cell<'a>(c: &Cell, width: usize, base: Style, theme: &Theme) -> Span<'a> {
-    Span::styled(
-        format!("{:>width$}", c.text),
-        theme.change(base, c.change),
-    )
+    Span::styled(format!("{:>width$}", c.text), theme.change(base, c.change))
 }
 
 /// First row to show so that `keep` stays visible in `height` rows out of `len`.
@@ -281,7 +294,11 @@ fn scroll(keep: usize, height: usize, len: usize) -> usize {
 
 fn desc_line<'a>(r: &DescRow, theme: &Theme, packed: bool, with_addr: bool) -> Line<'a> {
     let own = theme.owner(r.owner);
-    let slot_style = if r.selected { own.patch(theme.selected()) } else { own };
+    let slot_style = if r.selected {
+        own.patch(theme.selected())
+    } else {
+        own
+    };
     let mut spans = vec![Span::styled(format!("{:>4} ", r.slot), slot_style)];
     if with_addr {
         spans.push(cell(&r.addr, 10, Style::new(), theme));
@@ -299,7 +316,10 @@ fn desc_line<'a>(r: &DescRow, theme: &Theme, packed: bool, with_addr: bool) -> L
     }
     spans.push(Span::styled(format!(" {}", owner_tag(r.owner)), own));
     if !r.notes.is_empty() {
-        spans.push(Span::styled(format!(" ◀ {}", r.notes.join(", ")), theme.label()));
+        spans.push(Span::styled(
+            format!(" ◀ {}", r.notes.join(", ")),
+            theme.label(),
+        ));
     }
     Line::from(spans)
 }
@@ -351,7 +371,14 @@ fn desc_table(
     t.render_widget(Paragraph::new(lines), area);
 }
 
-fn side_lines<'a>(name: &str, s: &RingSide, event: &str, theme: &Theme, height: usize, entry_head: &str) -> Vec<Line<'a>> {
+fn side_lines<'a>(
+    name: &str,
+    s: &RingSide,
+    event: &str,
+    theme: &Theme,
+    height: usize,
+    entry_head: &str,
+) -> Vec<Line<'a>> {
     let mut lines = vec![
         Line::from(vec![
             Span::styled(format!("{name} "), theme.label()),
@@ -360,13 +387,22 @@ fn side_lines<'a>(name: &str, s: &RingSide, event: &str, theme: &Theme, height: 
             Span::raw(" idx "),
             cell(&s.idx, 1, Style::new(), theme),
         ]),
-        Line::from(vec![Span::raw(format!("{event} ")), cell(&s.event, 1, Style::new(), theme)]),
+        Line::from(vec![
+            Span::raw(format!("{event} ")),
+            cell(&s.event, 1, Style::new(), theme),
+        ]),
         Line::styled(entry_head.to_string(), theme.dim()),
     ];
     let rows = height.saturating_sub(3);
     let keep = s.rows.iter().position(|r| !r.notes.is_empty()).unwrap_or(0);
     let first = scroll(keep, rows, s.rows.len());
-    lines.extend(s.rows.iter().skip(first).take(rows).map(|r| slot_line(r, theme)));
+    lines.extend(
+        s.rows
+            .iter()
+            .skip(first)
+            .take(rows)
+            .map(|r| slot_line(r, theme)),
+    );
     lines
 }
 
@@ -378,7 +414,10 @@ fn slot_line<'a>(r: &SlotRow, theme: &Theme) -> Line<'a> {
         Span::styled(format!(" {}", owner_tag(r.owner)), own),
     ];
     if !r.notes.is_empty() {
-        spans.push(Span::styled(format!(" ◀{}", r.notes.join(",")), theme.label()));
+        spans.push(Span::styled(
+            format!(" ◀{}", r.notes.join(",")),
+            theme.label(),
+        ));
     }
     Line::from(spans)
 }
@@ -405,11 +444,25 @@ fn split(t: &mut Term<'_>, area: Rect, s: &SplitPane, theme: &Theme, hits: &mut 
     desc_table(t, desc, &s.descs, false, theme, hits);
     let h = avail.height as usize;
     t.render_widget(
-        Paragraph::new(side_lines("AVAIL", &s.avail, "used_event", theme, h, "slot  head")),
+        Paragraph::new(side_lines(
+            "AVAIL",
+            &s.avail,
+            "used_event",
+            theme,
+            h,
+            "slot  head",
+        )),
         avail,
     );
     t.render_widget(
-        Paragraph::new(side_lines("USED", &s.used, "avail_event", theme, h, "slot  id   len")),
+        Paragraph::new(side_lines(
+            "USED",
+            &s.used,
+            "avail_event",
+            theme,
+            h,
+            "slot  id   len",
+        )),
         used,
     );
     t.render_widget(
@@ -439,8 +492,14 @@ fn packed(t: &mut Term<'_>, area: Rect, p: &PackedPane, theme: &Theme, hits: &mu
         Line::from(p.device.clone()),
         ev("driver_event", &p.driver_event),
         ev("device_event", &p.device_event),
-        Line::styled("AU: AVAIL/USED bits. 10 avail lap 1, 01 avail lap 0,", theme.dim()),
-        Line::styled("11 used lap 1, 00 used lap 0 (or never written).", theme.dim()),
+        Line::styled(
+            "AU: AVAIL/USED bits. 10 avail lap 1, 01 avail lap 0,",
+            theme.dim(),
+        ),
+        Line::styled(
+            "11 used lap 1, 00 used lap 0 (or never written).",
+            theme.dim(),
+        ),
     ];
     t.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), side);
 }
@@ -453,14 +512,30 @@ fn transport(t: &mut Term<'_>, area: Rect, v: &SessionView, f: &Frame, theme: &T
             Span::styled("status ", theme.label()),
             cell(&tp.status, 1, Style::new(), theme),
         ]),
-        Line::from(format!("walk {}", tp.walk.iter().map(|w| w.split(' ').next().unwrap_or("")).collect::<Vec<_>>().join("→"))),
+        Line::from(format!(
+            "walk {}",
+            tp.walk
+                .iter()
+                .map(|w| w.split(' ').next().unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join("→")
+        )),
         Line::styled("offered accepted negotiated  feature", theme.label()),
     ];
     let tick = |b: bool| if b { "   ✓    " } else { "   ·    " };
     for r in &tp.features {
-        let style = if r.negotiated { theme.label() } else { Style::new() };
+        let style = if r.negotiated {
+            theme.label()
+        } else {
+            Style::new()
+        };
         lines.push(Line::from(vec![
-            Span::raw(format!("{}{} {}  ", tick(r.offered), tick(r.accepted), tick(r.negotiated))),
+            Span::raw(format!(
+                "{}{} {}  ",
+                tick(r.offered),
+                tick(r.accepted),
+                tick(r.negotiated)
+            )),
             Span::styled(r.name.clone(), style),
         ]));
     }
@@ -488,29 +563,56 @@ fn narration(t: &mut Term<'_>, area: Rect, v: &SessionView, f: &Frame, theme: &T
         lines.push(Line::from(s.clone()));
     }
     if let Some(l) = &n.last {
-        lines.push(Line::from(vec![Span::styled("did  ", theme.label()), Span::raw(l.clone())]));
+        lines.push(Line::from(vec![
+            Span::styled("did  ", theme.label()),
+            Span::raw(l.clone()),
+        ]));
     }
     if let Some(x) = &n.next {
-        lines.push(Line::from(vec![Span::styled("next ", theme.label()), Span::raw(x.clone())]));
+        lines.push(Line::from(vec![
+            Span::styled("next ", theme.label()),
+            Span::raw(x.clone()),
+        ]));
     }
     let block = pane_block(PaneId::Narration, f, theme, "");
-    t.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }).block(block), area);
+    t.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
+        area,
+    );
 }
 
-fn memory(t: &mut Term<'_>, area: Rect, v: &SessionView, f: &Frame, theme: &Theme, hits: &mut Vec<Hit>) {
+fn memory(
+    t: &mut Term<'_>,
+    area: Rect,
+    v: &SessionView,
+    f: &Frame,
+    theme: &Theme,
+    hits: &mut Vec<Hit>,
+) {
     let m = &v.memory;
     let block = pane_block(PaneId::Memory, f, theme, "");
     let inner = block.inner(area);
     t.render_widget(block, area);
     let mut lines = vec![Line::styled(m.label.clone(), theme.label())];
     let height = inner.height.saturating_sub(1) as usize;
-    let keep = m.rows.iter().position(|r| r.addr == m.cursor & !15).unwrap_or(0);
+    let keep = m
+        .rows
+        .iter()
+        .position(|r| r.addr == m.cursor & !15)
+        .unwrap_or(0);
     let first = scroll(keep, height, m.rows.len());
     for (i, r) in m.rows.iter().enumerate().skip(first).take(height) {
         let mut spans = vec![Span::styled(format!("{:#010x} ", r.addr), theme.dim())];
         for (k, b) in r.bytes.iter().enumerate() {
-            let base = if b.cursor { theme.cursor() } else { Style::new() };
-            spans.push(Span::styled(format!("{:02x}", b.value), theme.change(base, b.change)));
+            let base = if b.cursor {
+                theme.cursor()
+            } else {
+                Style::new()
+            };
+            spans.push(Span::styled(
+                format!("{:02x}", b.value),
+                theme.change(base, b.change),
+            ));
             spans.push(Span::raw(if k == 7 { "  " } else { " " }));
         }
         spans.push(Span::styled(r.label.clone(), theme.dim()));
@@ -524,12 +626,94 @@ fn memory(t: &mut Term<'_>, area: Rect, v: &SessionView, f: &Frame, theme: &Them
     t.render_widget(Paragraph::new(lines), inner);
 }
 
-fn findings(t: &mut Term<'_>, area: Rect, v: &SessionView, f: &Frame, theme: &Theme, hits: &mut Vec<Hit>) {
-    let block = pane_block(PaneId::Findings, f, theme, &format!(" ({})", v.findings.len()));
+fn cache(
+    t: &mut Term<'_>,
+    area: Rect,
+    v: &SessionView,
+    f: &Frame,
+    theme: &Theme,
+    hits: &mut Vec<Hit>,
+) {
+    let c = &v.cache;
+    let block = pane_block(PaneId::Cache, f, theme, " (model)");
+    let inner = block.inner(area);
+    t.render_widget(block, area);
+    let mut lines = vec![
+        Line::styled(c.summary.clone(), theme.label()),
+        Line::styled(c.sets.clone(), theme.dim()),
+        Line::styled("line       drv dev xfer fields", theme.label()),
+    ];
+    let detail = if c.fields.is_empty() {
+        0
+    } else {
+        c.fields.len() + 2
+    };
+    let rows = (inner.height as usize)
+        .saturating_sub(3 + detail.min(inner.height as usize / 2))
+        .max(1);
+    let sel = c.lines.iter().position(|l| l.selected).unwrap_or(0);
+    let first = scroll(sel, rows, c.lines.len());
+    for (i, l) in c.lines.iter().enumerate().skip(first).take(rows) {
+        let own = theme.owner(l.owner);
+        let addr_style = if l.selected {
+            own.patch(theme.selected())
+        } else {
+            own
+        };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{:#08x} ", l.addr),
+                theme.change(addr_style, l.change),
+            ),
+            Span::styled(format!(" {}  {} ", l.states, owner_tag(l.owner)), own),
+            Span::raw(format!("{:>4} ", l.transfers)),
+            Span::styled(l.label.clone(), theme.dim()),
+        ]));
+        hits.push(Hit {
+            area: Rect::new(inner.x, inner.y + (lines.len() - 1) as u16, inner.width, 1),
+            pane: PaneId::Cache,
+            index: Some(i),
+        });
+    }
+    if let Some(l) = c.lines.get(sel).filter(|_| !c.fields.is_empty()) {
+        lines.push(Line::styled(
+            format!(
+                "line {:#x}: +off field   drv ld/st (xfer)  dev ld/st (xfer)",
+                l.addr
+            ),
+            theme.label(),
+        ));
+        for r in &c.fields {
+            lines.push(Line::from(format!(
+                "  +{:<3} {:<18} {:>10} {:>10} {:>3}",
+                r.offset, r.field, r.driver, r.device, r.transfers
+            )));
+        }
+    }
+    t.render_widget(Paragraph::new(lines), inner);
+}
+
+fn findings(
+    t: &mut Term<'_>,
+    area: Rect,
+    v: &SessionView,
+    f: &Frame,
+    theme: &Theme,
+    hits: &mut Vec<Hit>,
+) {
+    let block = pane_block(
+        PaneId::Findings,
+        f,
+        theme,
+        &format!(" ({})", v.findings.len()),
+    );
     let inner = block.inner(area);
     t.render_widget(block, area);
     if v.findings.is_empty() {
-        t.render_widget(Paragraph::new("no findings up to this step").style(theme.dim()), inner);
+        t.render_widget(
+            Paragraph::new("no findings up to this step").style(theme.dim()),
+            inner,
+        );
         return;
     }
     let height = inner.height as usize;
@@ -546,8 +730,14 @@ fn findings(t: &mut Term<'_>, area: Rect, v: &SessionView, f: &Frame, theme: &Th
                 index: Some(i),
             });
             Line::from(vec![
-                Span::styled(format!("{:>5} ", r.step), theme.change(theme.dim(), r.change)),
-                Span::styled(format!("{:<7} ", r.severity.to_string()), theme.severity(r.severity)),
+                Span::styled(
+                    format!("{:>5} ", r.step),
+                    theme.change(theme.dim(), r.change),
+                ),
+                Span::styled(
+                    format!("{:<7} ", r.severity.to_string()),
+                    theme.severity(r.severity),
+                ),
                 Span::raw(r.text.clone()),
             ])
         })
@@ -555,26 +745,49 @@ fn findings(t: &mut Term<'_>, area: Rect, v: &SessionView, f: &Frame, theme: &Th
     t.render_widget(Paragraph::new(lines), inner);
 }
 
-fn timeline(t: &mut Term<'_>, area: Rect, v: &SessionView, f: &Frame, theme: &Theme, hits: &mut Vec<Hit>) {
+fn timeline(
+    t: &mut Term<'_>,
+    area: Rect,
+    v: &SessionView,
+    f: &Frame,
+    theme: &Theme,
+    hits: &mut Vec<Hit>,
+) {
     let tl = &v.timeline;
     let block = pane_block(PaneId::Timeline, f, theme, &format!(" ({} ops)", tl.total));
     let inner = block.inner(area);
     t.render_widget(block, area);
     let width = inner.width.saturating_sub(5) as usize;
-    let cur = tl.ops.iter().position(|o| o.current).unwrap_or(tl.ops.len().saturating_sub(1));
+    let cur = tl
+        .ops
+        .iter()
+        .position(|o| o.current)
+        .unwrap_or(tl.ops.len().saturating_sub(1));
     let first = scroll(cur, width, tl.ops.len());
     let shown = &tl.ops[first.min(tl.ops.len())..(first + width).min(tl.ops.len())];
     let lane = |agent: Agent| {
         let mut spans = vec![Span::styled(
-            if agent == Agent::Driver { "drv " } else { "dev " },
+            if agent == Agent::Driver {
+                "drv "
+            } else {
+                "dev "
+            },
             theme.owner(match agent {
                 Agent::Driver => ringside_core::view::Owner::Driver,
                 Agent::Device => ringside_core::view::Owner::Device,
             }),
         )];
         for o in shown {
-            let text = if o.agent == agent { o.glyph.to_string() } else { " ".into() };
-            let style = if o.current { theme.cursor() } else { Style::new() };
+            let text = if o.agent == agent {
+                o.glyph.to_string()
+            } else {
+                " ".into()
+            };
+            let style = if o.current {
+                theme.cursor()
+            } else {
+                Style::new()
+            };
             spans.push(Span::styled(text, style));
         }
         Line::from(spans)
@@ -590,7 +803,14 @@ fn timeline(t: &mut Term<'_>, area: Rect, v: &SessionView, f: &Frame, theme: &Th
         } else {
             " "
         };
-        events.push(Span::styled(c, if o.finding { theme.error() } else { theme.label() }));
+        events.push(Span::styled(
+            c,
+            if o.finding {
+                theme.error()
+            } else {
+                theme.label()
+            },
+        ));
     }
     for (k, o) in shown.iter().enumerate() {
         hits.push(Hit {
@@ -618,17 +838,23 @@ fn status_line(t: &mut Term<'_>, area: Rect, f: &Frame, theme: &Theme) {
         }
         Line::from(spans)
     } else if let Some(m) = &f.ui.message {
-        Line::styled(m.text.clone(), if m.error { theme.error() } else { theme.label() })
+        Line::styled(
+            m.text.clone(),
+            if m.error {
+                theme.error()
+            } else {
+                theme.label()
+            },
+        )
     } else {
         let mut s = String::new();
         if !f.ui.breakpoints.is_empty() {
-            let list: Vec<String> = f
-                .ui
-                .breakpoints
-                .iter()
-                .enumerate()
-                .map(|(i, b)| format!("{}:{b}", i + 1))
-                .collect();
+            let list: Vec<String> =
+                f.ui.breakpoints
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| format!("{}:{b}", i + 1))
+                    .collect();
             s.push_str(&format!("breakpoints {}  ", list.join("  ")));
         }
         if let Some(q) = &f.ui.search {
@@ -649,10 +875,21 @@ fn hint_bar(t: &mut Term<'_>, area: Rect, f: &Frame, theme: &Theme) {
     t.render_widget(Line::from(spans), area);
 }
 
-fn help(t: &mut Term<'_>, area: Rect, scroll_by: usize, rows: &[ringside_core::view::HelpRow], theme: &Theme) {
+fn help(
+    t: &mut Term<'_>,
+    area: Rect,
+    scroll_by: usize,
+    rows: &[ringside_core::view::HelpRow],
+    theme: &Theme,
+) {
     let w = area.width.min(90);
     let h = area.height.saturating_sub(2).min(40);
-    let r = Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h);
+    let r = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
     let mut lines = Vec::new();
     let mut section = "";
     for row in rows {
@@ -674,7 +911,9 @@ fn help(t: &mut Term<'_>, area: Rect, scroll_by: usize, rows: &[ringside_core::v
         .title_bottom(concat!(" ringside ", env!("CARGO_PKG_VERSION"), " "));
     t.render_widget(Clear, r);
     t.render_widget(
-        Paragraph::new(lines.split_off(first.min(lines.len()))).wrap(Wrap { trim: false }).block(block),
+        Paragraph::new(lines.split_off(first.min(lines.len())))
+            .wrap(Wrap { trim: false })
+            .block(block),
         r,
     );
 }

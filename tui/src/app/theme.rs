@@ -42,7 +42,9 @@ impl Theme {
         match c {
             Change::None => base,
             Change::Strong => self.pick(
-                base.bg(Color::Yellow).fg(Color::Black).add_modifier(Modifier::BOLD),
+                base.bg(Color::Yellow)
+                    .fg(Color::Black)
+                    .add_modifier(Modifier::BOLD),
                 base.add_modifier(Modifier::REVERSED | Modifier::BOLD),
             ),
             Change::Weak => self.pick(
@@ -66,7 +68,8 @@ impl Theme {
 
     /// Headings and labels.
     pub fn label(&self) -> Style {
-        self.pick(Style::new().fg(Color::Gray), Style::new()).add_modifier(Modifier::BOLD)
+        self.pick(Style::new().fg(Color::Gray), Style::new())
+            .add_modifier(Modifier::BOLD)
     }
 
     /// Secondary text.
@@ -91,7 +94,9 @@ impl Theme {
     pub fn severity(&self, s: Severity) -> Style {
         match s {
             Severity::Error => self.pick(
-                Style::new().fg(Color::LightRed).add_modifier(Modifier::BOLD),
+                Style::new()
+                    .fg(Color::LightRed)
+                    .add_modifier(Modifier::BOLD),
                 Style::new().add_modifier(Modifier::BOLD),
             ),
             Severity::Warning => self.pick(Style::new().fg(Color::Yellow), Style::new()),
