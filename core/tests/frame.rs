@@ -14,7 +14,12 @@ fn split(ui: &mut Ui) -> SplitPane {
 
 /// The step right after the first store of `field`.
 fn after_store(ui: &Ui, field: Field) -> u64 {
-    let a = ui.session().log().iter().find(|a| a.field == field).unwrap();
+    let a = ui
+        .session()
+        .log()
+        .iter()
+        .find(|a| a.field == field)
+        .unwrap();
     a.step + 1
 }
 
@@ -50,7 +55,11 @@ fn descriptors_change_hands_at_publish_and_at_used_idx() {
     // At the end everything is free again.
     ui.apply(Command::Last);
     let s = split(&mut ui);
-    assert!(s.descs.iter().all(|d| d.owner == Owner::Free), "{:?}", s.descs);
+    assert!(
+        s.descs.iter().all(|d| d.owner == Owner::Free),
+        "{:?}",
+        s.descs
+    );
 }
 
 #[test]
@@ -70,7 +79,10 @@ fn event_windows_work_the_numbers() {
     ui.apply(Command::Goto(irq));
     let s = split(&mut ui);
     assert!(s.interrupt.event_idx);
-    assert_eq!((s.interrupt.event, s.interrupt.old, s.interrupt.new), (0, None, 1));
+    assert_eq!(
+        (s.interrupt.event, s.interrupt.old, s.interrupt.new),
+        (0, None, 1)
+    );
     assert!(s.interrupt.fires);
     ui.apply(Command::Last);
     let s = split(&mut ui);
@@ -182,6 +194,9 @@ fn cache_lines_carry_the_model_s_owner() {
     let c = f.main.cache;
     assert!(c.lines.iter().any(|l| l.transfers > 0));
     assert!(c.lines.iter().any(|l| l.owner == Owner::Shared));
-    assert!(!c.fields.is_empty(), "the first line is selected and has fields");
+    assert!(
+        !c.fields.is_empty(),
+        "the first line is selected and has fields"
+    );
     assert!(c.summary.contains("per buffer"), "{}", c.summary);
 }

@@ -9,5 +9,8 @@ fn keymap_doc_is_current() {
         std::fs::write(path, &want).unwrap();
     }
     let have = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(have == want, "docs/keymap.md is stale: run UPDATE_DOCS=1 cargo test -p ringside-core --test keymap_doc");
+    assert!(
+        have == want,
+        "docs/keymap.md is stale: run UPDATE_DOCS=1 cargo test -p ringside-core --test keymap_doc"
+    );
 }

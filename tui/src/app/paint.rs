@@ -237,7 +237,7 @@ fn session(
     let ring_rows = match &v.ring {
         RingPane::NotSetUp => 4,
         RingPane::Split(s) => s.descs.len() as u16 + 5,
-        RingPane::Packed(p) => p.descs.len() as u16 + 3,
+        RingPane::Packed(p) => p.descs.len() as u16 + 7,
     };
     let slots = layout(area, f.ui.focus, f.ui.zoom, ring_rows.max(8));
     for p in PaneId::ALL {
@@ -434,10 +434,10 @@ fn split(t: &mut Term<'_>, area: Rect, s: &SplitPane, theme: &Theme, hits: &mut 
     let [rings, windows] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(2)]).areas(area);
     // Narrow terminals cut the descriptors' notes first, never the avail and used rings.
-    let desc_w = rings.width.saturating_sub(40).min(58);
+    let desc_w = rings.width.saturating_sub(42).min(58);
     let [desc, avail, used] = Layout::horizontal([
         Constraint::Length(desc_w),
-        Constraint::Length(19),
+        Constraint::Length(21),
         Constraint::Min(21),
     ])
     .areas(rings);
@@ -475,33 +475,29 @@ fn split(t: &mut Term<'_>, area: Rect, s: &SplitPane, theme: &Theme, hits: &mut 
 }
 
 fn packed(t: &mut Term<'_>, area: Rect, p: &PackedPane, theme: &Theme, hits: &mut Vec<Hit>) {
-    let [desc, side] =
-        Layout::horizontal([Constraint::Length(58), Constraint::Min(20)]).areas(area);
+    let [desc, info] = Layout::vertical([Constraint::Min(3), Constraint::Length(4)]).areas(area);
     desc_table(t, desc, &p.descs, true, theme, hits);
     let ev = |name: &str, e: &ringside_core::view::EventArea| {
-        Line::from(vec![
-            Span::styled(format!("{name}: "), theme.label()),
+        vec![
+            Span::styled(format!("{name} "), theme.label()),
             Span::raw("off_wrap "),
             cell(&e.off_wrap, 1, Style::new(), theme),
-            Span::raw("  flags "),
+            Span::raw(" flags "),
             cell(&e.flags, 1, Style::new(), theme),
-        ])
+            Span::raw("   "),
+        ]
     };
+    let mut events = ev("driver_event", &p.driver_event);
+    events.extend(ev("device_event", &p.device_event));
     let lines = vec![
-        Line::from(p.driver.clone()),
-        Line::from(p.device.clone()),
-        ev("driver_event", &p.driver_event),
-        ev("device_event", &p.device_event),
+        Line::from(format!("{}   {}", p.driver, p.device)),
+        Line::from(events),
         Line::styled(
-            "AU: AVAIL/USED bits. 10 avail lap 1, 01 avail lap 0,",
-            theme.dim(),
-        ),
-        Line::styled(
-            "11 used lap 1, 00 used lap 0 (or never written).",
+            "AU = AVAIL/USED bits: 10 avail (lap 1), 01 avail (lap 0), 11 used (lap 1), 00 used (lap 0) or never written",
             theme.dim(),
         ),
     ];
-    t.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), side);
+    t.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), info);
 }
 
 fn transport(t: &mut Term<'_>, area: Rect, v: &SessionView, f: &Frame, theme: &Theme) {
