@@ -1396,6 +1396,12 @@ fn cache_pane(
     let size = model.line_size();
     let (start, len) = span(layout);
     let first = start / size * size;
+    // One pass over the model for every line's transfers (lines without any are absent).
+    let hot: std::collections::HashMap<u64, u64> = model
+        .ranked_lines(usize::MAX)
+        .into_iter()
+        .map(|l| (l.addr, l.transfers))
+        .collect();
     let lines: Vec<CacheLineRow> = (first..start + len)
         .step_by(size as usize)
         .enumerate()
@@ -1405,7 +1411,7 @@ fn cache_pane(
                 addr,
                 owner: mesi_owner(states),
                 states: format!("{} {}", states[0], states[1]),
-                transfers: model.line(addr).map_or(0, |r| r.summary.transfers),
+                transfers: hot.get(&addr).copied().unwrap_or(0),
                 label: row_label(layout, addr, size),
                 change: ch.at(addr, size),
                 selected: i == ctx.cache_line,
