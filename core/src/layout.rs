@@ -446,7 +446,7 @@ impl PackedLayout {
         let ev = |base: u64, off_wrap, flags| {
             (base..base + 4)
                 .contains(&addr)
-                .then_some(if addr - base < 2 { off_wrap } else { flags })
+                .then(|| if addr - base < 2 { off_wrap } else { flags })
         };
         ev(
             self.driver_event,

@@ -9,6 +9,7 @@
 
 pub mod behaviour;
 pub mod cache;
+pub mod command;
 pub mod detect;
 pub mod engine;
 pub mod features;
@@ -23,3 +24,5 @@ pub mod session;
 pub mod split;
 pub mod suggest;
 pub mod trace;
+pub mod ui;
+pub mod view;

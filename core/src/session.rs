@@ -247,6 +247,12 @@ impl Session {
         self.log.get(self.cursor as usize)
     }
 
+    /// Copies guest memory at the cursor into `buf`, starting at `addr`. Takes `&mut self` only
+    /// because guest memory keeps a small page lookup cache; the state is not changed.
+    pub fn peek(&mut self, addr: u64, buf: &mut [u8]) {
+        self.view.bus.mem.read(addr, buf);
+    }
+
     /// The access the last step performed, if any.
     pub fn last_access(&self) -> Option<&Access> {
         self.cursor
@@ -343,6 +349,24 @@ mod tests {
         let mut mem = s.state().bus.mem.clone();
         assert_eq!(mem.read_le(addr, 2), 2);
         assert_eq!(s.last_access().map(|a| a.step), Some(at));
+    }
+
+    #[test]
+    fn peek_reads_memory_at_the_cursor() {
+        let cfg = EngineConfig::simple(RingKind::Split, 8, Features::NONE);
+        let mut s = Session::new(cfg, &ops()).unwrap();
+        let store = *s
+            .log()
+            .iter()
+            .find(|a| a.field == crate::memory::Field::AvailIdx)
+            .unwrap();
+        let mut b = [0u8; 2];
+        s.seek(store.step);
+        s.peek(store.addr, &mut b);
+        assert_eq!(u16::from_le_bytes(b), 0);
+        s.step_forward();
+        s.peek(store.addr, &mut b);
+        assert_eq!(u64::from(u16::from_le_bytes(b)), store.value);
     }
 
     #[test]

@@ -8,9 +8,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod app;
 mod scenario_cmd;
 mod trace_cmd;
+
+use ringside_tui::app;
 
 /// Exit code for bad input (a malformed scenario, an unreadable trace).
 const EXIT_BAD_INPUT: u8 = 2;

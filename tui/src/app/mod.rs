@@ -1,8 +1,153 @@
-//! The stepping UI.
+//! The stepping UI: terminal setup and teardown, the event loop, and input mapping. Every
+//! decision is core's ([`Ui`]); this module turns crossterm events into keys and clicks and
+//! paints the frames core returns.
 
+mod paint;
+mod theme;
+
+use std::io::{IsTerminal, stdout};
 use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use ratatui::crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event, KeyCode, KeyEvent, KeyEventKind,
+    KeyModifiers, MouseButton, MouseEventKind,
+};
+use ratatui::crossterm::execute;
+use ratatui::layout::{Position, Size};
+use ringside_core::command::{Command, Key, KeyPress};
+use ringside_core::ui::Ui;
+use ringside_core::view::{Frame, FrameOptions};
+
+pub use paint::{Hit, paint};
+pub use theme::Theme;
+
+/// Exit code when stdout or stdin is not a terminal.
+const EXIT_NOT_A_TTY: u8 = 2;
 
 /// Opens the UI on a scenario, a file, or (with `None`) the tutorial's first chapter.
 pub fn open(target: Option<&str>) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("the stepping UI is not built yet (target: {target:?})")
+    if !stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!(
+            "ringside: the stepping UI needs a terminal (stdin and stdout are not both TTYs); use `ringside run` for headless output"
+        );
+        return Ok(ExitCode::from(EXIT_NOT_A_TTY));
+    }
+    let mut ui = match target {
+        None => Ui::tutorial(),
+        Some(t) => Ui::open(t),
+    }
+    .with_context(|| format!("cannot open {}", target.unwrap_or("the tutorial")))?;
+    run(&mut ui)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Frame options for a terminal of this size.
+pub fn options(size: Size) -> FrameOptions {
+    FrameOptions {
+        memory_rows: 16,
+        timeline_ops: usize::from(size.width.max(8)),
+    }
+}
+
+fn restore() {
+    let _ = execute!(stdout(), DisableMouseCapture);
+    ratatui::restore();
+}
+
+fn run(ui: &mut Ui) -> anyhow::Result<()> {
+    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
+    // ratatui's hook restores the screen; ours also gives the mouse back, before it.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(stdout(), DisableMouseCapture);
+        hook(info);
+    }));
+    let result = (|| -> anyhow::Result<()> {
+        execute!(stdout(), EnableMouseCapture)?;
+        let theme = Theme::from_env();
+        let mut hits: Vec<Hit> = Vec::new();
+        while !ui.should_quit() {
+            let frame: Frame = ui.frame(options(terminal.size()?));
+            terminal.draw(|t| hits = paint(t, &frame, &theme))?;
+            let timeout = match ui.playing() {
+                Some(sps) => Duration::from_millis(1000 / u64::from(sps.max(1))),
+                None => Duration::from_secs(3600),
+            };
+            if !event::poll(timeout)? {
+                ui.tick();
+                continue;
+            }
+            match event::read()? {
+                Event::Key(k) if k.kind != KeyEventKind::Release => {
+                    if let Some(k) = key(k) {
+                        ui.key(k);
+                    }
+                }
+                Event::Mouse(m) if m.kind == MouseEventKind::Down(MouseButton::Left) => {
+                    if let Some(c) = click(&hits, Position::new(m.column, m.row)) {
+                        ui.apply(c);
+                    }
+                }
+                Event::Mouse(m) if m.kind == MouseEventKind::ScrollDown => {
+                    ui.apply(Command::Move(1))
+                }
+                Event::Mouse(m) if m.kind == MouseEventKind::ScrollUp => {
+                    ui.apply(Command::Move(-1))
+                }
+                // A resize just repaints, at the new size, on the next turn.
+                _ => {}
+            }
+        }
+        Ok(())
+    })();
+    restore();
+    result
+}
+
+/// A crossterm key as core's key.
+pub fn key(k: KeyEvent) -> Option<KeyPress> {
+    let shift = k.modifiers.contains(KeyModifiers::SHIFT);
+    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+    let key = match k.code {
+        KeyCode::Char(c) => {
+            return Some(KeyPress {
+                key: Key::Char(c),
+                shift: false,
+                ctrl,
+            });
+        }
+        KeyCode::Left => Key::Left,
+        KeyCode::Right => Key::Right,
+        KeyCode::Up => Key::Up,
+        KeyCode::Down => Key::Down,
+        KeyCode::Home => Key::Home,
+        KeyCode::End => Key::End,
+        KeyCode::PageUp => Key::PageUp,
+        KeyCode::PageDown => Key::PageDown,
+        KeyCode::Tab => Key::Tab,
+        KeyCode::BackTab => return Some(KeyPress::plain(Key::BackTab)),
+        KeyCode::Enter => Key::Enter,
+        KeyCode::Esc => Key::Esc,
+        KeyCode::Backspace => Key::Backspace,
+        KeyCode::F(n) => Key::F(n),
+        _ => return None,
+    };
+    Some(KeyPress { key, shift, ctrl })
+}
+
+/// The command a click at `at` means: select the item under it, or focus its pane.
+pub fn click(hits: &[Hit], at: Position) -> Option<Command> {
+    let item = hits.iter().filter(|h| h.area.contains(at)).find_map(|h| {
+        h.index.map(|index| Command::Select {
+            pane: h.pane,
+            index,
+        })
+    });
+    item.or_else(|| {
+        hits.iter()
+            .find(|h| h.area.contains(at))
+            .map(|h| Command::FocusPane(h.pane))
+    })
 }

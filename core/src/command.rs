@@ -1,0 +1,198 @@
+//! Every user intent as data: the [`Command`] enum, the keymap that produces commands from
+//! keys, the breakpoint condition language and the command palette's parser.
+//!
+//! Keys, the palette, saved sessions and tests all produce `Command`s, and the
+//! [`Ui`](crate::ui::Ui) controller applies them to a session. Both faces share all of it.
+
+mod breakpoint;
+mod keymap;
+mod palette;
+
+use serde::{Deserialize, Serialize};
+
+pub(crate) use breakpoint::next_hit;
+pub use breakpoint::{Breakpoint, Cmp, Condition, parse_field};
+pub use keymap::{Binding, Key, KeyPress, bindings, keymap_markdown, lookup};
+pub use palette::{PALETTE, parse_palette};
+
+/// Forwards or backwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Dir {
+    /// Towards the end.
+    Forward,
+    /// Towards the start.
+    Back,
+}
+
+/// The panes, in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum PaneId {
+    /// Descriptor table/ring with the avail and used rings or event areas.
+    #[default]
+    Ring,
+    /// Hex memory.
+    Memory,
+    /// Narration of the current step.
+    Narration,
+    /// Findings.
+    Findings,
+    /// Timeline of both agents.
+    Timeline,
+    /// Features and status.
+    Transport,
+    /// Cache lines of the ring and the c2c drill-down.
+    Cache,
+}
+
+impl PaneId {
+    /// All panes in Tab order.
+    pub const ALL: [PaneId; 7] = [
+        PaneId::Ring,
+        PaneId::Cache,
+        PaneId::Memory,
+        PaneId::Narration,
+        PaneId::Findings,
+        PaneId::Timeline,
+        PaneId::Transport,
+    ];
+
+    /// The pane's title.
+    pub fn title(self) -> &'static str {
+        match self {
+            PaneId::Ring => "ring",
+            PaneId::Memory => "memory",
+            PaneId::Narration => "narration",
+            PaneId::Findings => "findings",
+            PaneId::Timeline => "timeline",
+            PaneId::Transport => "features & status",
+            PaneId::Cache => "cache lines",
+        }
+    }
+
+    /// The next (or previous) pane in Tab order.
+    pub fn cycle(self, dir: Dir) -> PaneId {
+        let n = Self::ALL.len();
+        let i = Self::ALL.iter().position(|&p| p == self).unwrap_or(0);
+        let j = match dir {
+            Dir::Forward => (i + 1) % n,
+            Dir::Back => (i + n - 1) % n,
+        };
+        Self::ALL[j]
+    }
+}
+
+/// What a text prompt is asking for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PromptKind {
+    /// A step number.
+    Goto,
+    /// A breakpoint condition.
+    Break,
+    /// A search term.
+    Search,
+    /// A palette command.
+    Palette,
+}
+
+impl PromptKind {
+    /// The prompt's leading text.
+    pub fn label(self) -> &'static str {
+        match self {
+            PromptKind::Goto => "go to step: ",
+            PromptKind::Break => "break on: ",
+            PromptKind::Search => "/",
+            PromptKind::Palette => ":",
+        }
+    }
+}
+
+/// One user intent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    /// One micro step (one access).
+    Step(Dir),
+    /// One whole op.
+    Op(Dir),
+    /// To step 0.
+    First,
+    /// To the end.
+    Last,
+    /// To a micro step.
+    Goto(u64),
+    /// Continue (or reverse-continue) to the next breakpoint hit.
+    Continue(Dir),
+    /// Play or pause.
+    Play,
+    /// Play faster.
+    Faster,
+    /// Play slower.
+    Slower,
+    /// Set a mark at the cursor (or remove the one there).
+    Mark,
+    /// Jump to the next mark.
+    NextMark,
+    /// Remove all marks.
+    ClearMarks,
+    /// Add a breakpoint.
+    Break(Condition),
+    /// Delete breakpoint `n` (1-based, as listed).
+    DeleteBreak(usize),
+    /// Delete every breakpoint.
+    ClearBreaks,
+    /// Focus the next or previous pane.
+    Focus(Dir),
+    /// Focus one pane.
+    FocusPane(PaneId),
+    /// Give the focused pane the whole screen, or stop.
+    Zoom,
+    /// Move the selection in the focused pane.
+    Move(i32),
+    /// Select an item of a pane (a click): ring slot, memory address, finding (as listed),
+    /// timeline op.
+    Select {
+        /// Pane.
+        pane: PaneId,
+        /// Item.
+        index: usize,
+    },
+    /// Search forwards for a field, op or outcome containing the text.
+    Search(String),
+    /// Next or previous search match.
+    SearchNext(Dir),
+    /// Open a text prompt.
+    Prompt(PromptKind),
+    /// Show or hide the help overlay.
+    Help,
+    /// Close the innermost popup, prompt or message.
+    Escape,
+    /// Compare with the same ops on the other layout (`None`), or another scenario; toggles.
+    Compare(Option<String>),
+    /// Save the session to a RON file.
+    Save(String),
+    /// Load a session from a RON file.
+    Load(String),
+    /// Quit.
+    Quit,
+}
+
+/// A command could not be parsed. Columns are 1-based characters.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("column {column}: {message}; {hint}")]
+pub struct ParseError {
+    /// Where it went wrong.
+    pub column: usize,
+    /// What went wrong.
+    pub message: String,
+    /// What would be accepted.
+    pub hint: String,
+}
+
+impl ParseError {
+    fn new(column: usize, message: impl Into<String>, hint: impl Into<String>) -> Self {
+        ParseError {
+            column,
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}

@@ -1,0 +1,535 @@
+//! The breakpoint condition language.
+//!
+//! ```text
+//! used.idx == 7            a field takes a value (== != < <= > >=, decimal or 0x hex):
+//!                          stops right after the store that makes the comparison true
+//! store desc[3].flags      any store (load, access) of a field: a watchpoint
+//! finding [CODE]           a finding is raised (of that code)
+//! op NAME|KIND             an op starts (pop, kick, fill ... or consume, notify ...)
+//! notify [driver|device]   a kick (driver) or an interrupt (device) is sent
+//! ```
+//!
+//! Field names are the ones ringside shows everywhere: `desc[3].flags`, `avail.ring[5]`,
+//! `used.ring[2].len`, `used_event`, `driver_event.off_wrap`, `status`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Dir, ParseError};
+use crate::finding::Code;
+use crate::memory::{AccessKind, Agent, DescPart, Field};
+use crate::op::OpKind;
+use crate::session::Session;
+
+/// A comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Cmp {
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+impl Cmp {
+    const ALL: [(&'static str, Cmp); 6] = [
+        ("==", Cmp::Eq),
+        ("!=", Cmp::Ne),
+        ("<=", Cmp::Le),
+        (">=", Cmp::Ge),
+        ("<", Cmp::Lt),
+        (">", Cmp::Gt),
+    ];
+
+    fn holds(self, a: u64, b: u64) -> bool {
+        match self {
+            Cmp::Eq => a == b,
+            Cmp::Ne => a != b,
+            Cmp::Lt => a < b,
+            Cmp::Le => a <= b,
+            Cmp::Gt => a > b,
+            Cmp::Ge => a >= b,
+        }
+    }
+
+    fn symbol(self) -> &'static str {
+        Self::ALL.iter().find(|c| c.1 == self).map_or("==", |c| c.0)
+    }
+}
+
+/// When to stop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Condition {
+    /// A field's value starts to satisfy a comparison.
+    Value {
+        /// The field.
+        field: Field,
+        /// The comparison.
+        cmp: Cmp,
+        /// The value compared with.
+        value: u64,
+    },
+    /// An access to a field (of one kind, or any).
+    Access {
+        /// Load, store, or either.
+        kind: Option<AccessKind>,
+        /// The field.
+        field: Field,
+    },
+    /// A finding (of one code, or any).
+    Finding(Option<Code>),
+    /// An op of this name (`pop`) or kind (`consume`) starts.
+    Op(String),
+    /// A notification is sent (by one side, or either).
+    Notify(Option<Agent>),
+}
+
+/// A breakpoint: a condition, shown and saved in its canonical text.
+pub type Breakpoint = Condition;
+
+/// Names `Op::name` gives, for checking `op NAME`.
+const OP_NAMES: &[&str] = &[
+    "negotiate",
+    "set_status",
+    "write_features",
+    "reset",
+    "needs_reset",
+    "add",
+    "publish",
+    "kick",
+    "disable_cb",
+    "enable_cb",
+    "get_buf",
+    "pop",
+    "fill",
+    "flush",
+    "notify",
+    "disable_notify",
+    "enable_notify",
+    "driver_fault",
+    "device_fault",
+];
+
+const KINDS: &[(&str, OpKind)] = &[
+    ("transport", OpKind::Transport),
+    ("produce", OpKind::Produce),
+    ("consume", OpKind::Consume),
+    ("complete", OpKind::Complete),
+    ("reclaim", OpKind::Reclaim),
+    ("notify", OpKind::Notify),
+    ("fault", OpKind::Fault),
+];
+
+const FIXED_FIELDS: &[(&str, Field)] = &[
+    ("avail.flags", Field::AvailFlags),
+    ("avail.idx", Field::AvailIdx),
+    ("used_event", Field::UsedEvent),
+    ("used.flags", Field::UsedFlags),
+    ("used.idx", Field::UsedIdx),
+    ("avail_event", Field::AvailEvent),
+    ("driver_event.off_wrap", Field::DriverEventOffWrap),
+    ("driver_event.flags", Field::DriverEventFlags),
+    ("device_event.off_wrap", Field::DeviceEventOffWrap),
+    ("device_event.flags", Field::DeviceEventFlags),
+    ("status", Field::Status),
+    ("queue_notify", Field::QueueNotify),
+    ("isr", Field::InterruptStatus),
+];
+
+const FIELD_HINT: &str = "fields look like used.idx, avail.idx, desc[3].flags, avail.ring[2], used.ring[0].len, used_event, driver_event.flags, status";
+
+/// Parses a field name as ringside prints it (`desc[3].flags`, `used.ring[2].id`).
+pub fn parse_field(s: &str) -> Option<Field> {
+    if let Some((_, f)) = FIXED_FIELDS.iter().find(|(n, _)| *n == s) {
+        return Some(*f);
+    }
+    let index = |rest: &str| -> Option<(u16, String)> {
+        let (n, tail) = rest.split_once(']')?;
+        Some((n.parse().ok()?, tail.to_string()))
+    };
+    if let Some(rest) = s.strip_prefix("desc[") {
+        let (index, tail) = index(rest)?;
+        let part = match tail.as_str() {
+            ".addr" => DescPart::Addr,
+            ".len" => DescPart::Len,
+            ".flags" => DescPart::Flags,
+            ".next" => DescPart::Next,
+            ".id" => DescPart::Id,
+            _ => return None,
+        };
+        return Some(Field::Desc { index, part });
+    }
+    if let Some(rest) = s.strip_prefix("avail.ring[") {
+        let (n, tail) = index(rest)?;
+        return tail.is_empty().then_some(Field::AvailRing(n));
+    }
+    if let Some(rest) = s.strip_prefix("used.ring[") {
+        let (n, tail) = index(rest)?;
+        return match tail.as_str() {
+            ".id" => Some(Field::UsedId(n)),
+            ".len" => Some(Field::UsedLen(n)),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// A cursor over the condition text that knows its column.
+struct Lexer<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Lexer<'a> {
+    fn skip_ws(&mut self) {
+        let rest = &self.text[self.pos..];
+        self.pos += rest.len() - rest.trim_start().len();
+    }
+
+    fn column(&self) -> usize {
+        self.text[..self.pos].chars().count() + 1
+    }
+
+    /// The next run of characters that can make up a name, field or number.
+    fn word(&mut self) -> (usize, &'a str) {
+        self.skip_ws();
+        let col = self.column();
+        let rest = &self.text[self.pos..];
+        let n = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "_.[]-".contains(c)))
+            .unwrap_or(rest.len());
+        self.pos += n;
+        (col, &rest[..n])
+    }
+
+    fn end(&mut self) -> Result<(), ParseError> {
+        self.skip_ws();
+        if self.pos < self.text.len() {
+            return Err(ParseError::new(
+                self.column(),
+                format!("unexpected `{}`", &self.text[self.pos..]),
+                "nothing may follow the condition",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn field_at(col: usize, w: &str) -> Result<Field, ParseError> {
+    if w.is_empty() {
+        return Err(ParseError::new(col, "expected a field", FIELD_HINT));
+    }
+    parse_field(w).ok_or_else(|| ParseError::new(col, format!("unknown field `{w}`"), FIELD_HINT))
+}
+
+fn number(col: usize, w: &str) -> Result<u64, ParseError> {
+    let parsed = match w.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => w.parse(),
+    };
+    parsed.map_err(|_| {
+        ParseError::new(
+            col,
+            if w.is_empty() {
+                "expected a number".to_string()
+            } else {
+                format!("`{w}` is not a number")
+            },
+            "write a decimal number or 0x followed by hex digits",
+        )
+    })
+}
+
+impl Condition {
+    /// Parses a condition.
+    pub fn parse(text: &str) -> Result<Condition, ParseError> {
+        let mut lx = Lexer { text, pos: 0 };
+        let (col, first) = lx.word();
+        let cond = match first {
+            "" => {
+                return Err(ParseError::new(
+                    col,
+                    "empty condition",
+                    "try `used.idx == 1`, `store desc[0].flags`, `finding`, `op pop` or `notify`",
+                ));
+            }
+            "finding" => {
+                let (col, w) = lx.word();
+                if w.is_empty() {
+                    Condition::Finding(None)
+                } else {
+                    let code = Code::parse(w).ok_or_else(|| {
+                        let codes: Vec<&str> = Code::ALL.iter().map(|c| c.name()).collect();
+                        ParseError::new(
+                            col,
+                            format!("unknown finding code `{w}`"),
+                            format!("codes: {}", codes.join(", ")),
+                        )
+                    })?;
+                    Condition::Finding(Some(code))
+                }
+            }
+            "op" => {
+                let (col, w) = lx.word();
+                if !OP_NAMES.contains(&w) && !KINDS.iter().any(|k| k.0 == w) {
+                    let kinds: Vec<&str> = KINDS.iter().map(|k| k.0).collect();
+                    return Err(ParseError::new(
+                        col,
+                        format!("unknown op `{w}`"),
+                        format!("ops: {}; kinds: {}", OP_NAMES.join(", "), kinds.join(", ")),
+                    ));
+                }
+                Condition::Op(w.to_string())
+            }
+            "notify" => {
+                let (col, w) = lx.word();
+                let agent = match w {
+                    "" => None,
+                    "driver" | "kick" => Some(Agent::Driver),
+                    "device" | "interrupt" => Some(Agent::Device),
+                    _ => {
+                        return Err(ParseError::new(
+                            col,
+                            format!("unknown side `{w}`"),
+                            "write `notify`, `notify driver` (kicks) or `notify device` (interrupts)",
+                        ));
+                    }
+                };
+                Condition::Notify(agent)
+            }
+            "store" | "load" | "access" => {
+                let (col, w) = lx.word();
+                let kind = match first {
+                    "store" => Some(AccessKind::Store),
+                    "load" => Some(AccessKind::Load),
+                    _ => None,
+                };
+                Condition::Access {
+                    kind,
+                    field: field_at(col, w)?,
+                }
+            }
+            w => {
+                let field = field_at(col, w)?;
+                lx.skip_ws();
+                let col = lx.column();
+                let rest = &text[lx.pos..];
+                let Some(&(sym, cmp)) = Cmp::ALL.iter().find(|(s, _)| rest.starts_with(s)) else {
+                    return Err(ParseError::new(
+                        col,
+                        "expected a comparison",
+                        "write one of == != < <= > >= and a value, as in `used.idx == 7`",
+                    ));
+                };
+                lx.pos += sym.len();
+                let (col, w) = lx.word();
+                Condition::Value {
+                    field,
+                    cmp,
+                    value: number(col, w)?,
+                }
+            }
+        };
+        lx.end()?;
+        Ok(cond)
+    }
+
+    /// Every step at which this condition stops a continue, ascending. A stop lands right after
+    /// the access that made it true, at the start of the op, or where the finding was raised.
+    pub fn hits(&self, s: &Session) -> Vec<u64> {
+        let fin = s.final_state();
+        let mut out: Vec<u64> = match self {
+            Condition::Value { field, cmp, value } => s
+                .log()
+                .iter()
+                .filter(|a| {
+                    a.kind == AccessKind::Store
+                        && a.field == *field
+                        && cmp.holds(a.value, *value)
+                        && !cmp.holds(a.old, *value)
+                })
+                .map(|a| a.step + 1)
+                .collect(),
+            Condition::Access { kind, field } => s
+                .log()
+                .iter()
+                .filter(|a| a.field == *field && kind.is_none_or(|k| a.kind == k))
+                .map(|a| a.step + 1)
+                .collect(),
+            Condition::Finding(code) => fin
+                .findings
+                .0
+                .iter()
+                .filter(|f| code.is_none_or(|c| f.code == c))
+                .map(|f| f.step)
+                .collect(),
+            Condition::Op(name) => {
+                let kind = KINDS.iter().find(|k| k.0 == name).map(|k| k.1);
+                s.ops()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, op)| op.name() == name || Some(op.kind()) == kind)
+                    .map(|(i, _)| s.op_start(i))
+                    .collect()
+            }
+            Condition::Notify(agent) => fin
+                .notifications
+                .iter()
+                .filter(|n| agent.is_none_or(|a| n.from == a))
+                .map(|n| n.step + 1)
+                .collect(),
+        };
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// The first hit after `cursor` (forward) or the last before it (back).
+pub(crate) fn next_hit(hits: &[u64], cursor: u64, dir: Dir) -> Option<u64> {
+    match dir {
+        Dir::Forward => hits.iter().copied().find(|&h| h > cursor),
+        Dir::Back => hits.iter().rev().copied().find(|&h| h < cursor),
+    }
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Condition::Value { field, cmp, value } => {
+                write!(f, "{field} {} {value}", cmp.symbol())
+            }
+            Condition::Access { kind, field } => {
+                let k = match kind {
+                    Some(AccessKind::Store) => "store",
+                    Some(AccessKind::Load) => "load",
+                    None => "access",
+                };
+                write!(f, "{k} {field}")
+            }
+            Condition::Finding(None) => f.write_str("finding"),
+            Condition::Finding(Some(c)) => write!(f, "finding {c}"),
+            Condition::Op(n) => write!(f, "op {n}"),
+            Condition::Notify(None) => f.write_str("notify"),
+            Condition::Notify(Some(a)) => write!(f, "notify {a}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    #[test]
+    fn conditions_parse_and_print_canonically() {
+        for text in [
+            "used.idx == 7",
+            "avail.idx >= 3",
+            "desc[3].flags != 0",
+            "store desc[0].flags",
+            "load used.ring[0].len",
+            "access avail.ring[2]",
+            "finding",
+            "finding stall",
+            "op pop",
+            "op consume",
+            "notify",
+            "notify device",
+            "status == 15",
+        ] {
+            let c = Condition::parse(text).unwrap();
+            assert_eq!(c.to_string(), text);
+        }
+        assert_eq!(
+            Condition::parse("  used.idx==0x10").unwrap().to_string(),
+            "used.idx == 16"
+        );
+    }
+
+    #[test]
+    fn every_printed_field_parses_back() {
+        let s = Scenario::tutorial_start().unwrap().session().unwrap();
+        for a in s.log() {
+            if !matches!(
+                a.field,
+                Field::Payload { .. }
+                    | Field::DeviceFeatures { .. }
+                    | Field::DriverFeatures { .. }
+                    | Field::QueueConfig
+                    | Field::Other
+                    | Field::Indirect { .. }
+            ) {
+                assert_eq!(
+                    parse_field(&a.field.to_string()),
+                    Some(a.field),
+                    "{}",
+                    a.field
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn errors_give_the_column_and_a_hint() {
+        let e = Condition::parse("used.idz == 7").unwrap_err();
+        assert_eq!(e.column, 1);
+        assert!(e.message.contains("unknown field `used.idz`"), "{e}");
+        assert!(e.hint.contains("used.idx"), "{e}");
+
+        let e = Condition::parse("used.idx = 7").unwrap_err();
+        assert_eq!(
+            (e.column, e.message.as_str()),
+            (10, "expected a comparison")
+        );
+
+        let e = Condition::parse("used.idx == seven").unwrap_err();
+        assert_eq!(e.column, 13);
+        assert!(e.hint.contains("0x"), "{e}");
+
+        let e = Condition::parse("finding stal").unwrap_err();
+        assert_eq!(e.column, 9);
+        assert!(e.hint.contains("stall"), "{e}");
+
+        let e = Condition::parse("op popp").unwrap_err();
+        assert_eq!(e.column, 4);
+
+        let e = Condition::parse("used.idx == 1 and more").unwrap_err();
+        assert_eq!(e.column, 15);
+        assert_eq!(Condition::parse("").unwrap_err().column, 1);
+    }
+
+    #[test]
+    fn op_names_are_the_engine_s() {
+        let s = Scenario::tutorial_start().unwrap().session().unwrap();
+        for op in s.ops() {
+            assert!(OP_NAMES.contains(&op.name()), "{}", op.name());
+        }
+    }
+
+    #[test]
+    fn value_hits_land_after_the_store_that_makes_them_true() {
+        let s = Scenario::tutorial_start().unwrap().session().unwrap();
+        let hits = Condition::parse("used.idx == 1").unwrap().hits(&s);
+        assert_eq!(hits.len(), 1);
+        let store = &s.log()[hits[0] as usize - 1];
+        assert_eq!(
+            (store.field, store.value, store.old),
+            (Field::UsedIdx, 1, 0)
+        );
+        assert_eq!(next_hit(&hits, 0, Dir::Forward), Some(hits[0]));
+        assert_eq!(next_hit(&hits, hits[0], Dir::Forward), None);
+        assert_eq!(next_hit(&hits, s.len(), Dir::Back), Some(hits[0]));
+        let kicks = Condition::parse("notify driver").unwrap().hits(&s);
+        assert_eq!(kicks.len(), 1);
+        assert_eq!(s.log()[kicks[0] as usize - 1].field, Field::QueueNotify);
+    }
+}

@@ -1,0 +1,202 @@
+//! Frame-level tests: what the UIs will paint at known steps of the tutorial.
+
+use ringside_core::command::{Command, Condition, Dir, Key, KeyPress, PaneId, PromptKind};
+use ringside_core::memory::Field;
+use ringside_core::ui::Ui;
+use ringside_core::view::{Change, FrameOptions, Owner, RingPane, SplitPane};
+
+fn split(ui: &mut Ui) -> SplitPane {
+    match ui.frame(FrameOptions::default()).main.ring {
+        RingPane::Split(s) => s,
+        other => panic!("expected a split ring, got {other:?}"),
+    }
+}
+
+/// The step right after the first store of `field`.
+fn after_store(ui: &Ui, field: Field) -> u64 {
+    let a = ui
+        .session()
+        .log()
+        .iter()
+        .find(|a| a.field == field)
+        .unwrap();
+    a.step + 1
+}
+
+#[test]
+fn descriptors_change_hands_at_publish_and_at_used_idx() {
+    let mut ui = Ui::tutorial().unwrap();
+    let publish = after_store(&ui, Field::AvailIdx);
+    ui.apply(Command::Goto(publish - 1));
+    let s = split(&mut ui);
+    // Filled but not published: still the driver's, and avail.ring[0] is the driver's too.
+    assert_eq!(s.descs[0].owner, Owner::Driver);
+    assert_eq!(s.descs[1].owner, Owner::Driver);
+    assert_eq!(s.descs[2].owner, Owner::Free);
+    assert_eq!(s.avail.rows[0].owner, Owner::Driver);
+    ui.apply(Command::Step(Dir::Forward));
+    let s = split(&mut ui);
+    assert_eq!(s.descs[0].owner, Owner::Device);
+    assert_eq!(s.descs[1].owner, Owner::Device);
+    assert_eq!(s.avail.rows[0].owner, Owner::Device);
+    assert_eq!(s.avail.idx.text, "1");
+    assert_eq!(s.avail.idx.change, Change::Strong);
+    assert_eq!(s.descs[0].flags.text, "0x0001 N··");
+    assert_eq!(s.descs[1].flags.text, "0x0002 ·W·");
+    assert_eq!(s.descs[1].len.text, "512");
+
+    // used.idx published: the chain comes back to the driver, used.ring[0] is its to read.
+    let used = after_store(&ui, Field::UsedIdx);
+    ui.apply(Command::Goto(used));
+    let s = split(&mut ui);
+    assert_eq!(s.descs[0].owner, Owner::Driver);
+    assert_eq!(s.used.rows[0].owner, Owner::Driver);
+    assert_eq!(s.used.rows[0].entry.text, "  0   200");
+    // At the end everything is free again.
+    ui.apply(Command::Last);
+    let s = split(&mut ui);
+    assert!(
+        s.descs.iter().all(|d| d.owner == Owner::Free),
+        "{:?}",
+        s.descs
+    );
+}
+
+#[test]
+fn event_windows_work_the_numbers() {
+    // The tutorial does not negotiate EVENT_IDX: the flags decide, and say so.
+    let mut ui = Ui::tutorial().unwrap();
+    ui.apply(Command::Last);
+    let s = split(&mut ui);
+    assert!(!s.kick.event_idx);
+    assert_eq!(s.kick.text, "used.flags NO_NOTIFY 0 → kick");
+    // With EVENT_IDX on both sides, the window [old, new) appears.
+    let mut sc = ringside_core::scenario::Scenario::tutorial_start().unwrap();
+    sc.engine.driver_features = sc.engine.device_features;
+    let mut ui = Ui::with_scenario("t", sc).unwrap();
+    // Before the device's first decision (the Interrupt op, 8th): no `old` yet, so it fires.
+    let irq = ui.session().op_start(7);
+    ui.apply(Command::Goto(irq));
+    let s = split(&mut ui);
+    assert!(s.interrupt.event_idx);
+    assert_eq!(
+        (s.interrupt.event, s.interrupt.old, s.interrupt.new),
+        (0, None, 1)
+    );
+    assert!(s.interrupt.fires);
+    ui.apply(Command::Last);
+    let s = split(&mut ui);
+    assert_eq!(s.interrupt.old, Some(1));
+    assert!(s.interrupt.text.contains("[1, 1)"), "{}", s.interrupt.text);
+    assert!(!s.interrupt.fires);
+}
+
+#[test]
+fn marks_make_weak_changes_and_steps_strong_ones() {
+    let mut ui = Ui::tutorial().unwrap();
+    let publish = after_store(&ui, Field::AvailIdx);
+    ui.apply(Command::Goto(publish - 5));
+    ui.apply(Command::Mark);
+    ui.apply(Command::Goto(publish + 1));
+    ui.apply(Command::Step(Dir::Forward));
+    let s = split(&mut ui);
+    assert_eq!(s.avail.idx.change, Change::Weak);
+    ui.apply(Command::Goto(publish - 1));
+    ui.apply(Command::Step(Dir::Forward));
+    assert_eq!(split(&mut ui).avail.idx.change, Change::Strong);
+}
+
+#[test]
+fn breakpoints_continue_and_reverse_continue() {
+    let mut ui = Ui::tutorial().unwrap();
+    ui.apply(Command::Break(Condition::parse("used.idx == 1").unwrap()));
+    ui.apply(Command::Continue(Dir::Forward));
+    let used = after_store(&ui, Field::UsedIdx);
+    assert_eq!(ui.session().position().step, used);
+    ui.apply(Command::Break(Condition::parse("op kick").unwrap()));
+    ui.apply(Command::Continue(Dir::Back));
+    let kick = ui.session().op_start(3);
+    assert_eq!(ui.session().position().step, kick);
+    let f = ui.frame(FrameOptions::default());
+    assert_eq!(f.ui.breakpoints, ["used.idx == 1", "op kick"]);
+    assert!(f.ui.message.unwrap().text.contains("breakpoint 2"));
+}
+
+#[test]
+fn prompts_refuse_bad_input_with_a_column_and_keep_the_text() {
+    let mut ui = Ui::tutorial().unwrap();
+    ui.apply(Command::Prompt(PromptKind::Break));
+    for c in "used.idz == 1".chars() {
+        ui.key(KeyPress::ch(c));
+    }
+    ui.key(KeyPress::plain(Key::Enter));
+    let f = ui.frame(FrameOptions::default());
+    let p = f.ui.prompt.expect("prompt stays open");
+    assert_eq!(p.text, "used.idz == 1");
+    assert!(p.error.unwrap().starts_with("column 1: unknown field"));
+    ui.key(KeyPress::plain(Key::Esc));
+    assert!(ui.frame(FrameOptions::default()).ui.prompt.is_none());
+}
+
+#[test]
+fn narration_names_the_next_access() {
+    let mut ui = Ui::tutorial().unwrap();
+    let publish = after_store(&ui, Field::AvailIdx);
+    ui.apply(Command::Goto(publish - 1));
+    let f = ui.frame(FrameOptions::default());
+    let n = f.main.narration;
+    assert_eq!(
+        n.next.as_deref(),
+        Some("avail.idx ← 0x0001 (driver, release; was 0x0)")
+    );
+    assert!(n.say.unwrap().starts_with("One store-release of avail.idx"));
+    assert!(n.op.starts_with("op 3/9: driver publish"));
+}
+
+#[test]
+fn compare_steps_the_packed_twin_to_the_same_op() {
+    let mut ui = Ui::tutorial().unwrap();
+    ui.apply(Command::Compare(None));
+    ui.apply(Command::Op(Dir::Forward));
+    ui.apply(Command::Op(Dir::Forward));
+    let f = ui.frame(FrameOptions::default());
+    let (label, other) = f.compare.expect("compare on");
+    assert_eq!(label, "packed ring, same ops");
+    assert_eq!(other.header.op, f.main.header.op);
+    assert!(matches!(other.ring, RingPane::Packed(_)));
+    ui.apply(Command::Compare(None));
+    assert!(ui.frame(FrameOptions::default()).compare.is_none());
+}
+
+#[test]
+fn the_session_round_trips_through_ron() {
+    let dir = std::env::temp_dir().join(format!("ringside-ui-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s.ron").to_string_lossy().into_owned();
+    let mut ui = Ui::tutorial().unwrap();
+    ui.apply(Command::Goto(17));
+    ui.apply(Command::Mark);
+    ui.apply(Command::Break(Condition::parse("notify device").unwrap()));
+    ui.apply(Command::FocusPane(PaneId::Memory));
+    ui.apply(Command::Save(path.clone()));
+    let saved = ui.saved();
+    let back = Ui::open(&path).unwrap();
+    assert_eq!(back.saved(), saved);
+    assert_eq!(back.session().position().step, 17);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn cache_lines_carry_the_model_s_owner() {
+    let mut ui = Ui::tutorial().unwrap();
+    ui.apply(Command::Last);
+    let f = ui.frame(FrameOptions::default());
+    let c = f.main.cache;
+    assert!(c.lines.iter().any(|l| l.transfers > 0));
+    assert!(c.lines.iter().any(|l| l.owner == Owner::Shared));
+    assert!(
+        !c.fields.is_empty(),
+        "the first line is selected and has fields"
+    );
+    assert!(c.summary.contains("per buffer"), "{}", c.summary);
+}

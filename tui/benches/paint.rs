@@ -1,0 +1,96 @@
+//! Painting one frame of a 1024-entry ring at 200x60, and one step plus repaint.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ringside_core::command::{Command, Dir};
+use ringside_core::engine::EngineConfig;
+use ringside_core::features::Features;
+use ringside_core::layout::RingKind;
+use ringside_core::op::Op;
+use ringside_core::queue::{BufferSpec, Pick};
+use ringside_core::scenario::{Scenario, Step};
+use ringside_core::ui::Ui;
+use ringside_tui::app::{Theme, options, paint};
+
+fn big(kind: RingKind) -> Ui {
+    let buf = BufferSpec {
+        readable: vec![16],
+        writable: vec![512],
+        indirect: false,
+    };
+    let round = vec![
+        Op::Add {
+            buffer: buf,
+            count: 256,
+        },
+        Op::Publish,
+        Op::Kick,
+        Op::Pop { max: None },
+        Op::Complete {
+            count: 256,
+            pick: Pick::Oldest,
+            written: Some(64),
+        },
+        Op::PublishUsed,
+        Op::Interrupt,
+        Op::Reclaim { max: None },
+    ];
+    let ops = [
+        Op::Negotiate,
+        Op::Repeat {
+            times: 8,
+            ops: round,
+        },
+    ];
+    let scenario = Scenario {
+        title: "bench: 1024-entry ring".into(),
+        chapter: None,
+        description: String::new(),
+        engine: EngineConfig::simple(kind, 1024, Features::EVENT_IDX),
+        steps: ops.into_iter().map(|op| Step { op, say: None }).collect(),
+        cache: Default::default(),
+        expect: Vec::new(),
+    };
+    Ui::with_scenario("bench", scenario).unwrap()
+}
+
+fn bench(c: &mut Criterion) {
+    for kind in [RingKind::Split, RingKind::Packed] {
+        let mut ui = big(kind);
+        // Stand in the middle of the run, a mark behind, so every change level is exercised.
+        let mid = ui.session().len() / 2;
+        ui.apply(Command::Goto(mid - 5000));
+        ui.apply(Command::Mark);
+        ui.apply(Command::Goto(mid));
+        let mut term = Terminal::new(TestBackend::new(200, 60)).unwrap();
+        let theme = Theme::new(true);
+        let opts = options(term.size().unwrap());
+        c.bench_function(&format!("paint {kind} 1024 at 200x60"), |b| {
+            b.iter(|| {
+                let frame = ui.frame(opts);
+                term.draw(|f| {
+                    paint(f, &frame, &theme);
+                })
+                .unwrap();
+            })
+        });
+        let mut forward = true;
+        c.bench_function(&format!("step + paint {kind} 1024 at 200x60"), |b| {
+            b.iter(|| {
+                // Alternate so the cursor stays in place over any number of iterations.
+                let d = if forward { Dir::Forward } else { Dir::Back };
+                forward = !forward;
+                ui.apply(Command::Step(d));
+                let frame = ui.frame(opts);
+                term.draw(|f| {
+                    paint(f, &frame, &theme);
+                })
+                .unwrap();
+            })
+        });
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,89 @@
+//! End to end: the real binary in a tmux pseudo-terminal. Steps, goes back, opens the help,
+//! quits, reading the screen each time. Needs tmux (`apt-get install -y tmux`).
+
+use std::process::Command;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+struct Tmux(String);
+
+impl Tmux {
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(args)
+            .output()
+            .expect("tmux is needed for this test: apt-get install -y tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", &self.0];
+        args.extend(keys);
+        self.tmux(&args);
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", &self.0])
+    }
+
+    /// Waits until the screen contains `text`; fails with the screen otherwise.
+    fn wait_for(&self, text: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                panic!("`{text}` never appeared; screen:\n{s}");
+            }
+            sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.0])
+            .output();
+    }
+}
+
+#[test]
+fn step_back_help_and_quit_in_a_real_terminal() {
+    let bin = env!("CARGO_BIN_EXE_ringside");
+    let t = Tmux(format!("ringside-e2e-{}", std::process::id()));
+    let status = Command::new("tmux")
+        .args(["new-session", "-d", "-s", &t.0, "-x", "100", "-y", "30"])
+        .arg(format!("{bin}; echo EXITED $?; sleep 30"))
+        .status()
+        .expect("tmux is needed for this test: apt-get install -y tmux");
+    assert!(status.success());
+    t.wait_for("step 0/41");
+    t.keys(&["Right", "Right", "Right"]);
+    t.wait_for("step 3/41");
+    // Shift+→ finishes the negotiation op: the queue now exists.
+    t.keys(&["S-Right"]);
+    let s = t.wait_for("step 11/41  op 2/9");
+    assert!(s.contains("ring — split") && s.contains("AVAIL"), "{s}");
+    t.keys(&["Left"]);
+    t.wait_for("step 10/41");
+    t.keys(&["?"]);
+    t.wait_for("help — Esc or ? closes");
+    t.keys(&["Escape"]);
+    let s = t.wait_for("step 10/41");
+    assert!(!s.contains("help — Esc"), "{s}");
+    t.keys(&["q"]);
+    t.wait_for("EXITED 0");
+}
+
+#[test]
+fn without_a_terminal_it_says_so_and_exits_2() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ringside"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a terminal"));
+}

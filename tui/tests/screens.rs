@@ -1,0 +1,150 @@
+//! Key screens painted on a TestBackend: insta snapshots of the text, and explicit style
+//! assertions where colour carries meaning.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+use ringside_core::command::{Command, Dir, PaneId};
+use ringside_core::memory::Field;
+use ringside_core::ui::Ui;
+use ringside_tui::app::{Theme, options, paint};
+
+fn screen(ui: &mut Ui, w: u16, h: u16, color: bool) -> Buffer {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let frame = ui.frame(options(t.size().unwrap()));
+    t.draw(|f| {
+        paint(f, &frame, &Theme::new(color));
+    })
+    .unwrap();
+    t.backend().buffer().clone()
+}
+
+fn text(b: &Buffer) -> String {
+    let w = b.area.width as usize;
+    b.content
+        .chunks(w)
+        .map(|row| {
+            row.iter()
+                .map(|c| c.symbol())
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The cell where `needle` starts on the first line containing it (after `after` on that line).
+fn find(b: &Buffer, needle: &str, after: &str) -> (u16, u16) {
+    let t = text(b);
+    for (y, line) in t.lines().enumerate() {
+        if let Some(a) = line.find(after) {
+            let chars_before_a = line[..a].chars().count();
+            if let Some(x) = line[a..].find(needle) {
+                let x = chars_before_a + line[a..a + x].chars().count();
+                return (x as u16, y as u16);
+            }
+        }
+    }
+    panic!("`{needle}` after `{after}` not on screen:\n{t}");
+}
+
+fn at_publish(ui: &mut Ui) {
+    let s = ui
+        .session()
+        .log()
+        .iter()
+        .find(|a| a.field == Field::AvailIdx)
+        .unwrap()
+        .step;
+    ui.apply(Command::Goto(s));
+    ui.apply(Command::Step(Dir::Forward));
+}
+
+#[test]
+fn tutorial_start_80x24() {
+    let mut ui = Ui::tutorial().unwrap();
+    insta::assert_snapshot!(text(&screen(&mut ui, 80, 24, true)));
+}
+
+#[test]
+fn after_publish_200x60() {
+    let mut ui = Ui::tutorial().unwrap();
+    at_publish(&mut ui);
+    insta::assert_snapshot!(text(&screen(&mut ui, 200, 60, true)));
+}
+
+#[test]
+fn help_overlay_100x30() {
+    let mut ui = Ui::tutorial().unwrap();
+    ui.apply(Command::Help);
+    insta::assert_snapshot!(text(&screen(&mut ui, 100, 30, true)));
+}
+
+#[test]
+fn compare_split_and_packed_160x40() {
+    let mut ui = Ui::tutorial().unwrap();
+    ui.apply(Command::Compare(None));
+    for _ in 0..3 {
+        ui.apply(Command::Op(Dir::Forward));
+    }
+    insta::assert_snapshot!(text(&screen(&mut ui, 160, 40, true)));
+}
+
+#[test]
+fn ownership_and_changes_are_coloured() {
+    let mut ui = Ui::tutorial().unwrap();
+    at_publish(&mut ui);
+    let b = screen(&mut ui, 200, 60, true);
+    // Descriptor 0 now belongs to the device: its owner tag is in the device colour.
+    let (x, y) = find(&b, "dev", "0x0001 N··");
+    assert_eq!(b[(x, y)].fg, Color::LightMagenta);
+    // avail.idx just changed: strong highlight.
+    let (x, y) = find(&b, "1", "idx ");
+    assert_eq!(b[(x, y)].bg, Color::Yellow, "{}", text(&b));
+    assert!(b[(x, y)].modifier.contains(Modifier::BOLD));
+    // A free descriptor is dim.
+    let (x, y) = find(&b, " - ", "0x0000 ···");
+    assert!(b[(x + 1, y)].modifier.contains(Modifier::DIM));
+}
+
+#[test]
+fn no_color_keeps_meaning_in_modifiers() {
+    let mut ui = Ui::tutorial().unwrap();
+    at_publish(&mut ui);
+    let b = screen(&mut ui, 200, 60, false);
+    assert!(
+        b.content
+            .iter()
+            .all(|c| c.fg == Color::Reset && c.bg == Color::Reset)
+    );
+    let (x, y) = find(&b, "1", "idx ");
+    assert!(b[(x, y)].modifier.contains(Modifier::REVERSED));
+    // The owner is still written out.
+    find(&b, "dev", "0x0001 N··");
+}
+
+#[test]
+fn clicks_select_slots_and_focus_panes() {
+    let mut ui = Ui::tutorial().unwrap();
+    ui.apply(Command::Last);
+    let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let frame = ui.frame(options(t.size().unwrap()));
+    let mut hits = Vec::new();
+    t.draw(|f| hits = paint(f, &frame, &Theme::new(true)))
+        .unwrap();
+    let b = t.backend().buffer().clone();
+    let (x, y) = find(&b, "   3", "│");
+    let cmd = ringside_tui::app::click(&hits, ratatui::layout::Position::new(x + 3, y)).unwrap();
+    assert_eq!(
+        cmd,
+        Command::Select {
+            pane: PaneId::Ring,
+            index: 3
+        }
+    );
+    let (x, y) = find(&b, "narration", "");
+    let cmd = ringside_tui::app::click(&hits, ratatui::layout::Position::new(x, y + 1)).unwrap();
+    assert_eq!(cmd, Command::FocusPane(PaneId::Narration));
+}
