@@ -11,6 +11,8 @@
 //! a packed slot belongs to whoever's region of the ring it lies in, between the four
 //! positions both sides keep (driver: next avail, next used; device: next avail, next used).
 
+pub mod trace;
+
 use serde::{Deserialize, Serialize};
 
 use crate::cache::geometry::CacheGeometry;
@@ -589,6 +591,14 @@ fn span(layout: &RingLayout) -> (u64, u64) {
     (start, end - start)
 }
 
+/// Steps between the two latest marks.
+fn mark_delta(marks: &[u64]) -> Option<u64> {
+    match marks {
+        [.., a, b] => Some(a.abs_diff(*b)),
+        _ => None,
+    }
+}
+
 fn header(session: &Session, ctx: &ViewContext<'_>) -> Header {
     let p = session.position();
     let e = session.state();
@@ -596,10 +606,7 @@ fn header(session: &Session, ctx: &ViewContext<'_>) -> Header {
         Some(r) => r.layout().kind().to_string(),
         None => "no queue yet".into(),
     };
-    let mark_delta = match ctx.marks {
-        [.., a, b] => Some(a.abs_diff(*b)),
-        _ => None,
-    };
+    let mark_delta = mark_delta(ctx.marks);
     Header {
         title: ctx.title.to_string(),
         chapter: ctx.chapter.map(str::to_string),
