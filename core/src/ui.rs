@@ -204,7 +204,12 @@ impl Ui {
             scenario: self.source.clone(),
             step: self.main.cursor(),
             marks: self.chrome.marks.clone(),
-            breakpoints: self.chrome.breakpoints.iter().map(ToString::to_string).collect(),
+            breakpoints: self
+                .chrome
+                .breakpoints
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             focus: self.chrome.focus,
             zoom: self.chrome.zoom,
             selected: self.selected,
@@ -300,7 +305,9 @@ impl Ui {
             Command::First => self.move_to(0),
             Command::Last => self.move_to(u64::MAX),
             Command::Goto(s) => self.move_to(s),
-            Command::GotoLine(_) => self.error("a scenario has no trace lines: `g` takes a step".into()),
+            Command::GotoLine(_) => {
+                self.error("a scenario has no trace lines: `g` takes a step".into())
+            }
             Command::Continue(dir) => self.continue_to(dir),
             Command::Play => {
                 self.chrome.playing = !self.chrome.playing;
@@ -313,9 +320,9 @@ impl Ui {
                     self.move_to(m);
                 }
             }
-            Command::Break(c) if c.trace_only() => {
-                self.error(format!("`{c}` reads trace state: open a QEMU trace to use it"))
-            }
+            Command::Break(c) if c.trace_only() => self.error(format!(
+                "`{c}` reads trace state: open a QEMU trace to use it"
+            )),
             Command::Break(c) => {
                 let n = c.hits(&self.main.session).len();
                 self.info(format!(
@@ -331,11 +338,7 @@ impl Ui {
                 self.search_next(Dir::Forward);
             }
             Command::SearchNext(dir) => self.search_next(dir),
-            Command::Escape => {
-                if !self.chrome.escape() {
-                    self.memory_cursor = None;
-                }
-            }
+            Command::Escape if !self.chrome.escape() => self.memory_cursor = None,
             Command::Compare(with) => {
                 let with = with.map_or(CompareWith::OtherLayout, CompareWith::Scenario);
                 if self.compare.is_some() {
@@ -578,8 +581,8 @@ pub enum Opened {
 }
 
 /// Opens a scenario (embedded name, RON file or saved session) or a QEMU trace: `--qmp` or
-/// `--rings` mean a trace; otherwise a file that is not a scenario and imports with at least
-/// one virtio event is one.
+/// `--rings` mean a trace; otherwise a file that is not a scenario is one when most of its
+/// lines import as virtio, virtqueue or vhost events.
 pub fn open_target(
     target: &str,
     qmp: Option<&std::path::Path>,
@@ -596,11 +599,8 @@ pub fn open_target(
     let is_ron = path.extension().is_some_and(|x| x == "ron");
     if path.is_file() && !is_ron {
         let store = crate::trace::TraceStore::open(path).map_err(Box::new)?;
-        if store
-            .events()
-            .iter()
-            .any(|e| !matches!(e.kind, crate::trace::EventKind::Unknown { .. }))
-        {
+        let unknown = store.stats.unknown_lines as usize;
+        if store.events().len() > 2 * unknown {
             return Ok(Opened::Trace(Box::new(TraceUi::new(store, None, &[]))));
         }
     }

@@ -376,9 +376,9 @@ fn queue_counter(col: usize, w: &str) -> Result<Option<(String, Counter)>, Parse
         return Ok(None);
     };
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let dev_ok = dev
-        .find(|c: char| c.is_ascii_digit())
-        .is_some_and(|i| i > 0 && digits(&dev[i..]) && dev[..i].bytes().all(|b| b.is_ascii_lowercase()));
+    let dev_ok = dev.find(|c: char| c.is_ascii_digit()).is_some_and(|i| {
+        i > 0 && digits(&dev[i..]) && dev[..i].bytes().all(|b| b.is_ascii_lowercase())
+    });
     if !dev_ok || !q.strip_prefix('q').is_some_and(digits) {
         return Ok(None);
     }
@@ -434,7 +434,8 @@ impl Condition {
                 let (col, w) = lx.word();
                 if w.is_empty() {
                     Condition::Finding(None)
-                } else if Code::parse(w).is_some() || crate::detect::CATALOGUE.iter().any(|c| c.0 == w)
+                } else if Code::parse(w).is_some()
+                    || crate::detect::CATALOGUE.iter().any(|c| c.0 == w)
                 {
                     Condition::Finding(Some(w.to_string()))
                 } else {
@@ -690,6 +691,13 @@ mod tests {
             "notify",
             "notify device",
             "status == 15",
+            "xfer avail.idx",
+            "xfer desc[*].flags",
+            "xfer used.ring[*].len",
+            "finding missing-notification",
+            "event virtqueue_pop",
+            "blk0.q0.inuse > 3",
+            "net0.q2.last_avail_idx == 7",
         ] {
             let c = Condition::parse(text).unwrap();
             assert_eq!(c.to_string(), text);
@@ -697,6 +705,14 @@ mod tests {
         assert_eq!(
             Condition::parse("  used.idx==0x10").unwrap().to_string(),
             "used.idx == 16"
+        );
+        assert_eq!(
+            Condition::parse("transfer used_event").unwrap().to_string(),
+            "xfer used_event"
+        );
+        assert_eq!(
+            Condition::parse("virtqueue_flush").unwrap().to_string(),
+            "event virtqueue_flush"
         );
     }
 
@@ -750,6 +766,82 @@ mod tests {
         let e = Condition::parse("used.idx == 1 and more").unwrap_err();
         assert_eq!(e.column, 15);
         assert_eq!(Condition::parse("").unwrap_err().column, 1);
+    }
+
+    #[test]
+    fn trace_and_transfer_errors_give_the_column_and_a_hint() {
+        let e = Condition::parse("blk0.q0.inuze > 3").unwrap_err();
+        assert_eq!(e.column, 9);
+        assert!(
+            e.message.contains("inuze") && e.hint.contains("inuse"),
+            "{e}"
+        );
+        let e = Condition::parse("  blk0.q0 > 3").unwrap_err();
+        assert_eq!(e.column, 11);
+        assert!(e.message.contains("needs a counter"), "{e}");
+        let e = Condition::parse("blk0.q0.inuse >> 3").unwrap_err();
+        assert_eq!((e.column, e.message.as_str()), (16, "expected a number"));
+        let e = Condition::parse("xfer desc[*].flagz").unwrap_err();
+        assert_eq!(e.column, 6);
+        assert!(e.hint.contains("[*]"), "{e}");
+        let e = Condition::parse("xfer").unwrap_err();
+        assert_eq!((e.column, e.message.as_str()), (5, "expected a field"));
+        let e = Condition::parse("xfer desc[*].flags[*]").unwrap_err();
+        assert_eq!(e.column, 6);
+        let e = Condition::parse("event").unwrap_err();
+        assert_eq!(e.column, 6);
+        let e = Condition::parse("finding stal").unwrap_err();
+        assert!(e.hint.contains("missing-notification"), "{e}");
+    }
+
+    #[test]
+    fn field_patterns_match_every_index_and_nothing_else() {
+        let p = FieldPattern::parse("desc[*].flags").unwrap();
+        for index in [0, 3, 255] {
+            assert!(p.matches(Field::Desc {
+                index,
+                part: DescPart::Flags
+            }));
+        }
+        assert!(!p.matches(Field::Desc {
+            index: 3,
+            part: DescPart::Len
+        }));
+        assert!(!p.matches(Field::AvailRing(3)));
+        let exact = FieldPattern::parse("avail.ring[2]").unwrap();
+        assert!(exact.matches(Field::AvailRing(2)) && !exact.matches(Field::AvailRing(3)));
+        assert!(
+            FieldPattern::parse("avail.ring[*]")
+                .unwrap()
+                .matches(Field::AvailRing(9))
+        );
+        assert!(FieldPattern::parse("desc[*].nope").is_none());
+    }
+
+    #[test]
+    fn transfer_hits_land_after_an_access_that_moved_the_line() {
+        let s = Scenario::tutorial_start().unwrap().session().unwrap();
+        for text in ["xfer avail.idx", "xfer used.idx", "xfer desc[*].addr"] {
+            let c = Condition::parse(text).unwrap();
+            let Condition::Transfer(pat) = &c else {
+                panic!("{text}")
+            };
+            let hits = c.hits(&s);
+            assert!(!hits.is_empty(), "{text}");
+            let mut at = s.clone();
+            for h in hits {
+                let a = &s.log()[h as usize - 1];
+                assert!(pat.matches(a.field), "{text}: {}", a.field);
+                // The session's own (incremental) model counts a transfer at that access.
+                at.seek(h - 1);
+                let before = at.cache().totals().transfers();
+                at.seek(h);
+                assert!(at.cache().totals().transfers() > before, "{text} at {h}");
+            }
+        }
+        // A field the tutorial never moves between caches: no hits.
+        let c = Condition::parse("xfer driver_event.flags").unwrap();
+        assert!(c.hits(&s).is_empty());
     }
 
     #[test]

@@ -4,8 +4,14 @@ use super::{Command, Condition, Dir, ParseError};
 
 /// Palette commands: usage and what they do (for the help and docs).
 pub const PALETTE: &[(&str, &str)] = &[
-    ("goto N", "go to micro step N (also just `N`); in a trace, event N"),
-    ("line N", "in a trace, go to the last event on or before line N (also `goto line N`)"),
+    (
+        "goto N",
+        "go to micro step N (also just `N`); in a trace, event N",
+    ),
+    (
+        "line N",
+        "in a trace, go to the last event on or before line N (also `goto line N`)",
+    ),
     ("break COND", "add a breakpoint (see `b`)"),
     ("delete N", "delete breakpoint N"),
     ("clear", "delete all breakpoints"),

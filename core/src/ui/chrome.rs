@@ -175,7 +175,11 @@ impl Chrome {
     pub(crate) fn next_mark(&mut self, cursor: u64) -> Option<u64> {
         let mut sorted = self.marks.clone();
         sorted.sort_unstable();
-        let m = sorted.iter().find(|&&m| m > cursor).or(sorted.first()).copied();
+        let m = sorted
+            .iter()
+            .find(|&&m| m > cursor)
+            .or(sorted.first())
+            .copied();
         if m.is_none() {
             self.error("no marks: press m to set one".into());
         }

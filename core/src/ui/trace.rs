@@ -37,10 +37,7 @@ impl TraceUi {
     /// Opens a trace with an optional QMP transcript and rings directory.
     pub fn open(trace: &Path, qmp: Option<&Path>, rings: Option<&Path>) -> Result<Self, UiError> {
         let store = TraceStore::open(trace).map_err(Box::new)?;
-        let qmp = qmp
-            .map(QmpTranscript::open)
-            .transpose()
-            .map_err(Box::new)?;
+        let qmp = qmp.map(QmpTranscript::open).transpose().map_err(Box::new)?;
         let inputs = match rings {
             Some(d) => ringdump::load_dir(d).map_err(Box::new)?,
             None => Vec::new(),
@@ -151,8 +148,12 @@ impl TraceUi {
             }
             Command::Continue(dir) => {
                 let end = if dir == Dir::Forward { self.len() } else { 0 };
-                let hits: Vec<Vec<u64>> =
-                    self.chrome.breakpoints.iter().map(|c| self.hits(c)).collect();
+                let hits: Vec<Vec<u64>> = self
+                    .chrome
+                    .breakpoints
+                    .iter()
+                    .map(|c| self.hits(c))
+                    .collect();
                 if let Some(h) = self.chrome.continue_to(cursor, dir, end, &hits) {
                     self.move_to(h);
                 }
@@ -293,7 +294,9 @@ impl TraceUi {
         let name = self.names.get(self.queue).cloned().unwrap_or_default();
         match found {
             Some(i) => self.move_to(i as u64 + 1),
-            None => self.chrome.info(format!("no more events on {name} this way")),
+            None => self
+                .chrome
+                .info(format!("no more events on {name} this way")),
         }
     }
 

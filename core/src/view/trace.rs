@@ -233,7 +233,11 @@ pub fn describe_event(store: &TraceStore, e: &Event) -> (String, Vec<(String, St
     let f = |k: &str, v: String| (k.to_string(), v);
     let fields = match e.kind {
         EventKind::QueueNotify { vdev, queue, vq } => {
-            vec![f("vdev", p(vdev)), f("n", queue.to_string()), f("vq", p(vq))]
+            vec![
+                f("vdev", p(vdev)),
+                f("n", queue.to_string()),
+                f("vq", p(vq)),
+            ]
         }
         EventKind::Notify { vdev, vq, .. } => vec![f("vdev", p(vdev)), f("vq", p(vq))],
         EventKind::AllocElement {
@@ -349,7 +353,10 @@ fn queue_row(
     };
     QueueRow {
         name,
-        device: st.devices.get(q.dev).map_or_else(String::new, |d| d.label()),
+        device: st
+            .devices
+            .get(q.dev)
+            .map_or_else(String::new, |d| d.label()),
         queue: q.queue,
         layout: q.layout.to_string(),
         size: q.size.map_or("?".into(), |s| s.to_string()),

@@ -176,7 +176,14 @@ pub fn paint(t: &mut Term<'_>, frame: &Frame, theme: &Theme) -> Vec<Hit> {
 }
 
 /// The status line, the hint bar and the help overlay: the same on every screen.
-pub(super) fn chrome(t: &mut Term<'_>, area: Rect, status: Rect, hint: Rect, ui: &UiView, theme: &Theme) {
+pub(super) fn chrome(
+    t: &mut Term<'_>,
+    area: Rect,
+    status: Rect,
+    hint: Rect,
+    ui: &UiView,
+    theme: &Theme,
+) {
     status_line(t, status, ui, theme);
     hint_bar(t, hint, ui, theme);
     if let Some((scroll, rows)) = &ui.help {
@@ -707,7 +714,9 @@ fn findings(
     theme: &Theme,
     hits: &mut Vec<Hit>,
 ) {
-    let block = pane_block(PaneId::Findings, &f.ui,
+    let block = pane_block(
+        PaneId::Findings,
+        &f.ui,
         theme,
         &format!(" ({})", v.findings.len()),
     );
@@ -758,7 +767,12 @@ fn timeline(
     hits: &mut Vec<Hit>,
 ) {
     let tl = &v.timeline;
-    let block = pane_block(PaneId::Timeline, &f.ui, theme, &format!(" ({} ops)", tl.total));
+    let block = pane_block(
+        PaneId::Timeline,
+        &f.ui,
+        theme,
+        &format!(" ({} ops)", tl.total),
+    );
     let inner = block.inner(area);
     t.render_widget(block, area);
     let width = inner.width.saturating_sub(5) as usize;
@@ -853,12 +867,12 @@ fn status_line(t: &mut Term<'_>, area: Rect, ui: &UiView, theme: &Theme) {
     } else {
         let mut s = String::new();
         if !ui.breakpoints.is_empty() {
-            let list: Vec<String> =
-                ui.breakpoints
-                    .iter()
-                    .enumerate()
-                    .map(|(i, b)| format!("{}:{b}", i + 1))
-                    .collect();
+            let list: Vec<String> = ui
+                .breakpoints
+                .iter()
+                .enumerate()
+                .map(|(i, b)| format!("{}:{b}", i + 1))
+                .collect();
             s.push_str(&format!("breakpoints {}  ", list.join("  ")));
         }
         if let Some(q) = &ui.search {

@@ -235,7 +235,9 @@ fn event(t: &mut Term<'_>, area: Rect, f: &TraceFrame, theme: &Theme) {
     };
     let block = titled_block(PaneId::Narration, &f.ui, theme, "event");
     t.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(block),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
         area,
     );
 }
@@ -334,7 +336,12 @@ fn timeline(t: &mut Term<'_>, area: Rect, f: &TraceFrame, theme: &Theme, hits: &
     let columns = tl.flags.chars().count();
     for k in 0..columns.min(inner.width.saturating_sub(label_w as u16) as usize) {
         hits.push(Hit {
-            area: Rect::new(inner.x + label_w as u16 + k as u16, inner.y, 1, inner.height),
+            area: Rect::new(
+                inner.x + label_w as u16 + k as u16,
+                inner.y,
+                1,
+                inner.height,
+            ),
             pane: PaneId::Timeline,
             index: usize::try_from(tl.first).ok().map(|s| s + k),
         });
