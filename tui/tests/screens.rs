@@ -211,3 +211,22 @@ fn trace_fits_80x24() {
         assert!(t.contains(pane), "{pane}:\n{t}");
     }
 }
+
+#[test]
+fn focused_cache_pane_is_usable_at_80x24() {
+    let mut ui = Ui::tutorial().unwrap();
+    ui.apply(Command::Last);
+    ui.apply(Command::FocusPane(PaneId::Cache));
+    let b = screen(&mut ui, 80, 24, true);
+    let t = text(&b);
+    let top = t.lines().position(|l| l.contains("2 cache lines")).unwrap();
+    let bottom = t
+        .lines()
+        .skip(top + 1)
+        .position(|l| l.starts_with('└'))
+        .unwrap();
+    // Summary, sets, heading and at least five lines of the ring's cache lines.
+    assert!(bottom >= 8, "cache pane has {bottom} inner rows:\n{t}");
+    assert!(t.contains("line       drv dev xfer fields"), "{t}");
+    insta::assert_snapshot!(t);
+}

@@ -123,7 +123,8 @@ fn layout(body: Rect, focus: PaneId, zoom: bool, ring_rows: u16) -> Slots {
         s.findings = (fin.width >= 20).then_some(fin);
     }
     if s.get(focus).is_none() {
-        // Borrow the place of the lowest-priority pane on screen, else half the ring.
+        // Borrow the place of the lowest-priority pane on screen that is big enough to use,
+        // else the lower half of the ring together with the narration below it.
         let donor = [
             PaneId::Findings,
             PaneId::Memory,
@@ -131,7 +132,7 @@ fn layout(body: Rect, focus: PaneId, zoom: bool, ring_rows: u16) -> Slots {
             PaneId::Narration,
         ]
         .into_iter()
-        .find(|p| s.get(*p).is_some_and(|r| r.height >= 5));
+        .find(|p| s.get(*p).is_some_and(|r| r.height >= 8));
         match donor {
             Some(d) => {
                 let r = s.get(d);
@@ -142,8 +143,15 @@ fn layout(body: Rect, focus: PaneId, zoom: bool, ring_rows: u16) -> Slots {
                 if let Some(ring) = s.ring {
                     let [a, b] =
                         Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(ring);
+                    let below = s.narration.take().map_or(0, |n| n.height);
                     s.ring = Some(a);
-                    s.set(focus, Some(b));
+                    s.set(
+                        focus,
+                        Some(Rect {
+                            height: b.height + below,
+                            ..b
+                        }),
+                    );
                 }
             }
         }
