@@ -96,6 +96,7 @@ struct Side {
     session: Session,
     say: Vec<Option<String>>,
     previous: u64,
+    labels: view::LineLabels,
 }
 
 impl Side {
@@ -113,6 +114,7 @@ impl Side {
             session,
             say,
             previous: 0,
+            labels: view::LineLabels::default(),
         })
     }
 
@@ -531,7 +533,7 @@ impl Ui {
             chapter: self.main.chapter.as_deref(),
             options,
         };
-        let main = view::build(&mut self.main.session, &ctx);
+        let main = view::build(&mut self.main.session, &ctx, &mut self.main.labels);
         self.shown_memory_cursor = main.memory.cursor;
         self.cache_lines = main.cache.lines.len();
         let compare = self.compare.as_mut().map(|(_, side)| {
@@ -545,7 +547,10 @@ impl Ui {
                 memory_cursor: None,
                 ..ctx
             };
-            (side.label.clone(), view::build(&mut side.session, &ctx))
+            (
+                side.label.clone(),
+                view::build(&mut side.session, &ctx, &mut side.labels),
+            )
         });
         Frame {
             main,

@@ -15,6 +15,31 @@ use ringside_core::view::{
 
 use super::theme::{Theme, owner_tag};
 
+/// Every byte value as two hex digits: the hex pane paints hundreds per frame without
+/// formatting or allocating.
+const HEX_BYTES: [&str; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    const PAIRS: [[u8; 2]; 256] = {
+        let mut t = [[0u8; 2]; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = [DIGITS[i >> 4], DIGITS[i & 15]];
+            i += 1;
+        }
+        t
+    };
+    let mut out = [""; 256];
+    let mut i = 0;
+    while i < 256 {
+        out[i] = match std::str::from_utf8(&PAIRS[i]) {
+            Ok(s) => s,
+            Err(_) => "??",
+        };
+        i += 1;
+    }
+    out
+};
+
 /// Something clickable: a pane, and an item in it (see `Command::Select`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hit {
@@ -631,7 +656,7 @@ fn memory(
                 Style::new()
             };
             spans.push(Span::styled(
-                format!("{:02x}", b.value),
+                HEX_BYTES[usize::from(b.value)],
                 theme.change(base, b.change),
             ));
             spans.push(Span::raw(if k == 7 { "  " } else { " " }));
