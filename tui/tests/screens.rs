@@ -230,3 +230,32 @@ fn focused_cache_pane_is_usable_at_80x24() {
     assert!(t.contains("line       drv dev xfer fields"), "{t}");
     insta::assert_snapshot!(t);
 }
+
+#[test]
+fn odd_traces_and_tiny_terminals_do_not_panic() {
+    use ringside_core::trace::TraceStore;
+    for data in [
+        &b""[..],
+        b"garbage \xff\x00\n",
+        b"virtqueue_pop vq 0x1 elem 0x2 in_num 1 out_num 1\nvirtqueue_flush vq 0x1 count 9\n",
+    ] {
+        let mut ui = TraceUi::new(TraceStore::from_bytes(data, "odd"), None, &[]);
+        for cmd in [
+            Command::Step(Dir::Forward),
+            Command::Op(Dir::Forward),
+            Command::Op(Dir::Back),
+            Command::Move(5),
+            Command::Last,
+            Command::GotoLine(u64::MAX),
+            Command::Continue(Dir::Back),
+            Command::Search("x".into()),
+            Command::FocusPane(PaneId::Cache),
+            Command::Zoom,
+        ] {
+            ui.apply(cmd);
+            for (w, h) in [(1, 1), (20, 6), (80, 24), (200, 60)] {
+                trace_screen(&mut ui, w, h);
+            }
+        }
+    }
+}
