@@ -11,7 +11,7 @@ mod palette;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use breakpoint::next_hit;
-pub use breakpoint::{Breakpoint, Cmp, Condition, parse_field};
+pub use breakpoint::{Breakpoint, Cmp, Condition, Counter, FieldPattern, parse_field};
 pub use keymap::{Binding, Key, KeyPress, bindings, keymap_markdown, lookup};
 pub use palette::{PALETTE, parse_palette};
 
@@ -98,7 +98,7 @@ impl PromptKind {
     /// The prompt's leading text.
     pub fn label(self) -> &'static str {
         match self {
-            PromptKind::Goto => "go to step: ",
+            PromptKind::Goto => "go to step (or `line N`): ",
             PromptKind::Break => "break on: ",
             PromptKind::Search => "/",
             PromptKind::Palette => ":",
@@ -117,8 +117,10 @@ pub enum Command {
     First,
     /// To the end.
     Last,
-    /// To a micro step.
+    /// To a micro step (in a trace: an event).
     Goto(u64),
+    /// Trace: to the last event on or before a trace line.
+    GotoLine(u64),
     /// Continue (or reverse-continue) to the next breakpoint hit.
     Continue(Dir),
     /// Play or pause.

@@ -4,9 +4,15 @@
 
 use serde::{Deserialize, Serialize};
 
+mod chrome;
+/// The trace controller.
+pub mod trace;
+
+use chrome::{Chrome, Input};
+pub use trace::TraceUi;
+
 use crate::command::{
-    Command, Condition, Dir, Key, KeyPress, PaneId, ParseError, PromptKind, bindings, lookup,
-    parse_palette,
+    Command, Condition, Dir, KeyPress, PaneId, ParseError, PromptKind, parse_palette,
 };
 use crate::engine::{EngineError, Ring};
 use crate::features::Features;
@@ -14,11 +20,7 @@ use crate::layout::RingKind;
 use crate::op::Op;
 use crate::scenario::{Scenario, ScenarioError};
 use crate::session::Session;
-use crate::view::{self, Frame, FrameOptions, HelpRow, Message, PromptView, UiView, ViewContext};
-
-/// Play speeds, steps per second.
-const SPEEDS: [u32; 8] = [1, 2, 5, 10, 20, 50, 100, 500];
-const DEFAULT_SPEED: usize = 2;
+use crate::view::{self, Frame, FrameOptions, ViewContext};
 
 /// The UI could not open or save something.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +39,9 @@ pub enum UiError {
         /// What went wrong.
         message: String,
     },
+    /// The trace, QMP transcript or ring dumps could not be imported.
+    #[error(transparent)]
+    Trace(#[from] Box<crate::trace::TraceError>),
     /// A saved session is malformed.
     #[error("{path}: not a saved session: {message}")]
     Saved {
@@ -91,6 +96,7 @@ struct Side {
     session: Session,
     say: Vec<Option<String>>,
     previous: u64,
+    labels: view::LineLabels,
 }
 
 impl Side {
@@ -108,6 +114,7 @@ impl Side {
             session,
             say,
             previous: 0,
+            labels: view::LineLabels::default(),
         })
     }
 
@@ -121,34 +128,18 @@ impl Side {
     }
 }
 
-struct Prompt {
-    kind: PromptKind,
-    text: String,
-    error: Option<String>,
-}
-
 /// The controller.
 pub struct Ui {
     source: String,
     scenario: Scenario,
     main: Side,
     compare: Option<(CompareWith, Side)>,
-    focus: PaneId,
-    zoom: bool,
+    chrome: Chrome,
     selected: u16,
     cache_line: usize,
     cache_lines: usize,
     memory_cursor: Option<u64>,
     shown_memory_cursor: u64,
-    marks: Vec<u64>,
-    breakpoints: Vec<Condition>,
-    playing: bool,
-    speed: usize,
-    prompt: Option<Prompt>,
-    message: Option<Message>,
-    help: Option<usize>,
-    search: Option<String>,
-    quit: bool,
 }
 
 impl Ui {
@@ -178,22 +169,12 @@ impl Ui {
             scenario,
             main,
             compare: None,
-            focus: PaneId::Ring,
-            zoom: false,
+            chrome: Chrome::new(PaneId::Ring),
             selected: 0,
             cache_line: 0,
             cache_lines: 0,
             memory_cursor: None,
             shown_memory_cursor: 0,
-            marks: Vec::new(),
-            breakpoints: Vec::new(),
-            playing: false,
-            speed: DEFAULT_SPEED,
-            prompt: None,
-            message: None,
-            help: None,
-            search: None,
-            quit: false,
         })
     }
 
@@ -202,16 +183,16 @@ impl Ui {
         let mut ui = Ui::with_scenario(&saved.scenario, scenario)?;
         ui.main.session.seek(saved.step);
         ui.main.previous = ui.main.cursor();
-        ui.marks = saved.marks.clone();
+        ui.chrome.marks = saved.marks.clone();
         for (i, b) in saved.breakpoints.iter().enumerate() {
             let c = Condition::parse(b).map_err(|e| UiError::Saved {
                 path: saved.scenario.clone(),
                 message: format!("breakpoint {}: {e}", i + 1),
             })?;
-            ui.breakpoints.push(c);
+            ui.chrome.breakpoints.push(c);
         }
-        ui.focus = saved.focus;
-        ui.zoom = saved.zoom;
+        ui.chrome.focus = saved.focus;
+        ui.chrome.zoom = saved.zoom;
         ui.selected = saved.selected;
         if let Some(c) = &saved.compare {
             ui.start_compare(c.clone())?;
@@ -224,10 +205,15 @@ impl Ui {
         SavedSession {
             scenario: self.source.clone(),
             step: self.main.cursor(),
-            marks: self.marks.clone(),
-            breakpoints: self.breakpoints.iter().map(ToString::to_string).collect(),
-            focus: self.focus,
-            zoom: self.zoom,
+            marks: self.chrome.marks.clone(),
+            breakpoints: self
+                .chrome
+                .breakpoints
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            focus: self.chrome.focus,
+            zoom: self.chrome.zoom,
             selected: self.selected,
             compare: self.compare.as_ref().map(|c| c.0.clone()),
         }
@@ -240,21 +226,21 @@ impl Ui {
 
     /// Whether the user asked to quit.
     pub fn should_quit(&self) -> bool {
-        self.quit
+        self.chrome.quit
     }
 
     /// Steps per second while playing.
     pub fn playing(&self) -> Option<u32> {
-        self.playing.then_some(SPEEDS[self.speed])
+        self.chrome.playing()
     }
 
     /// One play tick: a micro step forward, stopping at the end.
     pub fn tick(&mut self) {
-        if !self.playing {
+        if !self.chrome.playing {
             return;
         }
         if self.main.cursor() >= self.main.session.len() {
-            self.playing = false;
+            self.chrome.playing = false;
             self.info("end of run".into());
             return;
         }
@@ -263,70 +249,22 @@ impl Ui {
 
     /// Handles a key: prompt editing, the help overlay, or the keymap.
     pub fn key(&mut self, key: KeyPress) {
-        if let Some(p) = self.prompt.as_mut() {
-            match key.key {
-                Key::Esc => self.prompt = None,
-                Key::Backspace => {
-                    p.text.pop();
-                    p.error = None;
-                }
-                Key::Enter => self.submit(),
-                Key::Char(c) if !key.ctrl => {
-                    p.text.push(c);
-                    p.error = None;
-                }
-                _ => {}
-            }
-            return;
-        }
-        if let Some(scroll) = self.help.as_mut() {
-            match key.key {
-                Key::Down | Key::Char('j') => *scroll += 1,
-                Key::Up | Key::Char('k') => *scroll = scroll.saturating_sub(1),
-                Key::PageDown => *scroll += 10,
-                Key::PageUp => *scroll = scroll.saturating_sub(10),
-                Key::Esc | Key::Char('?' | 'q') | Key::F(1) => self.help = None,
-                _ => {}
-            }
-            return;
-        }
-        if let Some(cmd) = lookup(key) {
-            self.apply(cmd);
-        }
-    }
-
-    fn submit(&mut self) {
-        let Some(p) = self.prompt.take() else {
-            return;
-        };
-        let parsed: Result<Command, ParseError> = match p.kind {
-            PromptKind::Goto => {
-                parse_palette(&format!("goto {}", p.text)).map_err(|e| ParseError {
-                    column: e.column.saturating_sub(5).max(1),
-                    ..e
-                })
-            }
-            PromptKind::Break => Condition::parse(&p.text).map(Command::Break),
-            PromptKind::Search => Ok(Command::Search(p.text.clone())),
-            PromptKind::Palette => parse_palette(&p.text),
-        };
-        match parsed {
-            Ok(cmd) => self.apply(cmd),
-            Err(e) => {
-                self.prompt = Some(Prompt {
-                    error: Some(e.to_string()),
-                    ..p
-                });
-            }
+        match self.chrome.key(key) {
+            Some(Input::Command(cmd)) => self.apply(cmd),
+            Some(Input::Submit(p)) => match submitted(p.kind, &p.text) {
+                Ok(cmd) => self.apply(cmd),
+                Err(e) => self.chrome.reject(p, &e),
+            },
+            None => {}
         }
     }
 
     fn info(&mut self, text: String) {
-        self.message = Some(Message { error: false, text });
+        self.chrome.info(text);
     }
 
     fn error(&mut self, text: String) {
-        self.message = Some(Message { error: true, text });
+        self.chrome.error(text);
     }
 
     fn move_to(&mut self, step: u64) {
@@ -352,6 +290,9 @@ impl Ui {
     /// Applies a command.
     pub fn apply(&mut self, cmd: Command) {
         let cursor = self.main.cursor();
+        let Some(cmd) = self.chrome.apply(cmd, cursor) else {
+            return;
+        };
         match cmd {
             Command::Step(Dir::Forward) => self.move_to(cursor + 1),
             Command::Step(Dir::Back) => self.move_to(cursor.saturating_sub(1)),
@@ -366,82 +307,40 @@ impl Ui {
             Command::First => self.move_to(0),
             Command::Last => self.move_to(u64::MAX),
             Command::Goto(s) => self.move_to(s),
+            Command::GotoLine(_) => {
+                self.error("a scenario has no trace lines: `g` takes a step".into())
+            }
             Command::Continue(dir) => self.continue_to(dir),
             Command::Play => {
-                self.playing = !self.playing;
-                if self.playing && cursor >= self.main.session.len() {
+                self.chrome.playing = !self.chrome.playing;
+                if self.chrome.playing && cursor >= self.main.session.len() {
                     self.move_to(0);
                 }
             }
-            Command::Faster => self.speed = (self.speed + 1).min(SPEEDS.len() - 1),
-            Command::Slower => self.speed = self.speed.saturating_sub(1),
-            Command::Mark => match self.marks.iter().position(|&m| m == cursor) {
-                Some(i) => {
-                    self.marks.remove(i);
-                    self.info(format!("mark at step {cursor} removed"));
-                }
-                None => {
-                    self.marks.push(cursor);
-                    self.info(format!("mark set at step {cursor}"));
-                }
-            },
             Command::NextMark => {
-                let mut sorted = self.marks.clone();
-                sorted.sort_unstable();
-                match sorted.iter().find(|&&m| m > cursor).or(sorted.first()) {
-                    Some(&m) => self.move_to(m),
-                    None => self.error("no marks: press m to set one".into()),
+                if let Some(m) = self.chrome.next_mark(cursor) {
+                    self.move_to(m);
                 }
             }
-            Command::ClearMarks => self.marks.clear(),
+            Command::Break(c) if c.trace_only() => self.error(format!(
+                "`{c}` reads trace state: open a QEMU trace to use it"
+            )),
             Command::Break(c) => {
                 let n = c.hits(&self.main.session).len();
                 self.info(format!(
                     "breakpoint {}: {c} ({n} hit(s) in this run)",
-                    self.breakpoints.len() + 1
+                    self.chrome.breakpoints.len() + 1
                 ));
-                self.breakpoints.push(c);
+                self.chrome.breakpoints.push(c);
             }
-            Command::DeleteBreak(n) => {
-                if n >= 1 && n <= self.breakpoints.len() {
-                    let c = self.breakpoints.remove(n - 1);
-                    self.info(format!("deleted breakpoint {n}: {c}"));
-                } else {
-                    self.error(format!("no breakpoint {n}"));
-                }
-            }
-            Command::ClearBreaks => {
-                self.breakpoints.clear();
-                self.info("all breakpoints deleted".into());
-            }
-            Command::Focus(dir) => self.focus = self.focus.cycle(dir),
-            Command::FocusPane(p) => self.focus = p,
-            Command::Zoom => self.zoom = !self.zoom,
             Command::Move(d) => self.move_selection(d),
             Command::Select { pane, index } => self.select(pane, index),
             Command::Search(text) => {
-                self.search = Some(text);
+                self.chrome.search = Some(text);
                 self.search_next(Dir::Forward);
             }
             Command::SearchNext(dir) => self.search_next(dir),
-            Command::Prompt(kind) => {
-                self.prompt = Some(Prompt {
-                    kind,
-                    text: String::new(),
-                    error: None,
-                })
-            }
-            Command::Help => self.help = if self.help.is_some() { None } else { Some(0) },
-            Command::Escape => {
-                if self.help.is_some() {
-                    self.help = None;
-                } else if self.message.is_some() {
-                    self.message = None;
-                } else {
-                    self.memory_cursor = None;
-                    self.search = None;
-                }
-            }
+            Command::Escape if !self.chrome.escape() => self.memory_cursor = None,
             Command::Compare(with) => {
                 let with = with.map_or(CompareWith::OtherLayout, CompareWith::Scenario);
                 if self.compare.is_some() {
@@ -466,7 +365,8 @@ impl Ui {
                 }
                 Err(e) => self.error(e.to_string()),
             },
-            Command::Quit => self.quit = true,
+            // The chrome's own commands never get here.
+            _ => {}
         }
     }
 
@@ -500,41 +400,21 @@ impl Ui {
     }
 
     fn continue_to(&mut self, dir: Dir) {
-        if self.breakpoints.is_empty() {
-            self.error("no breakpoints: press b to add one".into());
-            return;
-        }
-        let cursor = self.main.cursor();
-        let best = self
+        let (cursor, len) = (self.main.cursor(), self.main.session.len());
+        let end = if dir == Dir::Forward { len } else { 0 };
+        let hits: Vec<Vec<u64>> = self
+            .chrome
             .breakpoints
             .iter()
-            .enumerate()
-            .filter_map(|(i, c)| {
-                crate::command::next_hit(&c.hits(&self.main.session), cursor, dir).map(|h| (h, i))
-            })
-            .min_by_key(|&(h, _)| match dir {
-                Dir::Forward => h,
-                Dir::Back => u64::MAX - h,
-            });
-        match best {
-            Some((h, i)) => {
-                self.move_to(h);
-                let c = self.breakpoints[i].to_string();
-                self.info(format!("breakpoint {} ({c}) at step {h}", i + 1));
-            }
-            None => {
-                let (word, end) = match dir {
-                    Dir::Forward => ("after", self.main.session.len()),
-                    Dir::Back => ("before", 0),
-                };
-                self.move_to(end);
-                self.info(format!("no breakpoint hit {word} step {cursor}"));
-            }
+            .map(|c| c.hits(&self.main.session))
+            .collect();
+        if let Some(h) = self.chrome.continue_to(cursor, dir, end, &hits) {
+            self.move_to(h);
         }
     }
 
     fn search_next(&mut self, dir: Dir) {
-        let Some(term) = self.search.clone() else {
+        let Some(term) = self.chrome.search.clone() else {
             self.error("no search: press / to search".into());
             return;
         };
@@ -552,13 +432,8 @@ impl Ui {
         }));
         hits.sort_unstable();
         hits.dedup();
-        let cursor = self.main.cursor();
-        match crate::command::next_hit(&hits, cursor, dir) {
-            Some(h) => {
-                self.move_to(h);
-                self.info(format!("/{term}: step {h} ({} matches)", hits.len()));
-            }
-            None => self.error(format!("/{term}: no more matches")),
+        if let Some(h) = self.chrome.search_to(&hits, self.main.cursor(), dir) {
+            self.move_to(h);
         }
     }
 
@@ -580,7 +455,7 @@ impl Ui {
     fn move_selection(&mut self, d: i32) {
         let dir = if d < 0 { Dir::Back } else { Dir::Forward };
         let n = d.unsigned_abs() as usize;
-        match self.focus {
+        match self.chrome.focus {
             PaneId::Ring => {
                 let s = (i64::from(self.selected) + i64::from(d)).max(0) as usize;
                 self.select_slot(s);
@@ -615,7 +490,7 @@ impl Ui {
     }
 
     fn select(&mut self, pane: PaneId, index: usize) {
-        self.focus = pane;
+        self.chrome.focus = pane;
         match pane {
             PaneId::Ring => self.select_slot(index),
             PaneId::Findings => {
@@ -644,8 +519,8 @@ impl Ui {
     /// The frame to paint.
     pub fn frame(&mut self, options: FrameOptions) -> Frame {
         let cursor = self.main.cursor();
-        let mark = self.marks.iter().copied().filter(|&m| m <= cursor).max();
-        let marks = self.marks.clone();
+        let mark = self.chrome.mark_before(cursor);
+        let marks = self.chrome.marks.clone();
         let ctx = ViewContext {
             previous: self.main.previous,
             mark,
@@ -658,7 +533,7 @@ impl Ui {
             chapter: self.main.chapter.as_deref(),
             options,
         };
-        let main = view::build(&mut self.main.session, &ctx);
+        let main = view::build(&mut self.main.session, &ctx, &mut self.main.labels);
         self.shown_memory_cursor = main.memory.cursor;
         self.cache_lines = main.cache.lines.len();
         let compare = self.compare.as_mut().map(|(_, side)| {
@@ -672,7 +547,10 @@ impl Ui {
                 memory_cursor: None,
                 ..ctx
             };
-            (side.label.clone(), view::build(&mut side.session, &ctx))
+            (
+                side.label.clone(),
+                view::build(&mut side.session, &ctx, &mut side.labels),
+            )
         });
         Frame {
             main,
@@ -681,41 +559,57 @@ impl Ui {
         }
     }
 
-    fn ui_view(&self) -> UiView {
-        let all = bindings();
-        let hints = all
-            .iter()
-            .filter_map(|b| Some((b.keys.first()?.to_string(), b.hint?.to_string())))
-            .collect();
-        let help = self.help.map(|scroll| {
-            let rows = all
-                .iter()
-                .map(|b| HelpRow {
-                    section: b.section.to_string(),
-                    keys: b.keys_text(),
-                    desc: b.desc.to_string(),
-                })
-                .collect();
-            (scroll, rows)
-        });
-        UiView {
-            focus: self.focus,
-            zoom: self.zoom,
-            playing: self.playing(),
-            speed: SPEEDS[self.speed],
-            prompt: self.prompt.as_ref().map(|p| PromptView {
-                label: p.kind.label().to_string(),
-                text: p.text.clone(),
-                error: p.error.clone(),
-            }),
-            message: self.message.clone(),
-            help,
-            breakpoints: self.breakpoints.iter().map(ToString::to_string).collect(),
-            marks: self.marks.clone(),
-            hints,
-            search: self.search.clone(),
+    fn ui_view(&self) -> crate::view::UiView {
+        self.chrome.view()
+    }
+}
+
+/// The command an Enter on a prompt means (scenario and trace share the prompts).
+fn submitted(kind: PromptKind, text: &str) -> Result<Command, ParseError> {
+    match kind {
+        PromptKind::Goto => parse_palette(&format!("goto {text}")).map_err(|e| ParseError {
+            column: e.column.saturating_sub(5).max(1),
+            ..e
+        }),
+        PromptKind::Break => Condition::parse(text).map(Command::Break),
+        PromptKind::Search => Ok(Command::Search(text.to_string())),
+        PromptKind::Palette => parse_palette(text),
+    }
+}
+
+/// What `ringside tui TARGET` opened.
+pub enum Opened {
+    /// A scenario or a saved session.
+    Scenario(Box<Ui>),
+    /// A QEMU trace.
+    Trace(Box<TraceUi>),
+}
+
+/// Opens a scenario (embedded name, RON file or saved session) or a QEMU trace: `--qmp` or
+/// `--rings` mean a trace; otherwise a file that is not a scenario is one when most of its
+/// lines import as virtio, virtqueue or vhost events.
+pub fn open_target(
+    target: &str,
+    qmp: Option<&std::path::Path>,
+    rings: Option<&std::path::Path>,
+) -> Result<Opened, UiError> {
+    let path = std::path::Path::new(target);
+    if qmp.is_some() || rings.is_some() {
+        return Ok(Opened::Trace(Box::new(TraceUi::open(path, qmp, rings)?)));
+    }
+    let scenario_error = match Ui::open(target) {
+        Ok(ui) => return Ok(Opened::Scenario(Box::new(ui))),
+        Err(e) => e,
+    };
+    let is_ron = path.extension().is_some_and(|x| x == "ron");
+    if path.is_file() && !is_ron {
+        let store = crate::trace::TraceStore::open(path).map_err(Box::new)?;
+        let unknown = store.stats.unknown_lines as usize;
+        if store.events().len() > 2 * unknown {
+            return Ok(Opened::Trace(Box::new(TraceUi::new(store, None, &[]))));
         }
     }
+    Err(scenario_error)
 }
 
 fn load_saved(path: &str) -> Result<SavedSession, UiError> {

@@ -11,6 +11,8 @@
 //! a packed slot belongs to whoever's region of the ring it lies in, between the four
 //! positions both sides keep (driver: next avail, next used; device: next avail, next used).
 
+pub mod trace;
+
 use serde::{Deserialize, Serialize};
 
 use crate::cache::geometry::CacheGeometry;
@@ -457,7 +459,8 @@ impl Stores {
                 Space::Transport => fields.push(x.field),
             }
         }
-        ranges.sort_unstable();
+        // Merging needs the starts in order only; comparing one key is cheaper than the pair.
+        ranges.sort_unstable_by_key(|r| r.0);
         let mut merged: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
         for (s, e) in ranges {
             match merged.last_mut() {
@@ -546,7 +549,33 @@ impl Bytes {
 }
 
 /// Builds the view of a session at its cursor.
-pub fn build(session: &mut Session, ctx: &ViewContext<'_>) -> SessionView {
+/// Field labels of a ring's cache lines. They depend only on the layout and the line size, so
+/// a UI keeps one of these per session and the labels are worked out once, not every frame.
+#[derive(Debug, Default, Clone)]
+pub struct LineLabels {
+    key: Option<(RingLayout, u64)>,
+    labels: Vec<String>,
+}
+
+impl LineLabels {
+    /// The label of every line of the ring, in address order.
+    fn of(&mut self, layout: &RingLayout, size: u64) -> &[String] {
+        if self.key != Some((*layout, size)) {
+            let (start, len) = span(layout);
+            let first = start / size * size;
+            self.labels = (first..start + len)
+                .step_by(size as usize)
+                .map(|addr| row_label(layout, addr, size))
+                .collect();
+            self.key = Some((*layout, size));
+        }
+        &self.labels
+    }
+}
+
+/// Builds the view of a session at its cursor. `labels` carries the cache-line labels from one
+/// frame to the next.
+pub fn build(session: &mut Session, ctx: &ViewContext<'_>, labels: &mut LineLabels) -> SessionView {
     let cursor = session.position().step;
     let changes = Changes {
         strong: Stores::between(session.log(), ctx.previous, cursor),
@@ -569,7 +598,7 @@ pub fn build(session: &mut Session, ctx: &ViewContext<'_>) -> SessionView {
             memory_pane(session, None, &changes, ctx),
         ),
     };
-    let cache = cache_pane(session, layout.as_ref(), &changes, ctx);
+    let cache = cache_pane(session, layout.as_ref(), &changes, ctx, labels);
     SessionView {
         header: header(session, ctx),
         ring,
@@ -589,6 +618,14 @@ fn span(layout: &RingLayout) -> (u64, u64) {
     (start, end - start)
 }
 
+/// Steps between the two latest marks.
+fn mark_delta(marks: &[u64]) -> Option<u64> {
+    match marks {
+        [.., a, b] => Some(a.abs_diff(*b)),
+        _ => None,
+    }
+}
+
 fn header(session: &Session, ctx: &ViewContext<'_>) -> Header {
     let p = session.position();
     let e = session.state();
@@ -596,10 +633,7 @@ fn header(session: &Session, ctx: &ViewContext<'_>) -> Header {
         Some(r) => r.layout().kind().to_string(),
         None => "no queue yet".into(),
     };
-    let mark_delta = match ctx.marks {
-        [.., a, b] => Some(a.abs_diff(*b)),
-        _ => None,
-    };
+    let mark_delta = mark_delta(ctx.marks);
     Header {
         title: ctx.title.to_string(),
         chapter: ctx.chapter.map(str::to_string),
@@ -629,15 +663,53 @@ fn ring_pane(e: &Engine, b: &Bytes, ch: &Changes, ctx: &ViewContext<'_>) -> Ring
     }
 }
 
-fn flag_letters(flags: u16) -> String {
-    let f = |bit, c| if flags & bit != 0 { c } else { '·' };
-    [
-        f(VIRTQ_DESC_F_NEXT, 'N'),
-        f(VIRTQ_DESC_F_WRITE, 'W'),
-        f(VIRTQ_DESC_F_INDIRECT, 'I'),
-    ]
-    .iter()
-    .collect()
+/// Appends `v` in decimal, right-aligned in `width` columns. The frame formats a few thousand
+/// numbers per paint; this skips `format!`'s machinery (docs/PERFORMANCE.md, TUI paint).
+fn push_dec(out: &mut String, v: u64, width: usize) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let digits = buf.len() - i;
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(digits)));
+    out.extend(buf[i..].iter().map(|&d| char::from(d)));
+}
+
+/// `v` in decimal.
+fn dec(v: u64) -> String {
+    let mut s = String::with_capacity(20);
+    push_dec(&mut s, v, 0);
+    s
+}
+
+/// Appends `0x` and `v` in hex, zero-padded to at least `digits` digits (as `{v:#0w$x}`).
+fn push_hex(out: &mut String, v: u64, digits: usize) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let n = ((64 - v.leading_zeros() as usize).div_ceil(4))
+        .max(digits)
+        .max(1);
+    out.push_str("0x");
+    out.extend((0..n).rev().map(|k| {
+        let nibble = if k < 16 { (v >> (4 * k)) & 15 } else { 0 };
+        char::from(HEX[nibble as usize])
+    }));
+}
+
+fn push_flag_letters(out: &mut String, flags: u16) {
+    for (bit, c) in [
+        (VIRTQ_DESC_F_NEXT, 'N'),
+        (VIRTQ_DESC_F_WRITE, 'W'),
+        (VIRTQ_DESC_F_INDIRECT, 'I'),
+    ] {
+        out.push(if flags & bit != 0 { c } else { '·' });
+    }
 }
 
 fn desc_row(
@@ -656,17 +728,22 @@ fn desc_row(
         (a + 14, a + 12)
     };
     let flags = b.u16(flags_at);
-    let flags_text = if packed {
-        format!("{flags:#06x} {} {}", flag_letters(flags), bits_code(flags))
-    } else {
-        format!("{flags:#06x} {}", flag_letters(flags))
-    };
+    let mut flags_text = String::with_capacity(16);
+    push_hex(&mut flags_text, u64::from(flags), 4);
+    flags_text.push(' ');
+    push_flag_letters(&mut flags_text, flags);
+    if packed {
+        flags_text.push(' ');
+        flags_text.push_str(bits_code(flags));
+    }
+    let mut addr = String::with_capacity(18);
+    push_hex(&mut addr, b.le(a, 8), 0);
     DescRow {
         slot,
-        addr: Cell::new(format!("{:#x}", b.le(a, 8)), ch.at(a, 8)),
-        len: Cell::new(b.u32(a + 8).to_string(), ch.at(a + 8, 4)),
+        addr: Cell::new(addr, ch.at(a, 8)),
+        len: Cell::new(dec(u64::from(b.u32(a + 8))), ch.at(a + 8, 4)),
         flags: Cell::new(flags_text, ch.at(flags_at, 2)),
-        link: Cell::new(b.u16(link_at).to_string(), ch.at(link_at, 2)),
+        link: Cell::new(dec(u64::from(b.u16(link_at))), ch.at(link_at, 2)),
         owner,
         notes: Vec::new(),
         selected,
@@ -771,7 +848,7 @@ fn split_pane(
             }
             SlotRow {
                 slot: i,
-                entry: Cell::new(b.u16(a).to_string(), ch.at(a, 2)),
+                entry: Cell::new(dec(u64::from(b.u16(a))), ch.at(a, 2)),
                 owner,
                 notes,
             }
@@ -798,7 +875,13 @@ fn split_pane(
             }
             SlotRow {
                 slot: i,
-                entry: Cell::new(format!("{:>3} {:>5}", b.u32(a), b.u32(a + 4)), ch.at(a, 8)),
+                entry: {
+                    let mut e = String::with_capacity(12);
+                    push_dec(&mut e, u64::from(b.u32(a)), 3);
+                    e.push(' ');
+                    push_dec(&mut e, u64::from(b.u32(a + 4)), 5);
+                    Cell::new(e, ch.at(a, 8))
+                },
                 owner,
                 notes,
             }
@@ -1358,6 +1441,7 @@ fn cache_pane(
     layout: Option<&RingLayout>,
     ch: &Changes,
     ctx: &ViewContext<'_>,
+    labels: &mut LineLabels,
 ) -> CachePane {
     let model = session.cache();
     let t = model.totals();
@@ -1399,6 +1483,7 @@ fn cache_pane(
     let size = model.line_size();
     let (start, len) = span(layout);
     let first = start / size * size;
+    let labels = labels.of(layout, size);
     // One pass over the model for every line's transfers (lines without any are absent).
     let hot: std::collections::HashMap<u64, u64> = model
         .ranked_lines(usize::MAX)
@@ -1415,7 +1500,7 @@ fn cache_pane(
                 owner: mesi_owner(states),
                 states: format!("{} {}", states[0], states[1]),
                 transfers: hot.get(&addr).copied().unwrap_or(0),
-                label: row_label(layout, addr, size),
+                label: labels.get(i).cloned().unwrap_or_default(),
                 change: ch.at(addr, size),
                 selected: i == ctx.cache_line,
             }
@@ -1443,5 +1528,27 @@ fn cache_pane(
         lines,
         fields,
         note: MODEL_NOTE.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::*;
+
+    #[test]
+    fn hand_formatting_matches_format() {
+        for v in [0u64, 1, 9, 10, 255, 4096, 65535, 0x1234_5678_9abc, u64::MAX] {
+            assert_eq!(dec(v), v.to_string());
+            for w in [0, 3, 5] {
+                let mut s = String::new();
+                push_dec(&mut s, v, w);
+                assert_eq!(s, format!("{v:>w$}"));
+            }
+            for d in [0, 4] {
+                let mut s = String::new();
+                push_hex(&mut s, v, d);
+                assert_eq!(s, format!("{v:#0w$x}", w = d + 2), "{v} {d}");
+            }
+        }
     }
 }

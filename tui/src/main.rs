@@ -31,8 +31,14 @@ struct Cli {
 enum Command {
     /// Open the stepping UI on a scenario (name or RON file) or a trace.
     Tui {
-        /// Scenario name (see `ringside list`), a .ron file, or a trace file.
+        /// Scenario name (see `ringside list`), a .ron file, or a QEMU trace file.
         target: Option<String>,
+        /// With a trace: QMP transcript (JSON lines) with x-query-virtio-* answers.
+        #[arg(long, requires = "target")]
+        qmp: Option<std::path::PathBuf>,
+        /// With a trace: directory of ring dumps saved with pmemsave (with its index.json).
+        #[arg(long, requires = "target")]
+        rings: Option<std::path::PathBuf>,
     },
     /// List the embedded scenarios.
     List,
@@ -88,8 +94,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => app::open(None),
-        Some(Command::Tui { target }) => app::open(target.as_deref()),
+        None => app::open(None, None, None),
+        Some(Command::Tui { target, qmp, rings }) => {
+            app::open(target.as_deref(), qmp.as_deref(), rings.as_deref())
+        }
         Some(Command::List) => scenario_cmd::list(),
         Some(Command::Run { scenario, json }) => scenario_cmd::run(&scenario, json),
         Some(Command::Compare { a, b }) => scenario_cmd::compare(&a, &b),

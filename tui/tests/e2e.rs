@@ -95,6 +95,34 @@ fn step_back_help_and_quit_in_a_real_terminal() {
 }
 
 #[test]
+fn a_trace_opens_steps_and_quits() {
+    let bin = env!("CARGO_BIN_EXE_ringside");
+    let d = concat!(env!("CARGO_MANIFEST_DIR"), "/../traces/split-wrap");
+    let t = Tmux(format!("ringside-e2e-trace-{}", std::process::id()));
+    let status = Command::new("tmux")
+        .args(["new-session", "-d", "-s", &t.0, "-x", "120", "-y", "40"])
+        .arg(format!(
+            "{bin} tui {d}/trace.log --qmp {d}/qmp.jsonl --rings {d}/rings; echo EXITED $?; sleep 30"
+        ))
+        .status()
+        .expect("tmux is needed for this test: apt-get install -y tmux");
+    assert!(status.success());
+    let s = t.wait_for("event 0/6197");
+    assert!(s.contains("queues") && s.contains("blk0.q0"), "{s}");
+    t.keys(&["Right", "Right"]);
+    let s = t.wait_for("event 2/6197  line 2");
+    assert!(s.contains("virtio_set_status"), "{s}");
+    t.keys(&["g"]);
+    t.wait_for("go to step (or `line N`)");
+    t.keys(&["line 3000", "Enter"]);
+    t.wait_for("line 3000");
+    t.keys(&["End"]);
+    t.wait_for("event 6197/6197");
+    t.keys(&["q"]);
+    t.wait_for("EXITED 0");
+}
+
+#[test]
 fn without_a_terminal_it_says_so_and_exits_2() {
     let out = Command::new(env!("CARGO_BIN_EXE_ringside"))
         .stdin(std::process::Stdio::null())

@@ -7,8 +7,9 @@ use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 use ringside_core::command::{Command, Dir, PaneId};
 use ringside_core::memory::Field;
+use ringside_core::ui::TraceUi;
 use ringside_core::ui::Ui;
-use ringside_tui::app::{Theme, options, paint};
+use ringside_tui::app::{Theme, options, paint, paint_trace, trace_columns};
 
 fn screen(ui: &mut Ui, w: u16, h: u16, color: bool) -> Buffer {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -147,4 +148,114 @@ fn clicks_select_slots_and_focus_panes() {
     let (x, y) = find(&b, "narration", "");
     let cmd = ringside_tui::app::click(&hits, ratatui::layout::Position::new(x, y + 1)).unwrap();
     assert_eq!(cmd, Command::FocusPane(PaneId::Narration));
+}
+
+fn trace_screen(ui: &mut TraceUi, w: u16, h: u16) -> Buffer {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let frame = ui.frame(trace_columns(t.size().unwrap()));
+    t.draw(|f| {
+        paint_trace(f, &frame, &Theme::new(true));
+    })
+    .unwrap();
+    t.backend().buffer().clone()
+}
+
+fn split_wrap() -> TraceUi {
+    // Relative to the crate (cargo runs tests there), so the header is the same on any machine.
+    let d = "../traces/split-wrap";
+    TraceUi::open(
+        std::path::Path::new(&format!("{d}/trace.log")),
+        Some(std::path::Path::new(&format!("{d}/qmp.jsonl"))),
+        Some(std::path::Path::new(&format!("{d}/rings"))),
+    )
+    .unwrap()
+}
+
+#[test]
+fn trace_split_wrap_160x45() {
+    let mut ui = split_wrap();
+    ui.apply(Command::GotoLine(3000));
+    ui.apply(Command::Mark);
+    ui.apply(Command::Op(Dir::Forward));
+    ui.apply(Command::Op(Dir::Forward));
+    let b = trace_screen(&mut ui, 160, 45);
+    insta::assert_snapshot!(text(&b));
+}
+
+#[test]
+fn trace_counters_that_changed_are_highlighted() {
+    let mut ui = split_wrap();
+    // A blk pop: its pops and inuse change at this event.
+    let c = ringside_core::command::Condition::parse("blk0.q0.inuse > 0").unwrap();
+    ui.apply(Command::Break(c));
+    ui.apply(Command::Continue(Dir::Forward));
+    let b = trace_screen(&mut ui, 120, 40);
+    let t = text(&b);
+    let y = t.lines().position(|l| l.contains("blk0.q0")).unwrap() as u16;
+    let x = t.lines().nth(y as usize).unwrap().find("blk0.q0").unwrap() as u16;
+    let strong = (x..x + 60)
+        .filter(|&x| b[(x, y)].bg == Color::Yellow)
+        .count();
+    assert!(strong > 0, "{t}");
+    // The other queues did not change.
+    let y = t.lines().position(|l| l.contains("rng0.q0")).unwrap() as u16;
+    assert!((0..120).all(|x| b[(x, y)].bg != Color::Yellow));
+}
+
+#[test]
+fn trace_fits_80x24() {
+    let mut ui = split_wrap();
+    ui.apply(Command::Last);
+    let t = text(&trace_screen(&mut ui, 80, 24));
+    for pane in ["queues", "event", "findings", "events per queue", "blk0.q0"] {
+        assert!(t.contains(pane), "{pane}:\n{t}");
+    }
+}
+
+#[test]
+fn focused_cache_pane_is_usable_at_80x24() {
+    let mut ui = Ui::tutorial().unwrap();
+    ui.apply(Command::Last);
+    ui.apply(Command::FocusPane(PaneId::Cache));
+    let b = screen(&mut ui, 80, 24, true);
+    let t = text(&b);
+    let top = t.lines().position(|l| l.contains("2 cache lines")).unwrap();
+    let bottom = t
+        .lines()
+        .skip(top + 1)
+        .position(|l| l.starts_with('└'))
+        .unwrap();
+    // Summary, sets, heading and at least five lines of the ring's cache lines.
+    assert!(bottom >= 8, "cache pane has {bottom} inner rows:\n{t}");
+    assert!(t.contains("line       drv dev xfer fields"), "{t}");
+    insta::assert_snapshot!(t);
+}
+
+#[test]
+fn odd_traces_and_tiny_terminals_do_not_panic() {
+    use ringside_core::trace::TraceStore;
+    for data in [
+        &b""[..],
+        b"garbage \xff\x00\n",
+        b"virtqueue_pop vq 0x1 elem 0x2 in_num 1 out_num 1\nvirtqueue_flush vq 0x1 count 9\n",
+    ] {
+        let mut ui = TraceUi::new(TraceStore::from_bytes(data, "odd"), None, &[]);
+        for cmd in [
+            Command::Step(Dir::Forward),
+            Command::Op(Dir::Forward),
+            Command::Op(Dir::Back),
+            Command::Move(5),
+            Command::Last,
+            Command::GotoLine(u64::MAX),
+            Command::Continue(Dir::Back),
+            Command::Search("x".into()),
+            Command::FocusPane(PaneId::Cache),
+            Command::Zoom,
+        ] {
+            ui.apply(cmd);
+            for (w, h) in [(1, 1), (20, 6), (80, 24), (200, 60)] {
+                trace_screen(&mut ui, w, h);
+            }
+        }
+    }
 }

@@ -4,6 +4,8 @@
 //! used.idx == 7            a field takes a value (== != < <= > >=, decimal or 0x hex):
 //!                          stops right after the store that makes the comparison true
 //! store desc[3].flags      any store (load, access) of a field: a watchpoint
+//! xfer desc[*].flags       an access to a field causes a modelled cache-line transfer
+//!                          (`transfer` too; `[*]` matches every index)
 //! finding [CODE]           a finding is raised (of that code)
 //! op NAME|KIND             an op starts (pop, kick, fill ... or consume, notify ...)
 //! notify [driver|device]   a kick (driver) or an interrupt (device) is sent
@@ -11,16 +13,29 @@
 //!
 //! Field names are the ones ringside shows everywhere: `desc[3].flags`, `avail.ring[5]`,
 //! `used.ring[2].len`, `used_event`, `driver_event.off_wrap`, `status`.
+//!
+//! On a QEMU trace the same language reads trace state instead of memory:
+//!
+//! ```text
+//! blk0.q0.inuse > 3        a queue counter starts to satisfy a comparison (queues are named
+//!                          by device type, its number among devices of that type, and index)
+//! event virtqueue_pop      an event of this name (a bare `virtqueue_*`/`virtio_*`/`vhost_*`
+//!                          name works too)
+//! finding [CODE]           a detector's finding (codes of docs/trace-format.md §6)
+//! notify [driver|device]   a kick (`virtio_queue_notify`) or an interrupt (`virtio_notify`)
+//! ```
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use super::{Dir, ParseError};
+use crate::cache::CacheModel;
 use crate::finding::Code;
 use crate::memory::{AccessKind, Agent, DescPart, Field};
 use crate::op::OpKind;
 use crate::session::Session;
+use crate::trace::replay::QueueState;
 
 /// A comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -49,7 +64,7 @@ impl Cmp {
         (">", Cmp::Gt),
     ];
 
-    fn holds(self, a: u64, b: u64) -> bool {
+    pub(crate) fn holds(self, a: u64, b: u64) -> bool {
         match self {
             Cmp::Eq => a == b,
             Cmp::Ne => a != b,
@@ -84,12 +99,128 @@ pub enum Condition {
         /// The field.
         field: Field,
     },
-    /// A finding (of one code, or any).
-    Finding(Option<Code>),
+    /// An access to a field that causes a modelled cache-line transfer.
+    Transfer(FieldPattern),
+    /// A finding (of one code, or any): a scenario code or a trace detector's code.
+    Finding(Option<String>),
     /// An op of this name (`pop`) or kind (`consume`) starts.
     Op(String),
     /// A notification is sent (by one side, or either).
     Notify(Option<Agent>),
+    /// Trace: an event of this name.
+    Event(String),
+    /// Trace: a queue counter starts to satisfy a comparison.
+    Counter {
+        /// The queue, as `blk0.q0`.
+        queue: String,
+        /// The counter.
+        counter: Counter,
+        /// The comparison.
+        cmp: Cmp,
+        /// The value compared with.
+        value: u64,
+    },
+}
+
+/// A field name in which `[*]` stands for any index: `desc[*].flags`, `avail.ring[*]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldPattern(String);
+
+impl FieldPattern {
+    /// Parses a field or a pattern; `None` when it names no field.
+    pub fn parse(s: &str) -> Option<FieldPattern> {
+        if s.matches("[*]").count() > 1 {
+            return None;
+        }
+        parse_field(&s.replace("[*]", "[0]")).map(|_| FieldPattern(s.to_string()))
+    }
+
+    /// Whether a field matches.
+    pub fn matches(&self, f: Field) -> bool {
+        let name = f.to_string();
+        match self.0.split_once("[*]") {
+            None => name == self.0,
+            Some((head, tail)) => name
+                .strip_prefix(head)
+                .and_then(|r| r.strip_prefix('['))
+                .and_then(|r| r.split_once(']'))
+                .is_some_and(|(n, rest)| {
+                    !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && rest == tail
+                }),
+        }
+    }
+}
+
+impl fmt::Display for FieldPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A per-queue counter of a replayed trace (docs/trace-format.md §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Counter {
+    /// `virtqueue_pop`s.
+    Pops,
+    /// `virtqueue_fill`s.
+    Fills,
+    /// `virtqueue_flush`es.
+    Flushes,
+    /// Elements published by flushes.
+    Completed,
+    /// Driver kicks.
+    Kicks,
+    /// Interrupts.
+    Interrupts,
+    /// Resets.
+    Resets,
+    /// QEMU's `last_avail_idx`.
+    LastAvailIdx,
+    /// QEMU's `used_idx`.
+    UsedIdx,
+    /// QEMU's `inuse`.
+    Inuse,
+    /// Buffers popped and not yet filled.
+    InFlight,
+}
+
+impl Counter {
+    /// Every counter with its name.
+    pub const ALL: [(&'static str, Counter); 11] = [
+        ("pops", Counter::Pops),
+        ("fills", Counter::Fills),
+        ("flushes", Counter::Flushes),
+        ("completed", Counter::Completed),
+        ("kicks", Counter::Kicks),
+        ("interrupts", Counter::Interrupts),
+        ("resets", Counter::Resets),
+        ("last_avail_idx", Counter::LastAvailIdx),
+        ("used_idx", Counter::UsedIdx),
+        ("inuse", Counter::Inuse),
+        ("in_flight", Counter::InFlight),
+    ];
+
+    /// The counter's name.
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|c| c.1 == self).map_or("?", |c| c.0)
+    }
+
+    /// Its value in a queue's state.
+    pub fn value(self, q: &QueueState) -> u64 {
+        match self {
+            Counter::Pops => q.pops,
+            Counter::Fills => q.fills,
+            Counter::Flushes => q.flushes,
+            Counter::Completed => q.completed,
+            Counter::Kicks => q.kicks,
+            Counter::Interrupts => q.interrupts,
+            Counter::Resets => u64::from(q.resets),
+            Counter::LastAvailIdx => u64::from(q.last_avail_idx.0),
+            Counter::UsedIdx => u64::from(q.used_idx.0),
+            Counter::Inuse => u64::from(q.inuse),
+            Counter::InFlight => q.in_flight() as u64,
+        }
+    }
 }
 
 /// A breakpoint: a condition, shown and saved in its canonical text.
@@ -200,11 +331,18 @@ impl<'a> Lexer<'a> {
 
     /// The next run of characters that can make up a name, field or number.
     fn word(&mut self) -> (usize, &'a str) {
+        self.word_with("")
+    }
+
+    /// [`Lexer::word`], also taking the characters in `extra`.
+    fn word_with(&mut self, extra: &str) -> (usize, &'a str) {
         self.skip_ws();
         let col = self.column();
         let rest = &self.text[self.pos..];
         let n = rest
-            .find(|c: char| !(c.is_ascii_alphanumeric() || "_.[]-".contains(c)))
+            .find(|c: char| {
+                !(c.is_ascii_alphanumeric() || "_.[]-".contains(c) || extra.contains(c))
+            })
             .unwrap_or(rest.len());
         self.pos += n;
         (col, &rest[..n])
@@ -228,6 +366,37 @@ fn field_at(col: usize, w: &str) -> Result<Field, ParseError> {
         return Err(ParseError::new(col, "expected a field", FIELD_HINT));
     }
     parse_field(w).ok_or_else(|| ParseError::new(col, format!("unknown field `{w}`"), FIELD_HINT))
+}
+
+/// `blk0.q0.inuse`: a queue name (`<type><n>.q<index>`) and a counter. `None` when the word
+/// does not have the shape of a queue name; an error at the counter when only that is wrong.
+fn queue_counter(col: usize, w: &str) -> Result<Option<(String, Counter)>, ParseError> {
+    let mut parts = w.splitn(3, '.');
+    let (Some(dev), Some(q), rest) = (parts.next(), parts.next(), parts.next()) else {
+        return Ok(None);
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let dev_ok = dev.find(|c: char| c.is_ascii_digit()).is_some_and(|i| {
+        i > 0 && digits(&dev[i..]) && dev[..i].bytes().all(|b| b.is_ascii_lowercase())
+    });
+    if !dev_ok || !q.strip_prefix('q').is_some_and(digits) {
+        return Ok(None);
+    }
+    let names: Vec<&str> = Counter::ALL.iter().map(|c| c.0).collect();
+    let at = col + dev.len() + q.len() + 2;
+    let rest = rest.unwrap_or("");
+    match Counter::ALL.iter().find(|c| c.0 == rest) {
+        Some(&(_, c)) => Ok(Some((format!("{dev}.{q}"), c))),
+        None => Err(ParseError::new(
+            at,
+            if rest.is_empty() {
+                format!("`{dev}.{q}` needs a counter")
+            } else {
+                format!("unknown queue counter `{rest}`")
+            },
+            format!("counters: {}", names.join(", ")),
+        )),
+    }
 }
 
 fn number(col: usize, w: &str) -> Result<u64, ParseError> {
@@ -265,17 +434,53 @@ impl Condition {
                 let (col, w) = lx.word();
                 if w.is_empty() {
                     Condition::Finding(None)
+                } else if Code::parse(w).is_some()
+                    || crate::detect::CATALOGUE.iter().any(|c| c.0 == w)
+                {
+                    Condition::Finding(Some(w.to_string()))
                 } else {
-                    let code = Code::parse(w).ok_or_else(|| {
-                        let codes: Vec<&str> = Code::ALL.iter().map(|c| c.name()).collect();
-                        ParseError::new(
-                            col,
-                            format!("unknown finding code `{w}`"),
-                            format!("codes: {}", codes.join(", ")),
-                        )
-                    })?;
-                    Condition::Finding(Some(code))
+                    let codes: Vec<&str> = Code::ALL.iter().map(|c| c.name()).collect();
+                    let trace: Vec<&str> = crate::detect::CATALOGUE.iter().map(|c| c.0).collect();
+                    return Err(ParseError::new(
+                        col,
+                        format!("unknown finding code `{w}`"),
+                        format!(
+                            "codes: {}; in traces: {}",
+                            codes.join(", "),
+                            trace.join(", ")
+                        ),
+                    ));
                 }
+            }
+            "xfer" | "transfer" => {
+                let (col, w) = lx.word_with("*");
+                if w.is_empty() {
+                    return Err(ParseError::new(col, "expected a field", FIELD_HINT));
+                }
+                Condition::Transfer(FieldPattern::parse(w).ok_or_else(|| {
+                    ParseError::new(
+                        col,
+                        format!("unknown field `{w}`"),
+                        format!("{FIELD_HINT}; `[*]` matches any index, as in desc[*].flags"),
+                    )
+                })?)
+            }
+            "event" => {
+                let (col, w) = lx.word();
+                if w.is_empty() {
+                    return Err(ParseError::new(
+                        col,
+                        "expected an event name",
+                        "write a QEMU trace event name, as in `event virtqueue_pop`",
+                    ));
+                }
+                Condition::Event(w.to_string())
+            }
+            w if ["virtqueue_", "virtio_", "vhost_"]
+                .iter()
+                .any(|p| w.starts_with(p)) =>
+            {
+                Condition::Event(w.to_string())
             }
             "op" => {
                 let (col, w) = lx.word();
@@ -318,7 +523,10 @@ impl Condition {
                 }
             }
             w => {
-                let field = field_at(col, w)?;
+                let target = match queue_counter(col, w)? {
+                    Some(qc) => Err(qc),
+                    None => Ok(field_at(col, w)?),
+                };
                 lx.skip_ws();
                 let col = lx.column();
                 let rest = &text[lx.pos..];
@@ -331,15 +539,36 @@ impl Condition {
                 };
                 lx.pos += sym.len();
                 let (col, w) = lx.word();
-                Condition::Value {
-                    field,
-                    cmp,
-                    value: number(col, w)?,
+                let value = number(col, w)?;
+                match target {
+                    Ok(field) => Condition::Value { field, cmp, value },
+                    Err((queue, counter)) => Condition::Counter {
+                        queue,
+                        counter,
+                        cmp,
+                        value,
+                    },
                 }
             }
         };
         lx.end()?;
         Ok(cond)
+    }
+
+    /// Whether it reads only trace state (it never stops a scenario).
+    pub fn trace_only(&self) -> bool {
+        matches!(self, Condition::Event(_) | Condition::Counter { .. })
+    }
+
+    /// Whether it reads only a scenario's memory, ops or cache model.
+    pub fn scenario_only(&self) -> bool {
+        matches!(
+            self,
+            Condition::Value { .. }
+                | Condition::Access { .. }
+                | Condition::Transfer(_)
+                | Condition::Op(_)
+        )
     }
 
     /// Every step at which this condition stops a continue, ascending. A stop lands right after
@@ -364,11 +593,19 @@ impl Condition {
                 .filter(|a| a.field == *field && kind.is_none_or(|k| a.kind == k))
                 .map(|a| a.step + 1)
                 .collect(),
+            Condition::Transfer(pat) => {
+                let mut model = CacheModel::new(s.cache().line_size()).unwrap_or_default();
+                s.log()
+                    .iter()
+                    .filter(|a| model.observe(a) > 0 && pat.matches(a.field))
+                    .map(|a| a.step + 1)
+                    .collect()
+            }
             Condition::Finding(code) => fin
                 .findings
                 .0
                 .iter()
-                .filter(|f| code.is_none_or(|c| f.code == c))
+                .filter(|f| code.as_deref().is_none_or(|c| f.code.name() == c))
                 .map(|f| f.step)
                 .collect(),
             Condition::Op(name) => {
@@ -386,6 +623,7 @@ impl Condition {
                 .filter(|n| agent.is_none_or(|a| n.from == a))
                 .map(|n| n.step + 1)
                 .collect(),
+            Condition::Event(_) | Condition::Counter { .. } => Vec::new(),
         };
         out.sort_unstable();
         out.dedup();
@@ -415,8 +653,16 @@ impl fmt::Display for Condition {
                 };
                 write!(f, "{k} {field}")
             }
+            Condition::Transfer(p) => write!(f, "xfer {p}"),
             Condition::Finding(None) => f.write_str("finding"),
             Condition::Finding(Some(c)) => write!(f, "finding {c}"),
+            Condition::Event(n) => write!(f, "event {n}"),
+            Condition::Counter {
+                queue,
+                counter,
+                cmp,
+                value,
+            } => write!(f, "{queue}.{} {} {value}", counter.name(), cmp.symbol()),
             Condition::Op(n) => write!(f, "op {n}"),
             Condition::Notify(None) => f.write_str("notify"),
             Condition::Notify(Some(a)) => write!(f, "notify {a}"),
@@ -445,6 +691,13 @@ mod tests {
             "notify",
             "notify device",
             "status == 15",
+            "xfer avail.idx",
+            "xfer desc[*].flags",
+            "xfer used.ring[*].len",
+            "finding missing-notification",
+            "event virtqueue_pop",
+            "blk0.q0.inuse > 3",
+            "net0.q2.last_avail_idx == 7",
         ] {
             let c = Condition::parse(text).unwrap();
             assert_eq!(c.to_string(), text);
@@ -452,6 +705,14 @@ mod tests {
         assert_eq!(
             Condition::parse("  used.idx==0x10").unwrap().to_string(),
             "used.idx == 16"
+        );
+        assert_eq!(
+            Condition::parse("transfer used_event").unwrap().to_string(),
+            "xfer used_event"
+        );
+        assert_eq!(
+            Condition::parse("virtqueue_flush").unwrap().to_string(),
+            "event virtqueue_flush"
         );
     }
 
@@ -505,6 +766,82 @@ mod tests {
         let e = Condition::parse("used.idx == 1 and more").unwrap_err();
         assert_eq!(e.column, 15);
         assert_eq!(Condition::parse("").unwrap_err().column, 1);
+    }
+
+    #[test]
+    fn trace_and_transfer_errors_give_the_column_and_a_hint() {
+        let e = Condition::parse("blk0.q0.inuze > 3").unwrap_err();
+        assert_eq!(e.column, 9);
+        assert!(
+            e.message.contains("inuze") && e.hint.contains("inuse"),
+            "{e}"
+        );
+        let e = Condition::parse("  blk0.q0 > 3").unwrap_err();
+        assert_eq!(e.column, 11);
+        assert!(e.message.contains("needs a counter"), "{e}");
+        let e = Condition::parse("blk0.q0.inuse >> 3").unwrap_err();
+        assert_eq!((e.column, e.message.as_str()), (16, "expected a number"));
+        let e = Condition::parse("xfer desc[*].flagz").unwrap_err();
+        assert_eq!(e.column, 6);
+        assert!(e.hint.contains("[*]"), "{e}");
+        let e = Condition::parse("xfer").unwrap_err();
+        assert_eq!((e.column, e.message.as_str()), (5, "expected a field"));
+        let e = Condition::parse("xfer desc[*].flags[*]").unwrap_err();
+        assert_eq!(e.column, 6);
+        let e = Condition::parse("event").unwrap_err();
+        assert_eq!(e.column, 6);
+        let e = Condition::parse("finding stal").unwrap_err();
+        assert!(e.hint.contains("missing-notification"), "{e}");
+    }
+
+    #[test]
+    fn field_patterns_match_every_index_and_nothing_else() {
+        let p = FieldPattern::parse("desc[*].flags").unwrap();
+        for index in [0, 3, 255] {
+            assert!(p.matches(Field::Desc {
+                index,
+                part: DescPart::Flags
+            }));
+        }
+        assert!(!p.matches(Field::Desc {
+            index: 3,
+            part: DescPart::Len
+        }));
+        assert!(!p.matches(Field::AvailRing(3)));
+        let exact = FieldPattern::parse("avail.ring[2]").unwrap();
+        assert!(exact.matches(Field::AvailRing(2)) && !exact.matches(Field::AvailRing(3)));
+        assert!(
+            FieldPattern::parse("avail.ring[*]")
+                .unwrap()
+                .matches(Field::AvailRing(9))
+        );
+        assert!(FieldPattern::parse("desc[*].nope").is_none());
+    }
+
+    #[test]
+    fn transfer_hits_land_after_an_access_that_moved_the_line() {
+        let s = Scenario::tutorial_start().unwrap().session().unwrap();
+        for text in ["xfer avail.idx", "xfer used.idx", "xfer desc[*].addr"] {
+            let c = Condition::parse(text).unwrap();
+            let Condition::Transfer(pat) = &c else {
+                panic!("{text}")
+            };
+            let hits = c.hits(&s);
+            assert!(!hits.is_empty(), "{text}");
+            let mut at = s.clone();
+            for h in hits {
+                let a = &s.log()[h as usize - 1];
+                assert!(pat.matches(a.field), "{text}: {}", a.field);
+                // The session's own (incremental) model counts a transfer at that access.
+                at.seek(h - 1);
+                let before = at.cache().totals().transfers();
+                at.seek(h);
+                assert!(at.cache().totals().transfers() > before, "{text} at {h}");
+            }
+        }
+        // A field the tutorial never moves between caches: no hits.
+        let c = Condition::parse("xfer driver_event.flags").unwrap();
+        assert!(c.hits(&s).is_empty());
     }
 
     #[test]

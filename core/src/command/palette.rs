@@ -4,7 +4,14 @@ use super::{Command, Condition, Dir, ParseError};
 
 /// Palette commands: usage and what they do (for the help and docs).
 pub const PALETTE: &[(&str, &str)] = &[
-    ("goto N", "go to micro step N (also just `N`)"),
+    (
+        "goto N",
+        "go to micro step N (also just `N`); in a trace, event N",
+    ),
+    (
+        "line N",
+        "in a trace, go to the last event on or before line N (also `goto line N`)",
+    ),
     ("break COND", "add a breakpoint (see `b`)"),
     ("delete N", "delete breakpoint N"),
     ("clear", "delete all breakpoints"),
@@ -53,7 +60,17 @@ pub fn parse_palette(line: &str) -> Result<Command, ParseError> {
         })
     };
     Ok(match word {
-        "goto" | "g" => Command::Goto(step(&need_arg("step")?, arg_col)?),
+        "goto" | "g" => {
+            let arg = need_arg("step")?;
+            match arg.strip_prefix("line") {
+                Some(n) if n.starts_with(char::is_whitespace) => {
+                    let n = n.trim_start();
+                    Command::GotoLine(step(n, arg_col + arg.len() - n.len())?)
+                }
+                _ => Command::Goto(step(&arg, arg_col)?),
+            }
+        }
+        "line" | "l" => Command::GotoLine(step(&need_arg("line number")?, arg_col)?),
         w if w.chars().next().is_some_and(|c| c.is_ascii_digit()) => {
             Command::Goto(step(w, offset + 1)?)
         }
@@ -113,6 +130,9 @@ mod tests {
     fn palette_lines_become_commands() {
         assert_eq!(parse_palette("goto 12"), Ok(Command::Goto(12)));
         assert_eq!(parse_palette(" 40"), Ok(Command::Goto(40)));
+        assert_eq!(parse_palette("line 120"), Ok(Command::GotoLine(120)));
+        assert_eq!(parse_palette("goto line 7"), Ok(Command::GotoLine(7)));
+        assert_eq!(parse_palette("goto line x").unwrap_err().column, 11);
         assert_eq!(parse_palette("d 2"), Ok(Command::DeleteBreak(2)));
         assert_eq!(parse_palette("compare"), Ok(Command::Compare(None)));
         assert_eq!(

@@ -3,6 +3,7 @@
 //! paints the frames core returns.
 
 mod paint;
+mod paint_trace;
 mod theme;
 
 use std::io::{IsTerminal, stdout};
@@ -17,17 +18,23 @@ use ratatui::crossterm::event::{
 use ratatui::crossterm::execute;
 use ratatui::layout::{Position, Size};
 use ringside_core::command::{Command, Key, KeyPress};
-use ringside_core::ui::Ui;
-use ringside_core::view::{Frame, FrameOptions};
+use ringside_core::ui::{Opened, Ui, open_target};
+use ringside_core::view::FrameOptions;
 
 pub use paint::{Hit, paint};
+pub use paint_trace::paint_trace;
 pub use theme::Theme;
 
 /// Exit code when stdout or stdin is not a terminal.
 const EXIT_NOT_A_TTY: u8 = 2;
 
-/// Opens the UI on a scenario, a file, or (with `None`) the tutorial's first chapter.
-pub fn open(target: Option<&str>) -> anyhow::Result<ExitCode> {
+/// Opens the UI on a scenario, a saved session, a QEMU trace (with its QMP transcript and ring
+/// dumps), or (with `None`) the tutorial's first chapter.
+pub fn open(
+    target: Option<&str>,
+    qmp: Option<&std::path::Path>,
+    rings: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
     if !stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!(
             "ringside: the stepping UI needs a terminal (stdin and stdout are not both TTYs); use `ringside run` for headless output"
@@ -35,8 +42,8 @@ pub fn open(target: Option<&str>) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_NOT_A_TTY));
     }
     let mut ui = match target {
-        None => Ui::tutorial(),
-        Some(t) => Ui::open(t),
+        None => Ui::tutorial().map(|u| Opened::Scenario(Box::new(u))),
+        Some(t) => open_target(t, qmp, rings),
     }
     .with_context(|| format!("cannot open {}", target.unwrap_or("the tutorial")))?;
     run(&mut ui)?;
@@ -56,7 +63,35 @@ fn restore() {
     ratatui::restore();
 }
 
-fn run(ui: &mut Ui) -> anyhow::Result<()> {
+/// Timeline columns of a trace frame for a terminal of this size.
+pub fn trace_columns(size: Size) -> usize {
+    usize::from(size.width.saturating_sub(12).max(8))
+}
+
+/// Builds the frame for the terminal's size and paints it; returns the clickable areas.
+pub fn draw(t: &mut ratatui::Frame<'_>, ui: &mut Opened, theme: &Theme) -> Vec<Hit> {
+    let size = t.area().as_size();
+    match ui {
+        Opened::Scenario(u) => paint(t, &u.frame(options(size)), theme),
+        Opened::Trace(u) => paint_trace(t, &u.frame(trace_columns(size)), theme),
+    }
+}
+
+fn key_to(ui: &mut Opened, k: KeyPress) {
+    match ui {
+        Opened::Scenario(u) => u.key(k),
+        Opened::Trace(u) => u.key(k),
+    }
+}
+
+fn apply(ui: &mut Opened, c: Command) {
+    match ui {
+        Opened::Scenario(u) => u.apply(c),
+        Opened::Trace(u) => u.apply(c),
+    }
+}
+
+fn run(ui: &mut Opened) -> anyhow::Result<()> {
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
     // ratatui's hook restores the screen; ours also gives the mouse back, before it.
     let hook = std::panic::take_hook();
@@ -68,33 +103,42 @@ fn run(ui: &mut Ui) -> anyhow::Result<()> {
         execute!(stdout(), EnableMouseCapture)?;
         let theme = Theme::from_env();
         let mut hits: Vec<Hit> = Vec::new();
-        while !ui.should_quit() {
-            let frame: Frame = ui.frame(options(terminal.size()?));
-            terminal.draw(|t| hits = paint(t, &frame, &theme))?;
-            let timeout = match ui.playing() {
+        loop {
+            let (quit, playing) = match &*ui {
+                Opened::Scenario(u) => (u.should_quit(), u.playing()),
+                Opened::Trace(u) => (u.should_quit(), u.playing()),
+            };
+            if quit {
+                break;
+            }
+            terminal.draw(|t| hits = draw(t, ui, &theme))?;
+            let timeout = match playing {
                 Some(sps) => Duration::from_millis(1000 / u64::from(sps.max(1))),
                 None => Duration::from_secs(3600),
             };
             if !event::poll(timeout)? {
-                ui.tick();
+                match ui {
+                    Opened::Scenario(u) => u.tick(),
+                    Opened::Trace(u) => u.tick(),
+                }
                 continue;
             }
             match event::read()? {
                 Event::Key(k) if k.kind != KeyEventKind::Release => {
                     if let Some(k) = key(k) {
-                        ui.key(k);
+                        key_to(ui, k);
                     }
                 }
                 Event::Mouse(m) if m.kind == MouseEventKind::Down(MouseButton::Left) => {
                     if let Some(c) = click(&hits, Position::new(m.column, m.row)) {
-                        ui.apply(c);
+                        apply(ui, c);
                     }
                 }
                 Event::Mouse(m) if m.kind == MouseEventKind::ScrollDown => {
-                    ui.apply(Command::Move(1))
+                    apply(ui, Command::Move(1))
                 }
                 Event::Mouse(m) if m.kind == MouseEventKind::ScrollUp => {
-                    ui.apply(Command::Move(-1))
+                    apply(ui, Command::Move(-1))
                 }
                 // A resize just repaints, at the new size, on the next turn.
                 _ => {}

@@ -10,10 +10,35 @@ use ringside_core::command::PaneId;
 use ringside_core::memory::Agent;
 use ringside_core::view::{
     Cell, DescRow, EventWindow, Frame, PackedPane, RingPane, RingSide, SessionView, SlotRow,
-    SplitPane, TIMELINE_LEGEND,
+    SplitPane, TIMELINE_LEGEND, UiView,
 };
 
 use super::theme::{Theme, owner_tag};
+
+/// Every byte value as two hex digits: the hex pane paints hundreds per frame without
+/// formatting or allocating.
+const HEX_BYTES: [&str; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    const PAIRS: [[u8; 2]; 256] = {
+        let mut t = [[0u8; 2]; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = [DIGITS[i >> 4], DIGITS[i & 15]];
+            i += 1;
+        }
+        t
+    };
+    let mut out = [""; 256];
+    let mut i = 0;
+    while i < 256 {
+        out[i] = match std::str::from_utf8(&PAIRS[i]) {
+            Ok(s) => s,
+            Err(_) => "??",
+        };
+        i += 1;
+    }
+    out
+};
 
 /// Something clickable: a pane, and an item in it (see `Command::Select`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,7 +148,8 @@ fn layout(body: Rect, focus: PaneId, zoom: bool, ring_rows: u16) -> Slots {
         s.findings = (fin.width >= 20).then_some(fin);
     }
     if s.get(focus).is_none() {
-        // Borrow the place of the lowest-priority pane on screen, else half the ring.
+        // Borrow the place of the lowest-priority pane on screen that is big enough to use,
+        // else the lower half of the ring together with the narration below it.
         let donor = [
             PaneId::Findings,
             PaneId::Memory,
@@ -131,7 +157,7 @@ fn layout(body: Rect, focus: PaneId, zoom: bool, ring_rows: u16) -> Slots {
             PaneId::Narration,
         ]
         .into_iter()
-        .find(|p| s.get(*p).is_some_and(|r| r.height >= 5));
+        .find(|p| s.get(*p).is_some_and(|r| r.height >= 8));
         match donor {
             Some(d) => {
                 let r = s.get(d);
@@ -142,8 +168,15 @@ fn layout(body: Rect, focus: PaneId, zoom: bool, ring_rows: u16) -> Slots {
                 if let Some(ring) = s.ring {
                     let [a, b] =
                         Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(ring);
+                    let below = s.narration.take().map_or(0, |n| n.height);
                     s.ring = Some(a);
-                    s.set(focus, Some(b));
+                    s.set(
+                        focus,
+                        Some(Rect {
+                            height: b.height + below,
+                            ..b
+                        }),
+                    );
                 }
             }
         }
@@ -171,12 +204,24 @@ pub fn paint(t: &mut Term<'_>, frame: &Frame, theme: &Theme) -> Vec<Hit> {
         }
         None => session(t, body, &frame.main, frame, theme, &mut hits, None),
     }
-    status_line(t, status, frame, theme);
-    hint_bar(t, hint, frame, theme);
-    if let Some((scroll, rows)) = &frame.ui.help {
+    chrome(t, area, status, hint, &frame.ui, theme);
+    hits
+}
+
+/// The status line, the hint bar and the help overlay: the same on every screen.
+pub(super) fn chrome(
+    t: &mut Term<'_>,
+    area: Rect,
+    status: Rect,
+    hint: Rect,
+    ui: &UiView,
+    theme: &Theme,
+) {
+    status_line(t, status, ui, theme);
+    hint_bar(t, hint, ui, theme);
+    if let Some((scroll, rows)) = &ui.help {
         help(t, area, *scroll, rows, theme);
     }
-    hits
 }
 
 fn header(t: &mut Term<'_>, area: Rect, f: &Frame, theme: &Theme) {
@@ -213,14 +258,19 @@ fn header(t: &mut Term<'_>, area: Rect, f: &Frame, theme: &Theme) {
     t.render_widget(Line::from(spans), area);
 }
 
-fn pane_block<'a>(p: PaneId, f: &Frame, theme: &Theme, extra: &str) -> Block<'a> {
-    let focused = f.ui.focus == p;
+pub(super) fn pane_block<'a>(p: PaneId, ui: &UiView, theme: &Theme, extra: &str) -> Block<'a> {
+    titled_block(p, ui, theme, &format!("{}{extra}", p.title()))
+}
+
+/// A pane's frame: its number, a focus mark and a title.
+pub(super) fn titled_block<'a>(p: PaneId, ui: &UiView, theme: &Theme, title: &str) -> Block<'a> {
+    let focused = ui.focus == p;
     let n = PaneId::ALL.iter().position(|&x| x == p).unwrap_or(0) + 1;
     let mark = if focused { "▶" } else { "" };
     Block::new()
         .borders(Borders::ALL)
         .border_style(theme.border(focused))
-        .title(format!("{mark}{n} {}{extra}", p.title()))
+        .title(format!("{mark}{n} {title}"))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -254,7 +304,7 @@ fn session(
             Some(l) => format!(" — {l}"),
             None => format!(" — {}", v.header.kind),
         };
-        let block = pane_block(PaneId::Ring, f, theme, &extra);
+        let block = pane_block(PaneId::Ring, &f.ui, theme, &extra);
         let inner = block.inner(r);
         t.render_widget(block, r);
         ring(t, inner, v, theme, hits);
@@ -279,12 +329,12 @@ fn session(
     }
 }
 
-fn cell<'a>(c: &Cell, width: usize, base: Style, theme: &Theme) -> Span<'a> {
+pub(super) fn cell<'a>(c: &Cell, width: usize, base: Style, theme: &Theme) -> Span<'a> {
     Span::styled(format!("{:>width$}", c.text), theme.change(base, c.change))
 }
 
 /// First row to show so that `keep` stays visible in `height` rows out of `len`.
-fn scroll(keep: usize, height: usize, len: usize) -> usize {
+pub(super) fn scroll(keep: usize, height: usize, len: usize) -> usize {
     if len <= height {
         0
     } else {
@@ -502,7 +552,7 @@ fn packed(t: &mut Term<'_>, area: Rect, p: &PackedPane, theme: &Theme, hits: &mu
 
 fn transport(t: &mut Term<'_>, area: Rect, v: &SessionView, f: &Frame, theme: &Theme) {
     let tp = &v.transport;
-    let block = pane_block(PaneId::Transport, f, theme, "");
+    let block = pane_block(PaneId::Transport, &f.ui, theme, "");
     let mut lines = vec![
         Line::from(vec![
             Span::styled("status ", theme.label()),
@@ -570,7 +620,7 @@ fn narration(t: &mut Term<'_>, area: Rect, v: &SessionView, f: &Frame, theme: &T
             Span::raw(x.clone()),
         ]));
     }
-    let block = pane_block(PaneId::Narration, f, theme, "");
+    let block = pane_block(PaneId::Narration, &f.ui, theme, "");
     t.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
         area,
@@ -586,7 +636,7 @@ fn memory(
     hits: &mut Vec<Hit>,
 ) {
     let m = &v.memory;
-    let block = pane_block(PaneId::Memory, f, theme, "");
+    let block = pane_block(PaneId::Memory, &f.ui, theme, "");
     let inner = block.inner(area);
     t.render_widget(block, area);
     let mut lines = vec![Line::styled(m.label.clone(), theme.label())];
@@ -606,7 +656,7 @@ fn memory(
                 Style::new()
             };
             spans.push(Span::styled(
-                format!("{:02x}", b.value),
+                HEX_BYTES[usize::from(b.value)],
                 theme.change(base, b.change),
             ));
             spans.push(Span::raw(if k == 7 { "  " } else { " " }));
@@ -631,7 +681,7 @@ fn cache(
     hits: &mut Vec<Hit>,
 ) {
     let c = &v.cache;
-    let block = pane_block(PaneId::Cache, f, theme, " (model)");
+    let block = pane_block(PaneId::Cache, &f.ui, theme, " (model)");
     let inner = block.inner(area);
     t.render_widget(block, area);
     let mut lines = vec![
@@ -699,7 +749,7 @@ fn findings(
 ) {
     let block = pane_block(
         PaneId::Findings,
-        f,
+        &f.ui,
         theme,
         &format!(" ({})", v.findings.len()),
     );
@@ -750,7 +800,12 @@ fn timeline(
     hits: &mut Vec<Hit>,
 ) {
     let tl = &v.timeline;
-    let block = pane_block(PaneId::Timeline, f, theme, &format!(" ({} ops)", tl.total));
+    let block = pane_block(
+        PaneId::Timeline,
+        &f.ui,
+        theme,
+        &format!(" ({} ops)", tl.total),
+    );
     let inner = block.inner(area);
     t.render_widget(block, area);
     let width = inner.width.saturating_sub(5) as usize;
@@ -822,8 +877,8 @@ fn timeline(
     t.render_widget(Paragraph::new(lines), inner);
 }
 
-fn status_line(t: &mut Term<'_>, area: Rect, f: &Frame, theme: &Theme) {
-    let line = if let Some(p) = &f.ui.prompt {
+fn status_line(t: &mut Term<'_>, area: Rect, ui: &UiView, theme: &Theme) {
+    let line = if let Some(p) = &ui.prompt {
         let mut spans = vec![
             Span::styled(p.label.clone(), theme.label()),
             Span::raw(p.text.clone()),
@@ -833,7 +888,7 @@ fn status_line(t: &mut Term<'_>, area: Rect, f: &Frame, theme: &Theme) {
             spans.push(Span::styled(format!("   {e}"), theme.error()));
         }
         Line::from(spans)
-    } else if let Some(m) = &f.ui.message {
+    } else if let Some(m) = &ui.message {
         Line::styled(
             m.text.clone(),
             if m.error {
@@ -844,27 +899,27 @@ fn status_line(t: &mut Term<'_>, area: Rect, f: &Frame, theme: &Theme) {
         )
     } else {
         let mut s = String::new();
-        if !f.ui.breakpoints.is_empty() {
-            let list: Vec<String> =
-                f.ui.breakpoints
-                    .iter()
-                    .enumerate()
-                    .map(|(i, b)| format!("{}:{b}", i + 1))
-                    .collect();
+        if !ui.breakpoints.is_empty() {
+            let list: Vec<String> = ui
+                .breakpoints
+                .iter()
+                .enumerate()
+                .map(|(i, b)| format!("{}:{b}", i + 1))
+                .collect();
             s.push_str(&format!("breakpoints {}  ", list.join("  ")));
         }
-        if let Some(q) = &f.ui.search {
+        if let Some(q) = &ui.search {
             s.push_str(&format!("search /{q}  "));
         }
-        s.push_str(&format!("speed {}/s", f.ui.speed));
+        s.push_str(&format!("speed {}/s", ui.speed));
         Line::styled(s, theme.dim())
     };
     t.render_widget(line, area);
 }
 
-fn hint_bar(t: &mut Term<'_>, area: Rect, f: &Frame, theme: &Theme) {
+fn hint_bar(t: &mut Term<'_>, area: Rect, ui: &UiView, theme: &Theme) {
     let mut spans = Vec::new();
-    for (k, label) in &f.ui.hints {
+    for (k, label) in &ui.hints {
         spans.push(Span::styled(k.replace("Shift+", "⇧"), theme.key()));
         spans.push(Span::raw(format!(" {label}  ")));
     }

@@ -1,0 +1,225 @@
+//! The trace screen's frames on the real captures in traces/, checked against numbers counted
+//! straight from the trace text (the way one would with grep), not through the importer.
+
+use std::path::Path;
+
+use ringside_core::command::{Command, Condition, Dir, PaneId};
+use ringside_core::ui::{Opened, TraceUi, open_target};
+use ringside_core::view::trace::{QUEUE_COLUMNS, QueueRow, TraceView};
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../traces/");
+
+fn open(name: &str) -> TraceUi {
+    let d = format!("{DIR}{name}");
+    TraceUi::open(
+        Path::new(&format!("{d}/trace.log")),
+        Some(Path::new(&format!("{d}/qmp.jsonl"))),
+        Some(Path::new(&format!("{d}/rings"))),
+    )
+    .unwrap()
+}
+
+fn text(name: &str) -> String {
+    std::fs::read_to_string(format!("{DIR}{name}/trace.log")).unwrap()
+}
+
+fn view(ui: &mut TraceUi) -> TraceView {
+    ui.frame(80).view
+}
+
+fn cell(q: &QueueRow, col: &str) -> u64 {
+    let i = QUEUE_COLUMNS.iter().position(|c| *c == col).unwrap();
+    q.cells[i].text.parse().unwrap()
+}
+
+/// The `vq` pointer of queue `n` of device `vdev`, read from a kick line.
+fn vq_of(text: &str, vdev: &str, n: u16) -> String {
+    let needle = format!("virtio_queue_notify vdev {vdev} n {n} vq ");
+    let line = text.lines().find(|l| l.contains(&needle)).unwrap();
+    line.split(&needle).nth(1).unwrap().trim().to_string()
+}
+
+fn count(text: &str, needle: &str) -> u64 {
+    text.lines().filter(|l| l.contains(needle)).count() as u64
+}
+
+#[test]
+fn queue_counters_at_the_end_match_the_trace_text() {
+    for name in ["split-wrap", "split-default", "packed"] {
+        let t = text(name);
+        let mut ui = open(name);
+        ui.apply(Command::Last);
+        let v = view(&mut ui);
+        assert_eq!(
+            v.header.steps,
+            t.lines().filter(|l| !l.is_empty()).count() as u64
+        );
+        assert_eq!(v.header.step, v.header.steps);
+        let blk = v.queues.iter().find(|q| q.name == "blk0.q0").unwrap();
+        let vdev = blk.device.split('@').nth(1).unwrap();
+        let vq = vq_of(&t, vdev, 0);
+        assert_eq!(
+            cell(blk, "pops"),
+            count(&t, &format!("virtqueue_pop vq {vq} ")),
+            "{name}"
+        );
+        assert_eq!(
+            cell(blk, "fills"),
+            count(&t, &format!("virtqueue_fill vq {vq} "))
+        );
+        assert_eq!(
+            cell(blk, "flush"),
+            count(&t, &format!("virtqueue_flush vq {vq} "))
+        );
+        assert_eq!(
+            cell(blk, "kicks"),
+            count(&t, &format!("virtio_queue_notify vdev {vdev} n 0 "))
+        );
+        // virtio_notify and virtio_notify_irqfd both print `vdev X vq Y`.
+        assert_eq!(
+            cell(blk, "irqs"),
+            count(&t, &format!(" vdev {vdev} vq {vq}"))
+        );
+        assert!(blk.layout == if name == "packed" { "packed" } else { "split" });
+    }
+}
+
+#[test]
+fn goto_line_shows_that_line_raw_and_decoded() {
+    let t = text("split-wrap");
+    let mut ui = open("split-wrap");
+    // The 500th line, whatever it is: the event pane shows it as QEMU printed it.
+    ui.apply(Command::GotoLine(500));
+    let v = view(&mut ui);
+    let e = v.event.unwrap();
+    assert_eq!(e.line, 500);
+    assert_eq!(e.raw, t.lines().nth(499).unwrap());
+    assert!(!e.fields.is_empty());
+    assert_eq!(v.header.step, 500, "one event per line in this capture");
+}
+
+#[test]
+fn shift_step_follows_the_selected_queue() {
+    let t = text("split-wrap");
+    let mut ui = open("split-wrap");
+    let v = view(&mut ui);
+    let sel = v.queues.iter().position(|q| q.selected).unwrap();
+    // Select blk0.q0 with the keys' command, then walk its events.
+    let blk = v.queues.iter().position(|q| q.name == "blk0.q0").unwrap();
+    ui.apply(Command::FocusPane(PaneId::Ring));
+    ui.apply(Command::Move(blk as i32 - sel as i32));
+    let v = view(&mut ui);
+    assert!(v.queues[blk].selected);
+    let vdev = v.queues[blk].device.split('@').nth(1).unwrap().to_string();
+    let vq = vq_of(&t, &vdev, 0);
+    let on_blk: Vec<u64> = t
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(&format!("vq {vq}")))
+        .map(|(i, _)| i as u64 + 1)
+        .collect();
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        ui.apply(Command::Op(Dir::Forward));
+        seen.push(view(&mut ui).event.unwrap().line);
+    }
+    assert_eq!(seen, on_blk[..5]);
+    ui.apply(Command::Op(Dir::Back));
+    assert_eq!(view(&mut ui).event.unwrap().line, on_blk[3]);
+}
+
+#[test]
+fn breakpoints_on_counters_events_and_notifications() {
+    let t = text("split-wrap");
+    let mut ui = open("split-wrap");
+    let flushes = count(&t, "virtqueue_flush ");
+    assert_eq!(
+        ui.hits(&Condition::parse("event virtqueue_flush").unwrap())
+            .len() as u64,
+        flushes
+    );
+    assert_eq!(
+        ui.hits(&Condition::parse("virtqueue_flush").unwrap()).len() as u64,
+        flushes
+    );
+    assert_eq!(
+        ui.hits(&Condition::parse("notify driver").unwrap()).len() as u64,
+        count(&t, "virtio_queue_notify ")
+    );
+    // inuse > 0 starts at a pop on that queue and ends at its flush.
+    ui.apply(Command::Break(
+        Condition::parse("blk0.q0.inuse > 0").unwrap(),
+    ));
+    ui.apply(Command::Continue(Dir::Forward));
+    let v = view(&mut ui);
+    let e = v.event.unwrap();
+    assert!(e.raw.contains("virtqueue_pop"), "{}", e.raw);
+    let blk = v.queues.iter().find(|q| q.name == "blk0.q0").unwrap();
+    assert_eq!(cell(blk, "inuse"), 1);
+    let first = v.header.step;
+    ui.apply(Command::Continue(Dir::Forward));
+    assert!(view(&mut ui).header.step > first);
+    ui.apply(Command::Continue(Dir::Back));
+    assert_eq!(view(&mut ui).header.step, first);
+    // A queue that does not exist is refused, and so is a scenario-only condition.
+    ui.apply(Command::Break(
+        Condition::parse("blk7.q0.inuse > 0").unwrap(),
+    ));
+    ui.apply(Command::Break(Condition::parse("used.idx == 1").unwrap()));
+    let f = ui.frame(80);
+    assert_eq!(f.ui.breakpoints, vec!["blk0.q0.inuse > 0".to_string()]);
+    assert!(f.ui.message.unwrap().error);
+}
+
+#[test]
+fn findings_carry_lines_and_appear_when_reached() {
+    // packed-wrap has line findings (checked by `ringside check`); whatever they are, each
+    // appears exactly from its line on.
+    let mut ui = open("packed-wrap");
+    ui.apply(Command::Last);
+    let all = view(&mut ui).findings;
+    let lined: Vec<_> = all.iter().filter(|f| f.line.is_some()).collect();
+    if let Some(f) = lined.first() {
+        let line = f.line.unwrap();
+        ui.apply(Command::GotoLine(line - 1));
+        assert!(
+            !view(&mut ui)
+                .findings
+                .iter()
+                .any(|g| g.text == f.text && g.line == f.line)
+        );
+        ui.apply(Command::GotoLine(line));
+        assert!(view(&mut ui).findings.iter().any(|g| g.text == f.text));
+    }
+    // Every finding is listed at the end, lined or not.
+    assert_eq!(all.len(), ui.session().report().findings.len());
+}
+
+#[test]
+fn ring_dumps_show_for_the_selected_queue() {
+    let mut ui = open("split-wrap");
+    ui.apply(Command::Last);
+    let v = view(&mut ui);
+    let r = v.ring.expect("split-wrap has dumps of every queue");
+    let sel = v.queues.iter().find(|q| q.selected).unwrap();
+    let want = sel.name.replace('.', "-");
+    assert!(r.title.ends_with(&want), "{} vs {want}", r.title);
+    assert!(r.lines.iter().any(|l| l.starts_with("avail: flags")));
+}
+
+#[test]
+fn targets_open_as_scenarios_or_traces() {
+    let trace = format!("{DIR}split-default/trace.log");
+    assert!(matches!(
+        open_target(&trace, None, None),
+        Ok(Opened::Trace(_))
+    ));
+    let name = ringside_core::scenario::EMBEDDED[0].0;
+    assert!(matches!(
+        open_target(name, None, None),
+        Ok(Opened::Scenario(_))
+    ));
+    // A file that is neither: the scenario error.
+    let readme = format!("{DIR}README.md");
+    assert!(open_target(&readme, None, None).is_err());
+}
