@@ -237,6 +237,12 @@ impl QueueState {
         self.resets += 1;
     }
 
+    /// The last kick, when no pop came after it: the device has not yet acted on it.
+    fn unanswered_kick(&self) -> Option<(u32, u64)> {
+        self.last_kick
+            .filter(|&(k, _)| self.last_pop.is_none_or(|p| p < k))
+    }
+
     /// Buffers popped and not yet filled.
     pub fn in_flight(&self) -> usize {
         self.outstanding.len()
@@ -418,6 +424,20 @@ fn learn_facts(qmp: Option<&QmpTranscript>, rings: &[DumpInput]) -> Facts {
         }
     }
     f
+}
+
+/// A kick the device had not acted on when a snapshot proved work pending on its queue: a
+/// `kick-unserviced` finding unless the queue is popped later in the window (a reset does not
+/// answer a kick: it throws the work away).
+#[derive(Debug, Clone)]
+struct PendingKick {
+    /// The queue.
+    qi: usize,
+    /// Line and time of the kick.
+    kick: (u32, u64),
+    /// What proved the work pending, and where.
+    proof: String,
+    evidence: String,
 }
 
 /// Where findings go during a pass (or nowhere, when seeking).
@@ -967,7 +987,7 @@ impl Replayer {
         file: &str,
         at: &Event,
         sink: &mut Sink<'_>,
-    ) {
+    ) -> Option<PendingKick> {
         let t = DeviceType::from_qemu_name(&qs.name);
         let where_ = |f: Finding| {
             f.from_file(format!("{file}:{qmp_line}"))
@@ -986,10 +1006,8 @@ impl Replayer {
                 .on(qs.name.clone(), Some(qs.queue_index))
             });
         }
-        let Some(qi) = Self::find_queue(st, t, qs.queue_index) else {
-            return;
-        };
-        let Some(q) = st.queues.get(qi) else { return };
+        let qi = Self::find_queue(st, t, qs.queue_index)?;
+        let q = st.queues.get(qi)?;
         let label = self.label(st, qi);
         if q.layout == RingKind::Split
             && let Some(m) =
@@ -1029,6 +1047,78 @@ impl Replayer {
                 .on(label.clone(), Some(q.queue))
             });
         }
+        // QEMU's own view: it read avail.idx (shadow) past what it popped (last-avail-idx).
+        let pending = qs.shadow_avail_idx.wrapping_sub(qs.last_avail_idx);
+        self.pending_kick(st, qi, pending, || {
+            (
+                format!(
+                    "x-query-virtio-queue-status shows {pending} available buffers QEMU read but \
+                     never popped (shadow-avail-idx {}, last-avail-idx {})",
+                    qs.shadow_avail_idx, qs.last_avail_idx
+                ),
+                format!("{file}:{qmp_line}"),
+            )
+        })
+    }
+
+    /// A [`PendingKick`] for queue `qi` when `pending` split-ring buffers were available at a
+    /// snapshot, the device was running (DRIVER_OK, not NEEDS_RESET), and its last kick had no
+    /// pop after it. Receive queues are left out: buffers waiting there are normal.
+    fn pending_kick(
+        &self,
+        st: &ReplayState,
+        qi: usize,
+        pending: u16,
+        proof: impl FnOnce() -> (String, String),
+    ) -> Option<PendingKick> {
+        let q = st.queues.get(qi)?;
+        let dev = st.devices.get(q.dev)?;
+        let nq = st.queues.iter().filter(|x| x.dev == q.dev).count() as u16;
+        let running = dev.status & 0x04 != 0 && dev.status & 0x40 == 0;
+        if pending == 0 || q.layout != RingKind::Split || !running || q.is_rx(dev.device_type, nq) {
+            return None;
+        }
+        let kick = q.unanswered_kick()?;
+        let (proof, evidence) = proof();
+        Some(PendingKick {
+            qi,
+            kick,
+            proof,
+            evidence,
+        })
+    }
+
+    /// `kick-unserviced` for each pending kick the rest of the window never answered.
+    fn check_pending_kicks(&self, st: &ReplayState, kicks: &[PendingKick], sink: &mut Sink<'_>) {
+        let mut seen: Vec<(usize, u32)> = Vec::new();
+        for k in kicks {
+            let Some(q) = st.queues.get(k.qi) else {
+                continue;
+            };
+            let answered = q.last_pop.is_some_and(|p| p > k.kick.0);
+            if answered || seen.contains(&(k.qi, k.kick.0)) {
+                continue;
+            }
+            seen.push((k.qi, k.kick.0));
+            let label = self.label(st, k.qi);
+            sink.push(|| {
+                Finding::new(
+                    code::KICK_UNSERVICED,
+                    Severity::Warning,
+                    format!(
+                        "the driver kicked here and the device never popped again up to the end \
+                         of the window, while the device was running and {}",
+                        k.proof
+                    ),
+                )
+                .at(
+                    u64::from(k.kick.0),
+                    (k.kick.1 != u64::MAX).then_some(k.kick.1),
+                )
+                .on(label, Some(q.queue))
+                .from_file(k.evidence.clone())
+            });
+        }
     }
 
     /// Cross-checks a ring dump taken at the current step, and audits notifications with the
@@ -1041,16 +1131,11 @@ impl Replayer {
         qs: Option<&QueueStatus>,
         at: &Event,
         sink: &mut Sink<'_>,
-    ) {
+    ) -> Option<PendingKick> {
         let t = DeviceType::from_qemu_name(d.device_name.as_deref().unwrap_or(""));
-        let Some(qn) = d.queue else { return };
-        let Some(qi) = Self::find_queue(st, t, qn) else {
-            return;
-        };
-        let Some(q) = st.queues.get(qi) else { return };
-        let Ok(ins) = ringdump::inspect(d) else {
-            return;
-        };
+        let qi = Self::find_queue(st, t, d.queue?)?;
+        let q = st.queues.get(qi)?;
+        let ins = ringdump::inspect(d).ok()?;
         let dev = st.devices.get(q.dev);
         let event_idx = dev
             .filter(|d| !d.features.is_empty())
@@ -1077,7 +1162,7 @@ impl Replayer {
             });
         }
         let RingState::Split(s) = &ins.state else {
-            return;
+            return None;
         };
         // Used-buffer notification audit: QEMU's virtio_split_should_notify at this moment.
         let unsignalled = q.flushes_since_irq > 0;
@@ -1115,60 +1200,59 @@ impl Replayer {
                 });
             }
         }
-        // Available-buffer side: work pending and the device idle.
+        // Available-buffer side: work pending and the device idle. A kick not yet answered
+        // is a pending kick (`kick-unserviced` if the rest of the window does not pop either).
         let pending = s.avail_idx.wrapping_sub(q.last_avail_idx.0);
-        if q.layout == RingKind::Split && pending > 0 && !q.is_rx(dtype, nq) {
-            let kicked_after_pop = match (q.last_kick, q.last_pop) {
-                (Some((k, _)), Some(p)) => k > p,
-                (Some(_), None) => true,
-                _ => false,
-            };
-            let armed = match event_idx {
-                Some(true) => s
-                    .avail_event
-                    .is_some_and(|ev| vring_need_event(ev, s.avail_idx, q.last_avail_idx.0)),
-                _ => s.used_flags & 1 == 0,
-            };
-            let (code_, sev, msg) = if kicked_after_pop {
-                (
-                    code::STALL,
-                    Severity::Error,
-                    format!(
-                        "{pending} available buffers (avail.idx {}, last_avail_idx {}) and the \
-                         device was kicked at line {} but never popped them",
-                        s.avail_idx,
-                        q.last_avail_idx,
-                        q.last_kick.map_or(0, |k| k.0)
-                    ),
-                )
-            } else if armed {
-                (
-                    code::MISSING_NOTIFICATION,
-                    Severity::Error,
-                    format!(
-                        "{pending} available buffers (avail.idx {}, last_avail_idx {}) and the \
-                         device asked to be notified, but the driver never kicked",
-                        s.avail_idx, q.last_avail_idx
-                    ),
-                )
-            } else {
-                (
-                    code::STALL,
-                    Severity::Warning,
-                    format!(
-                        "{pending} available buffers (avail.idx {}, last_avail_idx {}), no kick \
-                         and the device did not ask for one: both sides may be asleep",
-                        s.avail_idx, q.last_avail_idx
-                    ),
-                )
-            };
-            sink.push(|| {
-                Finding::new(code_, sev, msg)
-                    .at(u64::from(at.line), at.time())
-                    .on(label.clone(), Some(q.queue))
-                    .from_file(d.name.clone())
-            });
+        if q.layout != RingKind::Split || pending == 0 || q.is_rx(dtype, nq) {
+            return None;
         }
+        let kick = self.pending_kick(st, qi, pending, || {
+            (
+                format!(
+                    "the ring dump shows {pending} available buffers (avail.idx {}, replayed \
+                     last_avail_idx {})",
+                    s.avail_idx, q.last_avail_idx
+                ),
+                d.name.clone(),
+            )
+        });
+        if kick.is_some() || q.unanswered_kick().is_some() {
+            return kick;
+        }
+        let armed = match event_idx {
+            Some(true) => s
+                .avail_event
+                .is_some_and(|ev| vring_need_event(ev, s.avail_idx, q.last_avail_idx.0)),
+            _ => s.used_flags & 1 == 0,
+        };
+        let (code_, sev, msg) = if armed {
+            (
+                code::MISSING_NOTIFICATION,
+                Severity::Error,
+                format!(
+                    "{pending} available buffers (avail.idx {}, last_avail_idx {}) and the \
+                     device asked to be notified, but the driver never kicked",
+                    s.avail_idx, q.last_avail_idx
+                ),
+            )
+        } else {
+            (
+                code::STALL,
+                Severity::Warning,
+                format!(
+                    "{pending} available buffers (avail.idx {}, last_avail_idx {}), no kick \
+                     and the device did not ask for one: both sides may be asleep",
+                    s.avail_idx, q.last_avail_idx
+                ),
+            )
+        };
+        sink.push(|| {
+            Finding::new(code_, sev, msg)
+                .at(u64::from(at.line), at.time())
+                .on(label.clone(), Some(q.queue))
+                .from_file(d.name.clone())
+        });
+        None
     }
 }
 
@@ -1417,20 +1501,23 @@ pub fn replay(
     let mut qmp_checked = 0;
     let mut dumps_checked = 0;
     let mut next_probe = 0;
+    let mut kicks: Vec<PendingKick> = Vec::new();
     probes.sort_unstable();
     let do_probe = |st: &ReplayState,
                     snap: u32,
                     at: &Event,
                     findings: &mut Vec<Finding>,
+                    kicks: &mut Vec<PendingKick>,
                     qmp_checked: &mut usize,
                     dumps_checked: &mut usize| {
         let mut sink = Sink {
             out: Some(findings),
         };
+        let mut from_qmp = Vec::new();
         let mut statuses: Vec<&QueueStatus> = Vec::new();
         if let Some(q) = qmp {
             for (rec, qs) in q.queue_statuses().filter(|(r, _)| r.snapshot == snap) {
-                r.check_qmp_queue(st, qs, rec.line, &q.source, at, &mut sink);
+                from_qmp.extend(r.check_qmp_queue(st, qs, rec.line, &q.source, at, &mut sink));
                 statuses.push(qs);
             }
             *qmp_checked += 1;
@@ -1445,9 +1532,11 @@ pub fn replay(
                 .iter()
                 .find(|s| s.name == t && Some(s.queue_index) == d.queue)
                 .copied();
-            r.check_dump(st, d, qs, at, &mut sink);
+            kicks.extend(r.check_dump(st, d, qs, at, &mut sink));
             *dumps_checked += 1;
         }
+        // After the dumps': a dump's avail.idx is the driver's own word, the better proof.
+        kicks.append(&mut from_qmp);
     };
     for e in events {
         let mut sink = Sink {
@@ -1463,6 +1552,7 @@ pub fn replay(
                 snap,
                 e,
                 &mut findings,
+                &mut kicks,
                 &mut qmp_checked,
                 &mut dumps_checked,
             );
@@ -1496,6 +1586,7 @@ pub fn replay(
         let mut sink = Sink {
             out: Some(&mut findings),
         };
+        r.check_pending_kicks(&st, &kicks, &mut sink);
         r.finish(&st, store, &mut sink);
     }
     if store.stats.unknown_lines > 0 {
