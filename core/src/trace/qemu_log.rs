@@ -14,6 +14,10 @@
 //! virtio_notify           "vdev %p vq %p"
 //! virtio_set_status       "vdev %p val %u"
 //! virtio_rng_vm_state_change "rng %p: state change to running %d state %d"
+//! vhost_dev_start         "%p:%s vrings:%d"
+//! vhost_dev_stop          "%p:%s vrings:%d"
+//! vhost_user_write        "req:%d flags:0x%x"
+//! vhost_user_read         "req:%d flags:0x%x"
 //! ```
 //!
 //! Device events (`virtio_blk_*` "vdev %p req %p …", `virtio_rng_*` "rng %p: …",
@@ -287,13 +291,7 @@ impl<'a> Args<'a> {
         })
     }
     fn int(&mut self) -> Option<i64> {
-        self.skip_spaces();
-        let neg = self.s.get(self.pos) == Some(&b'-');
-        let (v, end) = digits(self.s, self.pos + usize::from(neg))?;
-        self.ends_at(end).then_some(())?;
-        self.pos = end;
-        let v = i64::try_from(v).ok()?;
-        Some(if neg { -v } else { v })
+        parse_int(self.token()?)
     }
     #[inline]
     fn kv_ptr<const N: usize>(&mut self, k: &[u8; N]) -> Option<u64> {
@@ -310,6 +308,15 @@ impl<'a> Args<'a> {
         self.skip_spaces();
         (self.pos >= self.s.len()).then_some(())
     }
+}
+
+/// Parses a whole `%d` token.
+fn parse_int(t: &[u8]) -> Option<i64> {
+    let neg = t.first() == Some(&b'-');
+    let (v, end) = digits(t, usize::from(neg))?;
+    (end == t.len()).then_some(())?;
+    let v = i64::try_from(v).ok()?;
+    Some(if neg { -v } else { v })
 }
 
 /// Parses glibc's `%p`: `0x…` hex, or `(nil)` for NULL; a trailing `:` (as in `rng %p:`) is
@@ -334,6 +341,10 @@ enum Modelled {
     NotifyIrqfd,
     SetStatus,
     RunState,
+    VhostDevStart,
+    VhostDevStop,
+    VhostUserWrite,
+    VhostUserRead,
 }
 
 impl Modelled {
@@ -348,6 +359,8 @@ impl Modelled {
             Modelled::Notify | Modelled::NotifyIrqfd => "`vdev %p vq %p`",
             Modelled::SetStatus => "`vdev %p val %u`",
             Modelled::RunState => "`rng %p: state change to running %d state %d`",
+            Modelled::VhostDevStart | Modelled::VhostDevStop => "`%p:%s vrings:%d`",
+            Modelled::VhostUserWrite | Modelled::VhostUserRead => "`req:%d flags:0x%x`",
         }
     }
 }
@@ -377,6 +390,15 @@ fn modelled_name(rest: &[u8]) -> Option<(Modelled, usize)> {
             _ => return None,
         };
         (m, n + b"virtio_".len())
+    } else if let Some(t) = rest.strip_prefix(b"vhost_") {
+        let (m, n) = match (t.first()?, t.get(5), t.get(6)) {
+            (b'd', _, Some(b'a')) => (VhostDevStart, word(t, b"dev_start")?),
+            (b'd', _, _) => (VhostDevStop, word(t, b"dev_stop")?),
+            (b'u', Some(b'w'), _) => (VhostUserWrite, word(t, b"user_write")?),
+            (b'u', _, _) => (VhostUserRead, word(t, b"user_read")?),
+            _ => return None,
+        };
+        (m, n + b"vhost_".len())
     } else {
         return None;
     };
@@ -494,8 +516,45 @@ fn parse_modelled(b: &mut Builder, m: Modelled, args: &[u8]) -> Option<EventKind
                 running: running != 0,
             }
         }
+        Modelled::VhostDevStart | Modelled::VhostDevStop => {
+            let t = a.token()?;
+            let colon = t.iter().position(|&c| c == b':')?;
+            let hdev = parse_ptr(t.get(..colon)?)?;
+            let name = std::str::from_utf8(t.get(colon + 1..)?).ok()?;
+            let vrings = a.token()?.strip_prefix(b"vrings:")?;
+            parse_int(vrings)?;
+            a.done()?;
+            EventKind::VhostDev {
+                hdev: b.obj(hdev),
+                device: DeviceType::from_qemu_name(name),
+                start: m == Modelled::VhostDevStart,
+            }
+        }
+        Modelled::VhostUserWrite | Modelled::VhostUserRead => {
+            let req = parse_int(a.token()?.strip_prefix(b"req:")?)?;
+            let flags = parse_ptr(a.token()?.strip_prefix(b"flags:")?)?;
+            a.done()?;
+            EventKind::VhostUser {
+                req: u32::try_from(req).ok()?,
+                flags: u32::try_from(flags).ok()?,
+                reply: m == Modelled::VhostUserRead,
+            }
+        }
     };
     Some(kind)
+}
+
+/// The arguments of the block layer's `blk_co_preadv`/`blk_co_pwritev` (`blk %p bs %p offset
+/// %PRId64 bytes %PRId64 flags 0x%x`): offset and bytes.
+pub(crate) fn parse_blk_co(args: &[u8]) -> Option<(u64, u64)> {
+    let mut a = Args::new(trim_end(args));
+    a.kv_ptr(b"blk")?;
+    a.kv_ptr(b"bs")?;
+    let offset = a.kv_uint(b"offset")?;
+    let bytes = a.kv_uint(b"bytes")?;
+    a.kv_ptr(b"flags")?;
+    a.done()?;
+    Some((offset, bytes))
 }
 
 /// The device pointer a device event names: the value after `vdev` or `rng`.

@@ -554,6 +554,10 @@ impl TraceStore {
             EventKind::Flush { .. } => "virtqueue_flush",
             EventKind::SetStatus { .. } => "virtio_set_status",
             EventKind::RunState { .. } => "virtio_rng_vm_state_change",
+            EventKind::VhostDev { start: true, .. } => "vhost_dev_start",
+            EventKind::VhostDev { start: false, .. } => "vhost_dev_stop",
+            EventKind::VhostUser { reply: false, .. } => "vhost_user_write",
+            EventKind::VhostUser { reply: true, .. } => "vhost_user_read",
             EventKind::Device { name, .. }
             | EventKind::Other { name, .. }
             | EventKind::Unknown { name, .. } => self.name(name),
