@@ -352,3 +352,67 @@ fn timestamps_and_until_time() {
             .all(|e| e.time().unwrap() > t)
     );
 }
+
+#[test]
+fn a_kick_the_device_never_answers_is_unserviced() {
+    // Delete every line naming the blk vq after its last kick before the `done` stop of
+    // split-default: the pops that answered the kick are gone, so at the stop the driver has
+    // kicked, the `done` ring dump shows the buffers it made available, and the device never
+    // pops again. Expected: kick-unserviced at that kick, with as many pending buffers as pops
+    // were deleted before the stop (counted here by plain substring search).
+    let d = dir("split-default");
+    let text = read("split-default", "trace.log");
+    let vq = blk_vq(&text);
+    let stop = grep_n(&text, "state change to running 0", 2) as usize;
+    let kick = text
+        .lines()
+        .take(stop)
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("virtio_queue_notify ") && l.ends_with(&vq))
+        .map(|(i, _)| i + 1)
+        .last()
+        .unwrap();
+    let pop = format!("virtqueue_pop vq {vq} ");
+    let lost = text
+        .lines()
+        .take(stop)
+        .skip(kick)
+        .filter(|l| l.starts_with(&pop))
+        .count();
+    assert!(lost > 0, "the kick was answered by pops before the stop");
+    let mut out = String::new();
+    for (i, l) in text.lines().enumerate() {
+        if i + 1 > kick && l.contains(&vq) {
+            continue;
+        }
+        out.push_str(l);
+        out.push('\n');
+    }
+    let store = TraceStore::from_bytes(out.as_bytes(), "mutated.log");
+    let qmp = QmpTranscript::open(&d.join("qmp.jsonl")).unwrap();
+    let rings = ringdump::load_dir(&d.join("rings")).unwrap();
+    let r = replay(&store, Some(&qmp), &rings, &ReplayOptions::default());
+    let ku: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.code == code::KICK_UNSERVICED)
+        .collect();
+    assert_eq!(ku.len(), 1, "{:#?}", r.findings);
+    let f = ku[0];
+    assert_eq!(f.line, Some(kick as u64));
+    assert_eq!(f.queue, Some(0));
+    assert!(
+        f.device.as_deref().unwrap().starts_with("virtio-blk"),
+        "{f}"
+    );
+    assert!(f.evidence.as_deref().unwrap().contains("done"), "{f}");
+    assert!(
+        f.message
+            .contains(&format!("shows {lost} available buffers")),
+        "{f}"
+    );
+
+    // The real trace answers every kick.
+    let r = full("split-default", &ReplayOptions::default());
+    assert!(!r.findings.iter().any(|f| f.code == code::KICK_UNSERVICED));
+}

@@ -189,6 +189,29 @@ pub enum EventKind {
         /// Running after the change.
         running: bool,
     },
+    /// `vhost_dev_start` / `vhost_dev_stop` `%p:%s vrings:%d`: QEMU handed a device's rings to
+    /// its vhost backend (start: `SET_VRING_NUM/ADDR/BASE/KICK/CALL`, then enable) or took them
+    /// back (stop: `GET_VRING_BASE` reads the backend's `last_avail_idx`). From then on the
+    /// backend, not QEMU, pops and completes: QEMU's trace shows no virtqueue events for it.
+    VhostDev {
+        /// The `struct vhost_dev` pointer (not the `vdev`).
+        hdev: ObjId,
+        /// The device type from the name QEMU prints (`virtio-blk`).
+        device: DeviceType,
+        /// Start (true) or stop.
+        start: bool,
+    },
+    /// `vhost_user_write` / `vhost_user_read` `req:%d flags:0x%x`: a vhost-user message sent to
+    /// the backend, or a reply read from it. The trace names no device.
+    VhostUser {
+        /// `VhostUserRequest` number (8 `SET_VRING_NUM`, 11 `GET_VRING_BASE`, 12
+        /// `SET_VRING_KICK`, 13 `SET_VRING_CALL`, 18 `SET_VRING_ENABLE`, …).
+        req: u32,
+        /// Header flags (version 0x1, reply 0x4, need-reply 0x8).
+        flags: u32,
+        /// A reply read from the backend (`vhost_user_read`).
+        reply: bool,
+    },
     /// A device-specific event (`virtio_blk_*`, `virtio_rng_*`, `virtio_net_*`, …). Its family
     /// tells the device type; `obj` is the device pointer when the event names one.
     Device {

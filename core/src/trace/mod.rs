@@ -10,6 +10,7 @@
 // error contract), so they are large by design; boxing them would only add noise at call sites.
 #![allow(clippy::result_large_err)]
 
+pub mod backend;
 pub mod error;
 pub mod event;
 pub mod qemu_log;
@@ -22,7 +23,11 @@ pub mod qmp;
 pub mod replay;
 pub mod ringdump;
 
-pub use replay::{ReplayOptions, ReplayReport, TraceSession, replay, replay_files};
+pub use backend::BackendLog;
+pub use replay::{
+    ReplayOptions, ReplayReport, TraceSession, replay, replay_files, replay_files_with_backend,
+    replay_with_backend,
+};
 pub mod export;
 
 pub use export::{export_chrome, export_chrome_string};

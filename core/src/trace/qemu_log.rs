@@ -14,6 +14,10 @@
 //! virtio_notify           "vdev %p vq %p"
 //! virtio_set_status       "vdev %p val %u"
 //! virtio_rng_vm_state_change "rng %p: state change to running %d state %d"
+//! vhost_dev_start         "%p:%s vrings:%d"
+//! vhost_dev_stop          "%p:%s vrings:%d"
+//! vhost_user_write        "req:%d flags:0x%x"
+//! vhost_user_read         "req:%d flags:0x%x"
 //! ```
 //!
 //! Device events (`virtio_blk_*` "vdev %p req %p …", `virtio_rng_*` "rng %p: …",
@@ -33,33 +37,139 @@ pub struct Prefix {
     pub time_us: u64,
 }
 
-fn digits(s: &[u8], mut i: usize) -> Option<(u64, usize)> {
-    let start = i;
-    let mut v: u64 = 0;
-    while let Some(&c) = s.get(i) {
-        if !c.is_ascii_digit() {
-            break;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+/// Value of each byte as a hex digit, or `0xff`.
+const HEX: [u8; 256] = {
+    let mut t = [0xff; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
         i += 1;
     }
-    (i > start).then_some((v, i))
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Bytes an event name is made of: `[a-z0-9_]`.
+const NAME_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_';
+        c += 1;
+    }
+    t
+};
+
+/// Eight `'0'` bytes.
+const ZEROS: u64 = 0x3030_3030_3030_3030;
+/// The high bit of every byte.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Eight bytes read as one little-endian word, if there are eight.
+#[inline]
+fn word_at(s: &[u8], i: usize) -> Option<u64> {
+    let w: [u8; 8] = s.get(i..i + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(w))
+}
+
+/// The value of eight ASCII decimal digits (first digit in the lowest byte), or `None` if any
+/// byte is not a digit: the SWAR conversion of fast_float's `parse_eight_digits_unrolled`.
+#[inline]
+fn eight_digits(w: u64) -> Option<u64> {
+    let d = w.wrapping_sub(ZEROS);
+    // Every byte 0x30..=0x3f, and no byte above 9 after subtracting '0'.
+    if w & 0xf0f0_f0f0_f0f0_f0f0 != ZEROS
+        || d.wrapping_add(0x7676_7676_7676_7676) & 0x8080_8080_8080_8080 != 0
+    {
+        return None;
+    }
+    const MASK: u64 = 0x0000_00ff_0000_00ff;
+    let v = d.wrapping_mul(10).wrapping_add(d >> 8);
+    let v = (v & MASK)
+        .wrapping_mul(100 + (1_000_000 << 32))
+        .wrapping_add(((v >> 16) & MASK).wrapping_mul(1 + (10_000 << 32)));
+    Some(v >> 32)
+}
+
+/// The high bit of each byte of `w` that lies in `lo..=hi` (all bytes below 0x80).
+#[inline]
+fn bytes_in(w: u64, lo: u8, hi: u8) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let ge_lo = w.wrapping_add(ONES * u64::from(0x80 - lo));
+    let gt_hi = w.wrapping_add(ONES * u64::from(0x7f - hi));
+    ge_lo & !gt_hi & (ONES * 0x80)
+}
+
+/// The value of eight ASCII hex digits `[0-9a-f]` (first digit in the lowest byte), or `None`
+/// if any byte is something else (uppercase goes the slow way).
+#[inline]
+fn eight_hex_digits(w: u64) -> Option<u64> {
+    if w & HIGH != 0 {
+        return None;
+    }
+    let alpha = bytes_in(w, b'a', b'f');
+    if bytes_in(w, b'0', b'9') | alpha != HIGH {
+        return None;
+    }
+    // Nibble values, then pairs, quads and the whole word, first digit most significant.
+    let nib = (w & 0x0f0f_0f0f_0f0f_0f0f) + (alpha >> 7) * 9;
+    let x = ((nib << 4) | (nib >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let x = ((x << 8) | (x >> 16)) & 0x0000_ffff_0000_ffff;
+    Some(((x << 16) | (x >> 32)) & 0xffff_ffff)
+}
+
+/// A decimal number at `s[i..]`: its value and where it ends (`None` without digits or on
+/// overflow).
+#[inline]
+fn digits(s: &[u8], i: usize) -> Option<(u64, usize)> {
+    // Eight digits at a time, then one at a time. Up to 19 digits cannot overflow, so this
+    // needs no overflow checks (a checked multiply per digit made the timestamp prefix the
+    // slowest part of a line); longer numbers are redone with checks.
+    let mut end = i;
+    let mut v: u64 = 0;
+    while let Some(x) = word_at(s, end).and_then(eight_digits) {
+        v = v.wrapping_mul(100_000_000).wrapping_add(x);
+        end += 8;
+    }
+    while let Some(&c) = s.get(end) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        v = v.wrapping_mul(10).wrapping_add(u64::from(d));
+        end += 1;
+    }
+    match end - i {
+        0 => None,
+        1..=19 => Some((v, end)),
+        _ => {
+            let mut v: u64 = 0;
+            for &c in s.get(i..end)? {
+                v = v
+                    .checked_mul(10)?
+                    .checked_add(u64::from(c.wrapping_sub(b'0')))?;
+            }
+            Some((v, end))
+        }
+    }
 }
 
 /// Splits the optional `tid@sec.usec:` prefix off a line.
 pub fn split_prefix(line: &[u8]) -> (Prefix, &[u8]) {
-    let none = (
-        Prefix {
-            tid: 0,
-            time_us: NO_TIME,
-        },
-        line,
-    );
-    if !line.first().is_some_and(u8::is_ascii_digit) {
-        return none;
-    }
+    let none = Prefix {
+        tid: 0,
+        time_us: NO_TIME,
+    };
+    let Some((tid, i)) = digits(line, 0) else {
+        return (none, line);
+    };
     let parse = || -> Option<(Prefix, usize)> {
-        let (tid, i) = digits(line, 0)?;
         (line.get(i) == Some(&b'@')).then_some(())?;
         let (sec, j) = digits(line, i + 1)?;
         (line.get(j) == Some(&b'.')).then_some(())?;
@@ -71,11 +181,61 @@ pub fn split_prefix(line: &[u8]) -> (Prefix, &[u8]) {
     };
     match parse() {
         Some((p, rest)) => (p, line.get(rest..).unwrap_or_default()),
-        None => none,
+        None => (none, line),
     }
 }
 
-/// A cursor over space-separated argument tokens.
+/// glibc's `%p` at `s[i..]`: `0x` and 1–16 hex digits, or `(nil)` for NULL, optionally
+/// followed by `:` (as in `rng %p:`), and then a space or the end. Returns the value and the
+/// end of the token.
+#[inline]
+fn ptr_at(s: &[u8], i: usize) -> Option<(u64, usize)> {
+    let (v, mut j) = if s.get(i..i + 2) == Some(b"0x") {
+        let mut j = i + 2;
+        let mut v: u64 = 0;
+        // Eight lowercase hex digits (as glibc prints them) at a time, then one by one.
+        while let Some(x) = word_at(s, j).and_then(eight_hex_digits) {
+            v = (v << 32) | x;
+            j += 8;
+        }
+        // The last 1–7 of them from one word too, padded with leading zeros: this saves the
+        // mispredicted exit of a byte loop on every pointer.
+        if let Some(w) = word_at(s, j).filter(|w| w & HIGH == 0) {
+            let hex = bytes_in(w, b'0', b'9') | bytes_in(w, b'a', b'f');
+            let n = (!hex & HIGH).trailing_zeros() / 8;
+            if (1..8).contains(&n) {
+                let padded = (w << (64 - 8 * n)) | (ZEROS >> (8 * n));
+                if let Some(x) = eight_hex_digits(padded) {
+                    v = (v << (4 * n)) | x;
+                    j += n as usize;
+                }
+            }
+        }
+        while let Some(&c) = s.get(j) {
+            let d = HEX[usize::from(c)];
+            if d > 15 {
+                break;
+            }
+            v = (v << 4) | u64::from(d);
+            j += 1;
+        }
+        if j == i + 2 || j - i - 2 > 16 {
+            return None;
+        }
+        (v, j)
+    } else if s.get(i..i + 5) == Some(b"(nil)") {
+        (0, i + 5)
+    } else {
+        return None;
+    };
+    if s.get(j) == Some(&b':') {
+        j += 1;
+    }
+    matches!(s.get(j), None | Some(b' ')).then_some((v, j))
+}
+
+/// A cursor over the space-separated arguments, reading each field in place (no token
+/// slices, no comparisons of unknown length).
 struct Args<'a> {
     s: &'a [u8],
     pos: usize,
@@ -85,96 +245,164 @@ impl<'a> Args<'a> {
     fn new(s: &'a [u8]) -> Self {
         Args { s, pos: 0 }
     }
+    #[inline]
+    fn skip_spaces(&mut self) {
+        while self.s.get(self.pos) == Some(&b' ') {
+            self.pos += 1;
+        }
+    }
+    /// Whether a token ending at `i` really ends there.
+    #[inline]
+    fn ends_at(&self, i: usize) -> bool {
+        matches!(self.s.get(i), None | Some(b' '))
+    }
+    /// The next token, whatever it is.
     fn token(&mut self) -> Option<&'a [u8]> {
-        let s = self.s;
-        while s.get(self.pos) == Some(&b' ') {
-            self.pos += 1;
-        }
+        self.skip_spaces();
         let start = self.pos;
-        while let Some(&c) = s.get(self.pos) {
-            if c == b' ' {
-                break;
-            }
+        while !self.ends_at(self.pos) {
             self.pos += 1;
         }
-        (self.pos > start).then(|| s.get(start..self.pos)).flatten()
+        (self.pos > start)
+            .then(|| self.s.get(start..self.pos))
+            .flatten()
     }
-    fn key(&mut self, k: &[u8]) -> Option<()> {
-        (self.token()? == k).then_some(())
+    /// The next token is exactly `k`.
+    #[inline]
+    fn key<const N: usize>(&mut self, k: &[u8; N]) -> Option<()> {
+        self.skip_spaces();
+        let end = self.pos + N;
+        (self.s.get(self.pos..end)? == k && self.ends_at(end)).then(|| self.pos = end)
     }
+    #[inline]
     fn ptr(&mut self) -> Option<u64> {
-        parse_ptr(self.token()?)
+        self.skip_spaces();
+        let (v, end) = ptr_at(self.s, self.pos)?;
+        self.pos = end;
+        Some(v)
     }
+    #[inline]
     fn uint(&mut self) -> Option<u64> {
-        let t = self.token()?;
-        let (v, end) = digits(t, 0)?;
-        (end == t.len()).then_some(v)
+        self.skip_spaces();
+        let (v, end) = digits(self.s, self.pos)?;
+        self.ends_at(end).then(|| {
+            self.pos = end;
+            v
+        })
     }
     fn int(&mut self) -> Option<i64> {
-        let t = self.token()?;
-        let (neg, t) = match t.split_first() {
-            Some((b'-', rest)) => (true, rest),
-            _ => (false, t),
-        };
-        let (v, end) = digits(t, 0)?;
-        (end == t.len()).then_some(())?;
-        let v = i64::try_from(v).ok()?;
-        Some(if neg { -v } else { v })
+        parse_int(self.token()?)
     }
-    fn kv_ptr(&mut self, k: &[u8]) -> Option<u64> {
+    #[inline]
+    fn kv_ptr<const N: usize>(&mut self, k: &[u8; N]) -> Option<u64> {
         self.key(k)?;
         self.ptr()
     }
-    fn kv_uint(&mut self, k: &[u8]) -> Option<u64> {
+    #[inline]
+    fn kv_uint<const N: usize>(&mut self, k: &[u8; N]) -> Option<u64> {
         self.key(k)?;
         self.uint()
     }
+    #[inline]
     fn done(&mut self) -> Option<()> {
-        self.token().is_none().then_some(())
+        self.skip_spaces();
+        (self.pos >= self.s.len()).then_some(())
     }
+}
+
+/// Parses a whole `%d` token.
+fn parse_int(t: &[u8]) -> Option<i64> {
+    let neg = t.first() == Some(&b'-');
+    let (v, end) = digits(t, usize::from(neg))?;
+    (end == t.len()).then_some(())?;
+    let v = i64::try_from(v).ok()?;
+    Some(if neg { -v } else { v })
 }
 
 /// Parses glibc's `%p`: `0x…` hex, or `(nil)` for NULL; a trailing `:` (as in `rng %p:`) is
 /// allowed.
 pub fn parse_ptr(t: &[u8]) -> Option<u64> {
-    let t = t.strip_suffix(b":").unwrap_or(t);
-    if t == b"(nil)" {
-        return Some(0);
-    }
-    let hex = t.strip_prefix(b"0x")?;
-    if hex.is_empty() || hex.len() > 16 {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in hex {
-        let d = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            b'A'..=b'F' => c - b'A' + 10,
-            _ => return None,
-        };
-        v = (v << 4) | u64::from(d);
-    }
-    Some(v)
+    ptr_at(t, 0).and_then(|(v, end)| (end == t.len()).then_some(v))
 }
 
 fn u16_of(v: u64) -> Option<u16> {
     u16::try_from(v).ok()
 }
 
-/// The expected argument format of each modelled event, for warnings.
-fn expected_format(name: &[u8]) -> &'static str {
-    match name {
-        b"virtqueue_pop" => "`vq %p elem %p in_num %u out_num %u`",
-        b"virtqueue_fill" => "`vq %p elem %p len %u idx %u`",
-        b"virtqueue_flush" => "`vq %p count %u`",
-        b"virtqueue_alloc_element" => "`elem %p size %zd in_num %u out_num %u`",
-        b"virtio_queue_notify" => "`vdev %p n %d vq %p`",
-        b"virtio_notify" | b"virtio_notify_irqfd" => "`vdev %p vq %p`",
-        b"virtio_set_status" => "`vdev %p val %u`",
-        b"virtio_rng_vm_state_change" => "`rng %p: state change to running %d state %d`",
-        _ => "QEMU 7.2's format for this event",
+/// The events replay models, each parsed field by field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Modelled {
+    Pop,
+    Fill,
+    Flush,
+    AllocElement,
+    QueueNotify,
+    Notify,
+    NotifyIrqfd,
+    SetStatus,
+    RunState,
+    VhostDevStart,
+    VhostDevStop,
+    VhostUserWrite,
+    VhostUserRead,
+}
+
+impl Modelled {
+    /// QEMU's format for the event's arguments, for warnings.
+    fn format(self) -> &'static str {
+        match self {
+            Modelled::Pop => "`vq %p elem %p in_num %u out_num %u`",
+            Modelled::Fill => "`vq %p elem %p len %u idx %u`",
+            Modelled::Flush => "`vq %p count %u`",
+            Modelled::AllocElement => "`elem %p size %zd in_num %u out_num %u`",
+            Modelled::QueueNotify => "`vdev %p n %d vq %p`",
+            Modelled::Notify | Modelled::NotifyIrqfd => "`vdev %p vq %p`",
+            Modelled::SetStatus => "`vdev %p val %u`",
+            Modelled::RunState => "`rng %p: state change to running %d state %d`",
+            Modelled::VhostDevStart | Modelled::VhostDevStop => "`%p:%s vrings:%d`",
+            Modelled::VhostUserWrite | Modelled::VhostUserRead => "`req:%d flags:0x%x`",
+        }
     }
+}
+
+/// The modelled event a line (after its prefix) starts with, and the length of its name: a
+/// few fixed-size compares instead of scanning and looking up the name.
+#[inline]
+fn modelled_name(rest: &[u8]) -> Option<(Modelled, usize)> {
+    use Modelled::*;
+    let word = |t: &[u8], w: &[u8]| t.starts_with(w).then_some(w.len());
+    let (m, n) = if let Some(t) = rest.strip_prefix(b"virtqueue_") {
+        let (m, n) = match t.first()? {
+            b'p' => (Pop, word(t, b"pop")?),
+            b'f' if t.get(1) == Some(&b'i') => (Fill, word(t, b"fill")?),
+            b'f' => (Flush, word(t, b"flush")?),
+            b'a' => (AllocElement, word(t, b"alloc_element")?),
+            _ => return None,
+        };
+        (m, n + b"virtqueue_".len())
+    } else if let Some(t) = rest.strip_prefix(b"virtio_") {
+        let (m, n) = match t.first()? {
+            b'n' if t.get(6) == Some(&b'_') => (NotifyIrqfd, word(t, b"notify_irqfd")?),
+            b'n' => (Notify, word(t, b"notify")?),
+            b'q' => (QueueNotify, word(t, b"queue_notify")?),
+            b's' => (SetStatus, word(t, b"set_status")?),
+            b'r' => (RunState, word(t, b"rng_vm_state_change")?),
+            _ => return None,
+        };
+        (m, n + b"virtio_".len())
+    } else if let Some(t) = rest.strip_prefix(b"vhost_") {
+        let (m, n) = match (t.first()?, t.get(5), t.get(6)) {
+            (b'd', _, Some(b'a')) => (VhostDevStart, word(t, b"dev_start")?),
+            (b'd', _, _) => (VhostDevStop, word(t, b"dev_stop")?),
+            (b'u', Some(b'w'), _) => (VhostUserWrite, word(t, b"user_write")?),
+            (b'u', _, _) => (VhostUserRead, word(t, b"user_read")?),
+            _ => return None,
+        };
+        (m, n + b"vhost_".len())
+    } else {
+        return None;
+    };
+    matches!(rest.get(n), None | Some(b' ')).then_some((m, n))
 }
 
 /// Device-event families: name prefix → device type.
@@ -192,11 +420,11 @@ const DEVICE_PREFIXES: &[(&[u8], DeviceType)] = &[
     (b"virtio_mem_", DeviceType::Mem),
 ];
 
-/// Parses the modelled events; `None` means "malformed".
-fn parse_modelled(b: &mut Builder, name: &[u8], args: &[u8]) -> Option<Option<EventKind>> {
+/// Parses a modelled event's arguments; `None` means "malformed".
+fn parse_modelled(b: &mut Builder, m: Modelled, args: &[u8]) -> Option<EventKind> {
     let mut a = Args::new(args);
-    let kind = match name {
-        b"virtqueue_pop" => {
+    let kind = match m {
+        Modelled::Pop => {
             let vq = a.kv_ptr(b"vq")?;
             let elem = a.kv_ptr(b"elem")?;
             let in_num = u16_of(a.kv_uint(b"in_num")?)?;
@@ -209,7 +437,7 @@ fn parse_modelled(b: &mut Builder, name: &[u8], args: &[u8]) -> Option<Option<Ev
                 out_num,
             }
         }
-        b"virtqueue_fill" => {
+        Modelled::Fill => {
             let vq = a.kv_ptr(b"vq")?;
             let elem = a.kv_ptr(b"elem")?;
             let len = u32::try_from(a.kv_uint(b"len")?).ok()?;
@@ -222,7 +450,7 @@ fn parse_modelled(b: &mut Builder, name: &[u8], args: &[u8]) -> Option<Option<Ev
                 idx,
             }
         }
-        b"virtqueue_flush" => {
+        Modelled::Flush => {
             let vq = a.kv_ptr(b"vq")?;
             let count = u16_of(a.kv_uint(b"count")?)?;
             a.done()?;
@@ -231,7 +459,7 @@ fn parse_modelled(b: &mut Builder, name: &[u8], args: &[u8]) -> Option<Option<Ev
                 count,
             }
         }
-        b"virtqueue_alloc_element" => {
+        Modelled::AllocElement => {
             let elem = a.kv_ptr(b"elem")?;
             a.kv_uint(b"size")?;
             let in_num = u16_of(a.kv_uint(b"in_num")?)?;
@@ -243,7 +471,7 @@ fn parse_modelled(b: &mut Builder, name: &[u8], args: &[u8]) -> Option<Option<Ev
                 out_num,
             }
         }
-        b"virtio_queue_notify" => {
+        Modelled::QueueNotify => {
             let vdev = a.kv_ptr(b"vdev")?;
             a.key(b"n")?;
             let n = u16::try_from(a.int()?).ok()?;
@@ -255,17 +483,17 @@ fn parse_modelled(b: &mut Builder, name: &[u8], args: &[u8]) -> Option<Option<Ev
                 vq: b.obj(vq),
             }
         }
-        b"virtio_notify" | b"virtio_notify_irqfd" => {
+        Modelled::Notify | Modelled::NotifyIrqfd => {
             let vdev = a.kv_ptr(b"vdev")?;
             let vq = a.kv_ptr(b"vq")?;
             a.done()?;
             EventKind::Notify {
                 vdev: b.obj(vdev),
                 vq: b.obj(vq),
-                irqfd: name == b"virtio_notify_irqfd",
+                irqfd: m == Modelled::NotifyIrqfd,
             }
         }
-        b"virtio_set_status" => {
+        Modelled::SetStatus => {
             let vdev = a.kv_ptr(b"vdev")?;
             let val = u8::try_from(a.kv_uint(b"val")?).ok()?;
             a.done()?;
@@ -274,11 +502,12 @@ fn parse_modelled(b: &mut Builder, name: &[u8], args: &[u8]) -> Option<Option<Ev
                 status: val,
             }
         }
-        b"virtio_rng_vm_state_change" => {
+        Modelled::RunState => {
             a.kv_ptr(b"rng")?;
-            for w in [&b"state"[..], b"change", b"to", b"running"] {
-                a.key(w)?;
-            }
+            a.key(b"state")?;
+            a.key(b"change")?;
+            a.key(b"to")?;
+            a.key(b"running")?;
             let running = a.int()?;
             a.key(b"state")?;
             a.int()?;
@@ -287,9 +516,45 @@ fn parse_modelled(b: &mut Builder, name: &[u8], args: &[u8]) -> Option<Option<Ev
                 running: running != 0,
             }
         }
-        _ => return Some(None),
+        Modelled::VhostDevStart | Modelled::VhostDevStop => {
+            let t = a.token()?;
+            let colon = t.iter().position(|&c| c == b':')?;
+            let hdev = parse_ptr(t.get(..colon)?)?;
+            let name = std::str::from_utf8(t.get(colon + 1..)?).ok()?;
+            let vrings = a.token()?.strip_prefix(b"vrings:")?;
+            parse_int(vrings)?;
+            a.done()?;
+            EventKind::VhostDev {
+                hdev: b.obj(hdev),
+                device: DeviceType::from_qemu_name(name),
+                start: m == Modelled::VhostDevStart,
+            }
+        }
+        Modelled::VhostUserWrite | Modelled::VhostUserRead => {
+            let req = parse_int(a.token()?.strip_prefix(b"req:")?)?;
+            let flags = parse_ptr(a.token()?.strip_prefix(b"flags:")?)?;
+            a.done()?;
+            EventKind::VhostUser {
+                req: u32::try_from(req).ok()?,
+                flags: u32::try_from(flags).ok()?,
+                reply: m == Modelled::VhostUserRead,
+            }
+        }
     };
-    Some(Some(kind))
+    Some(kind)
+}
+
+/// The arguments of the block layer's `blk_co_preadv`/`blk_co_pwritev` (`blk %p bs %p offset
+/// %PRId64 bytes %PRId64 flags 0x%x`): offset and bytes.
+pub(crate) fn parse_blk_co(args: &[u8]) -> Option<(u64, u64)> {
+    let mut a = Args::new(trim_end(args));
+    a.kv_ptr(b"blk")?;
+    a.kv_ptr(b"bs")?;
+    let offset = a.kv_uint(b"offset")?;
+    let bytes = a.kv_uint(b"bytes")?;
+    a.kv_ptr(b"flags")?;
+    a.done()?;
+    Some((offset, bytes))
 }
 
 /// The device pointer a device event names: the value after `vdev` or `rng`.
@@ -303,13 +568,6 @@ fn device_obj(args: &[u8]) -> Option<u64> {
     }
 }
 
-fn is_event_name(name: &[u8]) -> bool {
-    !name.is_empty()
-        && name
-            .iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
-}
-
 /// Parses one line (without its newline) into the builder.
 pub(crate) fn parse_line(b: &mut Builder, line_no: u32, offset: u64, raw: &[u8]) {
     let line = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -319,50 +577,52 @@ pub(crate) fn parse_line(b: &mut Builder, line_no: u32, offset: u64, raw: &[u8])
         return;
     }
     let (prefix, rest) = split_prefix(line);
-    let (name, args) = match rest.iter().position(|&c| c == b' ') {
-        Some(i) => (
-            rest.get(..i).unwrap_or_default(),
-            rest.get(i + 1..).unwrap_or_default(),
-        ),
-        None => (rest, &b""[..]),
-    };
-    let args = trim_end(args);
-    if !is_event_name(name) {
+    if let Some((m, n)) = modelled_name(rest) {
+        let args = trim_end(rest.get(n + 1..).unwrap_or_default());
+        match parse_modelled(b, m, args) {
+            Some(kind) => b.push(line_no, prefix, kind),
+            None => {
+                let name = rest.get(..n).unwrap_or_default();
+                b.malformed(line_no, offset, name, m.format(), prefix, line);
+            }
+        }
+        return;
+    }
+    // Any other event name: `[a-z0-9_]+`, then a space or the end of the line.
+    let mut n = 0;
+    while rest.get(n).is_some_and(|&c| NAME_BYTE[usize::from(c)]) {
+        n += 1;
+    }
+    if n == 0 || rest.get(n).is_some_and(|&c| c != b' ') {
         b.unknown(line_no, offset, prefix, line, true);
         return;
     }
-    match parse_modelled(b, name, args) {
-        Some(Some(kind)) => b.push(line_no, prefix, kind),
-        None => {
-            b.malformed(line_no, offset, name, expected_format(name), prefix, line);
-        }
-        Some(None) => {
-            if let Some(&(_, device)) = DEVICE_PREFIXES.iter().find(|(p, _)| name.starts_with(p)) {
-                let obj = device_obj(args).map_or(NO_OBJ, |p| b.obj(p));
-                let name = b.name(name);
-                let text = b.text(args);
-                b.push(
-                    line_no,
-                    prefix,
-                    EventKind::Device {
-                        obj,
-                        device,
-                        name,
-                        text,
-                    },
-                );
-            } else if name.starts_with(b"virtio_") || name.starts_with(b"virtqueue_") {
-                let (name, text) = (b.name(name), b.text(args));
-                let family = Family::Virtio;
-                b.push(line_no, prefix, EventKind::Other { family, name, text });
-            } else if name.starts_with(b"vhost_") {
-                let (name, text) = (b.name(name), b.text(args));
-                let family = Family::Vhost;
-                b.push(line_no, prefix, EventKind::Other { family, name, text });
-            } else {
-                b.unknown(line_no, offset, prefix, line, false);
-            }
-        }
+    let name = rest.get(..n).unwrap_or_default();
+    let args = trim_end(rest.get(n + 1..).unwrap_or_default());
+    if let Some(&(_, device)) = DEVICE_PREFIXES.iter().find(|(p, _)| name.starts_with(p)) {
+        let obj = device_obj(args).map_or(NO_OBJ, |p| b.obj(p));
+        let name = b.name(name);
+        let text = b.text(args);
+        b.push(
+            line_no,
+            prefix,
+            EventKind::Device {
+                obj,
+                device,
+                name,
+                text,
+            },
+        );
+    } else if name.starts_with(b"virtio_") || name.starts_with(b"virtqueue_") {
+        let (name, text) = (b.name(name), b.text(args));
+        let family = Family::Virtio;
+        b.push(line_no, prefix, EventKind::Other { family, name, text });
+    } else if name.starts_with(b"vhost_") {
+        let (name, text) = (b.name(name), b.text(args));
+        let family = Family::Vhost;
+        b.push(line_no, prefix, EventKind::Other { family, name, text });
+    } else {
+        b.unknown(line_no, offset, prefix, line, false);
     }
 }
 
@@ -394,7 +654,78 @@ mod tests {
     }
 
     #[test]
+    fn digits_match_a_plain_loop() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n = (x % 24) as usize;
+            let mut s: Vec<u8> = (0..n)
+                .map(|k| b'0' + ((x >> (k % 60)) % 10) as u8)
+                .collect();
+            if x.is_multiple_of(5) && n > 0 {
+                s[(x as usize / 7) % n] = [b'/', b':', b' ', b'a', 0x3a][(x / 3 % 5) as usize];
+            }
+            let end = s
+                .iter()
+                .position(|c| !c.is_ascii_digit())
+                .unwrap_or(s.len());
+            let naive = s[..end].iter().try_fold(0u64, |v, &c| {
+                v.checked_mul(10)?.checked_add(u64::from(c - b'0'))
+            });
+            let want = if end == 0 {
+                None
+            } else {
+                naive.map(|v| (v, end))
+            };
+            assert_eq!(digits(&s, 0), want, "{}", String::from_utf8_lossy(&s));
+        }
+        assert_eq!(digits(b"18446744073709551615", 0), Some((u64::MAX, 20)));
+        assert_eq!(digits(b"18446744073709551616", 0), None);
+        assert_eq!(
+            eight_digits(u64::from_le_bytes(*b"12345678")),
+            Some(12_345_678)
+        );
+        assert_eq!(eight_digits(u64::from_le_bytes(*b"1234567:")), None);
+        // Every byte value in every position against the table.
+        for pos in 0..8 {
+            for c in 0..=255u8 {
+                let mut w = *b"0f9a5e1b";
+                w[pos] = c;
+                let want = w.iter().try_fold(0u64, |v, &c| {
+                    let d = HEX[usize::from(c)];
+                    (d < 16 && !c.is_ascii_uppercase()).then_some((v << 4) | u64::from(d))
+                });
+                assert_eq!(eight_hex_digits(u64::from_le_bytes(w)), want, "{w:?}");
+            }
+        }
+    }
+
+    #[test]
     fn pointers_follow_glibc() {
+        assert_eq!(
+            parse_ptr(b"0x0123456789abcdef"),
+            Some(0x0123_4567_89ab_cdef)
+        );
+        // Every length and a stop of every kind after it, against a plain parse.
+        let digits = b"7f01d4238010a9bCDe5";
+        for len in 0..=18 {
+            for stop in [&b""[..], b" elem 0x1", b": 64", b"g", b"::", b"\xff"] {
+                let mut t = b"0x".to_vec();
+                t.extend_from_slice(&digits[..len]);
+                let tail_ok = stop.is_empty() || stop == b": 64" || stop.starts_with(b" ");
+                let want = (1..=16).contains(&len).then(|| {
+                    u64::from_str_radix(std::str::from_utf8(&digits[..len]).unwrap(), 16).unwrap()
+                });
+                let want = want.filter(|_| tail_ok);
+                let end = t.len() + usize::from(stop.starts_with(b":"));
+                t.extend_from_slice(stop);
+                assert_eq!(ptr_at(&t, 0), want.map(|v| (v, end)), "{t:?}");
+            }
+        }
+        assert_eq!(parse_ptr(b"0xABCDEF0123"), Some(0xab_cdef_0123));
+        assert_eq!(parse_ptr(b"0x12345678g"), None);
         assert_eq!(parse_ptr(b"0x55d6c0a0b1c0"), Some(0x55d6_c0a0_b1c0));
         assert_eq!(parse_ptr(b"(nil)"), Some(0));
         assert_eq!(parse_ptr(b"0x55e60c6392a0:"), Some(0x55e6_0c63_92a0));

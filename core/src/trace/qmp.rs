@@ -89,6 +89,32 @@ pub struct QueueStatus {
     pub vring_used: u64,
 }
 
+/// `x-query-virtio-vhost-queue-status` (VirtVhostQueueStatus): the vhost backend's view of a
+/// ring, as QEMU gave it to the backend (`SET_VRING_NUM`/`SET_VRING_ADDR`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VhostQueueStatus {
+    /// QOM path (from the command).
+    pub path: Option<String>,
+    /// Queue index (from the command).
+    pub queue: Option<u16>,
+    /// Device name.
+    pub name: String,
+    /// Ring size the backend was given.
+    pub num: u32,
+    /// Descriptor area guest-physical address.
+    pub desc_phys: u64,
+    /// Driver area guest-physical address.
+    pub avail_phys: u64,
+    /// Device area guest-physical address.
+    pub used_phys: u64,
+    /// Descriptor area bytes.
+    pub desc_size: u64,
+    /// Driver area bytes.
+    pub avail_size: u64,
+    /// Device area bytes.
+    pub used_size: u64,
+}
+
 /// One descriptor of `x-query-virtio-queue-element`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ElementDesc {
@@ -148,6 +174,8 @@ pub enum QmpBody {
     QueueStatus(QueueStatus),
     /// `x-query-virtio-queue-element`.
     Element(QueueElement),
+    /// `x-query-virtio-vhost-queue-status`.
+    VhostQueueStatus(VhostQueueStatus),
     /// An asynchronous event (`STOP`, `RESUME`, …).
     Event {
         /// Event name.
@@ -460,6 +488,8 @@ impl QmpTranscript {
             // No command seen: recognise the reply by its shape.
             if ret.get("vring-num").is_some() && ret.get("used-idx").is_some() {
                 "x-query-virtio-queue-status"
+            } else if ret.get("avail-phys").is_some() {
+                "x-query-virtio-vhost-queue-status"
             } else if ret.get("descs").is_some() {
                 "x-query-virtio-queue-element"
             } else if ret.get("num-vqs").is_some() {
@@ -594,6 +624,23 @@ impl QmpTranscript {
                     used_flags: sub("used", "flags"),
                 })
             }
+            "x-query-virtio-vhost-queue-status" => {
+                let Some(num) = u(ret, "num").and_then(|v| u32::try_from(v).ok()) else {
+                    return missing(self, "num");
+                };
+                QmpBody::VhostQueueStatus(VhostQueueStatus {
+                    path,
+                    queue: u(args, "queue").and_then(|v| u16::try_from(v).ok()),
+                    name: s(ret, "name").unwrap_or_default(),
+                    num,
+                    desc_phys: u(ret, "desc-phys").unwrap_or(0),
+                    avail_phys: u(ret, "avail-phys").unwrap_or(0),
+                    used_phys: u(ret, "used-phys").unwrap_or(0),
+                    desc_size: u(ret, "desc-size").unwrap_or(0),
+                    avail_size: u(ret, "avail-size").unwrap_or(0),
+                    used_size: u(ret, "used-size").unwrap_or(0),
+                })
+            }
             other => QmpBody::Reply {
                 command: other.to_string(),
             },
@@ -612,6 +659,14 @@ impl QmpTranscript {
     pub fn queue_statuses(&self) -> impl Iterator<Item = (&QmpRecord, &QueueStatus)> {
         self.records.iter().filter_map(|r| match &r.body {
             QmpBody::QueueStatus(q) => Some((r, q)),
+            _ => None,
+        })
+    }
+
+    /// Every `x-query-virtio-vhost-queue-status` reply, with its record.
+    pub fn vhost_queue_statuses(&self) -> impl Iterator<Item = (&QmpRecord, &VhostQueueStatus)> {
+        self.records.iter().filter_map(|r| match &r.body {
+            QmpBody::VhostQueueStatus(q) => Some((r, q)),
             _ => None,
         })
     }

@@ -24,6 +24,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::backend::{BackendLog, BackendReport};
 use super::error::{ImportWarning, TraceError};
 use super::event::{DeviceType, Event, EventKind, NO_OBJ, ObjId, fmt_time};
 use super::qmp::{QmpBody, QmpTranscript, QueueStatus};
@@ -78,16 +79,99 @@ pub struct DeviceState {
     pub resets: u32,
     /// Negotiated features, when QMP said.
     pub features: Vec<String>,
+    /// The vhost backend serving this device's rings, when one does.
+    pub vhost: Option<VhostState>,
 }
 
 impl DeviceState {
-    /// `virtio-blk@0x55e60c401370`.
+    /// `virtio-blk@0x55e60c401370`, or `vhost-user-blk@0x…` for a device a vhost-user backend
+    /// serves.
     pub fn label(&self) -> String {
-        format!("{}@{:#x}", self.device_type, self.vdev)
+        match &self.vhost {
+            Some(v) => {
+                let t = self.device_type.name();
+                let short = t.strip_prefix("virtio-").unwrap_or(t);
+                format!("{}-{short}@{:#x}", v.backend, self.vdev)
+            }
+            None => format!("{}@{:#x}", self.device_type, self.vdev),
+        }
     }
     fn has(&self, f: &str) -> bool {
         self.features.iter().any(|x| x == f)
     }
+}
+
+/// A device whose rings a vhost backend serves: QEMU's trace shows its lifecycle
+/// (`vhost_dev_start`/`_stop`, vhost-user messages), not its virtqueue events.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VhostState {
+    /// `vhost-user` when the trace has vhost-user messages, else `vhost`.
+    pub backend: &'static str,
+    /// The `struct vhost_dev` pointer `vhost_dev_start` prints.
+    pub hdev: u64,
+    /// Whether the backend holds the rings now (between `vhost_dev_start` and `_stop`).
+    pub started: bool,
+    /// `vhost_dev_start`s so far.
+    pub starts: u32,
+    /// `vhost_dev_stop`s so far.
+    pub stops: u32,
+    /// vhost-user messages sent so far, by request name (`SET_VRING_KICK`, …). Only
+    /// attributed when the trace has a single vhost device (the messages name none).
+    pub requests: std::collections::BTreeMap<&'static str, u32>,
+    /// vhost-user replies read so far.
+    pub replies: u32,
+}
+
+/// The vhost-user request names (the vhost-user protocol's `VhostUserRequest`, QEMU 7.2).
+pub fn vhost_user_request(req: u32) -> &'static str {
+    const NAMES: [&str; 41] = [
+        "NONE",
+        "GET_FEATURES",
+        "SET_FEATURES",
+        "SET_OWNER",
+        "RESET_OWNER",
+        "SET_MEM_TABLE",
+        "SET_LOG_BASE",
+        "SET_LOG_FD",
+        "SET_VRING_NUM",
+        "SET_VRING_ADDR",
+        "SET_VRING_BASE",
+        "GET_VRING_BASE",
+        "SET_VRING_KICK",
+        "SET_VRING_CALL",
+        "SET_VRING_ERR",
+        "GET_PROTOCOL_FEATURES",
+        "SET_PROTOCOL_FEATURES",
+        "GET_QUEUE_NUM",
+        "SET_VRING_ENABLE",
+        "SEND_RARP",
+        "NET_SET_MTU",
+        "SET_SLAVE_REQ_FD",
+        "IOTLB_MSG",
+        "SET_VRING_ENDIAN",
+        "GET_CONFIG",
+        "SET_CONFIG",
+        "CREATE_CRYPTO_SESSION",
+        "CLOSE_CRYPTO_SESSION",
+        "POSTCOPY_ADVISE",
+        "POSTCOPY_LISTEN",
+        "POSTCOPY_END",
+        "GET_INFLIGHT_FD",
+        "SET_INFLIGHT_FD",
+        "GPU_SET_SOCKET",
+        "RESET_DEVICE",
+        "VRING_KICK",
+        "GET_MAX_MEM_SLOTS",
+        "ADD_MEM_REG",
+        "REM_MEM_REG",
+        "SET_STATUS",
+        "GET_STATUS",
+    ];
+    usize::try_from(req)
+        .ok()
+        .and_then(|i| NAMES.get(i))
+        .copied()
+        .unwrap_or("UNKNOWN")
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -122,6 +206,10 @@ pub struct QueueState {
     pub layout: RingKind,
     /// Queue size, when known (QMP, dumps, defaults for the device type).
     pub size: Option<u16>,
+    /// Served by a vhost backend: the trace has no virtqueue events for it, and its
+    /// `last_avail_idx`/`used_idx`/`inuse` are QEMU's at the latest QMP snapshot (read back
+    /// from the backend with `GET_VRING_BASE` when the VM stopped).
+    pub vhost: bool,
     /// `virtqueue_pop`s (total over resets).
     pub pops: u64,
     /// `virtqueue_fill`s (total).
@@ -184,6 +272,7 @@ impl QueueState {
             packed_cfg: packed,
             layout,
             size,
+            vhost: false,
             pops: 0,
             fills: 0,
             flushes: 0,
@@ -235,6 +324,12 @@ impl QueueState {
         self.last_irq = None;
         self.flushes_since_irq = 0;
         self.resets += 1;
+    }
+
+    /// The last kick, when no pop came after it: the device has not yet acted on it.
+    fn unanswered_kick(&self) -> Option<(u32, u64)> {
+        self.last_kick
+            .filter(|&(k, _)| self.last_pop.is_none_or(|p| p < k))
     }
 
     /// Buffers popped and not yet filled.
@@ -290,6 +385,14 @@ struct Identity {
     /// rings, so such an epoch (the span between two resets) ran split whatever was
     /// negotiated later (SeaBIOS drives a packed-capable device split before Linux resets it).
     flush_epochs: std::collections::HashSet<(ObjId, u32)>,
+    /// vdev → (hdev, type) for devices a vhost backend serves. `vhost_dev_start` names the
+    /// `struct vhost_dev`, not the `vdev`; QEMU starts vhost from the device's status write,
+    /// so the vdev is that of the `virtio_set_status` just before.
+    vhost: HashMap<ObjId, ObjId>,
+    /// hdev → vdev.
+    hdev: HashMap<ObjId, ObjId>,
+    /// `vhost-user` when vhost-user messages are in the trace.
+    vhost_user: bool,
 }
 
 fn learn_identity(store: &TraceStore, events: &[Event], qmp: Option<&QmpTranscript>) -> Identity {
@@ -299,6 +402,21 @@ fn learn_identity(store: &TraceStore, events: &[Event], qmp: Option<&QmpTranscri
             id.order.push(v);
         }
     };
+    let mut last_status: Option<ObjId> = None;
+    for e in events {
+        match e.kind {
+            EventKind::SetStatus { vdev, .. } => last_status = Some(vdev),
+            EventKind::VhostDev { hdev, device, .. } => {
+                if let Some(v) = id.hdev.get(&hdev).copied().or(last_status) {
+                    id.hdev.entry(hdev).or_insert(v);
+                    id.vhost.entry(v).or_insert(hdev);
+                    id.types.entry(v).or_insert((device, "vhost_dev_start"));
+                }
+            }
+            EventKind::VhostUser { .. } => id.vhost_user = true,
+            _ => {}
+        }
+    }
     for e in events {
         match e.kind {
             EventKind::QueueNotify { vdev, queue, vq } => {
@@ -381,6 +499,8 @@ fn learn_identity(store: &TraceStore, events: &[Event], qmp: Option<&QmpTranscri
 /// Per-device-type facts from QMP and dumps: layout, features, per-queue sizes.
 #[derive(Debug, Clone, Default)]
 struct Facts {
+    /// `num-vqs` of devices QMP says a vhost backend serves.
+    vhost_vqs: HashMap<DeviceType, u16>,
     features: HashMap<DeviceType, Vec<String>>,
     sizes: HashMap<(DeviceType, u16), u16>,
     packed: HashMap<DeviceType, bool>,
@@ -394,6 +514,11 @@ fn learn_facts(qmp: Option<&QmpTranscript>, rings: &[DumpInput]) -> Facts {
                 QmpBody::Status(st) => {
                     let t = DeviceType::from_qemu_name(&st.name);
                     f.packed.insert(t, st.has("VIRTIO_F_RING_PACKED"));
+                    if st.vhost
+                        && let Some(n) = st.num_vqs.and_then(|n| u16::try_from(n).ok())
+                    {
+                        f.vhost_vqs.insert(t, n);
+                    }
                     f.features.insert(t, st.guest_features.clone());
                 }
                 QmpBody::QueueStatus(qs) => {
@@ -418,6 +543,20 @@ fn learn_facts(qmp: Option<&QmpTranscript>, rings: &[DumpInput]) -> Facts {
         }
     }
     f
+}
+
+/// A kick the device had not acted on when a snapshot proved work pending on its queue: a
+/// `kick-unserviced` finding unless the queue is popped later in the window (a reset does not
+/// answer a kick: it throws the work away).
+#[derive(Debug, Clone)]
+struct PendingKick {
+    /// The queue.
+    qi: usize,
+    /// Line and time of the kick.
+    kick: (u32, u64),
+    /// What proved the work pending, and where.
+    proof: String,
+    evidence: String,
 }
 
 /// Where findings go during a pass (or nowhere, when seeking).
@@ -480,6 +619,15 @@ impl Replayer {
                 status: 0,
                 resets: 0,
                 features: self.facts.features.get(&t).cloned().unwrap_or_default(),
+                vhost: self.ident.vhost.get(&v).map(|&h| VhostState {
+                    backend: if self.ident.vhost_user {
+                        "vhost-user"
+                    } else {
+                        "vhost"
+                    },
+                    hdev: store.object(h),
+                    ..VhostState::default()
+                }),
             });
         }
         let mut vqs: Vec<(&ObjId, &(ObjId, u16))> = self.ident.vq.iter().collect();
@@ -493,12 +641,36 @@ impl Replayer {
                 .iter()
                 .position(|x| *x == vdev)
                 .unwrap_or(0);
-            self.add_queue(&mut st, store, dev, q, vq);
+            self.add_queue(&mut st, store, dev, q, Some(vq));
+        }
+        // A vhost device's queues never appear in QEMU's trace: as many as QMP's num-vqs.
+        for dev in 0..st.devices.len() {
+            let Some(d) = st.devices.get(dev).filter(|d| d.vhost.is_some()) else {
+                continue;
+            };
+            let n = self
+                .facts
+                .vhost_vqs
+                .get(&d.device_type)
+                .copied()
+                .unwrap_or(1);
+            for q in 0..n {
+                self.add_queue(&mut st, store, dev, q, None);
+            }
         }
         st
     }
 
-    fn add_queue(&self, st: &mut ReplayState, store: &TraceStore, dev: usize, q: u16, vq: ObjId) {
+    /// Adds queue `q` of device `dev`: the one whose `vq` pointer is given, or, without one, a
+    /// queue a vhost backend serves.
+    fn add_queue(
+        &self,
+        st: &mut ReplayState,
+        store: &TraceStore,
+        dev: usize,
+        q: u16,
+        vq: Option<ObjId>,
+    ) {
         let t = st
             .devices
             .get(dev)
@@ -520,11 +692,18 @@ impl Replayer {
             .get(&(t, q))
             .copied()
             .or_else(|| default_size(t, q));
-        st.vq_index.insert(vq, st.queues.len());
-        let mut qs = QueueState::new(dev, q, (store.object(vq), vq), layout, size);
-        if self.ident.flush_epochs.contains(&(vq, 0)) {
-            qs.set_layout(false);
-        }
+        let mut qs = match vq {
+            Some(vq) => {
+                st.vq_index.insert(vq, st.queues.len());
+                let mut qs = QueueState::new(dev, q, (store.object(vq), vq), layout, size);
+                if self.ident.flush_epochs.contains(&(vq, 0)) {
+                    qs.set_layout(false);
+                }
+                qs
+            }
+            None => QueueState::new(dev, q, (0, NO_OBJ), layout, size),
+        };
+        qs.vhost = vq.is_none();
         st.queues.push(qs);
     }
 
@@ -541,9 +720,10 @@ impl Replayer {
             status: 0,
             resets: 0,
             features: Vec::new(),
+            vhost: None,
         });
         let dev = st.devices.len() - 1;
-        self.add_queue(st, store, dev, u16::MAX, vq);
+        self.add_queue(st, store, dev, u16::MAX, Some(vq));
         st.queues.len() - 1
     }
 
@@ -853,6 +1033,32 @@ impl Replayer {
                     }
                 }
             }
+            EventKind::VhostDev { hdev, start, .. } => {
+                let vdev = self.ident.hdev.get(&hdev).copied();
+                if let Some(v) = st
+                    .devices
+                    .iter_mut()
+                    .find(|d| Some(d.obj) == vdev)
+                    .and_then(|d| d.vhost.as_mut())
+                {
+                    v.started = start;
+                    if start {
+                        v.starts += 1;
+                    } else {
+                        v.stops += 1;
+                    }
+                }
+            }
+            EventKind::VhostUser { req, reply, .. } => {
+                let mut served = st.devices.iter_mut().filter_map(|d| d.vhost.as_mut());
+                if let (Some(v), None) = (served.next(), served.next()) {
+                    if reply {
+                        v.replies += 1;
+                    } else {
+                        *v.requests.entry(vhost_user_request(req)).or_insert(0) += 1;
+                    }
+                }
+            }
             EventKind::RunState { .. }
             | EventKind::Device { .. }
             | EventKind::Other { .. }
@@ -958,6 +1164,88 @@ impl Replayer {
             .position(|q| q.dev == *d && q.queue == queue)
     }
 
+    /// Takes a snapshot's QMP counters for the queues a vhost backend serves: QEMU read them
+    /// back from the backend (`GET_VRING_BASE`) when the VM stopped, and the trace has nothing
+    /// else about them.
+    fn sync_vhost(st: &mut ReplayState, qmp: &QmpTranscript, snap: u32) {
+        for (_, qs) in qmp.queue_statuses().filter(|(r, _)| r.snapshot == snap) {
+            let t = DeviceType::from_qemu_name(&qs.name);
+            if let Some(q) = Self::find_queue(st, t, qs.queue_index)
+                .and_then(|qi| st.queues.get_mut(qi))
+                .filter(|q| q.vhost)
+            {
+                q.last_avail_idx = RingIdx(qs.last_avail_idx);
+                q.used_idx = RingIdx(qs.used_idx);
+                q.inuse = qs.inuse;
+            }
+        }
+    }
+
+    /// Compares each `x-query-virtio-vhost-queue-status` answer (the ring as QEMU gave it to
+    /// the backend) with QEMU's own `x-query-virtio-queue-status` for the same queue (the one
+    /// of the snapshot the answer precedes, else any): size, the three area addresses, and, on
+    /// split rings, the area sizes the size and EVENT_IDX imply. Returns how many were compared.
+    fn check_vhost_rings(
+        &self,
+        st: &ReplayState,
+        qmp: &QmpTranscript,
+        sink: &mut Sink<'_>,
+    ) -> usize {
+        let mut checked = 0;
+        for (rec, vs) in qmp.vhost_queue_statuses() {
+            let qn = vs.queue.unwrap_or(0);
+            let same = |qs: &&QueueStatus| qs.name == vs.name && qs.queue_index == qn;
+            let mine = qmp
+                .queue_statuses()
+                .filter(|(r, qs)| r.snapshot > rec.snapshot && same(qs))
+                .chain(qmp.queue_statuses().filter(|(_, qs)| same(qs)))
+                .map(|(_, qs)| qs)
+                .next();
+            let Some(qs) = mine else { continue };
+            checked += 1;
+            let t = DeviceType::from_qemu_name(&vs.name);
+            let qi = Self::find_queue(st, t, qn);
+            let q = qi.and_then(|i| st.queues.get(i));
+            let mut diffs = Vec::new();
+            let mut differ = |what: &str, backend: u64, qemu: u64| {
+                if backend != qemu {
+                    diffs.push(format!("{what} {backend} (QEMU {qemu})"));
+                }
+            };
+            differ("num", u64::from(vs.num), u64::from(qs.vring_num));
+            differ("desc-phys", vs.desc_phys, qs.vring_desc);
+            differ("avail-phys", vs.avail_phys, qs.vring_avail);
+            differ("used-phys", vs.used_phys, qs.vring_used);
+            if q.is_some_and(|q| q.layout == RingKind::Split) {
+                let ev = q
+                    .and_then(|q| st.devices.get(q.dev))
+                    .is_some_and(|d| d.has("VIRTIO_RING_F_EVENT_IDX"));
+                let (n, e) = (u64::from(qs.vring_num), if ev { 2 } else { 0 });
+                differ("desc-size", vs.desc_size, 16 * n);
+                differ("avail-size", vs.avail_size, 4 + 2 * n + e);
+                differ("used-size", vs.used_size, 4 + 8 * n + e);
+            }
+            if diffs.is_empty() {
+                continue;
+            }
+            let label = qi.map_or_else(|| vs.name.clone(), |i| self.label(st, i));
+            sink.push(|| {
+                Finding::new(
+                    code::QMP_MISMATCH,
+                    Severity::Error,
+                    format!(
+                        "x-query-virtio-vhost-queue-status (the ring as the backend was given \
+                         it) disagrees with QEMU's queue: {}",
+                        diffs.join(", ")
+                    ),
+                )
+                .from_file(format!("{}:{}", qmp.source, rec.line))
+                .on(label, Some(qn))
+            });
+        }
+        checked
+    }
+
     /// Compares one QMP queue status with the replayed state.
     fn check_qmp_queue(
         &self,
@@ -967,7 +1255,7 @@ impl Replayer {
         file: &str,
         at: &Event,
         sink: &mut Sink<'_>,
-    ) {
+    ) -> Option<PendingKick> {
         let t = DeviceType::from_qemu_name(&qs.name);
         let where_ = |f: Finding| {
             f.from_file(format!("{file}:{qmp_line}"))
@@ -986,10 +1274,8 @@ impl Replayer {
                 .on(qs.name.clone(), Some(qs.queue_index))
             });
         }
-        let Some(qi) = Self::find_queue(st, t, qs.queue_index) else {
-            return;
-        };
-        let Some(q) = st.queues.get(qi) else { return };
+        let qi = Self::find_queue(st, t, qs.queue_index)?;
+        let q = st.queues.get(qi)?;
         let label = self.label(st, qi);
         if q.layout == RingKind::Split
             && let Some(m) =
@@ -1001,6 +1287,10 @@ impl Replayer {
             });
         }
         let mut diffs = Vec::new();
+        // A vhost queue's counters are QMP's own (see `sync_vhost`): nothing to compare.
+        if q.vhost {
+            return None;
+        }
         if qs.last_avail_idx != q.last_avail_idx.0 {
             diffs.push(format!(
                 "last-avail-idx {} (replayed {})",
@@ -1029,6 +1319,78 @@ impl Replayer {
                 .on(label.clone(), Some(q.queue))
             });
         }
+        // QEMU's own view: it read avail.idx (shadow) past what it popped (last-avail-idx).
+        let pending = qs.shadow_avail_idx.wrapping_sub(qs.last_avail_idx);
+        self.pending_kick(st, qi, pending, || {
+            (
+                format!(
+                    "x-query-virtio-queue-status shows {pending} available buffers QEMU read but \
+                     never popped (shadow-avail-idx {}, last-avail-idx {})",
+                    qs.shadow_avail_idx, qs.last_avail_idx
+                ),
+                format!("{file}:{qmp_line}"),
+            )
+        })
+    }
+
+    /// A [`PendingKick`] for queue `qi` when `pending` split-ring buffers were available at a
+    /// snapshot, the device was running (DRIVER_OK, not NEEDS_RESET), and its last kick had no
+    /// pop after it. Receive queues are left out: buffers waiting there are normal.
+    fn pending_kick(
+        &self,
+        st: &ReplayState,
+        qi: usize,
+        pending: u16,
+        proof: impl FnOnce() -> (String, String),
+    ) -> Option<PendingKick> {
+        let q = st.queues.get(qi)?;
+        let dev = st.devices.get(q.dev)?;
+        let nq = st.queues.iter().filter(|x| x.dev == q.dev).count() as u16;
+        let running = dev.status & 0x04 != 0 && dev.status & 0x40 == 0;
+        if pending == 0 || q.layout != RingKind::Split || !running || q.is_rx(dev.device_type, nq) {
+            return None;
+        }
+        let kick = q.unanswered_kick()?;
+        let (proof, evidence) = proof();
+        Some(PendingKick {
+            qi,
+            kick,
+            proof,
+            evidence,
+        })
+    }
+
+    /// `kick-unserviced` for each pending kick the rest of the window never answered.
+    fn check_pending_kicks(&self, st: &ReplayState, kicks: &[PendingKick], sink: &mut Sink<'_>) {
+        let mut seen: Vec<(usize, u32)> = Vec::new();
+        for k in kicks {
+            let Some(q) = st.queues.get(k.qi) else {
+                continue;
+            };
+            let answered = q.last_pop.is_some_and(|p| p > k.kick.0);
+            if answered || seen.contains(&(k.qi, k.kick.0)) {
+                continue;
+            }
+            seen.push((k.qi, k.kick.0));
+            let label = self.label(st, k.qi);
+            sink.push(|| {
+                Finding::new(
+                    code::KICK_UNSERVICED,
+                    Severity::Warning,
+                    format!(
+                        "the driver kicked here and the device never popped again up to the end \
+                         of the window, while the device was running and {}",
+                        k.proof
+                    ),
+                )
+                .at(
+                    u64::from(k.kick.0),
+                    (k.kick.1 != u64::MAX).then_some(k.kick.1),
+                )
+                .on(label, Some(q.queue))
+                .from_file(k.evidence.clone())
+            });
+        }
     }
 
     /// Cross-checks a ring dump taken at the current step, and audits notifications with the
@@ -1041,16 +1403,11 @@ impl Replayer {
         qs: Option<&QueueStatus>,
         at: &Event,
         sink: &mut Sink<'_>,
-    ) {
+    ) -> Option<PendingKick> {
         let t = DeviceType::from_qemu_name(d.device_name.as_deref().unwrap_or(""));
-        let Some(qn) = d.queue else { return };
-        let Some(qi) = Self::find_queue(st, t, qn) else {
-            return;
-        };
-        let Some(q) = st.queues.get(qi) else { return };
-        let Ok(ins) = ringdump::inspect(d) else {
-            return;
-        };
+        let qi = Self::find_queue(st, t, d.queue?)?;
+        let q = st.queues.get(qi)?;
+        let ins = ringdump::inspect(d).ok()?;
         let dev = st.devices.get(q.dev);
         let event_idx = dev
             .filter(|d| !d.features.is_empty())
@@ -1077,7 +1434,7 @@ impl Replayer {
             });
         }
         let RingState::Split(s) = &ins.state else {
-            return;
+            return None;
         };
         // Used-buffer notification audit: QEMU's virtio_split_should_notify at this moment.
         let unsignalled = q.flushes_since_irq > 0;
@@ -1115,60 +1472,59 @@ impl Replayer {
                 });
             }
         }
-        // Available-buffer side: work pending and the device idle.
+        // Available-buffer side: work pending and the device idle. A kick not yet answered
+        // is a pending kick (`kick-unserviced` if the rest of the window does not pop either).
         let pending = s.avail_idx.wrapping_sub(q.last_avail_idx.0);
-        if q.layout == RingKind::Split && pending > 0 && !q.is_rx(dtype, nq) {
-            let kicked_after_pop = match (q.last_kick, q.last_pop) {
-                (Some((k, _)), Some(p)) => k > p,
-                (Some(_), None) => true,
-                _ => false,
-            };
-            let armed = match event_idx {
-                Some(true) => s
-                    .avail_event
-                    .is_some_and(|ev| vring_need_event(ev, s.avail_idx, q.last_avail_idx.0)),
-                _ => s.used_flags & 1 == 0,
-            };
-            let (code_, sev, msg) = if kicked_after_pop {
-                (
-                    code::STALL,
-                    Severity::Error,
-                    format!(
-                        "{pending} available buffers (avail.idx {}, last_avail_idx {}) and the \
-                         device was kicked at line {} but never popped them",
-                        s.avail_idx,
-                        q.last_avail_idx,
-                        q.last_kick.map_or(0, |k| k.0)
-                    ),
-                )
-            } else if armed {
-                (
-                    code::MISSING_NOTIFICATION,
-                    Severity::Error,
-                    format!(
-                        "{pending} available buffers (avail.idx {}, last_avail_idx {}) and the \
-                         device asked to be notified, but the driver never kicked",
-                        s.avail_idx, q.last_avail_idx
-                    ),
-                )
-            } else {
-                (
-                    code::STALL,
-                    Severity::Warning,
-                    format!(
-                        "{pending} available buffers (avail.idx {}, last_avail_idx {}), no kick \
-                         and the device did not ask for one: both sides may be asleep",
-                        s.avail_idx, q.last_avail_idx
-                    ),
-                )
-            };
-            sink.push(|| {
-                Finding::new(code_, sev, msg)
-                    .at(u64::from(at.line), at.time())
-                    .on(label.clone(), Some(q.queue))
-                    .from_file(d.name.clone())
-            });
+        if q.layout != RingKind::Split || pending == 0 || q.is_rx(dtype, nq) {
+            return None;
         }
+        let kick = self.pending_kick(st, qi, pending, || {
+            (
+                format!(
+                    "the ring dump shows {pending} available buffers (avail.idx {}, replayed \
+                     last_avail_idx {})",
+                    s.avail_idx, q.last_avail_idx
+                ),
+                d.name.clone(),
+            )
+        });
+        if kick.is_some() || q.unanswered_kick().is_some() {
+            return kick;
+        }
+        let armed = match event_idx {
+            Some(true) => s
+                .avail_event
+                .is_some_and(|ev| vring_need_event(ev, s.avail_idx, q.last_avail_idx.0)),
+            _ => s.used_flags & 1 == 0,
+        };
+        let (code_, sev, msg) = if armed {
+            (
+                code::MISSING_NOTIFICATION,
+                Severity::Error,
+                format!(
+                    "{pending} available buffers (avail.idx {}, last_avail_idx {}) and the \
+                     device asked to be notified, but the driver never kicked",
+                    s.avail_idx, q.last_avail_idx
+                ),
+            )
+        } else {
+            (
+                code::STALL,
+                Severity::Warning,
+                format!(
+                    "{pending} available buffers (avail.idx {}, last_avail_idx {}), no kick \
+                     and the device did not ask for one: both sides may be asleep",
+                    s.avail_idx, q.last_avail_idx
+                ),
+            )
+        };
+        sink.push(|| {
+            Finding::new(code_, sev, msg)
+                .at(u64::from(at.line), at.time())
+                .on(label.clone(), Some(q.queue))
+                .from_file(d.name.clone())
+        });
+        None
     }
 }
 
@@ -1187,6 +1543,8 @@ pub struct QueueReport {
     pub layout: RingKind,
     /// Size, when known.
     pub size: Option<u16>,
+    /// Served by a vhost backend (counters from QMP, see [`QueueState::vhost`]).
+    pub vhost: bool,
     /// Pops (total).
     pub pops: u64,
     /// Fills (total).
@@ -1234,6 +1592,10 @@ pub struct ReplayReport {
     pub qmp_snapshots_checked: usize,
     /// Ring dumps compared with the trace.
     pub dumps_checked: usize,
+    /// `x-query-virtio-vhost-queue-status` answers compared with QEMU's queue status.
+    pub vhost_queues_checked: usize,
+    /// The vhost backend's log, when given.
+    pub backend: Option<BackendReport>,
     /// Findings, in trace order.
     pub findings: Vec<Finding>,
     /// Import warnings of all inputs.
@@ -1315,11 +1677,67 @@ impl fmt::Display for ReplayReport {
             }
             writeln!(f)?;
         }
-        if self.qmp_snapshots_checked + self.dumps_checked > 0 {
+        for d in &self.devices {
+            if let Some(v) = &d.vhost {
+                let reqs: Vec<String> =
+                    v.requests.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                writeln!(
+                    f,
+                    "{}: rings served by the {} backend (vhost_dev {:#x}), {} start(s), {} \
+                     stop(s), {} now; messages: {}; {} replies. Its queues' counters are QMP's \
+                     at the last snapshot: the backend's pops and completions are not in QEMU's \
+                     trace",
+                    d.label(),
+                    v.backend,
+                    v.hdev,
+                    v.starts,
+                    v.stops,
+                    if v.started { "started" } else { "stopped" },
+                    if reqs.is_empty() {
+                        "-".to_string()
+                    } else {
+                        reqs.join(", ")
+                    },
+                    v.replies
+                )?;
+            }
+        }
+        if let Some(b) = &self.backend {
+            let c = |c: &super::backend::BlockCounts| {
+                format!(
+                    "{} reads ({} bytes), {} writes ({} bytes)",
+                    c.reads, c.bytes_read, c.writes, c.bytes_written
+                )
+            };
             writeln!(
                 f,
-                "cross-checked: {} QMP snapshots, {} ring dumps",
-                self.qmp_snapshots_checked, self.dumps_checked
+                "backend log {}: {} lines, {}",
+                b.source,
+                b.lines,
+                c(&b.total)
+            )?;
+            if let Some(w) = &b.in_window {
+                writeln!(f, "  up to the end of the window: {}", c(w))?;
+            }
+            for w in &b.windows {
+                writeln!(
+                    f,
+                    "  {} (lines {}-{}, {}-{}): {}",
+                    w.label,
+                    w.from_line,
+                    w.to_line,
+                    fmt_time(w.from_us),
+                    fmt_time(w.to_us),
+                    c(&w.counts)
+                )?;
+            }
+            writeln!(f, "  note: {}", b.note)?;
+        }
+        if self.qmp_snapshots_checked + self.dumps_checked + self.vhost_queues_checked > 0 {
+            writeln!(
+                f,
+                "cross-checked: {} QMP snapshots, {} ring dumps, {} vhost queue statuses",
+                self.qmp_snapshots_checked, self.dumps_checked, self.vhost_queues_checked
             )?;
         }
         for w in &self.warnings {
@@ -1376,6 +1794,19 @@ pub fn replay(
     rings: &[DumpInput],
     opts: &ReplayOptions,
 ) -> ReplayReport {
+    replay_with_backend(store, qmp, rings, None, opts)
+}
+
+/// [`replay`] with the vhost backend's own log beside the trace (`--backend FILE`): its block
+/// requests are counted and shown with the vhost device (see [`super::backend`] for what such
+/// a log can and cannot tell).
+pub fn replay_with_backend(
+    store: &TraceStore,
+    qmp: Option<&QmpTranscript>,
+    rings: &[DumpInput],
+    backend: Option<&BackendLog>,
+    opts: &ReplayOptions,
+) -> ReplayReport {
     let r = Replayer::new(store, qmp, rings, opts);
     let mut st = r.initial(store);
     let mut findings = Vec::new();
@@ -1417,20 +1848,23 @@ pub fn replay(
     let mut qmp_checked = 0;
     let mut dumps_checked = 0;
     let mut next_probe = 0;
+    let mut kicks: Vec<PendingKick> = Vec::new();
     probes.sort_unstable();
     let do_probe = |st: &ReplayState,
                     snap: u32,
                     at: &Event,
                     findings: &mut Vec<Finding>,
+                    kicks: &mut Vec<PendingKick>,
                     qmp_checked: &mut usize,
                     dumps_checked: &mut usize| {
         let mut sink = Sink {
             out: Some(findings),
         };
+        let mut from_qmp = Vec::new();
         let mut statuses: Vec<&QueueStatus> = Vec::new();
         if let Some(q) = qmp {
             for (rec, qs) in q.queue_statuses().filter(|(r, _)| r.snapshot == snap) {
-                r.check_qmp_queue(st, qs, rec.line, &q.source, at, &mut sink);
+                from_qmp.extend(r.check_qmp_queue(st, qs, rec.line, &q.source, at, &mut sink));
                 statuses.push(qs);
             }
             *qmp_checked += 1;
@@ -1445,9 +1879,11 @@ pub fn replay(
                 .iter()
                 .find(|s| s.name == t && Some(s.queue_index) == d.queue)
                 .copied();
-            r.check_dump(st, d, qs, at, &mut sink);
+            kicks.extend(r.check_dump(st, d, qs, at, &mut sink));
             *dumps_checked += 1;
         }
+        // After the dumps': a dump's avail.idx is the driver's own word, the better proof.
+        kicks.append(&mut from_qmp);
     };
     for e in events {
         let mut sink = Sink {
@@ -1458,11 +1894,15 @@ pub fn replay(
             if s > st.step {
                 break;
             }
+            if let Some(q) = qmp {
+                Replayer::sync_vhost(&mut st, q, snap);
+            }
             do_probe(
                 &st,
                 snap,
                 e,
                 &mut findings,
+                &mut kicks,
                 &mut qmp_checked,
                 &mut dumps_checked,
             );
@@ -1492,10 +1932,15 @@ pub fn replay(
             }
         }
     }
+    let mut vhost_checked = 0;
     {
         let mut sink = Sink {
             out: Some(&mut findings),
         };
+        if let Some(q) = qmp {
+            vhost_checked = r.check_vhost_rings(&st, q, &mut sink);
+        }
+        r.check_pending_kicks(&st, &kicks, &mut sink);
         r.finish(&st, store, &mut sink);
     }
     if store.stats.unknown_lines > 0 {
@@ -1555,6 +2000,7 @@ pub fn replay(
                 vq: format!("{:#x}", q.vq),
                 layout: q.layout,
                 size: q.size,
+                vhost: q.vhost,
                 pops: q.pops,
                 fills: q.fills,
                 flushes: q.flushes,
@@ -1570,9 +2016,39 @@ pub fn replay(
             .collect(),
         qmp_snapshots_checked: qmp_checked,
         dumps_checked,
+        vhost_queues_checked: vhost_checked,
+        backend: backend.map(|b| {
+            BackendReport::new(
+                b,
+                &vhost_sessions(events),
+                opts.until_time_us.or(last.and_then(Event::time)),
+            )
+        }),
         findings,
         warnings,
     }
+}
+
+/// The spans between `vhost_dev_start` and `vhost_dev_stop` (or the end) in `events`:
+/// `(from_line, from_us, to_line, to_us)`.
+fn vhost_sessions(events: &[Event]) -> Vec<(u64, u64, u64, u64)> {
+    let mut out = Vec::new();
+    let mut open: Option<&Event> = None;
+    for e in events {
+        match e.kind {
+            EventKind::VhostDev { start: true, .. } => open = open.or(Some(e)),
+            EventKind::VhostDev { start: false, .. } => {
+                if let Some(s) = open.take() {
+                    out.push((u64::from(s.line), s.time_us, u64::from(e.line), e.time_us));
+                }
+            }
+            _ => {}
+        }
+    }
+    if let (Some(s), Some(e)) = (open, events.last()) {
+        out.push((u64::from(s.line), s.time_us, u64::from(e.line), e.time_us));
+    }
+    out
 }
 
 /// [`replay`] from file paths: the trace, an optional QMP transcript, an optional rings
@@ -1583,13 +2059,32 @@ pub fn replay_files(
     rings: Option<&Path>,
     opts: &ReplayOptions,
 ) -> Result<ReplayReport, TraceError> {
+    replay_files_with_backend(trace, qmp, rings, None, opts)
+}
+
+/// [`replay_with_backend`] from file paths: the trace, an optional QMP transcript, an optional
+/// rings directory, an optional backend log (`--backend FILE`).
+pub fn replay_files_with_backend(
+    trace: &Path,
+    qmp: Option<&Path>,
+    rings: Option<&Path>,
+    backend: Option<&Path>,
+    opts: &ReplayOptions,
+) -> Result<ReplayReport, TraceError> {
     let store = TraceStore::open(trace)?;
     let qmp = qmp.map(QmpTranscript::open).transpose()?;
     let dumps = match rings {
         Some(d) => ringdump::load_dir(d)?,
         None => Vec::new(),
     };
-    Ok(replay(&store, qmp.as_ref(), &dumps, opts))
+    let backend = backend.map(BackendLog::open).transpose()?;
+    Ok(replay_with_backend(
+        &store,
+        qmp.as_ref(),
+        &dumps,
+        backend.as_ref(),
+        opts,
+    ))
 }
 
 /// A trace opened for stepping: replay state at any step, found quickly through checkpoints

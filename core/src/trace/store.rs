@@ -6,45 +6,100 @@
 //! `--until-line`/`--until-time` need.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Read;
 use std::path::Path;
 
 use serde::Serialize;
 
 use super::error::{ImportWarning, TraceError, Warnings};
-use super::event::{Event, EventKind, NO_OBJ, NO_TIME, NameId, ObjId, TextId};
+use super::event::{Event, EventKind, NO_TIME, NameId, ObjId, TextId};
 use super::qemu_log::{self, Prefix};
 
-/// A multiplicative hasher for interning pointers: pointers are already well spread, and the
-/// default SipHash would cost more than the whole rest of parsing a line.
-#[derive(Default, Clone, Copy)]
-pub struct PtrHasher(u64);
+/// Interns keys into dense ids: an open-addressing table (linear probing, Fibonacci
+/// hashing) of `(key, id)` slots. A trace names a few thousand distinct pointers and a few
+/// dozen event names millions of times, so a lookup is one multiply and usually one probe, with
+/// no hasher state, tombstones or allocation.
+struct IdTable {
+    slots: Vec<(u64, u32)>,
+    /// `64 - log2(slots.len())`.
+    shift: u32,
+    len: usize,
+}
 
-impl Hasher for PtrHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.write_u64(u64::from_le_bytes(w));
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+impl IdTable {
+    const EMPTY: u32 = u32::MAX;
+    const BITS: u32 = 10;
+
+    fn new() -> Self {
+        IdTable {
+            slots: vec![(0, Self::EMPTY); 1 << Self::BITS],
+            shift: 64 - Self::BITS,
+            len: 0,
         }
     }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0 ^ v)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .rotate_left(26);
+
+    #[inline]
+    fn home(&self, key: u64) -> usize {
+        (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+
+    /// The id stored under `key` for which `same(id)` holds, else `next`, inserted.
+    #[inline]
+    fn get_or_insert(&mut self, key: u64, same: impl Fn(u32) -> bool, next: u32) -> u32 {
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(key);
+        while let Some(&(k, id)) = self.slots.get(i) {
+            if id == Self::EMPTY {
+                break;
+            }
+            if k == key && same(id) {
+                return id;
+            }
+            i = (i + 1) & mask;
+        }
+        if let Some(slot) = self.slots.get_mut(i) {
+            *slot = (key, next);
+        }
+        self.len += 1;
+        if self.len * 2 > self.slots.len() {
+            self.grow();
+        }
+        next
+    }
+
+    fn grow(&mut self) {
+        let bigger = vec![(0, Self::EMPTY); self.slots.len() * 2];
+        let old = std::mem::replace(&mut self.slots, bigger);
+        self.shift -= 1;
+        let mask = self.slots.len() - 1;
+        for (k, id) in old.into_iter().filter(|&(_, id)| id != Self::EMPTY) {
+            let mut i = self.home(k);
+            while self.slots.get(i).is_some_and(|&(_, x)| x != Self::EMPTY) {
+                i = (i + 1) & mask;
+            }
+            if let Some(slot) = self.slots.get_mut(i) {
+                *slot = (k, id);
+            }
+        }
     }
 }
 
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<PtrHasher>>;
+/// An FxHash-style hash of a name, eight bytes at a time (names are short).
+fn hash_bytes(b: &[u8]) -> u64 {
+    let mut h = b.len() as u64;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    let mut w = [0u8; 8];
+    let rem = chunks.remainder();
+    if let Some(dst) = w.get_mut(..rem.len()) {
+        dst.copy_from_slice(rem);
+    }
+    (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
+}
 
 /// Lines longer than this are cut (the rest skipped with a warning): no QEMU trace line comes
 /// near it, and it bounds memory when a binary file is fed by mistake.
@@ -55,10 +110,9 @@ pub(crate) struct Builder {
     source: String,
     events: Vec<Event>,
     objects: Vec<u64>,
-    obj_index: FastMap<u64, ObjId>,
-    last_obj: (u64, ObjId),
+    obj_index: IdTable,
     names: Vec<String>,
-    name_index: FastMap<Box<[u8]>, NameId>,
+    name_index: IdTable,
     text: Vec<u8>,
     spans: Vec<(u64, u32)>,
     lines: u64,
@@ -76,10 +130,9 @@ impl Builder {
             source: source.to_string(),
             events: Vec::new(),
             objects: Vec::new(),
-            obj_index: FastMap::default(),
-            last_obj: (u64::MAX, NO_OBJ),
+            obj_index: IdTable::new(),
             names: Vec::new(),
-            name_index: FastMap::default(),
+            name_index: IdTable::new(),
             text: Vec::new(),
             spans: Vec::new(),
             lines: 0,
@@ -93,27 +146,25 @@ impl Builder {
     }
 
     /// Interns a host pointer.
+    #[inline]
     pub(crate) fn obj(&mut self, p: u64) -> ObjId {
-        if self.last_obj.0 == p {
-            return self.last_obj.1;
-        }
         let next = self.objects.len() as ObjId;
-        let id = *self.obj_index.entry(p).or_insert(next);
+        let id = self.obj_index.get_or_insert(p, |_| true, next);
         if id == next {
             self.objects.push(p);
         }
-        self.last_obj = (p, id);
         id
     }
 
     /// Interns an event name.
     pub(crate) fn name(&mut self, n: &[u8]) -> NameId {
-        if let Some(&id) = self.name_index.get(n) {
-            return id;
+        let next = self.names.len() as NameId;
+        let names = &self.names;
+        let same = |id: u32| names.get(id as usize).is_some_and(|x| x.as_bytes() == n);
+        let id = self.name_index.get_or_insert(hash_bytes(n), same, next);
+        if id == next {
+            self.names.push(String::from_utf8_lossy(n).into_owned());
         }
-        let id = self.names.len() as NameId;
-        self.names.push(String::from_utf8_lossy(n).into_owned());
-        self.name_index.insert(n.into(), id);
         id
     }
 
@@ -208,7 +259,24 @@ impl Builder {
         self.push(line, p, EventKind::Unknown { name, text });
     }
 
-    fn finish(mut self, bytes: u64) -> TraceStore {
+    /// One line of the trace.
+    #[inline]
+    fn line(&mut self, no: u64, offset: u64, line: &[u8]) {
+        self.lines += 1;
+        qemu_log::parse_line(self, u32::try_from(no).unwrap_or(u32::MAX), offset, line);
+    }
+
+    /// The store, with a warning for each over-long line `(line, offset)` that was cut.
+    fn finish(mut self, bytes: u64, cut: &[(u64, u64)]) -> TraceStore {
+        for &(no, off) in cut {
+            self.warn(
+                u32::try_from(no).unwrap_or(u32::MAX),
+                off,
+                format!("line longer than {MAX_LINE} bytes, cut"),
+                "QEMU trace lines (well under 1 KiB)",
+                "this is probably not a text trace",
+            );
+        }
         self.events.shrink_to_fit();
         TraceStore {
             source: self.source,
@@ -290,6 +358,34 @@ fn find_newline(s: &[u8]) -> Option<usize> {
         .map(|i| base + i)
 }
 
+/// Calls `f(line_number, byte_offset, line)` for every complete (`\n`-terminated) line of
+/// `buf`, counting on from `line_no`/`offset`, and returns the bytes consumed. Lines longer
+/// than [`MAX_LINE`] are passed cut, after `too_long(line_number, offset)`.
+#[inline]
+fn emit_lines(
+    buf: &[u8],
+    line_no: &mut u64,
+    offset: &mut u64,
+    f: &mut impl FnMut(u64, u64, &[u8]),
+    too_long: &mut impl FnMut(u64, u64),
+) -> usize {
+    let mut start = 0;
+    while let Some(i) = buf.get(start..).and_then(find_newline) {
+        *line_no += 1;
+        if i > MAX_LINE {
+            too_long(*line_no, *offset);
+        }
+        f(
+            *line_no,
+            *offset,
+            buf.get(start..start + i.min(MAX_LINE)).unwrap_or_default(),
+        );
+        *offset += i as u64 + 1;
+        start += i + 1;
+    }
+    start
+}
+
 /// Calls `f(line_number, byte_offset, line)` for every line of `r`, reading in 1 MiB chunks.
 /// Lines longer than [`MAX_LINE`] are cut; `f` gets the first `MAX_LINE` bytes and
 /// `too_long(line_number, offset)` is called.
@@ -300,28 +396,23 @@ pub fn for_each_line<R: Read>(
 ) -> std::io::Result<u64> {
     let mut buf = vec![0u8; 1 << 20];
     let mut filled = 0usize; // bytes valid in buf
-    let mut start = 0usize; // start of the current line in buf
     let mut line_no = 0u64;
-    let mut offset = 0u64; // file offset of buf[start]
+    let mut offset = 0u64; // file offset of the first byte not yet consumed
     let mut skipping = false; // inside an over-long line
     let mut total = 0u64;
     loop {
-        // Emit all complete lines in buf[start..filled].
-        while let Some(i) = buf.get(start..filled).and_then(find_newline) {
-            if !skipping {
-                line_no += 1;
-                if i > MAX_LINE {
-                    too_long(line_no, offset);
-                }
-                let line = buf.get(start..start + i.min(MAX_LINE)).unwrap_or_default();
-                f(line_no, offset, line);
-            }
-            skipping = false;
-            offset += i as u64 + 1;
-            start += i + 1;
+        let mut start = 0usize; // first byte of buf not yet consumed
+        if skipping {
+            // The rest of an over-long line, already passed on cut.
+            let end = buf.get(..filled).and_then(find_newline).map(|i| i + 1);
+            skipping = end.is_none();
+            start = end.unwrap_or(filled);
+            offset += start as u64;
         }
-        // Keep the partial line; cut it if it is too long.
-        if filled - start >= MAX_LINE && !skipping {
+        let rest = buf.get(start..filled).unwrap_or_default();
+        start += emit_lines(rest, &mut line_no, &mut offset, &mut f, &mut too_long);
+        // Keep the partial line; cut it if it is too long already.
+        if filled - start > MAX_LINE && !skipping {
             line_no += 1;
             too_long(line_no, offset);
             f(
@@ -330,14 +421,11 @@ pub fn for_each_line<R: Read>(
                 buf.get(start..start + MAX_LINE).unwrap_or_default(),
             );
             skipping = true;
-        }
-        if skipping {
             offset += (filled - start) as u64;
             start = filled;
         }
         buf.copy_within(start..filled, 0);
         filled -= start;
-        start = 0;
         if filled == buf.len() {
             // Cannot happen (MAX_LINE < buffer), but never loop forever.
             filled = 0;
@@ -359,6 +447,29 @@ pub fn for_each_line<R: Read>(
     }
 }
 
+/// [`for_each_line`] over bytes already in memory: the same lines, numbers and cuts, without
+/// copying the bytes through a read buffer.
+pub fn for_each_line_in(
+    data: &[u8],
+    mut f: impl FnMut(u64, u64, &[u8]),
+    mut too_long: impl FnMut(u64, u64),
+) {
+    let (mut line_no, mut offset) = (0, 0);
+    let start = emit_lines(data, &mut line_no, &mut offset, &mut f, &mut too_long);
+    let last = data.get(start..).unwrap_or_default();
+    if !last.is_empty() {
+        line_no += 1;
+        if last.len() > MAX_LINE {
+            too_long(line_no, offset);
+        }
+        f(
+            line_no,
+            offset,
+            last.get(..MAX_LINE.min(last.len())).unwrap_or_default(),
+        );
+    }
+}
+
 impl TraceStore {
     /// Imports a QEMU `log`-backend trace from any reader, in one pass. Only I/O errors fail;
     /// bad lines become unknown events plus warnings.
@@ -367,11 +478,7 @@ impl TraceStore {
         let mut long = Vec::new();
         let res = for_each_line(
             r,
-            |no, off, line| {
-                b.lines += 1;
-                let no32 = u32::try_from(no).unwrap_or(u32::MAX);
-                qemu_log::parse_line(&mut b, no32, off, line);
-            },
+            |no, off, line| b.line(no, off, line),
             |no, off| long.push((no, off)),
         );
         let bytes = res.map_err(|e| TraceError::Io {
@@ -379,22 +486,19 @@ impl TraceStore {
             source: e,
             hint: "check the path and permissions",
         })?;
-        for (no, off) in long {
-            b.warn(
-                u32::try_from(no).unwrap_or(u32::MAX),
-                off,
-                format!("line longer than {MAX_LINE} bytes, cut"),
-                "QEMU trace lines (well under 1 KiB)",
-                "this is probably not a text trace",
-            );
-        }
-        Ok(b.finish(bytes))
+        Ok(b.finish(bytes, &long))
     }
 
-    /// Imports a trace held in memory.
+    /// Imports a trace held in memory (the same result as [`TraceStore::from_reader`] on it).
     pub fn from_bytes(data: &[u8], source: &str) -> TraceStore {
-        // Reading from a slice cannot fail.
-        Self::from_reader(data, source).unwrap_or_else(|_| Builder::new(source).finish(0))
+        let mut b = Builder::new(source);
+        let mut long = Vec::new();
+        for_each_line_in(
+            data,
+            |no, off, line| b.line(no, off, line),
+            |no, off| long.push((no, off)),
+        );
+        b.finish(data.len() as u64, &long)
     }
 
     /// Opens and imports a trace file.
@@ -450,6 +554,10 @@ impl TraceStore {
             EventKind::Flush { .. } => "virtqueue_flush",
             EventKind::SetStatus { .. } => "virtio_set_status",
             EventKind::RunState { .. } => "virtio_rng_vm_state_change",
+            EventKind::VhostDev { start: true, .. } => "vhost_dev_start",
+            EventKind::VhostDev { start: false, .. } => "vhost_dev_stop",
+            EventKind::VhostUser { reply: false, .. } => "vhost_user_write",
+            EventKind::VhostUser { reply: true, .. } => "vhost_user_read",
             EventKind::Device { name, .. }
             | EventKind::Other { name, .. }
             | EventKind::Unknown { name, .. } => self.name(name),
@@ -500,6 +608,44 @@ mod tests {
         }
         // Bytes 0x8a/0x0b around must not fool the bit trick.
         assert_eq!(find_newline(&[0x8a, 0x0b, 0x09, 0x0a]), Some(3));
+    }
+
+    #[test]
+    fn in_memory_lines_are_the_streamed_lines() {
+        let mut data = Vec::new();
+        for (i, len) in [0, 5, MAX_LINE - 1, MAX_LINE, MAX_LINE + 1, 3 * MAX_LINE, 7]
+            .into_iter()
+            .cycle()
+            .take(40)
+            .enumerate()
+        {
+            data.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, len));
+            data.push(b'\n');
+        }
+        data.extend_from_slice(b"no newline at the end");
+        let mut streamed = Vec::new();
+        let mut cut = Vec::new();
+        for_each_line(
+            &data[..],
+            |no, off, l| streamed.push((no, off, l.to_vec())),
+            |no, off| cut.push((no, off)),
+        )
+        .unwrap();
+        let mut in_memory = Vec::new();
+        let mut cut2 = Vec::new();
+        for_each_line_in(
+            &data,
+            |no, off, l| in_memory.push((no, off, l.to_vec())),
+            |no, off| cut2.push((no, off)),
+        );
+        assert_eq!(streamed.len(), 41);
+        assert!(
+            streamed == in_memory,
+            "same lines, numbers, offsets and cuts"
+        );
+        assert_eq!(cut, cut2);
+        // Two over-long lengths in each cycle of seven, plus one in the last five lines.
+        assert_eq!(cut.len(), 2 * 5 + 1);
     }
 
     #[test]

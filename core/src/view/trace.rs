@@ -271,6 +271,12 @@ pub fn describe_event(store: &TraceStore, e: &Event) -> (String, Vec<(String, St
             vec![f("vdev", p(vdev)), f("val", status.to_string())]
         }
         EventKind::RunState { running } => vec![f("running", u8::from(running).to_string())],
+        EventKind::VhostDev { hdev, device, .. } => {
+            vec![f("hdev", p(hdev)), f("device", device.to_string())]
+        }
+        EventKind::VhostUser { req, flags, .. } => {
+            vec![f("req", req.to_string()), f("flags", format!("{flags:#x}"))]
+        }
         EventKind::Device { text, .. } | EventKind::Other { text, .. } => {
             vec![f("args", store.text(text).into_owned())]
         }
@@ -290,6 +296,16 @@ pub fn describe_event(store: &TraceStore, e: &Event) -> (String, Vec<(String, St
         EventKind::RunState { running } => {
             raw.push_str(store.event_name(e));
             raw.push_str(&format!(" running {}", u8::from(running)));
+        }
+        // QEMU prints these as `%p:%s vrings:%d` and `req:%d flags:0x%x`; the vring count is
+        // not kept in the event record, so the rebuilt line stops before it.
+        EventKind::VhostDev { hdev, device, .. } => {
+            raw.push_str(store.event_name(e));
+            raw.push_str(&format!(" {}:{device}", p(hdev)));
+        }
+        EventKind::VhostUser { req, flags, .. } => {
+            raw.push_str(store.event_name(e));
+            raw.push_str(&format!(" req:{req} flags:{flags:#x}"));
         }
         _ => {
             raw.push_str(store.event_name(e));

@@ -1,0 +1,231 @@
+//! vhost-user-blk: the QEMU-side trace, the QMP answers and the daemon's own log of the real
+//! capture in `traces/vhost-user-blk` (traces/README.md). Expectations come from substring
+//! counts over the files, never from the code under test.
+
+use std::path::{Path, PathBuf};
+
+use ringside_core::detect::code;
+use ringside_core::trace::qmp::QmpTranscript;
+use ringside_core::trace::replay::ReplayReport;
+use ringside_core::trace::{
+    BackendLog, ReplayOptions, TraceStore, replay_files_with_backend, replay_with_backend,
+};
+
+fn dir() -> PathBuf {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../traces")).join("vhost-user-blk")
+}
+
+fn read(file: &str) -> String {
+    std::fs::read_to_string(dir().join(file)).expect("capture file")
+}
+
+fn run(opts: &ReplayOptions) -> ReplayReport {
+    let d = dir();
+    replay_files_with_backend(
+        &d.join("trace.log"),
+        Some(&d.join("qmp.jsonl")),
+        Some(&d.join("rings")),
+        Some(&d.join("qsd-trace.log")),
+        opts,
+    )
+    .expect("capture readable")
+}
+
+fn grep_c(text: &str, needle: &str) -> u64 {
+    text.lines().filter(|l| l.contains(needle)).count() as u64
+}
+
+#[test]
+fn the_vhost_device_is_a_device_with_its_lifecycle() {
+    let trace = read("trace.log");
+    let r = run(&ReplayOptions::default());
+    // The vdev is the one whose status write comes right before the first vhost_dev_start.
+    let lines: Vec<&str> = trace.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.contains(":vhost_dev_start "))
+        .unwrap();
+    let status = lines[..start]
+        .iter()
+        .rev()
+        .find(|l| l.contains("virtio_set_status vdev "))
+        .unwrap();
+    let vdev = status
+        .split("vdev ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    let label = format!("vhost-user-blk@{vdev}");
+    let dev = r.devices.iter().find(|d| d.label() == label).expect(&label);
+    let v = dev.vhost.as_ref().unwrap();
+    assert_eq!(v.backend, "vhost-user");
+    assert_eq!(u64::from(v.starts), grep_c(&trace, ":vhost_dev_start "));
+    assert_eq!(u64::from(v.stops), grep_c(&trace, ":vhost_dev_stop "));
+    assert_eq!(u64::from(v.replies), grep_c(&trace, ":vhost_user_read "));
+    for (name, req) in [
+        ("SET_VRING_KICK", 12),
+        ("SET_VRING_CALL", 13),
+        ("GET_VRING_BASE", 11),
+        ("SET_VRING_ENABLE", 18),
+    ] {
+        let want = grep_c(&trace, &format!(":vhost_user_write req:{req} "));
+        assert_eq!(
+            u64::from(v.requests.get(name).copied().unwrap_or(0)),
+            want,
+            "{name}"
+        );
+    }
+    // One queue (num-queues=1), vring-num from QMP, served by the backend.
+    let qs: Vec<_> = r.queues.iter().filter(|q| q.device == label).collect();
+    assert_eq!(qs.len(), 1);
+    assert!(qs[0].vhost);
+    assert_eq!(qs[0].size, Some(128));
+    assert_eq!(qs[0].pops, 0, "QEMU's trace has no pops for a vhost queue");
+    // The rings' view from the backend agrees with QEMU's, and nothing is flagged.
+    let qmp = read("qmp.jsonl");
+    assert_eq!(
+        r.vhost_queues_checked as u64,
+        grep_c(&qmp, "\"avail-phys\"")
+    );
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+}
+
+#[test]
+fn at_the_done_stop_the_queue_holds_qmps_counters() {
+    // QEMU reads last_avail_idx back from the backend (GET_VRING_BASE) when the VM stops; the
+    // second stop marker is where the `done` snapshot belongs.
+    let trace = read("trace.log");
+    let qmp = read("qmp.jsonl");
+    let stop = trace
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("state change to running 0"))
+        .nth(1)
+        .map(|(i, _)| i as u64 + 1)
+        .unwrap();
+    let reply = qmp
+        .lines()
+        .filter(|l| l.contains("\"name\": \"virtio-blk\"") && l.contains("\"last-avail-idx\""))
+        .nth(1)
+        .unwrap();
+    let field = |k: &str| -> u16 {
+        let rest = &reply[reply.find(&format!("\"{k}\": ")).unwrap() + k.len() + 4..];
+        rest.split([',', '}'])
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let r = run(&ReplayOptions {
+        until_line: Some(stop),
+        ..Default::default()
+    });
+    let q = r.queues.iter().find(|q| q.vhost).unwrap();
+    assert_eq!(q.last_avail_idx, field("last-avail-idx"));
+    assert_eq!(q.used_idx, field("used-idx"));
+    assert!(q.last_avail_idx > 0);
+}
+
+#[test]
+fn the_daemon_log_is_counted_and_says_what_it_cannot_tell() {
+    let qsd = read("qsd-trace.log");
+    let r = run(&ReplayOptions::default());
+    let b = r.backend.as_ref().unwrap();
+    let bytes = |op: &str| -> u64 {
+        qsd.lines()
+            .filter(|l| l.starts_with(op))
+            .map(|l| {
+                let w: Vec<&str> = l.split(' ').collect();
+                let i = w.iter().position(|x| *x == "bytes").unwrap();
+                w[i + 1].parse::<u64>().unwrap()
+            })
+            .sum()
+    };
+    assert_eq!(b.lines, qsd.lines().count() as u64);
+    assert_eq!(b.total.reads, grep_c(&qsd, "blk_co_preadv "));
+    assert_eq!(b.total.writes, grep_c(&qsd, "blk_co_pwritev "));
+    assert_eq!(b.total.bytes_read, bytes("blk_co_preadv "));
+    assert_eq!(b.total.bytes_written, bytes("blk_co_pwritev "));
+    assert!(!b.timed && b.windows.is_empty() && b.in_window.is_none());
+    assert!(b.note.contains("no timestamps"), "{}", b.note);
+    let text = r.to_string();
+    assert!(text.contains("backend log"), "{text}");
+}
+
+#[test]
+fn a_timed_backend_log_is_counted_per_vhost_session() {
+    let trace = "\
+1@100.000000:virtio_set_status vdev 0x10 val 15
+1@100.000001:vhost_dev_start 0x20:virtio-blk vrings:1
+1@101.000000:vhost_dev_stop 0x20:virtio-blk vrings:1
+1@102.000000:vhost_dev_start 0x20:virtio-blk vrings:1
+1@103.000000:vhost_dev_stop 0x20:virtio-blk vrings:1
+";
+    let log = "\
+7@100.500000:blk_co_preadv blk 0x1 bs 0x2 offset 0 bytes 512 flags 0x0
+7@101.500000:blk_co_pwritev blk 0x1 bs 0x2 offset 4096 bytes 4096 flags 0x0
+7@102.500000:blk_co_pwritev blk 0x1 bs 0x2 offset 8192 bytes 4096 flags 0x0
+7@102.600000:bdrv_co_pwritev_part bs 0x2 offset 8192 bytes 4096 flags 0x0
+7@102.700000:blk_co_pwritev blk 0x1 bs 0x2 offset
+";
+    let store = TraceStore::from_bytes(trace.as_bytes(), "t.log");
+    let b = BackendLog::parse(log.as_bytes(), "qsd.log");
+    assert_eq!((b.other_lines, b.malformed_lines), (1, 1));
+    let r = replay_with_backend(&store, None, &[], Some(&b), &ReplayOptions::default());
+    let br = r.backend.unwrap();
+    let counts: Vec<(u64, u64)> = br
+        .windows
+        .iter()
+        .map(|w| (w.counts.reads, w.counts.writes))
+        .collect();
+    // The write at 101.5 s falls between the sessions.
+    assert_eq!(counts, vec![(1, 0), (0, 1)]);
+    assert_eq!((br.total.reads, br.total.writes), (1, 2));
+    let until = r.last_time_us.unwrap();
+    assert_eq!(until, 103_000_000);
+    assert_eq!(br.in_window.map(|c| c.writes), Some(2));
+}
+
+#[test]
+fn an_edited_vhost_ring_address_is_a_mismatch() {
+    // Move the backend's avail-phys of the first vhost queue status by 2 bytes.
+    let d = dir();
+    let text = read("qmp.jsonl");
+    let line = text
+        .lines()
+        .position(|l| l.contains("\"avail-phys\""))
+        .unwrap()
+        + 1;
+    let mut done = false;
+    let edited: String = text
+        .lines()
+        .map(|l| {
+            let mut l = l.to_string();
+            if !done && l.contains("\"avail-phys\": ") {
+                let i = l.find("\"avail-phys\": ").unwrap() + 14;
+                let j = i + l[i..].find(',').unwrap();
+                let v: u64 = l[i..j].parse().unwrap();
+                l.replace_range(i..j, &(v + 2).to_string());
+                done = true;
+            }
+            l + "\n"
+        })
+        .collect();
+    let qmp = QmpTranscript::parse(edited.as_bytes(), "edited.jsonl");
+    let store = TraceStore::open(&d.join("trace.log")).unwrap();
+    let r = replay_with_backend(&store, Some(&qmp), &[], None, &ReplayOptions::default());
+    let m: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.code == code::QMP_MISMATCH)
+        .collect();
+    assert_eq!(m.len(), 1, "{:#?}", r.findings);
+    assert!(m[0].message.contains("avail-phys"), "{}", m[0]);
+    assert_eq!(
+        m[0].evidence.as_deref(),
+        Some(format!("edited.jsonl:{line}").as_str())
+    );
+}
