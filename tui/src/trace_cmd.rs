@@ -19,6 +19,10 @@ pub struct ReplayArgs {
     /// Directory of ring dumps saved with pmemsave (with its index.json).
     #[arg(long)]
     pub rings: Option<PathBuf>,
+    /// The vhost-user backend's own trace log (qemu-storage-daemon `--trace ... -D FILE`),
+    /// counted beside the QEMU side.
+    #[arg(long)]
+    pub backend: Option<PathBuf>,
     /// Stop after this trace line.
     #[arg(long, value_name = "N")]
     pub until_line: Option<u64>,
@@ -44,10 +48,11 @@ impl ReplayArgs {
 
     fn report(&self) -> anyhow::Result<trace::ReplayReport> {
         let opts = self.options()?;
-        Ok(trace::replay_files(
+        Ok(trace::replay_files_with_backend(
             &self.trace,
             self.qmp.as_deref(),
             self.rings.as_deref(),
+            self.backend.as_deref(),
             &opts,
         )?)
     }

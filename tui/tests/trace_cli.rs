@@ -102,3 +102,31 @@ fn inspect_decodes_the_dumps() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("packed, size 256"), "{out}");
 }
+
+#[test]
+fn replay_reads_the_vhost_backend_log_beside_the_trace() {
+    let log = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../traces/vhost-user-blk/qsd-trace.log"
+    ))
+    .unwrap();
+    // Counted independently of the importer: the daemon's block reads.
+    let reads = log
+        .lines()
+        .filter(|l| l.starts_with("blk_co_preadv "))
+        .count();
+    let (code, out, err) = ringside(&[
+        "replay",
+        "traces/vhost-user-blk/trace.log",
+        "--qmp",
+        "traces/vhost-user-blk/qmp.jsonl",
+        "--backend",
+        "traces/vhost-user-blk/qsd-trace.log",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("vhost-user-blk@"), "{out}");
+    assert!(
+        out.contains(&format!("{reads} reads")),
+        "{reads} reads:\n{out}"
+    );
+}
