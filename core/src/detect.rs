@@ -13,27 +13,9 @@ use serde::Serialize;
 
 use crate::layout::vring_need_event;
 
-/// How bad a finding is. `ringside check` exits 1 when an [`Severity::Error`] exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Worth knowing; not a bug by itself.
-    Info,
-    /// Suspicious; often a bug, sometimes an artefact of where the trace starts or ends.
-    Warning,
-    /// A rule of the spec or of QEMU's own checks is broken.
-    Error,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        })
-    }
-}
+/// How bad a finding is: the same scale the engine's findings use. `ringside check` exits 1
+/// when an [`Severity::Error`] exists.
+pub use crate::finding::Severity;
 
 /// The finding codes, one per detector.
 pub mod code {
