@@ -8,7 +8,7 @@ mod chrome;
 /// The trace controller.
 pub mod trace;
 
-use chrome::{Chrome, Input};
+use chrome::Chrome;
 pub use trace::TraceUi;
 
 use crate::command::{
@@ -249,13 +249,8 @@ impl Ui {
 
     /// Handles a key: prompt editing, the help overlay, or the keymap.
     pub fn key(&mut self, key: KeyPress) {
-        match self.chrome.key(key) {
-            Some(Input::Command(cmd)) => self.apply(cmd),
-            Some(Input::Submit(p)) => match submitted(p.kind, &p.text) {
-                Ok(cmd) => self.apply(cmd),
-                Err(e) => self.chrome.reject(p, &e),
-            },
-            None => {}
+        if let Some(cmd) = self.chrome.key(key) {
+            self.apply(cmd);
         }
     }
 

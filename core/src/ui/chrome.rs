@@ -16,14 +16,6 @@ pub(crate) struct Prompt {
     error: Option<String>,
 }
 
-/// What a key amounts to once the prompt and the help overlay have had it.
-pub(crate) enum Input {
-    /// A bound command.
-    Command(Command),
-    /// Enter on a prompt: its kind and text.
-    Submit(Prompt),
-}
-
 pub(crate) struct Chrome {
     pub(crate) focus: PaneId,
     pub(crate) zoom: bool,
@@ -63,8 +55,10 @@ impl Chrome {
         self.playing.then_some(self.speed())
     }
 
-    /// Prompt editing and the help overlay take keys first; otherwise the keymap.
-    pub(crate) fn key(&mut self, key: KeyPress) -> Option<Input> {
+    /// Prompt editing and the help overlay take keys first; otherwise the keymap. Returns the
+    /// command the key amounts to: a bound one, or a submitted prompt that parsed (one that
+    /// did not stays open with its error).
+    pub(crate) fn key(&mut self, key: KeyPress) -> Option<Command> {
         if let Some(p) = self.prompt.as_mut() {
             match key.key {
                 Key::Esc => self.prompt = None,
@@ -72,7 +66,16 @@ impl Chrome {
                     p.text.pop();
                     p.error = None;
                 }
-                Key::Enter => return self.prompt.take().map(Input::Submit),
+                Key::Enter => {
+                    let p = self.prompt.take()?;
+                    return match super::submitted(p.kind, &p.text) {
+                        Ok(cmd) => Some(cmd),
+                        Err(e) => {
+                            self.reject(p, &e);
+                            None
+                        }
+                    };
+                }
                 Key::Char(c) if !key.ctrl => {
                     p.text.push(c);
                     p.error = None;
@@ -92,7 +95,7 @@ impl Chrome {
             }
             return None;
         }
-        lookup(key).map(Input::Command)
+        lookup(key)
     }
 
     /// Puts a refused prompt back, with why.

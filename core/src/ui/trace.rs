@@ -9,8 +9,8 @@
 
 use std::path::Path;
 
-use super::chrome::{Chrome, Input};
-use super::{UiError, submitted};
+use super::UiError;
+use super::chrome::Chrome;
 use crate::command::{Command, Condition, Dir, KeyPress, PaneId};
 use crate::memory::Agent;
 use crate::trace::qmp::QmpTranscript;
@@ -113,13 +113,8 @@ impl TraceUi {
 
     /// Handles a key: prompt editing, the help overlay, or the keymap.
     pub fn key(&mut self, key: KeyPress) {
-        match self.chrome.key(key) {
-            Some(Input::Command(cmd)) => self.apply(cmd),
-            Some(Input::Submit(p)) => match submitted(p.kind, &p.text) {
-                Ok(cmd) => self.apply(cmd),
-                Err(e) => self.chrome.reject(p, &e),
-            },
-            None => {}
+        if let Some(cmd) = self.chrome.key(key) {
+            self.apply(cmd);
         }
     }
 

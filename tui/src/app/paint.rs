@@ -241,21 +241,31 @@ fn header(t: &mut Term<'_>, area: Rect, f: &Frame, theme: &Theme) {
             theme.label(),
         ),
     ];
-    if let Some(sps) = f.ui.playing {
-        spans.push(Span::styled(format!("  ▶ {sps}/s"), theme.label()));
-    }
-    if !f.ui.marks.is_empty() {
-        let marks: Vec<String> = f.ui.marks.iter().map(u64::to_string).collect();
-        spans.push(Span::raw(format!("  marks {}", marks.join(","))));
-        if let Some(d) = h.mark_delta {
-            spans.push(Span::raw(format!(" Δ{d}")));
-        }
-    }
+    play_and_marks(&mut spans, &f.ui, h.mark_delta, theme);
     spans.push(Span::raw(format!("  {}", h.title)));
     if let Some(c) = &h.chapter {
         spans.push(Span::styled(format!("  [{c}]"), theme.dim()));
     }
     t.render_widget(Line::from(spans), area);
+}
+
+/// The header's play speed and marks, the same for scenarios and traces.
+pub(super) fn play_and_marks(
+    spans: &mut Vec<Span<'_>>,
+    ui: &UiView,
+    mark_delta: Option<u64>,
+    theme: &Theme,
+) {
+    if let Some(sps) = ui.playing {
+        spans.push(Span::styled(format!("  ▶ {sps}/s"), theme.label()));
+    }
+    if !ui.marks.is_empty() {
+        let marks: Vec<String> = ui.marks.iter().map(u64::to_string).collect();
+        spans.push(Span::raw(format!("  marks {}", marks.join(","))));
+        if let Some(d) = mark_delta {
+            spans.push(Span::raw(format!(" Δ{d}")));
+        }
+    }
 }
 
 pub(super) fn pane_block<'a>(p: PaneId, ui: &UiView, theme: &Theme, extra: &str) -> Block<'a> {

@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ringside_core::command::PaneId;
 use ringside_core::view::trace::{QUEUE_COLUMNS, TRACE_TIMELINE_LEGEND, TraceFrame, TraceView};
 
-use super::paint::{Hit, cell, chrome, scroll, titled_block};
+use super::paint::{Hit, cell, chrome, play_and_marks, scroll, titled_block};
 use super::theme::Theme;
 
 /// Where the trace panes go.
@@ -141,16 +141,7 @@ fn header(t: &mut Term<'_>, area: Rect, f: &TraceFrame, theme: &Theme) {
     if let Some(l) = h.line {
         spans.push(Span::styled(format!("  line {l}"), theme.label()));
     }
-    if let Some(sps) = f.ui.playing {
-        spans.push(Span::styled(format!("  ▶ {sps}/s"), theme.label()));
-    }
-    if !f.ui.marks.is_empty() {
-        let marks: Vec<String> = f.ui.marks.iter().map(u64::to_string).collect();
-        spans.push(Span::raw(format!("  marks {}", marks.join(","))));
-        if let Some(d) = h.mark_delta {
-            spans.push(Span::raw(format!(" Δ{d}")));
-        }
-    }
+    play_and_marks(&mut spans, &f.ui, h.mark_delta, theme);
     spans.push(Span::raw(format!("  {}", h.source)));
     t.render_widget(Line::from(spans), area);
 }
