@@ -21,7 +21,7 @@ pub fn list() -> anyhow::Result<ExitCode> {
         } else {
             &s.description
         };
-        println!("{name:width$}  {text}");
+        outln!("{name:width$}  {text}")?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -36,9 +36,9 @@ pub fn run(name: &str, json: bool) -> anyhow::Result<ExitCode> {
     let run = load_and_run(name)?;
     let r = &run.report;
     if json {
-        println!("{}", serde_json::to_string_pretty(r)?);
+        outln!("{}", serde_json::to_string_pretty(r)?)?;
     } else {
-        print!("{}", summary(r));
+        out!("{}", summary(r))?;
     }
     Ok(if r.passed {
         ExitCode::SUCCESS
@@ -203,7 +203,7 @@ pub fn compare(a: &str, b: &str) -> anyhow::Result<ExitCode> {
     let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
     for (k, x, y) in rows {
-        println!("{k:w0$}  {x:>w1$}  {y}");
+        outln!("{k:w0$}  {x:>w1$}  {y}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

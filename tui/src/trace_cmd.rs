@@ -62,9 +62,9 @@ impl ReplayArgs {
 pub fn replay(args: &ReplayArgs, json: bool) -> anyhow::Result<ExitCode> {
     let report = args.report()?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        print!("{report}");
+        out!("{report}")?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -74,9 +74,9 @@ pub fn check(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let report = args.report()?;
     let text = report.findings_text();
     if text.is_empty() {
-        println!("no findings");
+        outln!("no findings")?;
     }
-    print!("{text}");
+    out!("{text}")?;
     Ok(if report.has_errors() {
         ExitCode::from(1)
     } else {
@@ -91,7 +91,7 @@ pub fn inspect(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
     for r in ringdump::inspect_dir(dir)? {
         match r {
             Ok(i) if json => all.push(i),
-            Ok(i) => println!("{i}"),
+            Ok(i) => outln!("{i}")?,
             Err(e) => {
                 eprintln!("ringside: {e}");
                 failed = true;
@@ -99,7 +99,7 @@ pub fn inspect(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
         }
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&all)?);
+        outln!("{}", serde_json::to_string_pretty(&all)?)?;
     }
     Ok(if failed {
         ExitCode::from(crate::EXIT_BAD_INPUT)

@@ -130,3 +130,25 @@ fn replay_reads_the_vhost_backend_log_beside_the_trace() {
         "{reads} reads:\n{out}"
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_panic() {
+    // `ringside export ... | head -c 1`: the pipe closes while ringside is still writing.
+    for args in [
+        &["list"][..],
+        &["export", "traces/split-wrap/trace.log"][..],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ringside"))
+            .args(args)
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run ringside");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+}

@@ -103,7 +103,8 @@ pub fn export_chrome<W: Write>(store: &TraceStore, opts: &ReplayOptions, out: W)
     }
     let doc = json!({"traceEvents": events, "displayTimeUnit": "ms",
         "otherData": {"source": store.source()}});
-    serde_json::to_writer(out, &doc).map_err(io::Error::other)
+    // `From` keeps an I/O error as it was (a closed pipe stays `BrokenPipe`).
+    serde_json::to_writer(out, &doc).map_err(io::Error::from)
 }
 
 /// [`export_chrome`] into a string.
