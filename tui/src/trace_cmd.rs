@@ -88,7 +88,16 @@ pub fn check(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
 pub fn inspect(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     let mut all = Vec::new();
-    for r in ringdump::inspect_dir(dir)? {
+    let dumps = ringdump::inspect_dir(dir)?;
+    if dumps.is_empty() {
+        bail!(
+            "{}: no ring dumps found; expected the files pmemsave wrote (NAME-desc.bin with \
+             NAME-avail.bin and NAME-used.bin) and, ideally, the index.json traces/qmp.py \
+             writes beside them",
+            dir.display()
+        );
+    }
+    for r in dumps {
         match r {
             Ok(i) if json => all.push(i),
             Ok(i) => outln!("{i}")?,

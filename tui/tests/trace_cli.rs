@@ -97,6 +97,15 @@ fn export_writes_chrome_trace_json() {
 }
 
 #[test]
+fn inspect_on_a_directory_without_dumps_says_so() {
+    let dir = std::env::temp_dir().join(format!("ringside-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (code, _, err) = ringside(&["inspect", dir.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no ring dumps found"), "{err}");
+}
+
+#[test]
 fn inspect_decodes_the_dumps() {
     let (code, out, err) = ringside(&["inspect", "traces/packed/rings"]);
     assert_eq!(code, 0, "{err}");
