@@ -360,7 +360,7 @@ impl GuestMemory {
 
     /// The page holding `addr` if it is in the TLB and the access stays inside it: the fast
     /// path every ring access takes once its page is warm.
-    #[inline]
+    #[inline(always)]
     fn tlb_hit(&self, addr: u64, size: u32) -> Option<(usize, usize)> {
         let page_no = addr >> PAGE_SHIFT;
         let off = (addr & PAGE_MASK) as usize;
@@ -369,7 +369,7 @@ impl GuestMemory {
     }
 
     /// Reads a little-endian integer of `size` bytes (1, 2, 4 or 8).
-    #[inline]
+    #[inline(always)]
     pub fn read_le(&mut self, addr: u64, size: u32) -> u64 {
         if let Some((i, off)) = self.tlb_hit(addr, size)
             && let Some(v) = le_at(&self.pages[i][..], off, size)
@@ -383,7 +383,7 @@ impl GuestMemory {
     }
 
     /// Writes the low `size` bytes of `value`, little-endian.
-    #[inline]
+    #[inline(always)]
     pub fn write_le(&mut self, addr: u64, size: u32, value: u64) {
         let n = (size as usize).min(8);
         let b = value.to_le_bytes();
@@ -396,7 +396,7 @@ impl GuestMemory {
 }
 
 /// A little-endian integer of `size` bytes at `off`, for the sizes rings use.
-#[inline]
+#[inline(always)]
 fn le_at(p: &[u8], off: usize, size: u32) -> Option<u64> {
     Some(match size {
         1 => u64::from(*p.get(off)?),
@@ -473,7 +473,7 @@ impl Bus {
         std::mem::take(&mut self.log)
     }
 
-    #[inline]
+    #[inline(always)]
     fn begin(&mut self) -> Result<u64, Halt> {
         if self.steps >= self.budget {
             return Err(Halt);
@@ -513,7 +513,7 @@ impl Bus {
     }
 
     /// A load of `size` bytes from guest memory.
-    #[inline]
+    #[inline(always)]
     pub fn load(
         &mut self,
         agent: Agent,
@@ -543,7 +543,7 @@ impl Bus {
     }
 
     /// A store of the low `size` bytes of `value` to guest memory.
-    #[inline]
+    #[inline(always)]
     pub fn store(
         &mut self,
         agent: Agent,
