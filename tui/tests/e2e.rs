@@ -66,8 +66,29 @@ impl Drop for Tmux {
     }
 }
 
+/// Whether tmux can run here. CI (`.ci/run` installs tmux and sets `CI`) must have it; a
+/// developer's machine without it skips these two tests with a note instead of failing the
+/// README's `cargo test --workspace`.
+fn tmux_available() -> bool {
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok || std::env::var_os("CI").is_none(),
+        "CI must run the tmux end-to-end tests: apt-get install -y tmux"
+    );
+    if !ok {
+        eprintln!("skipping: tmux is not installed (apt-get install -y tmux)");
+    }
+    ok
+}
+
 #[test]
 fn step_back_help_and_quit_in_a_real_terminal() {
+    if !tmux_available() {
+        return;
+    }
     let bin = env!("CARGO_BIN_EXE_ringside");
     let t = Tmux(format!("ringside-e2e-{}", std::process::id()));
     let status = Command::new("tmux")
@@ -96,6 +117,9 @@ fn step_back_help_and_quit_in_a_real_terminal() {
 
 #[test]
 fn a_trace_opens_steps_and_quits() {
+    if !tmux_available() {
+        return;
+    }
     let bin = env!("CARGO_BIN_EXE_ringside");
     let d = concat!(env!("CARGO_MANIFEST_DIR"), "/../traces/split-wrap");
     let t = Tmux(format!("ringside-e2e-trace-{}", std::process::id()));
