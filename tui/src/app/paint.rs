@@ -7,10 +7,11 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ringside_core::command::PaneId;
+use ringside_core::finding::Severity;
 use ringside_core::memory::Agent;
 use ringside_core::view::{
-    Cell, DescRow, EventWindow, Frame, PackedPane, RingPane, RingSide, SessionView, SlotRow,
-    SplitPane, TIMELINE_LEGEND, UiView,
+    Cell, Change, DescRow, EventWindow, Frame, PackedPane, RingPane, RingSide, SessionView,
+    SlotRow, SplitPane, TIMELINE_LEGEND, UiView,
 };
 
 use super::theme::{Theme, owner_tag};
@@ -763,41 +764,73 @@ fn findings(
         theme,
         &format!(" ({})", v.findings.len()),
     );
+    let rows = v.findings.iter().enumerate().map(|(i, r)| FindingLine {
+        location: format!("{:>5}", r.step),
+        severity: r.severity,
+        text: &r.text,
+        change: r.change,
+        hit: Some(i),
+    });
+    findings_list(
+        t,
+        area,
+        block,
+        rows,
+        "no findings up to this step",
+        theme,
+        hits,
+    );
+}
+
+/// One row of a findings pane, scenario or trace.
+pub(super) struct FindingLine<'a> {
+    /// Step or trace line, right-aligned.
+    pub location: String,
+    pub severity: Severity,
+    pub text: &'a str,
+    pub change: Change,
+    /// What a click on the row selects.
+    pub hit: Option<usize>,
+}
+
+/// Paints a findings pane: the newest rows that fit, each clickable, or `empty` when none.
+pub(super) fn findings_list<'a>(
+    t: &mut Term<'_>,
+    area: Rect,
+    block: Block<'_>,
+    rows: impl ExactSizeIterator<Item = FindingLine<'a>>,
+    empty: &str,
+    theme: &Theme,
+    hits: &mut Vec<Hit>,
+) {
     let inner = block.inner(area);
     t.render_widget(block, area);
-    if v.findings.is_empty() {
-        t.render_widget(
-            Paragraph::new("no findings up to this step").style(theme.dim()),
-            inner,
-        );
+    if rows.len() == 0 {
+        t.render_widget(Paragraph::new(empty).style(theme.dim()), inner);
         return;
     }
-    let height = inner.height as usize;
-    let first = v.findings.len().saturating_sub(height);
-    let lines: Vec<Line> = v
-        .findings
-        .iter()
-        .enumerate()
-        .skip(first)
-        .map(|(i, r)| {
+    let first = rows.len().saturating_sub(inner.height as usize);
+    let mut lines = Vec::new();
+    for (k, r) in rows.skip(first).enumerate() {
+        if let Some(index) = r.hit {
             hits.push(Hit {
-                area: Rect::new(inner.x, inner.y + (i - first) as u16, inner.width, 1),
+                area: Rect::new(inner.x, inner.y + k as u16, inner.width, 1),
                 pane: PaneId::Findings,
-                index: Some(i),
+                index: Some(index),
             });
-            Line::from(vec![
-                Span::styled(
-                    format!("{:>5} ", r.step),
-                    theme.change(theme.dim(), r.change),
-                ),
-                Span::styled(
-                    format!("{:<7} ", r.severity.to_string()),
-                    theme.severity(r.severity),
-                ),
-                Span::raw(r.text.clone()),
-            ])
-        })
-        .collect();
+        }
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{} ", r.location),
+                theme.change(theme.dim(), r.change),
+            ),
+            Span::styled(
+                format!("{:<7} ", r.severity.to_string()),
+                theme.severity(r.severity),
+            ),
+            Span::raw(r.text.to_string()),
+        ]));
+    }
     t.render_widget(Paragraph::new(lines), inner);
 }
 

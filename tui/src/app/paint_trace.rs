@@ -9,7 +9,9 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ringside_core::command::PaneId;
 use ringside_core::view::trace::{QUEUE_COLUMNS, TRACE_TIMELINE_LEGEND, TraceFrame, TraceView};
 
-use super::paint::{Hit, cell, chrome, play_and_marks, scroll, titled_block};
+use super::paint::{
+    FindingLine, Hit, cell, chrome, findings_list, play_and_marks, scroll, titled_block,
+};
 use super::theme::Theme;
 
 /// Where the trace panes go.
@@ -237,37 +239,22 @@ fn findings(t: &mut Term<'_>, area: Rect, f: &TraceFrame, theme: &Theme, hits: &
     let v = &f.view;
     let title = format!("findings up to here ({})", v.findings.len());
     let block = titled_block(PaneId::Findings, &f.ui, theme, &title);
-    let inner = block.inner(area);
-    t.render_widget(block, area);
-    if v.findings.is_empty() {
-        t.render_widget(
-            Paragraph::new("no findings up to this event").style(theme.dim()),
-            inner,
-        );
-        return;
-    }
-    let height = inner.height as usize;
-    let first = v.findings.len().saturating_sub(height);
-    let mut lines = Vec::new();
-    for (k, r) in v.findings.iter().enumerate().skip(first) {
-        let line = r.line.map_or("    -".to_string(), |l| format!("{l:>5}"));
-        if let Some(step) = r.step {
-            hits.push(Hit {
-                area: Rect::new(inner.x, inner.y + (k - first) as u16, inner.width, 1),
-                pane: PaneId::Findings,
-                index: usize::try_from(step).ok(),
-            });
-        }
-        lines.push(Line::from(vec![
-            Span::styled(format!("{line} "), theme.change(theme.dim(), r.change)),
-            Span::styled(
-                format!("{:<7} ", r.severity.to_string()),
-                theme.severity(r.severity),
-            ),
-            Span::raw(r.text.clone()),
-        ]));
-    }
-    t.render_widget(Paragraph::new(lines), inner);
+    let rows = v.findings.iter().map(|r| FindingLine {
+        location: r.line.map_or("    -".to_string(), |l| format!("{l:>5}")),
+        severity: r.severity,
+        text: &r.text,
+        change: r.change,
+        hit: r.step.and_then(|s| usize::try_from(s).ok()),
+    });
+    findings_list(
+        t,
+        area,
+        block,
+        rows,
+        "no findings up to this event",
+        theme,
+        hits,
+    );
 }
 
 fn ring(t: &mut Term<'_>, area: Rect, f: &TraceFrame, theme: &Theme) {
