@@ -122,6 +122,8 @@ pub(crate) struct Builder {
     binary_lines: u64,
     timestamps: u64,
     warnings: Warnings,
+    /// The last line's prefix, for [`qemu_log::PrefixMemo::split`].
+    pub(crate) prefix_memo: qemu_log::PrefixMemo,
 }
 
 impl Builder {
@@ -142,6 +144,7 @@ impl Builder {
             binary_lines: 0,
             timestamps: 0,
             warnings: Warnings::default(),
+            prefix_memo: qemu_log::PrefixMemo::default(),
         }
     }
 
