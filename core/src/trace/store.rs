@@ -370,17 +370,27 @@ fn find_newline(s: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     const NL: u64 = 0x0a0a_0a0a_0a0a_0a0a;
-    let mut chunks = s.chunks_exact(8);
+    // The high bit of each `\n` byte; bits above the first `\n` may be wrong (borrows), the
+    // lowest one is exact.
+    let newlines = |c: &[u8]| {
+        let x = u64::from_le_bytes(c.try_into().unwrap_or_default()) ^ NL;
+        x.wrapping_sub(LO) & !x & HI
+    };
+    // Sixteen bytes, one branch.
+    let mut chunks = s.chunks_exact(16);
     let mut base = 0;
     for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        let x = u64::from_le_bytes(w) ^ NL;
-        let found = x.wrapping_sub(LO) & !x & HI;
-        if found != 0 {
-            return Some(base + (found.trailing_zeros() / 8) as usize);
+        let (a, b) = c.split_at(8);
+        let (fa, fb) = (newlines(a), newlines(b));
+        if fa | fb != 0 {
+            let at = if fa != 0 {
+                fa.trailing_zeros() / 8
+            } else {
+                8 + fb.trailing_zeros() / 8
+            };
+            return Some(base + at as usize);
         }
-        base += 8;
+        base += 16;
     }
     chunks
         .remainder()
@@ -682,6 +692,24 @@ mod tests {
         }
         // Bytes 0x8a/0x0b around must not fool the bit trick.
         assert_eq!(find_newline(&[0x8a, 0x0b, 0x09, 0x0a]), Some(3));
+        // Random mixes of near-newline bytes, one or more newlines, every length to 48.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 49) as usize;
+            let v: Vec<u8> = (0..len)
+                .map(|k| {
+                    [b'a', 0x0a, 0x0b, 0x09, 0x8a, 0x0a ^ 0x80, 0x00][(x >> (k % 61)) as usize % 7]
+                })
+                .collect();
+            assert_eq!(
+                find_newline(&v),
+                v.iter().position(|&c| c == b'\n'),
+                "{v:?}"
+            );
+        }
     }
 
     #[test]
