@@ -25,7 +25,7 @@
 //! `virtio_*`/`virtqueue_*`/`vhost_*` events are kept by name. Anything else is an unknown line:
 //! kept whole and counted.
 
-use super::event::{DeviceType, EventKind, Family, NO_OBJ, NO_TIME};
+use super::event::{DeviceType, EventKind, Family, NO_OBJ, NO_TIME, NameId};
 use super::store::Builder;
 
 /// The parts of a line before the event arguments.
@@ -602,41 +602,135 @@ pub(crate) fn parse_line(b: &mut Builder, line_no: u32, offset: u64, raw: &[u8])
         }
         return;
     }
-    // Any other event name: `[a-z0-9_]+`, then a space or the end of the line.
+    let Some((n, class, name)) = b.name_memo.find(rest).or_else(|| classify(b, rest)) else {
+        b.unknown(line_no, offset, prefix, line, name_len(rest).is_none());
+        return;
+    };
+    let args = trim_end(rest.get(n + 1..).unwrap_or_default());
+    let text = b.text(args);
+    let kind = match class {
+        Class::Device(device) => EventKind::Device {
+            obj: device_obj(args).map_or(NO_OBJ, |p| b.obj(p)),
+            device,
+            name,
+            text,
+        },
+        Class::Other(family) => EventKind::Other { family, name, text },
+    };
+    b.push(line_no, prefix, kind);
+}
+
+/// The length of the event name `[a-z0-9_]+` at the start of `rest`, if one ends there in a
+/// space or the end of the line.
+#[inline]
+fn name_len(rest: &[u8]) -> Option<usize> {
     let mut n = 0;
     while rest.get(n).is_some_and(|&c| NAME_BYTE[usize::from(c)]) {
         n += 1;
     }
-    if n == 0 || rest.get(n).is_some_and(|&c| c != b' ') {
-        b.unknown(line_no, offset, prefix, line, true);
-        return;
+    (n > 0 && matches!(rest.get(n), None | Some(b' '))).then_some(n)
+}
+
+/// What kind of event a name that is not modelled field by field stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// A device event (`virtio_blk_*`, ...).
+    Device(DeviceType),
+    /// Another virtio or vhost event.
+    Other(Family),
+}
+
+/// Finds and classifies the event name at the start of `rest` the slow way, interning it and
+/// remembering it in the name memo: its length, class and id, or `None` for a line that is
+/// not a virtio/vhost event.
+fn classify(b: &mut Builder, rest: &[u8]) -> Option<(usize, Class, NameId)> {
+    let n = name_len(rest)?;
+    let name = rest.get(..n)?;
+    let class =
+        if let Some(&(_, device)) = DEVICE_PREFIXES.iter().find(|(p, _)| name.starts_with(p)) {
+            Class::Device(device)
+        } else if name.starts_with(b"virtio_") || name.starts_with(b"virtqueue_") {
+            Class::Other(Family::Virtio)
+        } else if name.starts_with(b"vhost_") {
+            Class::Other(Family::Vhost)
+        } else {
+            return None;
+        };
+    let id = b.name(name);
+    b.name_memo.remember(name, class, id);
+    Some((n, class, id))
+}
+
+/// The longest name [`NameMemo`] remembers.
+const NAME_MEMO: usize = 32;
+
+/// One remembered event name.
+#[derive(Debug, Clone, Copy)]
+struct KnownName {
+    words: [u64; NAME_MEMO / 8],
+    len: usize,
+    class: Class,
+    id: NameId,
+}
+
+/// The device and other event names seen lately, 16 of them direct-mapped by their second
+/// word: a line naming one of them skips the name scan, the classification and the interning
+/// lookup (four masked word compares instead).
+#[derive(Debug, Default)]
+pub(crate) struct NameMemo([Option<KnownName>; 16]);
+
+impl NameMemo {
+    /// The words of `rest`'s first [`NAME_MEMO`] bytes, if it has that many.
+    #[inline]
+    fn words(rest: &[u8]) -> Option<[u64; NAME_MEMO / 8]> {
+        let b = rest.get(..NAME_MEMO)?;
+        let mut w = [0; NAME_MEMO / 8];
+        for (w, c) in w.iter_mut().zip(b.chunks_exact(8)) {
+            *w = u64::from_le_bytes(c.try_into().unwrap_or_default());
+        }
+        Some(w)
     }
-    let name = rest.get(..n).unwrap_or_default();
-    let args = trim_end(rest.get(n + 1..).unwrap_or_default());
-    if let Some(&(_, device)) = DEVICE_PREFIXES.iter().find(|(p, _)| name.starts_with(p)) {
-        let obj = device_obj(args).map_or(NO_OBJ, |p| b.obj(p));
-        let name = b.name(name);
-        let text = b.text(args);
-        b.push(
-            line_no,
-            prefix,
-            EventKind::Device {
-                obj,
-                device,
-                name,
-                text,
-            },
-        );
-    } else if name.starts_with(b"virtio_") || name.starts_with(b"virtqueue_") {
-        let (name, text) = (b.name(name), b.text(args));
-        let family = Family::Virtio;
-        b.push(line_no, prefix, EventKind::Other { family, name, text });
-    } else if name.starts_with(b"vhost_") {
-        let (name, text) = (b.name(name), b.text(args));
-        let family = Family::Vhost;
-        b.push(line_no, prefix, EventKind::Other { family, name, text });
-    } else {
-        b.unknown(line_no, offset, prefix, line, false);
+
+    /// The slot for a name whose second word is `w1` (the first is `virtio_b`-like for most).
+    #[inline]
+    fn slot(w1: u64) -> usize {
+        (w1.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 60) as usize
+    }
+
+    /// The remembered name `rest` starts with, if any: its length, class and id.
+    #[inline]
+    fn find(&self, rest: &[u8]) -> Option<(usize, Class, NameId)> {
+        let w = Self::words(rest)?;
+        let k = self.0.get(Self::slot(w[1]))?.as_ref()?;
+        let mut diff = 0;
+        for (i, (a, b)) in w.iter().zip(&k.words).enumerate() {
+            let valid = k.len.saturating_sub(8 * i).min(8);
+            diff |= (a ^ b) & u64::MAX.checked_shr(64 - 8 * valid as u32).unwrap_or(0);
+        }
+        (diff == 0 && matches!(rest.get(k.len), None | Some(b' ')))
+            .then_some((k.len, k.class, k.id))
+    }
+
+    /// Remembers `name` (a whole, classified name) as `id`.
+    fn remember(&mut self, name: &[u8], class: Class, id: NameId) {
+        // Names over NAME_MEMO bytes are not remembered.
+        let mut padded = [0u8; NAME_MEMO];
+        let Some(dst) = padded.get_mut(..name.len()) else {
+            return;
+        };
+        dst.copy_from_slice(name);
+        let Some(words) = Self::words(&padded) else {
+            return;
+        };
+        // Names shorter than 9 bytes all share slot 0's second word; they are rare.
+        if let Some(slot) = self.0.get_mut(Self::slot(words[1])) {
+            *slot = Some(KnownName {
+                words,
+                len: name.len(),
+                class,
+                id,
+            });
+        }
     }
 }
 
@@ -651,6 +745,7 @@ fn trim_end(s: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trace::event::Event;
 
     #[test]
     fn prefix_is_optional_and_exact() {
@@ -712,6 +807,76 @@ mod tests {
         }
         // The fast path was really taken.
         assert!(hits > 200, "{hits}");
+    }
+
+    #[test]
+    fn remembered_names_give_what_a_fresh_parse_gives() {
+        use crate::trace::TraceStore;
+        // Names that share the memo's words or slots, end one byte early or late, are exactly
+        // 32 bytes or longer, are followed by odd bytes, or are not virtio events at all.
+        let names: [&str; 14] = [
+            "virtio_blk_rw_complete",
+            "virtio_blk_req_complete",
+            "virtio_blk_rw_complet",
+            "virtio_blk_rw_completes",
+            "virtio_net_name_of_exactly_32_by",
+            "virtio_net_name_of_exactly_32_byt",
+            "virtio_rng_a_name_longer_than_thirty_two_bytes",
+            "virtio_other_event",
+            "vhost_user_something",
+            "virtqueue_unmodelled",
+            "virtio_blk_rw_complete:",
+            "notvirtio_event",
+            "virtio_blk_rw_complete\t",
+            "virtio_b",
+        ];
+        let args = [
+            " vdev 0x55d6c0a0b1c0 req 0x7f0 ret 0",
+            "",
+            " rng 0x1: x",
+            " x y z and some more words to be long",
+        ];
+        let resolve = |t: &TraceStore, e: &Event| -> String {
+            let k = match e.kind {
+                EventKind::Device {
+                    obj,
+                    device,
+                    name,
+                    text,
+                } => format!(
+                    "dev {:x} {device:?} {} {}",
+                    t.object(obj),
+                    t.name(name),
+                    t.text(text)
+                ),
+                EventKind::Other { family, name, text } => {
+                    format!("other {family:?} {} {}", t.name(name), t.text(text))
+                }
+                EventKind::Unknown { name, text } => {
+                    format!("unknown {} {}", t.name(name), t.text(text))
+                }
+                k => format!("{k:?}"),
+            };
+            format!("{} {k}", t.event_name(e))
+        };
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut lines = Vec::new();
+        for _ in 0..3_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut l = if x.is_multiple_of(3) { "7@1.000002:" } else { "" }.to_string();
+            l += names[(x / 3 % 14) as usize];
+            l += args[(x / 42 % 4) as usize];
+            lines.push(l);
+        }
+        let whole = TraceStore::from_bytes(lines.join("\n").as_bytes(), "all");
+        assert_eq!(whole.events().len(), lines.len());
+        for (l, e) in lines.iter().zip(whole.events()) {
+            let alone = TraceStore::from_bytes(l.as_bytes(), "one");
+            let want = resolve(&alone, &alone.events()[0]);
+            assert_eq!(resolve(&whole, e), want, "{l}");
+        }
     }
 
     #[test]

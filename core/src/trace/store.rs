@@ -130,6 +130,8 @@ pub(crate) struct Builder {
     size_hint: Option<u64>,
     /// The last line's prefix, for [`qemu_log::PrefixMemo::split`].
     pub(crate) prefix_memo: qemu_log::PrefixMemo,
+    /// Event names seen lately, for `qemu_log`'s unmodelled events.
+    pub(crate) name_memo: qemu_log::NameMemo,
 }
 
 impl Builder {
@@ -152,6 +154,7 @@ impl Builder {
             warnings: Warnings::default(),
             size_hint,
             prefix_memo: qemu_log::PrefixMemo::default(),
+            name_memo: qemu_log::NameMemo::default(),
         }
     }
 
