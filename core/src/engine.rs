@@ -13,7 +13,7 @@ use crate::features::{Features, Status};
 use crate::finding::{Code, Findings};
 use crate::layout::{LayoutError, PackedLayout, RingKind, RingLayout, SplitLayout};
 use crate::memory::{AccessKind, Agent, Bus, Field, Halt};
-use crate::op::Op;
+use crate::op::{Op, OpKind};
 use crate::packed::{PackedDevice, PackedDriver};
 use crate::queue::{BufferArea, Ctx, Notification, NotifyDecision};
 use crate::split::{SplitDevice, SplitDriver};
@@ -361,6 +361,16 @@ impl Engine {
     /// Applies one op. `Err(Halt)` means the micro-step budget ran out part way: the state is
     /// exactly "after the accesses made so far".
     pub fn apply(&mut self, op: &Op) -> Result<Outcome, Halt> {
+        match op.kind() {
+            OpKind::Transport | OpKind::Fault => self.control_op(op),
+            _ => self.ring_op(op),
+        }
+    }
+
+    /// Transport and fault-switch ops: rare, kept out of the ring ops' way.
+    #[cold]
+    #[inline(never)]
+    fn control_op(&mut self, op: &Op) -> Result<Outcome, Halt> {
         Ok(match op {
             Op::Negotiate => Outcome::Said(self.negotiate()?),
             Op::SetStatus(v) => Outcome::Said(self.set_status(*v)?),
@@ -411,7 +421,7 @@ impl Engine {
                 ))
             }
             Op::Repeat { .. } => Outcome::Said("repeat (flattened by the session)".into()),
-            _ => self.ring_op(op)?,
+            other => Outcome::Said(format!("{} is not a transport operation", other.name())),
         })
     }
 
@@ -470,13 +480,14 @@ impl Engine {
                         None => break,
                     }
                 }
-                Outcome::Added(ledger.added_unpublished[first..].iter().copied().collect())
+                Outcome::Added(SmallVec::from_slice(&ledger.added_unpublished[first..]))
             }
             Op::Publish => {
                 drv.publish(&mut cx, l)?;
                 let n = ledger.added_unpublished.len();
                 ledger.made_available += n as u64;
-                ledger.available.extend(ledger.added_unpublished.drain(..));
+                ledger.available.extend(&ledger.added_unpublished);
+                ledger.added_unpublished.clear();
                 counters.last_publish = Some(step0);
                 Outcome::Published(n)
             }
@@ -523,7 +534,8 @@ impl Engine {
             Op::PublishUsed => {
                 dev.publish(&mut cx, l)?;
                 let n = ledger.completed_unpublished.len();
-                ledger.used.extend(ledger.completed_unpublished.drain(..));
+                ledger.used.extend(&ledger.completed_unpublished);
+                ledger.completed_unpublished.clear();
                 counters.last_used_publish = Some(step0);
                 Outcome::PublishedUsed(n)
             }
@@ -926,7 +938,11 @@ impl Engine {
     }
 }
 
+/// Drops the first `n` entries (all of them, in the common case, without a `Drain`).
 fn drain(q: &mut VecDeque<u16>, n: usize) {
-    let n = n.min(q.len());
-    q.drain(..n);
+    if n >= q.len() {
+        q.clear();
+    } else {
+        q.drain(..n);
+    }
 }

@@ -483,8 +483,11 @@ impl Bus {
         Ok(s)
     }
 
+    /// Appends one access to the log. Out of line: the ring code inlines every access, and
+    /// with recording off this is the part it never runs.
     #[allow(clippy::too_many_arguments)]
-    #[inline]
+    #[cold]
+    #[inline(never)]
     fn record(
         &mut self,
         step: u64,
@@ -555,23 +558,40 @@ impl Bus {
     ) -> Result<(), Halt> {
         let step = self.begin()?;
         if self.recording {
-            let old = self.mem.read_le(addr, size);
-            let kind = AccessKind::Store;
-            self.record(
-                step,
-                agent,
-                kind,
-                Space::Guest,
-                field,
-                addr,
-                size,
-                value,
-                old,
-                order,
-            );
+            self.record_store(step, agent, field, addr, size, value, order);
         }
         self.mem.write_le(addr, size, value);
         Ok(())
+    }
+
+    /// Records a guest store with the value it is about to overwrite.
+    #[allow(clippy::too_many_arguments)]
+    #[cold]
+    #[inline(never)]
+    fn record_store(
+        &mut self,
+        step: u64,
+        agent: Agent,
+        field: Field,
+        addr: u64,
+        size: u32,
+        value: u64,
+        order: Ordering,
+    ) {
+        let old = self.mem.read_le(addr, size);
+        let kind = AccessKind::Store;
+        self.record(
+            step,
+            agent,
+            kind,
+            Space::Guest,
+            field,
+            addr,
+            size,
+            value,
+            old,
+            order,
+        );
     }
 
     /// The device writing `len` payload bytes (all `byte`) into a buffer at `addr`.

@@ -132,13 +132,10 @@ impl PackedDriver {
     ) -> Result<Option<u16>, Halt> {
         let indirect = buf.indirect
             && (cx.has(Features::INDIRECT_DESC) || cx.driver.has(DriverFault::NestedIndirect));
-        let mut segs: Vec<(u32, bool)> = buf.readable.iter().map(|&l| (l, false)).collect();
-        segs.extend(buf.writable.iter().map(|&l| (l, true)));
-        if cx.driver.has(DriverFault::WritableFirst) {
-            segs.sort_by_key(|s| !s.1);
-        }
-        let need = if indirect { 1 } else { segs.len() as u16 };
-        if segs.is_empty() {
+        let segs = buf.chain_order(cx.driver.has(DriverFault::WritableFirst));
+        let n = buf.segments();
+        let need = if indirect { 1 } else { n as u16 };
+        if n == 0 {
             return Ok(None);
         }
         let reuse = cx.driver.has(DriverFault::ReuseId);
@@ -169,7 +166,7 @@ impl PackedDriver {
         let p = Ordering::Plain;
         if indirect {
             let table = cx.alloc.table(id);
-            for (k, &(len, w)) in segs.iter().enumerate() {
+            for (k, (len, w)) in segs.enumerate() {
                 let mut flags = if w { VIRTQ_DESC_F_WRITE } else { 0 };
                 if k == 0 && cx.driver.has(DriverFault::NestedIndirect) {
                     flags |= VIRTQ_DESC_F_INDIRECT;
@@ -187,7 +184,7 @@ impl PackedDriver {
                 cx.bus
                     .store(DRV, f(DescPart::Flags), base + 14, 2, flags.into(), p)?;
             }
-            let mut len = 16 * segs.len() as u32;
+            let mut len = 16 * n as u32;
             if cx.driver.has(DriverFault::IndirectBadSize) {
                 len -= 1;
             }
@@ -204,9 +201,8 @@ impl PackedDriver {
             let flags = VIRTQ_DESC_F_INDIRECT | avail_flags(first.wrap);
             self.pending.push((first.slot, flags));
         } else {
-            let n = segs.len();
             let mut pos = first;
-            for (k, &(len, w)) in segs.iter().enumerate() {
+            for (k, (len, w)) in segs.enumerate() {
                 let last = k + 1 == n;
                 let mut flags = avail_flags(pos.wrap);
                 if w {

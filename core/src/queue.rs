@@ -43,6 +43,19 @@ impl BufferSpec {
     pub fn writable_bytes(&self) -> u32 {
         self.writable.iter().fold(0u32, |a, l| a.saturating_add(*l))
     }
+    /// The segments in the order a driver chains them, `(len, device-writable)` each:
+    /// readable first, or writable first for a driver with the `WritableFirst` fault.
+    pub(crate) fn chain_order(
+        &self,
+        writable_first: bool,
+    ) -> impl Iterator<Item = (u32, bool)> + '_ {
+        fn part(lens: &[u32], w: bool) -> impl Iterator<Item = (u32, bool)> + '_ {
+            lens.iter().map(move |&l| (l, w))
+        }
+        let (r, w) = (part(&self.readable, false), part(&self.writable, true));
+        let (first, second) = if writable_first { (w, r) } else { (r, w) };
+        first.chain(second)
+    }
 }
 
 /// Which outstanding buffers a device completes.
@@ -240,6 +253,8 @@ pub(crate) fn take_batch(
         };
         let chain = if cx.device.has(DeviceFault::DoubleComplete) {
             inflight.get(i).cloned()
+        } else if i == 0 {
+            inflight.pop_front()
         } else {
             inflight.remove(i)
         };

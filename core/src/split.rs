@@ -117,9 +117,15 @@ impl SplitDriver {
     /// Returns a chain's descriptors to the free list, head on top, as Linux's
     /// `detach_buf_split` does.
     fn release(&mut self, head: u16) -> Option<HeadState> {
-        let descs = self.chain(head);
         let st = self.heads.get_mut(usize::from(head))?.take()?;
-        self.free.extend(descs.iter().rev());
+        // Walk the chain onto the stack, then flip that part so the head ends up on top.
+        let at = self.free.len();
+        let mut d = head;
+        for _ in 0..st.num {
+            self.free.push(d);
+            d = self.chain_next.get(usize::from(d)).copied().unwrap_or(0);
+        }
+        self.free[at..].reverse();
         Some(st)
     }
 
@@ -136,16 +142,12 @@ impl SplitDriver {
             && (cx.has(Features::INDIRECT_DESC)
                 || cx.driver.has(DriverFault::NestedIndirect)
                 || cx.driver.has(DriverFault::IndirectWithNext));
-        let mut segs: SmallVec<[(u32, bool); 8]> =
-            buf.readable.iter().map(|&l| (l, false)).collect();
-        segs.extend(buf.writable.iter().map(|&l| (l, true)));
-        if cx.driver.has(DriverFault::WritableFirst) {
-            segs.sort_by_key(|s| !s.1);
-        }
-        if segs.is_empty() {
+        let segs = buf.chain_order(cx.driver.has(DriverFault::WritableFirst));
+        let n = buf.segments();
+        if n == 0 {
             return Ok(None);
         }
-        let need = if indirect { 1 } else { segs.len() };
+        let need = if indirect { 1 } else { n };
         let in_order = cx.has(Features::IN_ORDER);
         let reuse = cx.driver.has(DriverFault::ReuseInflight) && self.free.len() < need;
         let descs = if reuse {
@@ -179,8 +181,7 @@ impl SplitDriver {
         }
         if indirect {
             let table = cx.alloc.table(head);
-            let n = segs.len();
-            for (k, &(len, w)) in segs.iter().enumerate() {
+            for (k, (len, w)) in segs.enumerate() {
                 let next = if k + 1 < n { k as u16 + 1 } else { 0 };
                 let mut flags = if w { VIRTQ_DESC_F_WRITE } else { 0 };
                 if k + 1 < n {
@@ -210,7 +211,7 @@ impl SplitDriver {
             write_desc(cx, l.desc(head), f, table, len, flags, head)?;
         } else {
             let n = descs.len();
-            for (k, (&d, &(len, w))) in descs.iter().zip(&segs).enumerate() {
+            for (k, (&d, (len, w))) in descs.iter().zip(segs).enumerate() {
                 let mut flags = if w { VIRTQ_DESC_F_WRITE } else { 0 };
                 let mut next = descs.get(k + 1).copied().unwrap_or(0);
                 if k + 1 < n {
@@ -426,7 +427,9 @@ impl SplitDriver {
                 }
             }
             if !in_order {
-                if let Some(p) = self.order.iter().position(|&h| h == head) {
+                if self.order.front() == Some(&head) {
+                    self.order.pop_front();
+                } else if let Some(p) = self.order.iter().position(|&h| h == head) {
                     self.order.remove(p);
                 }
                 last = self.release(head);
