@@ -796,7 +796,11 @@ impl Engine {
                 }
             },
         };
-        for (_, start, len) in ring.layout().areas() {
+        let areas = ring.layout().areas();
+        let start = areas.iter().map(|a| a.1).min().unwrap_or(0);
+        let end = areas.iter().map(|a| a.1 + a.2).max().unwrap_or(0);
+        self.bus.mem.pin(start, end - start);
+        for (_, start, len) in areas {
             self.bus.mem.fill(start, len, 0);
         }
         self.ring = Some(ring);
