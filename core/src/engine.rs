@@ -13,7 +13,7 @@ use crate::features::{Features, Status};
 use crate::finding::{Code, Findings};
 use crate::layout::{LayoutError, PackedLayout, RingKind, RingLayout, SplitLayout};
 use crate::memory::{AccessKind, Agent, Bus, Field, Halt};
-use crate::op::{Op, OpKind};
+use crate::op::Op;
 use crate::packed::{PackedDevice, PackedDriver};
 use crate::queue::{BufferArea, Ctx, Notification, NotifyDecision};
 use crate::split::{SplitDevice, SplitDriver};
@@ -361,8 +361,15 @@ impl Engine {
     /// Applies one op. `Err(Halt)` means the micro-step budget ran out part way: the state is
     /// exactly "after the accesses made so far".
     pub fn apply(&mut self, op: &Op) -> Result<Outcome, Halt> {
-        match op.kind() {
-            OpKind::Transport | OpKind::Fault => self.control_op(op),
+        match op {
+            Op::Negotiate
+            | Op::SetStatus(_)
+            | Op::WriteFeatures(_)
+            | Op::Reset
+            | Op::NeedsReset
+            | Op::DriverFault { .. }
+            | Op::DeviceFault { .. }
+            | Op::Repeat { .. } => self.control_op(op),
             _ => self.ring_op(op),
         }
     }
@@ -480,13 +487,13 @@ impl Engine {
                         None => break,
                     }
                 }
-                Outcome::Added(SmallVec::from_slice(&ledger.added_unpublished[first..]))
+                Outcome::Added(ids(&ledger.added_unpublished[first..]))
             }
             Op::Publish => {
                 drv.publish(&mut cx, l)?;
                 let n = ledger.added_unpublished.len();
                 ledger.made_available += n as u64;
-                ledger.available.extend(&ledger.added_unpublished);
+                push_all(&mut ledger.available, &ledger.added_unpublished);
                 ledger.added_unpublished.clear();
                 counters.last_publish = Some(step0);
                 Outcome::Published(n)
@@ -534,7 +541,7 @@ impl Engine {
             Op::PublishUsed => {
                 dev.publish(&mut cx, l)?;
                 let n = ledger.completed_unpublished.len();
-                ledger.used.extend(&ledger.completed_unpublished);
+                push_all(&mut ledger.used, &ledger.completed_unpublished);
                 ledger.completed_unpublished.clear();
                 counters.last_used_publish = Some(step0);
                 Outcome::PublishedUsed(n)
@@ -939,6 +946,23 @@ impl Engine {
             self.findings
                 .push(Code::Stall, step, Some(Agent::Device), msg);
         }
+    }
+}
+
+/// The ids of one op, copied one by one: batches are a few ids, where the bulk copy paths
+/// (`from_slice`, `extend`) cost more in set-up than they save.
+fn ids(from: &[u16]) -> SmallVec<[u16; 8]> {
+    let mut out = SmallVec::new();
+    for &id in from {
+        out.push(id);
+    }
+    out
+}
+
+/// Appends `from` to `q`, one by one for the same reason as [`ids`].
+fn push_all(q: &mut VecDeque<u16>, from: &[u16]) {
+    for &id in from {
+        q.push_back(id);
     }
 }
 

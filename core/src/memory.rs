@@ -505,6 +505,9 @@ pub struct Bus {
     recording: bool,
     steps: u64,
     budget: u64,
+    /// Guest accesses take the checked path (budget, recording) once `steps` reaches this:
+    /// 0 while recording, else the budget. One compare on the unchecked path.
+    checked_from: u64,
 }
 
 impl PartialEq for Bus {
@@ -529,12 +532,18 @@ impl Bus {
             recording: true,
             steps: 0,
             budget: u64::MAX,
+            checked_from: 0,
         }
+    }
+
+    fn update_checked_from(&mut self) {
+        self.checked_from = if self.recording { 0 } else { self.budget };
     }
 
     /// Switches recording on or off. Off, accesses are still counted as steps.
     pub fn set_recording(&mut self, on: bool) {
         self.recording = on;
+        self.update_checked_from();
     }
 
     /// Whether accesses are being recorded.
@@ -550,6 +559,7 @@ impl Bus {
     /// Stop (with [`Halt`]) once `steps()` reaches `at`. `u64::MAX` removes the budget.
     pub fn set_budget(&mut self, at: u64) {
         self.budget = at;
+        self.update_checked_from();
     }
 
     /// The recorded accesses.
@@ -614,6 +624,23 @@ impl Bus {
         size: u32,
         order: Ordering,
     ) -> Result<u64, Halt> {
+        if self.steps >= self.checked_from {
+            return self.load_checked(agent, field, addr, size, order);
+        }
+        self.steps += 1;
+        Ok(self.mem.read_le(addr, size))
+    }
+
+    /// [`load`](Self::load) with the budget check and the recording.
+    #[inline(never)]
+    fn load_checked(
+        &mut self,
+        agent: Agent,
+        field: Field,
+        addr: u64,
+        size: u32,
+        order: Ordering,
+    ) -> Result<u64, Halt> {
         let step = self.begin()?;
         let v = self.mem.read_le(addr, size);
         if self.recording {
@@ -645,42 +672,45 @@ impl Bus {
         value: u64,
         order: Ordering,
     ) -> Result<(), Halt> {
-        let step = self.begin()?;
-        if self.recording {
-            self.record_store(step, agent, field, addr, size, value, order);
+        if self.steps >= self.checked_from {
+            return self.store_checked(agent, field, addr, size, value, order);
         }
+        self.steps += 1;
         self.mem.write_le(addr, size, value);
         Ok(())
     }
 
-    /// Records a guest store with the value it is about to overwrite.
-    #[allow(clippy::too_many_arguments)]
-    #[cold]
+    /// [`store`](Self::store) with the budget check and the recording (with the value it
+    /// overwrites).
     #[inline(never)]
-    fn record_store(
+    fn store_checked(
         &mut self,
-        step: u64,
         agent: Agent,
         field: Field,
         addr: u64,
         size: u32,
         value: u64,
         order: Ordering,
-    ) {
-        let old = self.mem.read_le(addr, size);
-        let kind = AccessKind::Store;
-        self.record(
-            step,
-            agent,
-            kind,
-            Space::Guest,
-            field,
-            addr,
-            size,
-            value,
-            old,
-            order,
-        );
+    ) -> Result<(), Halt> {
+        let step = self.begin()?;
+        if self.recording {
+            let old = self.mem.read_le(addr, size);
+            let kind = AccessKind::Store;
+            self.record(
+                step,
+                agent,
+                kind,
+                Space::Guest,
+                field,
+                addr,
+                size,
+                value,
+                old,
+                order,
+            );
+        }
+        self.mem.write_le(addr, size, value);
+        Ok(())
     }
 
     /// The device writing `len` payload bytes (all `byte`) into a buffer at `addr`.
