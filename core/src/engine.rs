@@ -468,7 +468,7 @@ impl Engine {
             features,
             driver: &self.config.driver,
             device: &self.config.device,
-            alloc: self.config.queue.buffers,
+            alloc: &self.config.queue.buffers,
             notifications: &mut self.notifications,
             queue_index: self.config.queue.index,
         };
@@ -477,8 +477,7 @@ impl Engine {
         };
         let ledger = &mut self.ledger;
         let counters = &mut self.counters;
-        let mut decision = None;
-        let summary = on_ring!(ring, |l, drv, dev| match op {
+        Ok(on_ring!(ring, |l, drv, dev| match op {
             Op::Add { buffer, count } => {
                 let first = ledger.added_unpublished.len();
                 for _ in 0..*count {
@@ -503,7 +502,7 @@ impl Engine {
                 if let Some(n) = cx.notifications.last().filter(|_| d.sent) {
                     dev.notified(&cx, n.value);
                 }
-                decision = Some((Agent::Driver, d));
+                count_decision(counters, &mut cx, Agent::Driver, d, step0);
                 Outcome::Kicked(d)
             }
             Op::DisableInterrupts => {
@@ -548,7 +547,7 @@ impl Engine {
             }
             Op::Interrupt => {
                 let d = dev.interrupt(&mut cx, l)?;
-                decision = Some((Agent::Device, d));
+                count_decision(counters, &mut cx, Agent::Device, d, step0);
                 Outcome::Interrupted(d)
             }
             Op::DisableNotifications => {
@@ -560,36 +559,7 @@ impl Engine {
                 Outcome::NotificationsOn(more)
             }
             other => Outcome::Said(format!("{} is not a ring operation", other.name())),
-        });
-        if let Some((agent, d)) = decision {
-            let c = &mut self.counters;
-            match (agent, d.needed) {
-                (Agent::Driver, true) => c.kicks_needed += 1,
-                (Agent::Driver, false) => c.kicks_suppressed += 1,
-                (Agent::Device, true) => c.interrupts_needed += 1,
-                (Agent::Device, false) => c.interrupts_suppressed += 1,
-            }
-            if d.sent {
-                match agent {
-                    Agent::Driver => c.last_kick = Some(step0),
-                    Agent::Device => c.last_interrupt = Some(step0),
-                }
-            }
-            if d.needed && !d.sent {
-                let (code_agent, what) = match agent {
-                    Agent::Driver => (
-                        Agent::Driver,
-                        "the device's event index asked for a kick and the driver sent none",
-                    ),
-                    Agent::Device => (
-                        Agent::Device,
-                        "the driver's event index asked for an interrupt and the device sent none",
-                    ),
-                };
-                self.note(Code::MissedNotification, code_agent, what.into());
-            }
-        }
-        Ok(summary)
+        }))
     }
 
     fn write_status_reg(&mut self, new: u8) -> Result<(), Halt> {
@@ -946,6 +916,32 @@ impl Engine {
             self.findings
                 .push(Code::Stall, step, Some(Agent::Device), msg);
         }
+    }
+}
+
+/// Counts a kick or interrupt decision made at `step0`, and notes a needed notification that
+/// was not sent.
+fn count_decision(c: &mut Counters, cx: &mut Ctx<'_>, agent: Agent, d: NotifyDecision, step0: u64) {
+    match (agent, d.needed) {
+        (Agent::Driver, true) => c.kicks_needed += 1,
+        (Agent::Driver, false) => c.kicks_suppressed += 1,
+        (Agent::Device, true) => c.interrupts_needed += 1,
+        (Agent::Device, false) => c.interrupts_suppressed += 1,
+    }
+    if d.sent {
+        match agent {
+            Agent::Driver => c.last_kick = Some(step0),
+            Agent::Device => c.last_interrupt = Some(step0),
+        }
+    }
+    if d.needed && !d.sent {
+        let what = match agent {
+            Agent::Driver => "the device's event index asked for a kick and the driver sent none",
+            Agent::Device => {
+                "the driver's event index asked for an interrupt and the device sent none"
+            }
+        };
+        cx.finding(Code::MissedNotification, agent, what.into());
     }
 }
 

@@ -145,7 +145,7 @@ pub(crate) struct Ctx<'a> {
     pub driver: &'a DriverBehaviour,
     pub device: &'a DeviceBehaviour,
     /// Where the driver places buffers and indirect tables.
-    pub alloc: BufferArea,
+    pub alloc: &'a BufferArea,
     /// Sent notifications.
     pub notifications: &'a mut Vec<Notification>,
     /// Queue index (for notification data).
@@ -233,6 +233,7 @@ pub(crate) type Batch = SmallVec<[(u16, u32, u16); 8]>;
 /// first under IN_ORDER: buffers are used in the order they were made available), writes
 /// their payload, and returns `(id to report, used len, ring slots)` for each. The real chain
 /// ids go to `done`, for the ledger, even when a fault makes the device report another id.
+#[inline(always)]
 pub(crate) fn take_batch(
     cx: &mut Ctx<'_>,
     inflight: &mut VecDeque<Chain>,
