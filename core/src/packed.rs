@@ -382,15 +382,18 @@ impl PackedDriver {
                 cx.finding(Code::UsedLenWithoutWrite, DRV, msg);
             }
             // Under IN_ORDER one used descriptor stands for every list up to and including id.
-            let taken: Vec<u16> = if cx.has(Features::IN_ORDER) {
-                self.order.drain(..=pos).collect()
-            } else {
-                self.order.remove(pos).into_iter().collect()
-            };
+            let in_order = cx.has(Features::IN_ORDER);
+            let taken = if in_order { pos + 1 } else { 1 };
             let mut skip = 0u16;
-            for t in &taken {
-                if let Some(st) = self.ids.get_mut(usize::from(*t)).and_then(Option::take) {
-                    if *t == id
+            for _ in 0..taken {
+                let t = if in_order || pos == 0 {
+                    self.order.pop_front()
+                } else {
+                    self.order.remove(pos)
+                };
+                let Some(t) = t else { break };
+                if let Some(st) = self.ids.get_mut(usize::from(t)).and_then(Option::take) {
+                    if t == id
                         && write | (cx.driver.used_len == UsedLenRead::IgnoreWrite)
                         && len > st.writable
                     {
@@ -401,10 +404,10 @@ impl PackedDriver {
                     skip += st.num;
                     self.num_free += st.num;
                 }
-                self.free_ids.push(*t);
+                self.free_ids.push(t);
             }
             self.next_used = self.next_used.advance(skip, l.size);
-            done += taken.len() as u16;
+            done += taken as u16;
         }
         if done > 0 && self.event_flags == RING_EVENT_FLAGS_DESC {
             let ow = self.next_used.off_wrap();
