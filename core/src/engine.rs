@@ -360,6 +360,7 @@ impl Engine {
 
     /// Applies one op. `Err(Halt)` means the micro-step budget ran out part way: the state is
     /// exactly "after the accesses made so far".
+    #[inline]
     pub fn apply(&mut self, op: &Op) -> Result<Outcome, Halt> {
         match op {
             Op::Negotiate

@@ -249,6 +249,7 @@ impl SplitDriver {
     }
 
     /// Publishes the added entries: the release store of `avail.idx` (spec §2.7.13 steps 3-4).
+    #[inline]
     pub(crate) fn publish(&mut self, cx: &mut Ctx<'_>, l: &SplitLayout) -> Result<(), Halt> {
         let jump = cx.driver.find(|f| match f {
             DriverFault::AvailIdxJump(n) => Some(*n),
@@ -355,6 +356,7 @@ impl SplitDriver {
 
     /// Reclaims up to `max` used buffers (Linux's `virtqueue_get_buf`), validating each id the
     /// device returns the way Linux's `BAD_RING` checks do. Returns how many were reclaimed.
+    #[inline]
     pub(crate) fn reclaim(
         &mut self,
         cx: &mut Ctx<'_>,
@@ -528,6 +530,7 @@ impl SplitDevice {
 
     /// Pops up to `max` available chains (QEMU's `virtqueue_pop`), checking each the way QEMU
     /// does. Returns how many were popped.
+    #[inline]
     pub(crate) fn pop(&mut self, cx: &mut Ctx<'_>, l: &SplitLayout, max: u16) -> Result<u16, Halt> {
         if self.broken {
             return Ok(0);
@@ -719,6 +722,7 @@ impl SplitDevice {
     /// Completes `count` outstanding chains: writes the payload (if configured) and the used
     /// ring entries, without publishing `used.idx` (QEMU's `virtqueue_fill`). Under IN_ORDER
     /// only the last entry of the batch is written. Returns how many were completed.
+    #[inline]
     pub(crate) fn complete(
         &mut self,
         cx: &mut Ctx<'_>,
@@ -744,24 +748,38 @@ impl SplitDevice {
             cx.bus
                 .store(DEV, Field::UsedLen(slot), base + 4, 4, len.into(), p)?;
             if early && k + 1 < batch.len() {
-                let v = self.used_idx.wrapping_add(k as u16 + 1);
-                let r = Ordering::Release;
-                cx.bus
-                    .store(DEV, Field::UsedIdx, l.used_idx(), 2, v.0.into(), r)?;
-                let msg = format!(
-                    "device published used.idx = {v} after {} of {} entries of one batch: a driver polling now sees a partial request",
-                    k + 1,
-                    batch.len()
-                );
-                cx.finding(Code::PartialPublication, DEV, msg);
+                self.publish_early(cx, l, k + 1, batch.len())?;
             }
         }
         self.used_idx = self.used_idx.wrapping_add(n);
         Ok(n)
     }
 
+    /// The `EarlyPublish` fault: publishes `used.idx` after `done` of the batch's `of` entries.
+    /// Out of line so that the usual completion does not carry its set-up.
+    #[cold]
+    #[inline(never)]
+    fn publish_early(
+        &self,
+        cx: &mut Ctx<'_>,
+        l: &SplitLayout,
+        done: usize,
+        of: usize,
+    ) -> Result<(), Halt> {
+        let v = self.used_idx.wrapping_add(done as u16);
+        let r = Ordering::Release;
+        cx.bus
+            .store(DEV, Field::UsedIdx, l.used_idx(), 2, v.0.into(), r)?;
+        let msg = format!(
+            "device published used.idx = {v} after {done} of {of} entries of one batch: a driver polling now sees a partial request"
+        );
+        cx.finding(Code::PartialPublication, DEV, msg);
+        Ok(())
+    }
+
     /// Publishes completed entries with the release store of `used.idx` (QEMU's
     /// `virtqueue_flush`).
+    #[inline]
     pub(crate) fn publish(&mut self, cx: &mut Ctx<'_>, l: &SplitLayout) -> Result<(), Halt> {
         let v = self.used_idx.0;
         cx.bus.store(
