@@ -946,14 +946,18 @@ fn count_decision(c: &mut Counters, cx: &mut Ctx<'_>, agent: Agent, d: NotifyDec
     }
 }
 
-/// The ids of one op, copied one by one: batches are a few ids, where the bulk copy paths
-/// (`from_slice`, `extend`) cost more in set-up than they save.
+/// The ids of one op. Batches are a few ids: they are copied one by one into the inline
+/// buffer, where the bulk copy paths (`from_slice`, `extend`) cost more in set-up than they
+/// save.
 fn ids(from: &[u16]) -> SmallVec<[u16; 8]> {
-    let mut out = SmallVec::new();
-    for &id in from {
-        out.push(id);
+    let mut buf = [0u16; 8];
+    if from.len() > buf.len() {
+        return SmallVec::from_slice(from);
     }
-    out
+    for (b, &id) in buf.iter_mut().zip(from) {
+        *b = id;
+    }
+    SmallVec::from_buf_and_len(buf, from.len())
 }
 
 /// Appends `from` to `q`, one by one for the same reason as [`ids`].
