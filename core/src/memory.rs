@@ -317,10 +317,10 @@ impl GuestMemory {
 
     /// Page numbers that may hold a non-zero byte: allocated pages and the pinned block's.
     fn touched(&self) -> impl Iterator<Item = u64> + '_ {
-        let flat = match self.flat.len() as u64 {
-            0 => 1..=0,
-            n => self.flat_base >> PAGE_SHIFT..=(self.flat_base + (n - 1)) >> PAGE_SHIFT,
-        };
+        let last = self.flat.len().checked_sub(1);
+        let flat = last
+            .into_iter()
+            .flat_map(|n| self.flat_base >> PAGE_SHIFT..=(self.flat_base + n as u64) >> PAGE_SHIFT);
         self.index.keys().copied().chain(flat)
     }
 
