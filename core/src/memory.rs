@@ -582,11 +582,9 @@ impl Bus {
         Ok(s)
     }
 
-    /// Appends one access to the log. Out of line: the ring code inlines every access, and
-    /// with recording off this is the part it never runs.
+    /// Appends one access to the log.
     #[allow(clippy::too_many_arguments)]
-    #[cold]
-    #[inline(never)]
+    #[inline]
     fn record(
         &mut self,
         step: u64,
@@ -632,7 +630,7 @@ impl Bus {
     }
 
     /// [`load`](Self::load) with the budget check and the recording.
-    #[inline(never)]
+    #[inline(always)]
     fn load_checked(
         &mut self,
         agent: Agent,
@@ -644,21 +642,27 @@ impl Bus {
         let step = self.begin()?;
         let v = self.mem.read_le(addr, size);
         if self.recording {
-            let kind = AccessKind::Load;
-            self.record(
-                step,
-                agent,
-                kind,
-                Space::Guest,
-                field,
-                addr,
-                size,
-                v,
-                v,
-                order,
-            );
+            self.record_load(step, agent, field, addr, size, v, order);
         }
         Ok(v)
+    }
+
+    /// Records a guest load. Out of line: the ring code inlines every access, and with
+    /// recording off this is the part it never runs.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn record_load(
+        &mut self,
+        step: u64,
+        agent: Agent,
+        field: Field,
+        addr: u64,
+        size: u32,
+        v: u64,
+        order: Ordering,
+    ) {
+        let (kind, space) = (AccessKind::Load, Space::Guest);
+        self.record(step, agent, kind, space, field, addr, size, v, v, order);
     }
 
     /// A store of the low `size` bytes of `value` to guest memory.
@@ -682,7 +686,7 @@ impl Bus {
 
     /// [`store`](Self::store) with the budget check and the recording (with the value it
     /// overwrites).
-    #[inline(never)]
+    #[inline(always)]
     fn store_checked(
         &mut self,
         agent: Agent,
@@ -694,23 +698,31 @@ impl Bus {
     ) -> Result<(), Halt> {
         let step = self.begin()?;
         if self.recording {
-            let old = self.mem.read_le(addr, size);
-            let kind = AccessKind::Store;
-            self.record(
-                step,
-                agent,
-                kind,
-                Space::Guest,
-                field,
-                addr,
-                size,
-                value,
-                old,
-                order,
-            );
+            self.record_store(step, agent, field, addr, size, value, order);
         }
         self.mem.write_le(addr, size, value);
         Ok(())
+    }
+
+    /// Records a guest store with the value it is about to overwrite. Out of line, as
+    /// [`record_load`](Self::record_load).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn record_store(
+        &mut self,
+        step: u64,
+        agent: Agent,
+        field: Field,
+        addr: u64,
+        size: u32,
+        value: u64,
+        order: Ordering,
+    ) {
+        let old = self.mem.read_le(addr, size);
+        let (kind, space) = (AccessKind::Store, Space::Guest);
+        self.record(
+            step, agent, kind, space, field, addr, size, value, old, order,
+        );
     }
 
     /// The device writing `len` payload bytes (all `byte`) into a buffer at `addr`.
