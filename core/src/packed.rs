@@ -247,6 +247,7 @@ impl PackedDriver {
 
     /// Exposes every added list: stores the pending head flags, the first head last, so that
     /// a batch becomes visible with a single store-release.
+    #[inline(always)]
     pub(crate) fn publish(&mut self, cx: &mut Ctx<'_>, l: &PackedLayout) -> Result<(), Halt> {
         while let Some((slot, flags)) = self.pending.pop() {
             let order = if self.pending.is_empty() {
@@ -332,6 +333,7 @@ impl PackedDriver {
     }
 
     /// Reclaims up to `max` used lists (Linux's `virtqueue_get_buf_ctx_packed`).
+    #[inline(always)]
     pub(crate) fn reclaim(
         &mut self,
         cx: &mut Ctx<'_>,
@@ -679,6 +681,7 @@ impl PackedDevice {
     /// Writes used descriptors (id, len) for `count` outstanding lists, deferring their flags
     /// to `publish`. Under IN_ORDER one descriptor carrying the last buffer's ID covers the
     /// batch and lands on the batch's first slot.
+    #[inline(always)]
     pub(crate) fn complete(
         &mut self,
         cx: &mut Ctx<'_>,
@@ -739,6 +742,7 @@ impl PackedDevice {
     }
 
     /// Stores the pending used flags, the first one last, so a batch is seen whole.
+    #[inline(always)]
     pub(crate) fn publish(&mut self, cx: &mut Ctx<'_>, l: &PackedLayout) -> Result<(), Halt> {
         if cx.device.has(DeviceFault::EarlyPublish) && self.pending.len() > 1 {
             // The fault: the first descriptor's flags go first, exposing the batch piecemeal.

@@ -249,7 +249,7 @@ impl SplitDriver {
     }
 
     /// Publishes the added entries: the release store of `avail.idx` (spec §2.7.13 steps 3-4).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn publish(&mut self, cx: &mut Ctx<'_>, l: &SplitLayout) -> Result<(), Halt> {
         let jump = cx.driver.find(|f| match f {
             DriverFault::AvailIdxJump(n) => Some(*n),
@@ -356,7 +356,7 @@ impl SplitDriver {
 
     /// Reclaims up to `max` used buffers (Linux's `virtqueue_get_buf`), validating each id the
     /// device returns the way Linux's `BAD_RING` checks do. Returns how many were reclaimed.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn reclaim(
         &mut self,
         cx: &mut Ctx<'_>,
@@ -722,7 +722,7 @@ impl SplitDevice {
     /// Completes `count` outstanding chains: writes the payload (if configured) and the used
     /// ring entries, without publishing `used.idx` (QEMU's `virtqueue_fill`). Under IN_ORDER
     /// only the last entry of the batch is written. Returns how many were completed.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn complete(
         &mut self,
         cx: &mut Ctx<'_>,
@@ -779,7 +779,7 @@ impl SplitDevice {
 
     /// Publishes completed entries with the release store of `used.idx` (QEMU's
     /// `virtqueue_flush`).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn publish(&mut self, cx: &mut Ctx<'_>, l: &SplitLayout) -> Result<(), Halt> {
         let v = self.used_idx.0;
         cx.bus.store(
