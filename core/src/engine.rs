@@ -360,7 +360,25 @@ impl Engine {
 
     /// Applies one op. `Err(Halt)` means the micro-step budget ran out part way: the state is
     /// exactly "after the accesses made so far".
+    #[inline]
     pub fn apply(&mut self, op: &Op) -> Result<Outcome, Halt> {
+        match op {
+            Op::Negotiate
+            | Op::SetStatus(_)
+            | Op::WriteFeatures(_)
+            | Op::Reset
+            | Op::NeedsReset
+            | Op::DriverFault { .. }
+            | Op::DeviceFault { .. }
+            | Op::Repeat { .. } => self.control_op(op),
+            _ => self.ring_op(op),
+        }
+    }
+
+    /// Transport and fault-switch ops: rare, kept out of the ring ops' way.
+    #[cold]
+    #[inline(never)]
+    fn control_op(&mut self, op: &Op) -> Result<Outcome, Halt> {
         Ok(match op {
             Op::Negotiate => Outcome::Said(self.negotiate()?),
             Op::SetStatus(v) => Outcome::Said(self.set_status(*v)?),
@@ -411,7 +429,7 @@ impl Engine {
                 ))
             }
             Op::Repeat { .. } => Outcome::Said("repeat (flattened by the session)".into()),
-            _ => self.ring_op(op)?,
+            other => Outcome::Said(format!("{} is not a transport operation", other.name())),
         })
     }
 
@@ -451,7 +469,7 @@ impl Engine {
             features,
             driver: &self.config.driver,
             device: &self.config.device,
-            alloc: self.config.queue.buffers,
+            alloc: &self.config.queue.buffers,
             notifications: &mut self.notifications,
             queue_index: self.config.queue.index,
         };
@@ -460,8 +478,7 @@ impl Engine {
         };
         let ledger = &mut self.ledger;
         let counters = &mut self.counters;
-        let mut decision = None;
-        let summary = on_ring!(ring, |l, drv, dev| match op {
+        Ok(on_ring!(ring, |l, drv, dev| match op {
             Op::Add { buffer, count } => {
                 let first = ledger.added_unpublished.len();
                 for _ in 0..*count {
@@ -470,13 +487,14 @@ impl Engine {
                         None => break,
                     }
                 }
-                Outcome::Added(ledger.added_unpublished[first..].iter().copied().collect())
+                Outcome::Added(ids(&ledger.added_unpublished[first..]))
             }
             Op::Publish => {
                 drv.publish(&mut cx, l)?;
                 let n = ledger.added_unpublished.len();
                 ledger.made_available += n as u64;
-                ledger.available.extend(ledger.added_unpublished.drain(..));
+                push_all(&mut ledger.available, &ledger.added_unpublished);
+                ledger.added_unpublished.clear();
                 counters.last_publish = Some(step0);
                 Outcome::Published(n)
             }
@@ -485,7 +503,7 @@ impl Engine {
                 if let Some(n) = cx.notifications.last().filter(|_| d.sent) {
                     dev.notified(&cx, n.value);
                 }
-                decision = Some((Agent::Driver, d));
+                count_decision(counters, &mut cx, Agent::Driver, d, step0);
                 Outcome::Kicked(d)
             }
             Op::DisableInterrupts => {
@@ -523,13 +541,14 @@ impl Engine {
             Op::PublishUsed => {
                 dev.publish(&mut cx, l)?;
                 let n = ledger.completed_unpublished.len();
-                ledger.used.extend(ledger.completed_unpublished.drain(..));
+                push_all(&mut ledger.used, &ledger.completed_unpublished);
+                ledger.completed_unpublished.clear();
                 counters.last_used_publish = Some(step0);
                 Outcome::PublishedUsed(n)
             }
             Op::Interrupt => {
                 let d = dev.interrupt(&mut cx, l)?;
-                decision = Some((Agent::Device, d));
+                count_decision(counters, &mut cx, Agent::Device, d, step0);
                 Outcome::Interrupted(d)
             }
             Op::DisableNotifications => {
@@ -541,36 +560,7 @@ impl Engine {
                 Outcome::NotificationsOn(more)
             }
             other => Outcome::Said(format!("{} is not a ring operation", other.name())),
-        });
-        if let Some((agent, d)) = decision {
-            let c = &mut self.counters;
-            match (agent, d.needed) {
-                (Agent::Driver, true) => c.kicks_needed += 1,
-                (Agent::Driver, false) => c.kicks_suppressed += 1,
-                (Agent::Device, true) => c.interrupts_needed += 1,
-                (Agent::Device, false) => c.interrupts_suppressed += 1,
-            }
-            if d.sent {
-                match agent {
-                    Agent::Driver => c.last_kick = Some(step0),
-                    Agent::Device => c.last_interrupt = Some(step0),
-                }
-            }
-            if d.needed && !d.sent {
-                let (code_agent, what) = match agent {
-                    Agent::Driver => (
-                        Agent::Driver,
-                        "the device's event index asked for a kick and the driver sent none",
-                    ),
-                    Agent::Device => (
-                        Agent::Device,
-                        "the driver's event index asked for an interrupt and the device sent none",
-                    ),
-                };
-                self.note(Code::MissedNotification, code_agent, what.into());
-            }
-        }
-        Ok(summary)
+        }))
     }
 
     fn write_status_reg(&mut self, new: u8) -> Result<(), Halt> {
@@ -784,7 +774,11 @@ impl Engine {
                 }
             },
         };
-        for (_, start, len) in ring.layout().areas() {
+        let areas = ring.layout().areas();
+        let start = areas.iter().map(|a| a.1).min().unwrap_or(0);
+        let end = areas.iter().map(|a| a.1 + a.2).max().unwrap_or(0);
+        self.bus.mem.pin(start, end - start);
+        for (_, start, len) in areas {
             self.bus.mem.fill(start, len, 0);
         }
         self.ring = Some(ring);
@@ -926,7 +920,58 @@ impl Engine {
     }
 }
 
+/// Counts a kick or interrupt decision made at `step0`, and notes a needed notification that
+/// was not sent.
+fn count_decision(c: &mut Counters, cx: &mut Ctx<'_>, agent: Agent, d: NotifyDecision, step0: u64) {
+    match (agent, d.needed) {
+        (Agent::Driver, true) => c.kicks_needed += 1,
+        (Agent::Driver, false) => c.kicks_suppressed += 1,
+        (Agent::Device, true) => c.interrupts_needed += 1,
+        (Agent::Device, false) => c.interrupts_suppressed += 1,
+    }
+    if d.sent {
+        match agent {
+            Agent::Driver => c.last_kick = Some(step0),
+            Agent::Device => c.last_interrupt = Some(step0),
+        }
+    }
+    if d.needed && !d.sent {
+        let what = match agent {
+            Agent::Driver => "the device's event index asked for a kick and the driver sent none",
+            Agent::Device => {
+                "the driver's event index asked for an interrupt and the device sent none"
+            }
+        };
+        cx.finding(Code::MissedNotification, agent, what.into());
+    }
+}
+
+/// The ids of one op. Batches are a few ids: they are copied one by one into the inline
+/// buffer, where the bulk copy paths (`from_slice`, `extend`) cost more in set-up than they
+/// save.
+fn ids(from: &[u16]) -> SmallVec<[u16; 8]> {
+    let mut buf = [0u16; 8];
+    if from.len() > buf.len() {
+        return SmallVec::from_slice(from);
+    }
+    for (b, &id) in buf.iter_mut().zip(from) {
+        *b = id;
+    }
+    SmallVec::from_buf_and_len(buf, from.len())
+}
+
+/// Appends `from` to `q`, one by one for the same reason as [`ids`].
+fn push_all(q: &mut VecDeque<u16>, from: &[u16]) {
+    for &id in from {
+        q.push_back(id);
+    }
+}
+
+/// Drops the first `n` entries (all of them, in the common case, without a `Drain`).
 fn drain(q: &mut VecDeque<u16>, n: usize) {
-    let n = n.min(q.len());
-    q.drain(..n);
+    if n >= q.len() {
+        q.clear();
+    } else {
+        q.drain(..n);
+    }
 }

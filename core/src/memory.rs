@@ -256,6 +256,18 @@ pub struct GuestMemory {
     pages: Vec<Box<[u8; PAGE_SIZE]>>,
     index: HashMap<u64, u32>,
     tlb: [(u64, u32); TLB_ENTRIES],
+    /// The pinned block (see [`pin`](Self::pin)): its bytes live here, not in `pages`.
+    flat: Vec<u8>,
+    /// Guest address of `flat[0]`.
+    flat_base: u64,
+}
+
+/// Where a run of bytes lives.
+enum Place {
+    /// In the pinned block, from this offset.
+    Flat(usize),
+    /// In this page, from this offset.
+    Page(u64, usize),
 }
 
 impl fmt::Debug for GuestMemory {
@@ -267,19 +279,12 @@ impl fmt::Debug for GuestMemory {
 }
 
 impl PartialEq for GuestMemory {
-    /// Two memories are equal when every byte reads the same (pages of zeros count as absent).
+    /// Two memories are equal when every byte reads the same (pages of zeros count as absent,
+    /// and where a byte is held, page or pinned block, does not matter).
     fn eq(&self, other: &Self) -> bool {
-        let zero = [0u8; PAGE_SIZE];
-        let page = |m: &GuestMemory, p: u64| -> [u8; PAGE_SIZE] {
-            m.index
-                .get(&p)
-                .map(|&i| *m.pages[i as usize])
-                .unwrap_or(zero)
-        };
-        self.index
-            .keys()
-            .chain(other.index.keys())
-            .all(|&p| page(self, p) == page(other, p))
+        self.touched()
+            .chain(other.touched())
+            .all(|p| self.page_bytes(p) == other.page_bytes(p))
     }
 }
 
@@ -290,7 +295,67 @@ impl GuestMemory {
             pages: Vec::new(),
             index: HashMap::new(),
             tlb: [(u64::MAX, 0); TLB_ENTRIES],
+            flat: Vec::new(),
+            flat_base: 0,
         }
+    }
+
+    /// Holds the `len` bytes at `start` in one flat block from now on: the ring areas, so that
+    /// every ring access costs one compare instead of a page lookup. What memory reads is
+    /// unchanged; a block pinned before goes back to pages.
+    pub fn pin(&mut self, start: u64, len: u64) {
+        if start == self.flat_base && len == self.flat.len() as u64 {
+            return;
+        }
+        let old = std::mem::take(&mut self.flat);
+        self.write(self.flat_base, &old);
+        let mut block = vec![0; len as usize];
+        self.read(start, &mut block);
+        self.flat = block;
+        self.flat_base = start;
+    }
+
+    /// Page numbers that may hold a non-zero byte: allocated pages and the pinned block's.
+    fn touched(&self) -> impl Iterator<Item = u64> + '_ {
+        let last = self.flat.len().checked_sub(1);
+        let flat = last
+            .into_iter()
+            .flat_map(|n| self.flat_base >> PAGE_SHIFT..=(self.flat_base + n as u64) >> PAGE_SHIFT);
+        self.index.keys().copied().chain(flat)
+    }
+
+    /// The bytes of page `page_no` as memory reads them, without touching the TLB.
+    fn page_bytes(&self, page_no: u64) -> [u8; PAGE_SIZE] {
+        let mut out = self
+            .index
+            .get(&page_no)
+            .map_or([0; PAGE_SIZE], |&i| *self.pages[i as usize]);
+        let start = page_no << PAGE_SHIFT;
+        let flat_end = self.flat_base + self.flat.len() as u64;
+        let lo = start.max(self.flat_base);
+        let hi = (start + PAGE_SIZE as u64).min(flat_end);
+        if lo < hi {
+            let (o, f) = ((lo - start) as usize, (lo - self.flat_base) as usize);
+            let n = (hi - lo) as usize;
+            out[o..o + n].copy_from_slice(&self.flat[f..f + n]);
+        }
+        out
+    }
+
+    /// Where the byte at `a` lives, and how many of the next `max` bytes live there too.
+    fn place(&self, a: u64, max: usize) -> (Place, usize) {
+        let off = a.wrapping_sub(self.flat_base);
+        if off < self.flat.len() as u64 {
+            let off = off as usize;
+            return (Place::Flat(off), (self.flat.len() - off).min(max));
+        }
+        let off = (a & PAGE_MASK) as usize;
+        let mut n = (PAGE_SIZE - off).min(max);
+        let to_flat = self.flat_base.wrapping_sub(a);
+        if !self.flat.is_empty() && to_flat < n as u64 {
+            n = to_flat as usize;
+        }
+        (Place::Page(a >> PAGE_SHIFT, off), n)
     }
 
     fn lookup(&mut self, page_no: u64) -> Option<u32> {
@@ -321,16 +386,24 @@ impl GuestMemory {
     pub fn read(&mut self, addr: u64, buf: &mut [u8]) {
         let mut done = 0;
         while done < buf.len() {
-            let a = addr.wrapping_add(done as u64);
-            let off = (a & PAGE_MASK) as usize;
-            let n = (PAGE_SIZE - off).min(buf.len() - done);
-            match self.lookup(a >> PAGE_SHIFT) {
-                Some(i) => {
-                    buf[done..done + n].copy_from_slice(&self.pages[i as usize][off..off + n])
-                }
-                None => buf[done..done + n].fill(0),
+            let (place, n) = self.place(addr.wrapping_add(done as u64), buf.len() - done);
+            let out = &mut buf[done..done + n];
+            match place {
+                Place::Flat(off) => out.copy_from_slice(&self.flat[off..off + n]),
+                Place::Page(p, off) => match self.lookup(p) {
+                    Some(i) => out.copy_from_slice(&self.pages[i as usize][off..off + n]),
+                    None => out.fill(0),
+                },
             }
             done += n;
+        }
+    }
+
+    /// The bytes at `place`, `n` of them, for writing (allocating the page if need be).
+    fn bytes_mut(&mut self, place: Place, n: usize) -> &mut [u8] {
+        match place {
+            Place::Flat(off) => &mut self.flat[off..off + n],
+            Place::Page(p, off) => &mut self.page_mut(p)[off..off + n],
         }
     }
 
@@ -338,10 +411,9 @@ impl GuestMemory {
     pub fn write(&mut self, addr: u64, data: &[u8]) {
         let mut done = 0;
         while done < data.len() {
-            let a = addr.wrapping_add(done as u64);
-            let off = (a & PAGE_MASK) as usize;
-            let n = (PAGE_SIZE - off).min(data.len() - done);
-            self.page_mut(a >> PAGE_SHIFT)[off..off + n].copy_from_slice(&data[done..done + n]);
+            let (place, n) = self.place(addr.wrapping_add(done as u64), data.len() - done);
+            self.bytes_mut(place, n)
+                .copy_from_slice(&data[done..done + n]);
             done += n;
         }
     }
@@ -350,27 +422,37 @@ impl GuestMemory {
     pub fn fill(&mut self, addr: u64, len: u64, byte: u8) {
         let mut done = 0u64;
         while done < len {
-            let a = addr.wrapping_add(done);
-            let off = (a & PAGE_MASK) as usize;
-            let n = ((PAGE_SIZE - off) as u64).min(len - done) as usize;
-            self.page_mut(a >> PAGE_SHIFT)[off..off + n].fill(byte);
+            let left = usize::try_from(len - done).unwrap_or(usize::MAX);
+            let (place, n) = self.place(addr.wrapping_add(done), left);
+            self.bytes_mut(place, n).fill(byte);
             done += n as u64;
         }
     }
 
     /// The page holding `addr` if it is in the TLB and the access stays inside it: the fast
-    /// path every ring access takes once its page is warm.
+    /// path for accesses outside the pinned block once their page is warm.
     #[inline(always)]
     fn tlb_hit(&self, addr: u64, size: u32) -> Option<(usize, usize)> {
         let page_no = addr >> PAGE_SHIFT;
         let off = (addr & PAGE_MASK) as usize;
         let (p, i) = self.tlb[(page_no as usize) % TLB_ENTRIES];
-        (p == page_no && off + size as usize <= PAGE_SIZE).then_some((i as usize, off))
+        // An access that reaches into the pinned block takes the slow way: the page does not
+        // hold those bytes.
+        let clear_of_block = addr.wrapping_sub(self.flat_base) >= self.flat.len() as u64
+            && self.flat_base.wrapping_sub(addr) >= u64::from(size);
+        (p == page_no && off + size as usize <= PAGE_SIZE && clear_of_block)
+            .then_some((i as usize, off))
     }
 
     /// Reads a little-endian integer of `size` bytes (1, 2, 4 or 8).
     #[inline(always)]
     pub fn read_le(&mut self, addr: u64, size: u32) -> u64 {
+        let off = addr.wrapping_sub(self.flat_base);
+        if off < self.flat.len() as u64
+            && let Some(v) = le_at(&self.flat, off as usize, size)
+        {
+            return v;
+        }
         if let Some((i, off)) = self.tlb_hit(addr, size)
             && let Some(v) = le_at(&self.pages[i][..], off, size)
         {
@@ -387,6 +469,13 @@ impl GuestMemory {
     pub fn write_le(&mut self, addr: u64, size: u32, value: u64) {
         let n = (size as usize).min(8);
         let b = value.to_le_bytes();
+        let off = addr.wrapping_sub(self.flat_base);
+        if off < self.flat.len() as u64
+            && let Some(dst) = self.flat.get_mut(off as usize..off as usize + n)
+        {
+            dst.copy_from_slice(&b[..n]);
+            return;
+        }
         if let Some((i, off)) = self.tlb_hit(addr, size) {
             self.pages[i][off..off + n].copy_from_slice(&b[..n]);
             return;
@@ -416,6 +505,9 @@ pub struct Bus {
     recording: bool,
     steps: u64,
     budget: u64,
+    /// Guest accesses take the checked path (budget, recording) once `steps` reaches this:
+    /// 0 while recording, else the budget. One compare on the unchecked path.
+    checked_from: u64,
 }
 
 impl PartialEq for Bus {
@@ -440,12 +532,18 @@ impl Bus {
             recording: true,
             steps: 0,
             budget: u64::MAX,
+            checked_from: 0,
         }
+    }
+
+    fn update_checked_from(&mut self) {
+        self.checked_from = if self.recording { 0 } else { self.budget };
     }
 
     /// Switches recording on or off. Off, accesses are still counted as steps.
     pub fn set_recording(&mut self, on: bool) {
         self.recording = on;
+        self.update_checked_from();
     }
 
     /// Whether accesses are being recorded.
@@ -461,6 +559,7 @@ impl Bus {
     /// Stop (with [`Halt`]) once `steps()` reaches `at`. `u64::MAX` removes the budget.
     pub fn set_budget(&mut self, at: u64) {
         self.budget = at;
+        self.update_checked_from();
     }
 
     /// The recorded accesses.
@@ -483,6 +582,7 @@ impl Bus {
         Ok(s)
     }
 
+    /// Appends one access to the log.
     #[allow(clippy::too_many_arguments)]
     #[inline]
     fn record(
@@ -522,24 +622,47 @@ impl Bus {
         size: u32,
         order: Ordering,
     ) -> Result<u64, Halt> {
+        if self.steps >= self.checked_from {
+            return self.load_checked(agent, field, addr, size, order);
+        }
+        self.steps += 1;
+        Ok(self.mem.read_le(addr, size))
+    }
+
+    /// [`load`](Self::load) with the budget check and the recording.
+    #[inline(always)]
+    fn load_checked(
+        &mut self,
+        agent: Agent,
+        field: Field,
+        addr: u64,
+        size: u32,
+        order: Ordering,
+    ) -> Result<u64, Halt> {
         let step = self.begin()?;
         let v = self.mem.read_le(addr, size);
         if self.recording {
-            let kind = AccessKind::Load;
-            self.record(
-                step,
-                agent,
-                kind,
-                Space::Guest,
-                field,
-                addr,
-                size,
-                v,
-                v,
-                order,
-            );
+            self.record_load(step, agent, field, addr, size, v, order);
         }
         Ok(v)
+    }
+
+    /// Records a guest load. Out of line: the ring code inlines every access, and with
+    /// recording off this is the part it never runs.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn record_load(
+        &mut self,
+        step: u64,
+        agent: Agent,
+        field: Field,
+        addr: u64,
+        size: u32,
+        v: u64,
+        order: Ordering,
+    ) {
+        let (kind, space) = (AccessKind::Load, Space::Guest);
+        self.record(step, agent, kind, space, field, addr, size, v, v, order);
     }
 
     /// A store of the low `size` bytes of `value` to guest memory.
@@ -553,25 +676,53 @@ impl Bus {
         value: u64,
         order: Ordering,
     ) -> Result<(), Halt> {
+        if self.steps >= self.checked_from {
+            return self.store_checked(agent, field, addr, size, value, order);
+        }
+        self.steps += 1;
+        self.mem.write_le(addr, size, value);
+        Ok(())
+    }
+
+    /// [`store`](Self::store) with the budget check and the recording (with the value it
+    /// overwrites).
+    #[inline(always)]
+    fn store_checked(
+        &mut self,
+        agent: Agent,
+        field: Field,
+        addr: u64,
+        size: u32,
+        value: u64,
+        order: Ordering,
+    ) -> Result<(), Halt> {
         let step = self.begin()?;
         if self.recording {
-            let old = self.mem.read_le(addr, size);
-            let kind = AccessKind::Store;
-            self.record(
-                step,
-                agent,
-                kind,
-                Space::Guest,
-                field,
-                addr,
-                size,
-                value,
-                old,
-                order,
-            );
+            self.record_store(step, agent, field, addr, size, value, order);
         }
         self.mem.write_le(addr, size, value);
         Ok(())
+    }
+
+    /// Records a guest store with the value it is about to overwrite. Out of line, as
+    /// [`record_load`](Self::record_load).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn record_store(
+        &mut self,
+        step: u64,
+        agent: Agent,
+        field: Field,
+        addr: u64,
+        size: u32,
+        value: u64,
+        order: Ordering,
+    ) {
+        let old = self.mem.read_le(addr, size);
+        let (kind, space) = (AccessKind::Store, Space::Guest);
+        self.record(
+            step, agent, kind, space, field, addr, size, value, old, order,
+        );
     }
 
     /// The device writing `len` payload bytes (all `byte`) into a buffer at `addr`.
@@ -653,6 +804,39 @@ mod tests {
         for p in 0..40u64 {
             assert_eq!(m.read_le(p << 12 | 0x10, 2), p);
         }
+    }
+
+    #[test]
+    fn a_pinned_block_reads_and_writes_like_pages() {
+        // The same writes, one memory with a pinned block in the middle of a page, one without.
+        let mut plain = GuestMemory::new();
+        let mut pinned = GuestMemory::new();
+        plain.write_le(0x1ff0, 8, 0x1111);
+        pinned.write_le(0x1ff0, 8, 0x1111);
+        pinned.pin(0x1ff4, 0x20);
+        assert_eq!(pinned.read_le(0x1ff0, 8), 0x1111, "pinning keeps the bytes");
+        for m in [&mut plain, &mut pinned] {
+            // Straddling the block's start, its end, and inside it.
+            m.write_le(0x1ff2, 4, 0xaabb_ccdd);
+            m.write_le(0x2012, 4, 0x1122_3344);
+            m.write_le(0x2000, 8, 0x0102_0304_0506_0708);
+            m.fill(0x1ffe, 3, 0x5a);
+        }
+        assert_eq!(plain, pinned);
+        for a in 0x1fe8..0x2020u64 {
+            assert_eq!(plain.read_le(a, 8), pinned.read_le(a, 8), "at {a:#x}");
+        }
+        let mut b = [0u8; 0x40];
+        let mut c = [0u8; 0x40];
+        plain.read(0x1fe0, &mut b);
+        pinned.read(0x1fe0, &mut c);
+        assert_eq!(b, c);
+        // Moving the block puts the old one back into pages.
+        pinned.pin(0x5000, 0x10);
+        assert_eq!(plain, pinned);
+        assert_eq!(pinned.read_le(0x2012, 4), 0x1122_3344);
+        pinned.write_le(0x5008, 2, 7);
+        assert_ne!(plain, pinned);
     }
 
     #[test]

@@ -132,13 +132,10 @@ impl PackedDriver {
     ) -> Result<Option<u16>, Halt> {
         let indirect = buf.indirect
             && (cx.has(Features::INDIRECT_DESC) || cx.driver.has(DriverFault::NestedIndirect));
-        let mut segs: Vec<(u32, bool)> = buf.readable.iter().map(|&l| (l, false)).collect();
-        segs.extend(buf.writable.iter().map(|&l| (l, true)));
-        if cx.driver.has(DriverFault::WritableFirst) {
-            segs.sort_by_key(|s| !s.1);
-        }
-        let need = if indirect { 1 } else { segs.len() as u16 };
-        if segs.is_empty() {
+        let segs = buf.chain_order(cx.driver.has(DriverFault::WritableFirst));
+        let n = buf.segments();
+        let need = if indirect { 1 } else { n as u16 };
+        if n == 0 {
             return Ok(None);
         }
         let reuse = cx.driver.has(DriverFault::ReuseId);
@@ -169,7 +166,7 @@ impl PackedDriver {
         let p = Ordering::Plain;
         if indirect {
             let table = cx.alloc.table(id);
-            for (k, &(len, w)) in segs.iter().enumerate() {
+            for (k, (len, w)) in segs.enumerate() {
                 let mut flags = if w { VIRTQ_DESC_F_WRITE } else { 0 };
                 if k == 0 && cx.driver.has(DriverFault::NestedIndirect) {
                     flags |= VIRTQ_DESC_F_INDIRECT;
@@ -187,7 +184,7 @@ impl PackedDriver {
                 cx.bus
                     .store(DRV, f(DescPart::Flags), base + 14, 2, flags.into(), p)?;
             }
-            let mut len = 16 * segs.len() as u32;
+            let mut len = 16 * n as u32;
             if cx.driver.has(DriverFault::IndirectBadSize) {
                 len -= 1;
             }
@@ -204,9 +201,8 @@ impl PackedDriver {
             let flags = VIRTQ_DESC_F_INDIRECT | avail_flags(first.wrap);
             self.pending.push((first.slot, flags));
         } else {
-            let n = segs.len();
             let mut pos = first;
-            for (k, &(len, w)) in segs.iter().enumerate() {
+            for (k, (len, w)) in segs.enumerate() {
                 let last = k + 1 == n;
                 let mut flags = avail_flags(pos.wrap);
                 if w {
@@ -251,6 +247,7 @@ impl PackedDriver {
 
     /// Exposes every added list: stores the pending head flags, the first head last, so that
     /// a batch becomes visible with a single store-release.
+    #[inline(always)]
     pub(crate) fn publish(&mut self, cx: &mut Ctx<'_>, l: &PackedLayout) -> Result<(), Halt> {
         while let Some((slot, flags)) = self.pending.pop() {
             let order = if self.pending.is_empty() {
@@ -336,6 +333,7 @@ impl PackedDriver {
     }
 
     /// Reclaims up to `max` used lists (Linux's `virtqueue_get_buf_ctx_packed`).
+    #[inline(always)]
     pub(crate) fn reclaim(
         &mut self,
         cx: &mut Ctx<'_>,
@@ -386,15 +384,18 @@ impl PackedDriver {
                 cx.finding(Code::UsedLenWithoutWrite, DRV, msg);
             }
             // Under IN_ORDER one used descriptor stands for every list up to and including id.
-            let taken: Vec<u16> = if cx.has(Features::IN_ORDER) {
-                self.order.drain(..=pos).collect()
-            } else {
-                self.order.remove(pos).into_iter().collect()
-            };
+            let in_order = cx.has(Features::IN_ORDER);
+            let taken = if in_order { pos + 1 } else { 1 };
             let mut skip = 0u16;
-            for t in &taken {
-                if let Some(st) = self.ids.get_mut(usize::from(*t)).and_then(Option::take) {
-                    if *t == id
+            for _ in 0..taken {
+                let t = if in_order || pos == 0 {
+                    self.order.pop_front()
+                } else {
+                    self.order.remove(pos)
+                };
+                let Some(t) = t else { break };
+                if let Some(st) = self.ids.get_mut(usize::from(t)).and_then(Option::take) {
+                    if t == id
                         && write | (cx.driver.used_len == UsedLenRead::IgnoreWrite)
                         && len > st.writable
                     {
@@ -405,10 +406,10 @@ impl PackedDriver {
                     skip += st.num;
                     self.num_free += st.num;
                 }
-                self.free_ids.push(*t);
+                self.free_ids.push(t);
             }
             self.next_used = self.next_used.advance(skip, l.size);
-            done += taken.len() as u16;
+            done += taken as u16;
         }
         if done > 0 && self.event_flags == RING_EVENT_FLAGS_DESC {
             let ow = self.next_used.off_wrap();
@@ -680,6 +681,7 @@ impl PackedDevice {
     /// Writes used descriptors (id, len) for `count` outstanding lists, deferring their flags
     /// to `publish`. Under IN_ORDER one descriptor carrying the last buffer's ID covers the
     /// batch and lands on the batch's first slot.
+    #[inline(always)]
     pub(crate) fn complete(
         &mut self,
         cx: &mut Ctx<'_>,
@@ -740,6 +742,7 @@ impl PackedDevice {
     }
 
     /// Stores the pending used flags, the first one last, so a batch is seen whole.
+    #[inline(always)]
     pub(crate) fn publish(&mut self, cx: &mut Ctx<'_>, l: &PackedLayout) -> Result<(), Halt> {
         if cx.device.has(DeviceFault::EarlyPublish) && self.pending.len() > 1 {
             // The fault: the first descriptor's flags go first, exposing the batch piecemeal.

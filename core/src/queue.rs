@@ -43,6 +43,19 @@ impl BufferSpec {
     pub fn writable_bytes(&self) -> u32 {
         self.writable.iter().fold(0u32, |a, l| a.saturating_add(*l))
     }
+    /// The segments in the order a driver chains them, `(len, device-writable)` each:
+    /// readable first, or writable first for a driver with the `WritableFirst` fault.
+    pub(crate) fn chain_order(
+        &self,
+        writable_first: bool,
+    ) -> impl Iterator<Item = (u32, bool)> + '_ {
+        fn part(lens: &[u32], w: bool) -> impl Iterator<Item = (u32, bool)> + '_ {
+            lens.iter().map(move |&l| (l, w))
+        }
+        let (r, w) = (part(&self.readable, false), part(&self.writable, true));
+        let (first, second) = if writable_first { (w, r) } else { (r, w) };
+        first.chain(second)
+    }
 }
 
 /// Which outstanding buffers a device completes.
@@ -132,7 +145,7 @@ pub(crate) struct Ctx<'a> {
     pub driver: &'a DriverBehaviour,
     pub device: &'a DeviceBehaviour,
     /// Where the driver places buffers and indirect tables.
-    pub alloc: BufferArea,
+    pub alloc: &'a BufferArea,
     /// Sent notifications.
     pub notifications: &'a mut Vec<Notification>,
     /// Queue index (for notification data).
@@ -220,6 +233,7 @@ pub(crate) type Batch = SmallVec<[(u16, u32, u16); 8]>;
 /// first under IN_ORDER: buffers are used in the order they were made available), writes
 /// their payload, and returns `(id to report, used len, ring slots)` for each. The real chain
 /// ids go to `done`, for the ledger, even when a fault makes the device report another id.
+#[inline(always)]
 pub(crate) fn take_batch(
     cx: &mut Ctx<'_>,
     inflight: &mut VecDeque<Chain>,
@@ -240,6 +254,8 @@ pub(crate) fn take_batch(
         };
         let chain = if cx.device.has(DeviceFault::DoubleComplete) {
             inflight.get(i).cloned()
+        } else if i == 0 {
+            inflight.pop_front()
         } else {
             inflight.remove(i)
         };

@@ -117,9 +117,15 @@ impl SplitDriver {
     /// Returns a chain's descriptors to the free list, head on top, as Linux's
     /// `detach_buf_split` does.
     fn release(&mut self, head: u16) -> Option<HeadState> {
-        let descs = self.chain(head);
         let st = self.heads.get_mut(usize::from(head))?.take()?;
-        self.free.extend(descs.iter().rev());
+        // Walk the chain onto the stack, then flip that part so the head ends up on top.
+        let at = self.free.len();
+        let mut d = head;
+        for _ in 0..st.num {
+            self.free.push(d);
+            d = self.chain_next.get(usize::from(d)).copied().unwrap_or(0);
+        }
+        self.free[at..].reverse();
         Some(st)
     }
 
@@ -136,16 +142,12 @@ impl SplitDriver {
             && (cx.has(Features::INDIRECT_DESC)
                 || cx.driver.has(DriverFault::NestedIndirect)
                 || cx.driver.has(DriverFault::IndirectWithNext));
-        let mut segs: SmallVec<[(u32, bool); 8]> =
-            buf.readable.iter().map(|&l| (l, false)).collect();
-        segs.extend(buf.writable.iter().map(|&l| (l, true)));
-        if cx.driver.has(DriverFault::WritableFirst) {
-            segs.sort_by_key(|s| !s.1);
-        }
-        if segs.is_empty() {
+        let segs = buf.chain_order(cx.driver.has(DriverFault::WritableFirst));
+        let n = buf.segments();
+        if n == 0 {
             return Ok(None);
         }
-        let need = if indirect { 1 } else { segs.len() };
+        let need = if indirect { 1 } else { n };
         let in_order = cx.has(Features::IN_ORDER);
         let reuse = cx.driver.has(DriverFault::ReuseInflight) && self.free.len() < need;
         let descs = if reuse {
@@ -179,8 +181,7 @@ impl SplitDriver {
         }
         if indirect {
             let table = cx.alloc.table(head);
-            let n = segs.len();
-            for (k, &(len, w)) in segs.iter().enumerate() {
+            for (k, (len, w)) in segs.enumerate() {
                 let next = if k + 1 < n { k as u16 + 1 } else { 0 };
                 let mut flags = if w { VIRTQ_DESC_F_WRITE } else { 0 };
                 if k + 1 < n {
@@ -210,7 +211,7 @@ impl SplitDriver {
             write_desc(cx, l.desc(head), f, table, len, flags, head)?;
         } else {
             let n = descs.len();
-            for (k, (&d, &(len, w))) in descs.iter().zip(&segs).enumerate() {
+            for (k, (&d, (len, w))) in descs.iter().zip(segs).enumerate() {
                 let mut flags = if w { VIRTQ_DESC_F_WRITE } else { 0 };
                 let mut next = descs.get(k + 1).copied().unwrap_or(0);
                 if k + 1 < n {
@@ -248,6 +249,7 @@ impl SplitDriver {
     }
 
     /// Publishes the added entries: the release store of `avail.idx` (spec §2.7.13 steps 3-4).
+    #[inline(always)]
     pub(crate) fn publish(&mut self, cx: &mut Ctx<'_>, l: &SplitLayout) -> Result<(), Halt> {
         let jump = cx.driver.find(|f| match f {
             DriverFault::AvailIdxJump(n) => Some(*n),
@@ -354,6 +356,7 @@ impl SplitDriver {
 
     /// Reclaims up to `max` used buffers (Linux's `virtqueue_get_buf`), validating each id the
     /// device returns the way Linux's `BAD_RING` checks do. Returns how many were reclaimed.
+    #[inline(always)]
     pub(crate) fn reclaim(
         &mut self,
         cx: &mut Ctx<'_>,
@@ -426,7 +429,9 @@ impl SplitDriver {
                 }
             }
             if !in_order {
-                if let Some(p) = self.order.iter().position(|&h| h == head) {
+                if self.order.front() == Some(&head) {
+                    self.order.pop_front();
+                } else if let Some(p) = self.order.iter().position(|&h| h == head) {
                     self.order.remove(p);
                 }
                 last = self.release(head);
@@ -525,6 +530,7 @@ impl SplitDevice {
 
     /// Pops up to `max` available chains (QEMU's `virtqueue_pop`), checking each the way QEMU
     /// does. Returns how many were popped.
+    #[inline]
     pub(crate) fn pop(&mut self, cx: &mut Ctx<'_>, l: &SplitLayout, max: u16) -> Result<u16, Halt> {
         if self.broken {
             return Ok(0);
@@ -716,6 +722,7 @@ impl SplitDevice {
     /// Completes `count` outstanding chains: writes the payload (if configured) and the used
     /// ring entries, without publishing `used.idx` (QEMU's `virtqueue_fill`). Under IN_ORDER
     /// only the last entry of the batch is written. Returns how many were completed.
+    #[inline(always)]
     pub(crate) fn complete(
         &mut self,
         cx: &mut Ctx<'_>,
@@ -741,24 +748,38 @@ impl SplitDevice {
             cx.bus
                 .store(DEV, Field::UsedLen(slot), base + 4, 4, len.into(), p)?;
             if early && k + 1 < batch.len() {
-                let v = self.used_idx.wrapping_add(k as u16 + 1);
-                let r = Ordering::Release;
-                cx.bus
-                    .store(DEV, Field::UsedIdx, l.used_idx(), 2, v.0.into(), r)?;
-                let msg = format!(
-                    "device published used.idx = {v} after {} of {} entries of one batch: a driver polling now sees a partial request",
-                    k + 1,
-                    batch.len()
-                );
-                cx.finding(Code::PartialPublication, DEV, msg);
+                self.publish_early(cx, l, k + 1, batch.len())?;
             }
         }
         self.used_idx = self.used_idx.wrapping_add(n);
         Ok(n)
     }
 
+    /// The `EarlyPublish` fault: publishes `used.idx` after `done` of the batch's `of` entries.
+    /// Out of line so that the usual completion does not carry its set-up.
+    #[cold]
+    #[inline(never)]
+    fn publish_early(
+        &self,
+        cx: &mut Ctx<'_>,
+        l: &SplitLayout,
+        done: usize,
+        of: usize,
+    ) -> Result<(), Halt> {
+        let v = self.used_idx.wrapping_add(done as u16);
+        let r = Ordering::Release;
+        cx.bus
+            .store(DEV, Field::UsedIdx, l.used_idx(), 2, v.0.into(), r)?;
+        let msg = format!(
+            "device published used.idx = {v} after {done} of {of} entries of one batch: a driver polling now sees a partial request"
+        );
+        cx.finding(Code::PartialPublication, DEV, msg);
+        Ok(())
+    }
+
     /// Publishes completed entries with the release store of `used.idx` (QEMU's
     /// `virtqueue_flush`).
+    #[inline(always)]
     pub(crate) fn publish(&mut self, cx: &mut Ctx<'_>, l: &SplitLayout) -> Result<(), Halt> {
         let v = self.used_idx.0;
         cx.bus.store(
