@@ -251,7 +251,7 @@ pub struct Halt;
 
 /// Sparse, little-endian, byte-addressable guest memory. Unwritten bytes read as zero, as the
 /// spec's zero-initialised rings assume.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct GuestMemory {
     pages: Vec<Box<[u8; PAGE_SIZE]>>,
     index: HashMap<u64, u32>,
@@ -285,6 +285,14 @@ impl PartialEq for GuestMemory {
         self.touched()
             .chain(other.touched())
             .all(|p| self.page_bytes(p) == other.page_bytes(p))
+    }
+}
+
+impl Default for GuestMemory {
+    /// [`GuestMemory::new`]: a derived default would fill the lookaside buffer with entries
+    /// for page 0 that point at no page.
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -789,6 +797,20 @@ mod tests {
         let mut b = [0u8; 4];
         m.read(0x1000, &mut b);
         assert_eq!(b, [0x44, 0x33, 0x22, 0x11]);
+    }
+
+    #[test]
+    fn default_memory_is_new_memory_even_in_page_zero() {
+        // A derived Default once left lookaside entries for page 0 pointing at no page.
+        let mut m = GuestMemory::default();
+        assert_eq!(m.read_le(0x10, 4), 0);
+        m.write_le(0x10, 4, 0xdead_beef);
+        assert_eq!(m.read_le(0x10, 4), 0xdead_beef);
+        assert_eq!(m, {
+            let mut n = GuestMemory::new();
+            n.write_le(0x10, 4, 0xdead_beef);
+            n
+        });
     }
 
     #[test]
