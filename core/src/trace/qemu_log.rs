@@ -865,7 +865,12 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            let mut l = if x.is_multiple_of(3) { "7@1.000002:" } else { "" }.to_string();
+            let mut l = if x.is_multiple_of(3) {
+                "7@1.000002:"
+            } else {
+                ""
+            }
+            .to_string();
             l += names[(x / 3 % 14) as usize];
             l += args[(x / 42 % 4) as usize];
             lines.push(l);
