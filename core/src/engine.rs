@@ -949,16 +949,16 @@ fn count_decision(c: &mut Counters, cx: &mut Ctx<'_>, agent: Agent, d: NotifyDec
     }
 }
 
-/// The ids of one op. Batches are a few ids: they are copied one by one into the inline
-/// buffer, where the bulk copy paths (`from_slice`, `extend`) cost more in set-up than they
-/// save.
+/// The ids of one op. Batches are a few ids: they go into the inline buffer slot by slot over
+/// its fixed length, where a copy of `from.len()` ids becomes a call to `memcpy` and the bulk
+/// paths (`from_slice`, `extend`) cost more in set-up than they save.
 fn ids(from: &[u16]) -> SmallVec<[u16; 8]> {
     let mut buf = [0u16; 8];
     if from.len() > buf.len() {
         return SmallVec::from_slice(from);
     }
-    for (b, &id) in buf.iter_mut().zip(from) {
-        *b = id;
+    for (k, b) in buf.iter_mut().enumerate() {
+        *b = from.get(k).copied().unwrap_or(0);
     }
     SmallVec::from_buf_and_len(buf, from.len())
 }
