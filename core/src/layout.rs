@@ -44,6 +44,7 @@ pub struct RingIdx(pub u16);
 
 impl RingIdx {
     /// The ring slot this index names in a queue of `size` entries.
+    #[inline]
     pub fn slot(self, size: u16) -> u16 {
         // Split rings are powers of 2, so this is a mask; the modulo covers any size.
         if size.is_power_of_two() {

@@ -14,7 +14,10 @@ fn one() -> u16 {
 }
 
 /// One operation of the driver, the device, or the transport between them.
+// An explicit tag: `Engine::apply` reads it with one byte load, where the niche encoding
+// (in `Add`'s buffer vectors) cost a 64-bit decode before every dispatch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[repr(u8)]
 pub enum Op {
     /// The whole initialisation walk (§3.1.1): reset, ACKNOWLEDGE, DRIVER, read the device
     /// features, write the accepted subset, FEATURES_OK and read it back, queue setup,

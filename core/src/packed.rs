@@ -131,14 +131,14 @@ impl PackedDriver {
         buf: &BufferSpec,
     ) -> Result<Option<u16>, Halt> {
         let indirect = buf.indirect
-            && (cx.has(Features::INDIRECT_DESC) || cx.driver.has(DriverFault::NestedIndirect));
-        let segs = buf.chain_order(cx.driver.has(DriverFault::WritableFirst));
+            && (cx.has(Features::INDIRECT_DESC) || cx.driver().has(DriverFault::NestedIndirect));
+        let segs = buf.chain_order(cx.driver().has(DriverFault::WritableFirst));
         let n = buf.segments();
         let need = if indirect { 1 } else { n as u16 };
         if n == 0 {
             return Ok(None);
         }
-        let reuse = cx.driver.has(DriverFault::ReuseId);
+        let reuse = cx.driver().has(DriverFault::ReuseId);
         if need > self.num_free || (self.free_ids.is_empty() && !reuse) {
             let msg = format!(
                 "no room for a {need}-descriptor buffer: {} of {} slots free",
@@ -162,13 +162,13 @@ impl PackedDriver {
         };
         let first = self.next_avail;
         let writable = buf.writable_bytes();
-        let every = cx.driver.id_placement == IdPlacement::Every;
+        let every = cx.driver().id_placement == IdPlacement::Every;
         let p = Ordering::Plain;
         if indirect {
-            let table = cx.alloc.table(id);
+            let table = cx.alloc().table(id);
             for (k, (len, w)) in segs.enumerate() {
                 let mut flags = if w { VIRTQ_DESC_F_WRITE } else { 0 };
-                if k == 0 && cx.driver.has(DriverFault::NestedIndirect) {
+                if k == 0 && cx.driver().has(DriverFault::NestedIndirect) {
                     flags |= VIRTQ_DESC_F_INDIRECT;
                 }
                 let base = table + 16 * k as u64;
@@ -177,7 +177,7 @@ impl PackedDriver {
                     index: k as u16,
                     part,
                 };
-                let addr = cx.alloc.segment(id, k);
+                let addr = cx.alloc().segment(id, k);
                 cx.bus.store(DRV, f(DescPart::Addr), base, 8, addr, p)?;
                 cx.bus
                     .store(DRV, f(DescPart::Len), base + 8, 4, len.into(), p)?;
@@ -185,7 +185,7 @@ impl PackedDriver {
                     .store(DRV, f(DescPart::Flags), base + 14, 2, flags.into(), p)?;
             }
             let mut len = 16 * n as u32;
-            if cx.driver.has(DriverFault::IndirectBadSize) {
+            if cx.driver().has(DriverFault::IndirectBadSize) {
                 len -= 1;
             }
             let base = l.desc(first.slot);
@@ -214,7 +214,7 @@ impl PackedDriver {
                 let base = l.desc(pos.slot);
                 let slot = pos.slot;
                 let f = |part| Field::Desc { index: slot, part };
-                let addr = cx.alloc.segment(id, k);
+                let addr = cx.alloc().segment(id, k);
                 cx.bus.store(DRV, f(DescPart::Addr), base, 8, addr, p)?;
                 cx.bus
                     .store(DRV, f(DescPart::Len), base + 8, 4, len.into(), p)?;
@@ -282,9 +282,9 @@ impl PackedDriver {
         )?;
         self.added_since_kick = 0;
         let value = if cx.has(Features::NOTIFICATION_DATA) {
-            notification_data(cx.queue_index, self.next_avail.off_wrap())
+            notification_data(cx.queue_index(), self.next_avail.off_wrap())
         } else {
-            u32::from(cx.queue_index)
+            u32::from(cx.queue_index())
         };
         send_kick(cx, needed, value)
     }
@@ -320,7 +320,7 @@ impl PackedDriver {
         let f = Field::DriverEventFlags;
         cx.bus
             .store(DRV, f, l.driver_event + 2, 2, v.into(), Ordering::Release)?;
-        if cx.driver.has(DriverFault::NoRecheck) {
+        if cx.driver().has(DriverFault::NoRecheck) {
             return Ok(false);
         }
         let slot = self.next_used.slot;
@@ -376,7 +376,7 @@ impl PackedDriver {
             if !write && len != 0 {
                 let msg = format!(
                     "used descriptor {slot} (id {id}) has len {len} but no WRITE flag: len is reserved without WRITE; {}",
-                    match cx.driver.used_len {
+                    match cx.driver().used_len {
                         UsedLenRead::RespectWrite => "this driver reads it as 0 (spec)",
                         UsedLenRead::IgnoreWrite => "this driver reads it anyway (Linux)",
                     }
@@ -396,7 +396,7 @@ impl PackedDriver {
                 let Some(t) = t else { break };
                 if let Some(st) = self.ids.get_mut(usize::from(t)).and_then(Option::take) {
                     if t == id
-                        && write | (cx.driver.used_len == UsedLenRead::IgnoreWrite)
+                        && write | (cx.driver().used_len == UsedLenRead::IgnoreWrite)
                         && len > st.writable
                     {
                         let msg =
@@ -553,7 +553,7 @@ impl PackedDevice {
             let addr = cx.bus.load(DEV, ff(DescPart::Addr), base, 8, p)?;
             let len = cx.bus.load(DEV, ff(DescPart::Len), base + 8, 4, p)? as u32;
             let last = flags & VIRTQ_DESC_F_NEXT == 0;
-            let read_id = match cx.device.id_source {
+            let read_id = match cx.device().id_source {
                 IdSource::Head => n == 1,
                 IdSource::Last => last,
             };
@@ -642,7 +642,7 @@ impl PackedDevice {
             }
             if last {
                 let id = id.or(head_id).unwrap_or(0);
-                if n > 1 && cx.device.id_source == IdSource::Head {
+                if n > 1 && cx.device().id_source == IdSource::Head {
                     self.lint_id_placement(cx, l, head, pos, id);
                 }
                 return Ok(Some(Chain {
@@ -723,13 +723,13 @@ impl PackedDevice {
             .store(DEV, ff(DescPart::Id), base + 12, 2, id.into(), p)?;
         cx.bus
             .store(DEV, ff(DescPart::Len), base + 8, 4, len.into(), p)?;
-        let wrap = if cx.device.has(DeviceFault::WrongWrap) {
+        let wrap = if cx.device().has(DeviceFault::WrongWrap) {
             pos.wrap.flip()
         } else {
             pos.wrap
         };
         let mut flags = used_flags(wrap);
-        if len > 0 && cx.device.used_write == UsedWriteFlag::Spec {
+        if len > 0 && cx.device().used_write == UsedWriteFlag::Spec {
             flags |= VIRTQ_DESC_F_WRITE;
         }
         self.pending.push(PendingUsed {
@@ -744,7 +744,7 @@ impl PackedDevice {
     /// Stores the pending used flags, the first one last, so a batch is seen whole.
     #[inline(always)]
     pub(crate) fn publish(&mut self, cx: &mut Ctx<'_>, l: &PackedLayout) -> Result<(), Halt> {
-        if cx.device.has(DeviceFault::EarlyPublish) && self.pending.len() > 1 {
+        if cx.device().has(DeviceFault::EarlyPublish) && self.pending.len() > 1 {
             // The fault: the first descriptor's flags go first, exposing the batch piecemeal.
             self.pending.reverse();
             let msg = format!(
@@ -819,7 +819,7 @@ impl PackedDevice {
     ) -> Result<bool, Halt> {
         let p = Ordering::Plain;
         let flags = if cx.has(Features::EVENT_IDX) {
-            if !cx.device.has(DeviceFault::NoAvailEvent) {
+            if !cx.device().has(DeviceFault::NoAvailEvent) {
                 let ow = self.next_avail.off_wrap();
                 cx.bus.store(
                     DEV,
@@ -842,7 +842,7 @@ impl PackedDevice {
             flags.into(),
             Ordering::Release,
         )?;
-        if cx.device.has(DeviceFault::NoRecheck) {
+        if cx.device().has(DeviceFault::NoRecheck) {
             return Ok(false);
         }
         let s = self.next_avail.slot;

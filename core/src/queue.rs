@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::behaviour::{DeviceBehaviour, DeviceFault, DriverBehaviour, DriverFault};
+use crate::engine::EngineConfig;
 use crate::features::Features;
 use crate::finding::{Code, Findings};
 use crate::memory::{AccessKind, Agent, Bus, Field, Halt};
@@ -142,17 +143,30 @@ pub(crate) struct Ctx<'a> {
     pub findings: &'a mut Findings,
     /// Negotiated features.
     pub features: Features,
-    pub driver: &'a DriverBehaviour,
-    pub device: &'a DeviceBehaviour,
-    /// Where the driver places buffers and indirect tables.
-    pub alloc: &'a BufferArea,
+    /// Both sides' behaviour, the buffer area and the queue index (one reference rather
+    /// than four: the context is built for every op).
+    pub config: &'a EngineConfig,
     /// Sent notifications.
     pub notifications: &'a mut Vec<Notification>,
-    /// Queue index (for notification data).
-    pub queue_index: u16,
 }
 
 impl Ctx<'_> {
+    /// Driver modes and faults.
+    pub fn driver(&self) -> &DriverBehaviour {
+        &self.config.driver
+    }
+    /// Device modes and faults.
+    pub fn device(&self) -> &DeviceBehaviour {
+        &self.config.device
+    }
+    /// Where the driver places buffers and indirect tables.
+    pub fn alloc(&self) -> &BufferArea {
+        &self.config.queue.buffers
+    }
+    /// Queue index (for notification data).
+    pub fn queue_index(&self) -> u16 {
+        self.config.queue.index
+    }
     pub fn has(&self, f: Features) -> bool {
         self.features.contains(f)
     }
@@ -190,7 +204,7 @@ pub(crate) fn send_kick(
     needed: bool,
     value: u32,
 ) -> Result<NotifyDecision, Halt> {
-    if !needed || cx.driver.has(DriverFault::SkipKick) {
+    if !needed || cx.driver().has(DriverFault::SkipKick) {
         return Ok(NotifyDecision {
             needed,
             sent: false,
@@ -209,7 +223,7 @@ pub(crate) fn send_kick(
 }
 
 pub(crate) fn send_interrupt(cx: &mut Ctx<'_>, needed: bool) -> Result<NotifyDecision, Halt> {
-    if !needed || cx.device.has(DeviceFault::SkipInterrupt) {
+    if !needed || cx.device().has(DeviceFault::SkipInterrupt) {
         return Ok(NotifyDecision {
             needed,
             sent: false,
@@ -252,7 +266,7 @@ pub(crate) fn take_batch(
         let Some(i) = pick.index(inflight.len()) else {
             break;
         };
-        let chain = if cx.device.has(DeviceFault::DoubleComplete) {
+        let chain = if cx.device().has(DeviceFault::DoubleComplete) {
             inflight.get(i).cloned()
         } else if i == 0 {
             inflight.pop_front()
@@ -265,7 +279,7 @@ pub(crate) fn take_batch(
         done.push(chain.id);
         let len = device_writes(cx, &chain, written)?;
         let id = cx
-            .device
+            .device()
             .find(|f| match f {
                 DeviceFault::BadUsedId(v) => Some(*v),
                 _ => None,
@@ -284,10 +298,10 @@ pub(crate) fn device_writes(
 ) -> Result<u32, Halt> {
     let cap = chain.writable_bytes();
     let mut len = written.unwrap_or(cap).min(cap);
-    if cx.device.has(DeviceFault::LenTooLong) {
+    if cx.device().has(DeviceFault::LenTooLong) {
         len = cap.saturating_add(1);
     }
-    if cx.device.has(DeviceFault::WriteReadable)
+    if cx.device().has(DeviceFault::WriteReadable)
         && let Some(s) = chain.segments.iter().find(|s| !s.write)
     {
         cx.bus
@@ -298,7 +312,7 @@ pub(crate) fn device_writes(
         );
         cx.finding(Code::DeviceWroteReadable, Agent::Device, msg);
     }
-    if cx.device.touch_payload {
+    if cx.device().touch_payload {
         let mut left = len;
         for s in chain.segments.iter().filter(|s| s.write) {
             if left == 0 {

@@ -140,16 +140,16 @@ impl SplitDriver {
     ) -> Result<Option<u16>, Halt> {
         let indirect = buf.indirect
             && (cx.has(Features::INDIRECT_DESC)
-                || cx.driver.has(DriverFault::NestedIndirect)
-                || cx.driver.has(DriverFault::IndirectWithNext));
-        let segs = buf.chain_order(cx.driver.has(DriverFault::WritableFirst));
+                || cx.driver().has(DriverFault::NestedIndirect)
+                || cx.driver().has(DriverFault::IndirectWithNext));
+        let segs = buf.chain_order(cx.driver().has(DriverFault::WritableFirst));
         let n = buf.segments();
         if n == 0 {
             return Ok(None);
         }
         let need = if indirect { 1 } else { n };
         let in_order = cx.has(Features::IN_ORDER);
-        let reuse = cx.driver.has(DriverFault::ReuseInflight) && self.free.len() < need;
+        let reuse = cx.driver().has(DriverFault::ReuseInflight) && self.free.len() < need;
         let descs = if reuse {
             // The fault: take descriptors of the oldest outstanding chain without reclaiming.
             let victim = self.order.front().map(|&h| self.chain(h));
@@ -180,17 +180,17 @@ impl SplitDriver {
             );
         }
         if indirect {
-            let table = cx.alloc.table(head);
+            let table = cx.alloc().table(head);
             for (k, (len, w)) in segs.enumerate() {
                 let next = if k + 1 < n { k as u16 + 1 } else { 0 };
                 let mut flags = if w { VIRTQ_DESC_F_WRITE } else { 0 };
                 if k + 1 < n {
                     flags |= VIRTQ_DESC_F_NEXT;
                 }
-                if k == 0 && cx.driver.has(DriverFault::NestedIndirect) {
+                if k == 0 && cx.driver().has(DriverFault::NestedIndirect) {
                     flags |= VIRTQ_DESC_F_INDIRECT;
                 }
-                let addr = cx.alloc.segment(head, k);
+                let addr = cx.alloc().segment(head, k);
                 let base = table + 16 * k as u64;
                 let f = |part| Field::Indirect {
                     parent: head,
@@ -200,11 +200,11 @@ impl SplitDriver {
                 write_desc(cx, base, f, addr, len, flags, next)?;
             }
             let mut len = 16 * n as u32;
-            if cx.driver.has(DriverFault::IndirectBadSize) {
+            if cx.driver().has(DriverFault::IndirectBadSize) {
                 len -= 1;
             }
             let mut flags = VIRTQ_DESC_F_INDIRECT;
-            if cx.driver.has(DriverFault::IndirectWithNext) {
+            if cx.driver().has(DriverFault::IndirectWithNext) {
                 flags |= VIRTQ_DESC_F_NEXT;
             }
             let f = |part| Field::Desc { index: head, part };
@@ -216,17 +216,17 @@ impl SplitDriver {
                 let mut next = descs.get(k + 1).copied().unwrap_or(0);
                 if k + 1 < n {
                     flags |= VIRTQ_DESC_F_NEXT;
-                } else if cx.driver.has(DriverFault::LoopChain) {
+                } else if cx.driver().has(DriverFault::LoopChain) {
                     flags |= VIRTQ_DESC_F_NEXT;
                     next = head;
                 }
-                let addr = cx.alloc.segment(head, k);
+                let addr = cx.alloc().segment(head, k);
                 let f = |part| Field::Desc { index: d, part };
                 write_desc(cx, l.desc(d), f, addr, len, flags, next)?;
             }
         }
         let slot = self.avail_idx.slot(l.size);
-        let entry = cx.driver.find(|f| match f {
+        let entry = cx.driver().find(|f| match f {
             DriverFault::BadHead(v) => Some(*v),
             _ => None,
         });
@@ -251,7 +251,7 @@ impl SplitDriver {
     /// Publishes the added entries: the release store of `avail.idx` (spec §2.7.13 steps 3-4).
     #[inline(always)]
     pub(crate) fn publish(&mut self, cx: &mut Ctx<'_>, l: &SplitLayout) -> Result<(), Halt> {
-        let jump = cx.driver.find(|f| match f {
+        let jump = cx.driver().find(|f| match f {
             DriverFault::AvailIdxJump(n) => Some(*n),
             _ => None,
         });
@@ -286,9 +286,9 @@ impl SplitDriver {
         };
         self.kicked_at = new;
         let value = if cx.has(Features::NOTIFICATION_DATA) {
-            crate::queue::notification_data(cx.queue_index, self.avail_idx.0)
+            crate::queue::notification_data(cx.queue_index(), self.avail_idx.0)
         } else {
-            u32::from(cx.queue_index)
+            u32::from(cx.queue_index())
         };
         send_kick(cx, needed, value)
     }
@@ -345,7 +345,7 @@ impl SplitDriver {
                 Ordering::Plain,
             )?;
         }
-        if cx.driver.has(DriverFault::NoRecheck) {
+        if cx.driver().has(DriverFault::NoRecheck) {
             return Ok(false);
         }
         let idx = cx
@@ -573,7 +573,7 @@ impl SplitDevice {
                 return Ok(popped);
             };
             self.last_avail = self.last_avail.wrapping_add(1);
-            if cx.has(Features::EVENT_IDX) && !cx.device.has(DeviceFault::NoAvailEvent) {
+            if cx.has(Features::EVENT_IDX) && !cx.device().has(DeviceFault::NoAvailEvent) {
                 let v = self.last_avail.0;
                 cx.bus.store(
                     DEV,
@@ -734,7 +734,7 @@ impl SplitDevice {
     ) -> Result<u16, Halt> {
         let batch = take_batch(cx, &mut self.inflight, count, pick, written, done)?;
         let in_order = cx.has(Features::IN_ORDER);
-        let early = cx.device.has(DeviceFault::EarlyPublish);
+        let early = cx.device().has(DeviceFault::EarlyPublish);
         let n = batch.len() as u16;
         for (k, &(id, len, _)) in batch.iter().enumerate() {
             if in_order && k + 1 < batch.len() {
@@ -852,7 +852,7 @@ impl SplitDevice {
     ) -> Result<bool, Halt> {
         self.notifications = true;
         if cx.has(Features::EVENT_IDX) {
-            if !cx.device.has(DeviceFault::NoAvailEvent) {
+            if !cx.device().has(DeviceFault::NoAvailEvent) {
                 let idx = cx
                     .bus
                     .load(DEV, Field::AvailIdx, l.avail_idx(), 2, Ordering::Plain)?;
@@ -869,7 +869,7 @@ impl SplitDevice {
             cx.bus
                 .store(DEV, Field::UsedFlags, l.used_flags(), 2, 0, Ordering::Plain)?;
         }
-        if cx.device.has(DeviceFault::NoRecheck) {
+        if cx.device().has(DeviceFault::NoRecheck) {
             return Ok(false);
         }
         let idx =
