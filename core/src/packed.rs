@@ -22,7 +22,7 @@ use crate::layout::{
 };
 use crate::memory::{Agent, DescPart, Field, Halt, Ordering};
 use crate::queue::{BufferSpec, Chain, Ctx, NotifyDecision, Pick, Segment, notification_data};
-use crate::queue::{send_interrupt, send_kick, take_batch};
+use crate::queue::{send_interrupt, send_kick, take_at, take_batch};
 
 const DRV: Agent = Agent::Driver;
 const DEV: Agent = Agent::Device;
@@ -388,11 +388,7 @@ impl PackedDriver {
             let taken = if in_order { pos + 1 } else { 1 };
             let mut skip = 0u16;
             for _ in 0..taken {
-                let t = if in_order || pos == 0 {
-                    self.order.pop_front()
-                } else {
-                    self.order.remove(pos)
-                };
+                let t = take_at(&mut self.order, if in_order { 0 } else { pos });
                 let Some(t) = t else { break };
                 if let Some(st) = self.ids.get_mut(usize::from(t)).and_then(Option::take) {
                     if t == id

@@ -59,6 +59,14 @@ impl BufferSpec {
     }
 }
 
+/// `q.remove(i)`, with the usual case (buffers completed and reclaimed in the order they
+/// went out, so `i` is 0) taken by `pop_front`, which skips `remove`'s general bookkeeping
+/// on every buffer.
+#[inline(always)]
+pub(crate) fn take_at<T>(q: &mut VecDeque<T>, i: usize) -> Option<T> {
+    if i == 0 { q.pop_front() } else { q.remove(i) }
+}
+
 /// Which outstanding buffers a device completes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Pick {
@@ -268,10 +276,8 @@ pub(crate) fn take_batch(
         };
         let chain = if cx.device().has(DeviceFault::DoubleComplete) {
             inflight.get(i).cloned()
-        } else if i == 0 {
-            inflight.pop_front()
         } else {
-            inflight.remove(i)
+            take_at(inflight, i)
         };
         let Some(chain) = chain else {
             break;

@@ -64,6 +64,16 @@ pub struct SplitDriver {
     pub callbacks: bool,
 }
 
+/// The `num` descriptors of the chain starting at `head`, following the driver's own record
+/// of each descriptor's successor (`next` is [`SplitDriver::chain_next`]).
+fn links(next: &[u16], head: u16, num: u16) -> impl Iterator<Item = u16> + '_ {
+    (0..num).scan(head, |d, _| {
+        let here = *d;
+        *d = next.get(usize::from(here)).copied().unwrap_or(0);
+        Some(here)
+    })
+}
+
 impl SplitDriver {
     /// A driver for a freshly zeroed ring of `size` entries.
     pub fn new(size: u16) -> Self {
@@ -83,15 +93,10 @@ impl SplitDriver {
 
     /// The descriptors of the outstanding chain starting at `head`.
     pub fn chain(&self, head: u16) -> Descs {
-        let mut out = Descs::new();
-        if let Some(Some(st)) = self.heads.get(usize::from(head)) {
-            let mut d = head;
-            for _ in 0..st.num {
-                out.push(d);
-                d = self.chain_next.get(usize::from(d)).copied().unwrap_or(0);
-            }
+        match self.heads.get(usize::from(head)) {
+            Some(Some(st)) => links(&self.chain_next, head, st.num).collect(),
+            _ => Descs::new(),
         }
-        out
     }
 
     fn alloc(&mut self, n: usize, size: u16, in_order: bool) -> Option<Descs> {
@@ -120,11 +125,7 @@ impl SplitDriver {
         let st = self.heads.get_mut(usize::from(head))?.take()?;
         // Walk the chain onto the stack, then flip that part so the head ends up on top.
         let at = self.free.len();
-        let mut d = head;
-        for _ in 0..st.num {
-            self.free.push(d);
-            d = self.chain_next.get(usize::from(d)).copied().unwrap_or(0);
-        }
+        self.free.extend(links(&self.chain_next, head, st.num));
         self.free[at..].reverse();
         Some(st)
     }
