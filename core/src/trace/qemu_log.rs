@@ -109,6 +109,18 @@ struct Parsed {
     end: usize,
 }
 
+impl Parsed {
+    /// The prefix's values and the rest of `line`, the line it was parsed from.
+    #[inline]
+    fn split(self, line: &[u8]) -> (Prefix, &[u8]) {
+        let prefix = Prefix {
+            tid: self.tid,
+            time_us: self.time_us,
+        };
+        (prefix, line.get(self.end..).unwrap_or_default())
+    }
+}
+
 /// Parses the `tid@sec.usec:` prefix at the start of a line, if there is one.
 #[inline]
 fn parse_prefix(line: &[u8]) -> Option<Parsed> {
@@ -145,53 +157,75 @@ const NO_PREFIX: Prefix = Prefix {
 /// Splits the optional `tid@sec.usec:` prefix off a line.
 pub fn split_prefix(line: &[u8]) -> (Prefix, &[u8]) {
     match parse_prefix(line) {
-        Some(p) => (
-            Prefix {
-                tid: p.tid,
-                time_us: p.time_us,
-            },
-            line.get(p.end..).unwrap_or_default(),
-        ),
+        Some(p) => p.split(line),
         None => (NO_PREFIX, line),
     }
 }
 
-/// The longest `tid@sec.` [`PrefixMemo`] remembers.
-const MEMO: usize = 32;
+/// How many leading bytes of a line the memos below compare.
+const HEAD: usize = 32;
+
+/// Up to [`HEAD`] remembered bytes, zero-padded words, compared against the start of a line
+/// with four masked word compares (no `memcmp` call, no length-dependent loop).
+#[derive(Debug, Default, Clone, Copy)]
+struct Head {
+    words: [u64; HEAD / 8],
+    len: usize,
+}
+
+impl Head {
+    /// `bytes`, if they fit.
+    fn of(bytes: &[u8]) -> Option<Head> {
+        let mut padded = [0u8; HEAD];
+        padded.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        let mut words = [0; HEAD / 8];
+        for (w, c) in words.iter_mut().zip(padded.chunks_exact(8)) {
+            *w = u64::from_le_bytes(c.try_into().unwrap_or_default());
+        }
+        Some(Head {
+            words,
+            len: bytes.len(),
+        })
+    }
+
+    /// Whether `line` starts with these bytes (`false` for lines under [`HEAD`] bytes).
+    #[inline(always)]
+    fn starts(&self, line: &[u8]) -> bool {
+        let Some(l) = line.get(..HEAD) else {
+            return false;
+        };
+        let mut diff = 0;
+        for (i, (a, b)) in l.chunks_exact(8).zip(&self.words).enumerate() {
+            let a = u64::from_le_bytes(a.try_into().unwrap_or_default());
+            let valid = self.len.saturating_sub(8 * i).min(8);
+            diff |= (a ^ b) & u64::MAX.checked_shr(64 - 8 * valid as u32).unwrap_or(0);
+        }
+        diff == 0
+    }
+}
 
 /// The last line's `tid@sec.` and its values. Consecutive lines of a trace almost always come
 /// from the same thread in the same second, so a line starting with the same bytes only needs
 /// its microseconds parsed: the same result as [`split_prefix`] for about half the work.
 #[derive(Debug, Default)]
 pub(crate) struct PrefixMemo {
-    head: [u8; MEMO],
-    len: usize,
+    head: Head,
     tid: u32,
     sec: u64,
 }
 
 impl PrefixMemo {
-    /// Whether `line` starts with the remembered `tid@sec.`: four masked word compares.
+    /// Whether `line` starts with the remembered `tid@sec.`.
     #[inline]
     fn same_head(&self, line: &[u8]) -> bool {
-        let Some(l) = line.get(..MEMO) else {
-            return false;
-        };
-        let mut diff = 0;
-        for (k, (a, b)) in l.chunks_exact(8).zip(self.head.chunks_exact(8)).enumerate() {
-            let word = |c: &[u8]| u64::from_le_bytes(c.try_into().unwrap_or_default());
-            let valid = self.len.saturating_sub(8 * k).min(8);
-            let mask = u64::MAX.checked_shr(64 - 8 * valid as u32).unwrap_or(0);
-            diff |= (word(a) ^ word(b)) & mask;
-        }
-        self.len > 0 && diff == 0
+        self.head.len > 0 && self.head.starts(line)
     }
 
     /// [`split_prefix`], remembering the head for the next line.
     #[inline]
     pub(crate) fn split<'a>(&mut self, line: &'a [u8]) -> (Prefix, &'a [u8]) {
         if self.same_head(line)
-            && let Some((time_us, end)) = usec_at(line, self.len, self.sec)
+            && let Some((time_us, end)) = usec_at(line, self.head.len, self.sec)
         {
             let p = Prefix {
                 tid: self.tid,
@@ -202,18 +236,14 @@ impl PrefixMemo {
         let Some(p) = parse_prefix(line) else {
             return (NO_PREFIX, line);
         };
-        if let Some(head) = line.get(..=p.dot).filter(|h| h.len() <= MEMO) {
-            self.head = [0; MEMO];
-            self.head[..head.len()].copy_from_slice(head);
-            self.len = head.len();
-            self.tid = p.tid;
-            self.sec = p.sec;
+        if let Some(head) = line.get(..=p.dot).and_then(Head::of) {
+            *self = PrefixMemo {
+                head,
+                tid: p.tid,
+                sec: p.sec,
+            };
         }
-        let prefix = Prefix {
-            tid: p.tid,
-            time_us: p.time_us,
-        };
-        (prefix, line.get(p.end..).unwrap_or_default())
+        p.split(line)
     }
 }
 
@@ -661,14 +691,10 @@ fn classify(b: &mut Builder, rest: &[u8]) -> Option<(usize, Class, NameId)> {
     Some((n, class, id))
 }
 
-/// The longest name [`NameMemo`] remembers.
-const NAME_MEMO: usize = 32;
-
 /// One remembered event name.
 #[derive(Debug, Clone, Copy)]
 struct KnownName {
-    words: [u64; NAME_MEMO / 8],
-    len: usize,
+    name: Head,
     class: Class,
     id: NameId,
 }
@@ -680,17 +706,6 @@ struct KnownName {
 pub(crate) struct NameMemo([Option<KnownName>; 16]);
 
 impl NameMemo {
-    /// The words of `rest`'s first [`NAME_MEMO`] bytes, if it has that many.
-    #[inline]
-    fn words(rest: &[u8]) -> Option<[u64; NAME_MEMO / 8]> {
-        let b = rest.get(..NAME_MEMO)?;
-        let mut w = [0; NAME_MEMO / 8];
-        for (w, c) in w.iter_mut().zip(b.chunks_exact(8)) {
-            *w = u64::from_le_bytes(c.try_into().unwrap_or_default());
-        }
-        Some(w)
-    }
-
     /// The slot for a name whose second word is `w1` (the first is `virtio_b`-like for most).
     #[inline]
     fn slot(w1: u64) -> usize {
@@ -700,36 +715,22 @@ impl NameMemo {
     /// The remembered name `rest` starts with, if any: its length, class and id.
     #[inline]
     fn find(&self, rest: &[u8]) -> Option<(usize, Class, NameId)> {
-        let w = Self::words(rest)?;
-        let k = self.0.get(Self::slot(w[1]))?.as_ref()?;
-        let mut diff = 0;
-        for (i, (a, b)) in w.iter().zip(&k.words).enumerate() {
-            let valid = k.len.saturating_sub(8 * i).min(8);
-            diff |= (a ^ b) & u64::MAX.checked_shr(64 - 8 * valid as u32).unwrap_or(0);
-        }
-        (diff == 0 && matches!(rest.get(k.len), None | Some(b' ')))
-            .then_some((k.len, k.class, k.id))
+        let w1 = u64::from_le_bytes(rest.get(8..16)?.try_into().ok()?);
+        let k = self.0.get(Self::slot(w1))?.as_ref()?;
+        let len = k.name.len;
+        (k.name.starts(rest) && matches!(rest.get(len), None | Some(b' ')))
+            .then_some((len, k.class, k.id))
     }
 
-    /// Remembers `name` (a whole, classified name) as `id`.
+    /// Remembers `name` (a whole, classified name) as `id`; names over [`HEAD`] bytes are not
+    /// remembered.
     fn remember(&mut self, name: &[u8], class: Class, id: NameId) {
-        // Names over NAME_MEMO bytes are not remembered.
-        let mut padded = [0u8; NAME_MEMO];
-        let Some(dst) = padded.get_mut(..name.len()) else {
-            return;
-        };
-        dst.copy_from_slice(name);
-        let Some(words) = Self::words(&padded) else {
+        let Some(name) = Head::of(name) else {
             return;
         };
         // Names shorter than 9 bytes all share slot 0's second word; they are rare.
-        if let Some(slot) = self.0.get_mut(Self::slot(words[1])) {
-            *slot = Some(KnownName {
-                words,
-                len: name.len(),
-                class,
-                id,
-            });
+        if let Some(slot) = self.0.get_mut(Self::slot(name.words[1])) {
+            *slot = Some(KnownName { name, class, id });
         }
     }
 }
