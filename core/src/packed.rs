@@ -21,7 +21,7 @@ use crate::layout::{
     VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE, WrapCounter, vring_need_event,
 };
 use crate::memory::{Agent, DescPart, Field, Halt, Ordering};
-use crate::queue::{BufferSpec, Chain, Ctx, NotifyDecision, Pick, Segment, notification_data};
+use crate::queue::{BufferSpec, Chain, Ctx, NotifyDecision, Pick, Segment};
 use crate::queue::{send_interrupt, send_kick, take_at, take_batch};
 
 const DRV: Agent = Agent::Driver;
@@ -281,11 +281,7 @@ impl PackedDriver {
             l.size,
         )?;
         self.added_since_kick = 0;
-        let value = if cx.has(Features::NOTIFICATION_DATA) {
-            notification_data(cx.queue_index(), self.next_avail.off_wrap())
-        } else {
-            u32::from(cx.queue_index())
-        };
+        let value = cx.kick_value(self.next_avail.off_wrap());
         send_kick(cx, needed, value)
     }
 

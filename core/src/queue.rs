@@ -171,9 +171,16 @@ impl Ctx<'_> {
     pub fn alloc(&self) -> &BufferArea {
         &self.config.queue.buffers
     }
-    /// Queue index (for notification data).
-    pub fn queue_index(&self) -> u16 {
-        self.config.queue.index
+    /// The value a kick writes: with NOTIFICATION_DATA the queue index and where the driver
+    /// will add next (`next`: `avail.idx` for split, the next slot's `off_wrap` for packed),
+    /// else the queue index alone.
+    pub fn kick_value(&self, next: u16) -> u32 {
+        let queue = self.config.queue.index;
+        if self.has(Features::NOTIFICATION_DATA) {
+            notification_data(queue, next)
+        } else {
+            u32::from(queue)
+        }
     }
     pub fn has(&self, f: Features) -> bool {
         self.features.contains(f)

@@ -286,11 +286,7 @@ impl SplitDriver {
             fl as u16 & VIRTQ_USED_F_NO_NOTIFY == 0
         };
         self.kicked_at = new;
-        let value = if cx.has(Features::NOTIFICATION_DATA) {
-            crate::queue::notification_data(cx.queue_index(), self.avail_idx.0)
-        } else {
-            u32::from(cx.queue_index())
-        };
+        let value = cx.kick_value(self.avail_idx.0);
         send_kick(cx, needed, value)
     }
 
