@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::error::TraceError;
 use crate::detect::{self, Finding, Severity, code};
 use crate::layout::{
-    self, PackedLayout, PackedPos, RingKind, SplitLayout, VIRTQ_DESC_F_AVAIL,
+    self, LayoutError, PackedLayout, PackedPos, RingKind, SplitLayout, VIRTQ_DESC_F_AVAIL,
     VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE,
 };
 use crate::memory::GuestMemory;
@@ -181,6 +181,21 @@ fn split_size(d: &DumpInput) -> Result<(u16, bool), TraceError> {
     Ok((check, d.size.is_none()))
 }
 
+/// The ring layout at the dumped areas' addresses, or, for dumps saved without them, at fixed
+/// stand-in addresses (the bytes decode the same wherever they sit).
+fn dump_layout<L>(
+    d: &DumpInput,
+    new: impl Fn(u64, u64, u64) -> Result<L, LayoutError>,
+) -> Result<L, TraceError> {
+    d.addrs
+        .and_then(|(a, b, c)| new(a, b, c).ok())
+        .map_or_else(|| new(0x1000_0000, 0x2000_0000, 0x3000_0000), Ok)
+        .map_err(|e| TraceError::Layout {
+            file: d.name.clone(),
+            source: e,
+        })
+}
+
 /// Decodes and checks one queue's dump.
 pub fn inspect(d: &DumpInput) -> Result<Inspection, TraceError> {
     let kind = d
@@ -194,17 +209,7 @@ pub fn inspect(d: &DumpInput) -> Result<Inspection, TraceError> {
     let (state, inferred) = match kind {
         RingKind::Split => {
             let (q, inferred) = split_size(d)?;
-            let l = d
-                .addrs
-                .and_then(|(a, b, c)| SplitLayout::new(u32::from(q), a, b, c).ok())
-                .map_or_else(
-                    || SplitLayout::new(u32::from(q), 0x1000_0000, 0x2000_0000, 0x3000_0000),
-                    Ok,
-                )
-                .map_err(|e| TraceError::Layout {
-                    file: d.name.clone(),
-                    source: e,
-                })?;
+            let l = dump_layout(d, |a, b, c| SplitLayout::new(u32::from(q), a, b, c))?;
             mem.write(l.desc, &d.desc);
             mem.write(l.avail, &d.driver);
             mem.write(l.used, &d.device);
@@ -268,17 +273,7 @@ pub fn inspect(d: &DumpInput) -> Result<Inspection, TraceError> {
                     ));
                 }
             }
-            let l = d
-                .addrs
-                .and_then(|(a, b, c)| PackedLayout::new(u32::from(q16), a, b, c).ok())
-                .map_or_else(
-                    || PackedLayout::new(u32::from(q16), 0x1000_0000, 0x2000_0000, 0x3000_0000),
-                    Ok,
-                )
-                .map_err(|e| TraceError::Layout {
-                    file: d.name.clone(),
-                    source: e,
-                })?;
+            let l = dump_layout(d, |a, b, c| PackedLayout::new(u32::from(q16), a, b, c))?;
             mem.write(l.desc, &d.desc);
             mem.write(l.driver_event, d.driver.get(..4).unwrap_or_default());
             mem.write(l.device_event, d.device.get(..4).unwrap_or_default());
