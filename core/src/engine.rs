@@ -36,6 +36,97 @@ macro_rules! on_ring {
     };
 }
 
+/// One ring op on one layout: the body [`Engine::apply`] and [`Engine::run`] share. A macro,
+/// not a function, because the two layouts' sides are different types with the same methods
+/// (as in [`on_ring`]), and because `?` must leave the caller.
+macro_rules! ring_step {
+    ($op:expr, $cx:ident, $l:ident, $drv:ident, $dev:ident, $ledger:ident, $counters:ident, $step0:ident) => {
+        match $op {
+            Op::Add { buffer, count } => {
+                let first = $ledger.added_unpublished.len();
+                for _ in 0..*count {
+                    match $drv.add(&mut $cx, $l, buffer)? {
+                        Some(id) => $ledger.added_unpublished.push(id),
+                        None => break,
+                    }
+                }
+                Outcome::Added(ids(&$ledger.added_unpublished[first..]))
+            }
+            Op::Publish => {
+                $drv.publish(&mut $cx, $l)?;
+                let n = $ledger.added_unpublished.len();
+                $ledger.made_available += n as u64;
+                push_all(&mut $ledger.available, &$ledger.added_unpublished);
+                $ledger.added_unpublished.clear();
+                $counters.last_publish = Some($step0);
+                Outcome::Published(n)
+            }
+            Op::Kick => {
+                let d = $drv.kick(&mut $cx, $l)?;
+                if let Some(n) = $cx.notifications.last().filter(|_| d.sent) {
+                    $dev.notified(&$cx, n.value);
+                }
+                count_decision($counters, &mut $cx, Agent::Driver, d, $step0);
+                Outcome::Kicked(d)
+            }
+            Op::DisableInterrupts => {
+                $drv.disable_cb(&mut $cx, $l)?;
+                Outcome::InterruptsOff
+            }
+            Op::EnableInterrupts => {
+                let more = $drv.enable_cb(&mut $cx, $l)?;
+                Outcome::InterruptsOn(more)
+            }
+            Op::Reclaim { max } => {
+                let before = $drv.order.len();
+                let n = $drv.reclaim(&mut $cx, $l, max.unwrap_or(u16::MAX))?;
+                $ledger.reclaimed += (before - $drv.order.len()) as u64;
+                // Used entries consumed, good or bad: a bad id still uses up its entry.
+                drain(&mut $ledger.used, n.into());
+                Outcome::Reclaimed(n)
+            }
+            Op::Pop { max } => {
+                let n = $dev.pop(&mut $cx, $l, max.unwrap_or(u16::MAX))?;
+                $ledger.popped += u64::from(n);
+                drain(&mut $ledger.available, n.into());
+                Outcome::Popped(n)
+            }
+            Op::Complete {
+                count,
+                pick,
+                written,
+            } => {
+                let done = &mut $ledger.completed_unpublished;
+                let n = $dev.complete(&mut $cx, $l, *count, *pick, *written, done)?;
+                $ledger.completed += u64::from(n);
+                Outcome::Completed(n)
+            }
+            Op::PublishUsed => {
+                $dev.publish(&mut $cx, $l)?;
+                let n = $ledger.completed_unpublished.len();
+                push_all(&mut $ledger.used, &$ledger.completed_unpublished);
+                $ledger.completed_unpublished.clear();
+                $counters.last_used_publish = Some($step0);
+                Outcome::PublishedUsed(n)
+            }
+            Op::Interrupt => {
+                let d = $dev.interrupt(&mut $cx, $l)?;
+                count_decision($counters, &mut $cx, Agent::Device, d, $step0);
+                Outcome::Interrupted(d)
+            }
+            Op::DisableNotifications => {
+                $dev.disable_notify(&mut $cx, $l)?;
+                Outcome::NotificationsOff
+            }
+            Op::EnableNotifications => {
+                let more = $dev.enable_notify(&mut $cx, $l)?;
+                Outcome::NotificationsOn(more)
+            }
+            other => Outcome::Said(format!("{} is not a ring operation", other.name())),
+        }
+    };
+}
+
 fn default_base() -> u64 {
     0x10000
 }
@@ -365,17 +456,84 @@ impl Engine {
     /// exactly "after the accesses made so far".
     #[inline]
     pub fn apply(&mut self, op: &Op) -> Result<Outcome, Halt> {
-        match op {
-            Op::Negotiate
-            | Op::SetStatus(_)
-            | Op::WriteFeatures(_)
-            | Op::Reset
-            | Op::NeedsReset
-            | Op::DriverFault { .. }
-            | Op::DeviceFault { .. }
-            | Op::Repeat { .. } => self.control_op(op),
-            _ => self.ring_op(op),
+        if op.is_control() {
+            return self.control_op(op);
         }
+        let Some(ring) = self.ring.as_mut() else {
+            return Ok(self.no_queue(op));
+        };
+        if !self.transport.status.has(Status::DRIVER_OK) && !self.transport.legacy {
+            before_driver_ok(&mut self.findings, self.bus.steps(), op);
+        }
+        let mut cx = Ctx {
+            bus: &mut self.bus,
+            findings: &mut self.findings,
+            features: self.transport.negotiated.unwrap_or(Features::NONE),
+            config: &self.config,
+            notifications: &mut self.notifications,
+        };
+        let (ledger, counters) = (&mut self.ledger, &mut self.counters);
+        let step0 = cx.bus.steps();
+        Ok(on_ring!(ring, |l, drv, dev| ring_step!(
+            op, cx, l, drv, dev, ledger, counters, step0
+        )))
+    }
+
+    /// Applies `ops` in order, handing `sink` each op's index and outcome, and stops at the
+    /// first [`Halt`]. The same as [`apply`](Self::apply) on each op in turn, but a stretch of
+    /// ring ops shares one set-up (the context, the layout's dispatch, the DRIVER_OK state,
+    /// which ring ops cannot change): at one buffer per op that set-up was a third of the
+    /// work. A caller that replays without reading outcomes (a seek) passes `|_, _| {}`.
+    #[inline(always)]
+    pub fn run(&mut self, ops: &[Op], mut sink: impl FnMut(usize, Outcome)) -> Result<(), Halt> {
+        let mut i = 0;
+        while let Some(op) = ops.get(i) {
+            if op.is_control() {
+                sink(i, self.control_op(op)?);
+                i += 1;
+                continue;
+            }
+            let Some(ring) = self.ring.as_mut() else {
+                sink(i, self.no_queue(op));
+                i += 1;
+                continue;
+            };
+            let early = !self.transport.status.has(Status::DRIVER_OK) && !self.transport.legacy;
+            let mut cx = Ctx {
+                bus: &mut self.bus,
+                findings: &mut self.findings,
+                features: self.transport.negotiated.unwrap_or(Features::NONE),
+                config: &self.config,
+                notifications: &mut self.notifications,
+            };
+            let ledger = &mut self.ledger;
+            let counters = &mut self.counters;
+            i = on_ring!(ring, |l, drv, dev| {
+                while let Some(op) = ops.get(i).filter(|op| !op.is_control()) {
+                    if early {
+                        before_driver_ok(cx.findings, cx.bus.steps(), op);
+                    }
+                    let step0 = cx.bus.steps();
+                    let out = ring_step!(op, cx, l, drv, dev, ledger, counters, step0);
+                    sink(i, out);
+                    i += 1;
+                }
+                i
+            });
+        }
+        Ok(())
+    }
+
+    /// A ring op before the queue exists: a finding, and nothing else happens.
+    #[cold]
+    fn no_queue(&mut self, op: &Op) -> Outcome {
+        let msg = format!(
+            "{} before the queue was set up (status {})",
+            op.name(),
+            self.transport.status
+        );
+        self.note(Code::BeforeDriverOk, op.agent(), msg);
+        Outcome::NoQueue(op.name())
     }
 
     /// Transport and fault-switch ops: rare, kept out of the ring ops' way.
@@ -434,136 +592,6 @@ impl Engine {
             Op::Repeat { .. } => Outcome::Said("repeat (flattened by the session)".into()),
             other => Outcome::Said(format!("{} is not a transport operation", other.name())),
         })
-    }
-
-    // Inlined into `apply` (and so into the caller's loop): at one buffer per op the call's
-    // prologue, epilogue and the outcome's trip through memory were a tenth of the work.
-    #[inline(always)]
-    fn ring_op(&mut self, op: &Op) -> Result<Outcome, Halt> {
-        let live = self.transport.status.has(Status::DRIVER_OK);
-        if self.ring.is_none() {
-            let agent = op.agent();
-            self.note(
-                Code::BeforeDriverOk,
-                agent,
-                format!(
-                    "{} before the queue was set up (status {})",
-                    op.name(),
-                    self.transport.status
-                ),
-            );
-            return Ok(Outcome::NoQueue(op.name()));
-        }
-        if !live && !self.transport.legacy {
-            let agent = op.agent();
-            let what = match agent {
-                Agent::Driver if matches!(op, Op::Kick) => {
-                    Some("driver notified the device before DRIVER_OK")
-                }
-                Agent::Device => Some("device used the queue before DRIVER_OK"),
-                _ => None,
-            };
-            if let Some(w) = what {
-                self.note(Code::BeforeDriverOk, agent, w.into());
-            }
-        }
-        let step0 = self.bus.steps();
-        let features = self.features();
-        let mut cx = Ctx {
-            bus: &mut self.bus,
-            findings: &mut self.findings,
-            features,
-            config: &self.config,
-            notifications: &mut self.notifications,
-        };
-        let Some(ring) = self.ring.as_mut() else {
-            return Ok(Outcome::NoQueue(op.name()));
-        };
-        let ledger = &mut self.ledger;
-        let counters = &mut self.counters;
-        Ok(on_ring!(ring, |l, drv, dev| match op {
-            Op::Add { buffer, count } => {
-                let first = ledger.added_unpublished.len();
-                for _ in 0..*count {
-                    match drv.add(&mut cx, l, buffer)? {
-                        Some(id) => ledger.added_unpublished.push(id),
-                        None => break,
-                    }
-                }
-                Outcome::Added(ids(&ledger.added_unpublished[first..]))
-            }
-            Op::Publish => {
-                drv.publish(&mut cx, l)?;
-                let n = ledger.added_unpublished.len();
-                ledger.made_available += n as u64;
-                push_all(&mut ledger.available, &ledger.added_unpublished);
-                ledger.added_unpublished.clear();
-                counters.last_publish = Some(step0);
-                Outcome::Published(n)
-            }
-            Op::Kick => {
-                let d = drv.kick(&mut cx, l)?;
-                if let Some(n) = cx.notifications.last().filter(|_| d.sent) {
-                    dev.notified(&cx, n.value);
-                }
-                count_decision(counters, &mut cx, Agent::Driver, d, step0);
-                Outcome::Kicked(d)
-            }
-            Op::DisableInterrupts => {
-                drv.disable_cb(&mut cx, l)?;
-                Outcome::InterruptsOff
-            }
-            Op::EnableInterrupts => {
-                let more = drv.enable_cb(&mut cx, l)?;
-                Outcome::InterruptsOn(more)
-            }
-            Op::Reclaim { max } => {
-                let before = drv.order.len();
-                let n = drv.reclaim(&mut cx, l, max.unwrap_or(u16::MAX))?;
-                ledger.reclaimed += (before - drv.order.len()) as u64;
-                // Used entries consumed, good or bad: a bad id still uses up its entry.
-                drain(&mut ledger.used, n.into());
-                Outcome::Reclaimed(n)
-            }
-            Op::Pop { max } => {
-                let n = dev.pop(&mut cx, l, max.unwrap_or(u16::MAX))?;
-                ledger.popped += u64::from(n);
-                drain(&mut ledger.available, n.into());
-                Outcome::Popped(n)
-            }
-            Op::Complete {
-                count,
-                pick,
-                written,
-            } => {
-                let done = &mut ledger.completed_unpublished;
-                let n = dev.complete(&mut cx, l, *count, *pick, *written, done)?;
-                ledger.completed += u64::from(n);
-                Outcome::Completed(n)
-            }
-            Op::PublishUsed => {
-                dev.publish(&mut cx, l)?;
-                let n = ledger.completed_unpublished.len();
-                push_all(&mut ledger.used, &ledger.completed_unpublished);
-                ledger.completed_unpublished.clear();
-                counters.last_used_publish = Some(step0);
-                Outcome::PublishedUsed(n)
-            }
-            Op::Interrupt => {
-                let d = dev.interrupt(&mut cx, l)?;
-                count_decision(counters, &mut cx, Agent::Device, d, step0);
-                Outcome::Interrupted(d)
-            }
-            Op::DisableNotifications => {
-                dev.disable_notify(&mut cx, l)?;
-                Outcome::NotificationsOff
-            }
-            Op::EnableNotifications => {
-                let more = dev.enable_notify(&mut cx, l)?;
-                Outcome::NotificationsOn(more)
-            }
-            other => Outcome::Said(format!("{} is not a ring operation", other.name())),
-        }))
     }
 
     fn write_status_reg(&mut self, new: u8) -> Result<(), Halt> {
@@ -925,6 +953,19 @@ impl Engine {
 
 /// Counts a kick or interrupt decision made at `step0`, and notes a needed notification that
 /// was not sent.
+/// The finding for a kick or a device op on a modern queue before DRIVER_OK (§3.1.1: the
+/// device must not use the queue, nor the driver notify it, before then).
+#[cold]
+fn before_driver_ok(findings: &mut Findings, step: u64, op: &Op) {
+    let agent = op.agent();
+    let what = match agent {
+        Agent::Driver if matches!(op, Op::Kick) => "driver notified the device before DRIVER_OK",
+        Agent::Device => "device used the queue before DRIVER_OK",
+        Agent::Driver => return,
+    };
+    findings.push(Code::BeforeDriverOk, step, Some(agent), what.into());
+}
+
 fn count_decision(c: &mut Counters, cx: &mut Ctx<'_>, agent: Agent, d: NotifyDecision, step0: u64) {
     match (agent, d.needed) {
         (Agent::Driver, true) => c.kicks_needed += 1,

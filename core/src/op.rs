@@ -160,6 +160,13 @@ impl Op {
         }
     }
 
+    /// Whether it acts on the transport or a fault switch rather than on the ring: these ops
+    /// change what the ring ops around them may assume (status, features, behaviour).
+    #[inline]
+    pub fn is_control(&self) -> bool {
+        matches!(self.kind(), OpKind::Transport | OpKind::Fault)
+    }
+
     /// A short name, like the function a real implementation would call.
     pub fn name(&self) -> &'static str {
         match self {

@@ -185,9 +185,8 @@ impl Session {
         let ck = (op / CHECKPOINT_EVERY).min(self.checkpoints.len().saturating_sub(1));
         let mut e = self.checkpoints[ck].clone();
         e.bus.set_recording(false);
-        for o in &self.ops[ck * CHECKPOINT_EVERY..op] {
-            let _ = e.apply(o);
-        }
+        // No budget is set, so the replay runs to the end of the slice.
+        let _ = e.run(&self.ops[ck * CHECKPOINT_EVERY..op], |_, _| {});
         // At an op boundary the state is "before the op": running it up to its first access
         // would show private bookkeeping (a free-list pop) that belongs to the next step.
         if op < self.ops.len() && step > self.op_start(op) {

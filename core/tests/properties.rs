@@ -52,6 +52,30 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// Ring ops mixed with the ops that change what ring ops may assume: negotiation, status
+/// writes (DRIVER_OK cleared or never set), reset, NEEDS_RESET and fault switches.
+fn any_op() -> impl Strategy<Value = Op> {
+    use ringside_core::behaviour::{DeviceFault, DriverFault};
+    prop_oneof![
+        12 => op(),
+        1 => Just(Op::Negotiate),
+        1 => prop_oneof![Just(0u8), Just(1), Just(3), Just(11), Just(15)].prop_map(Op::SetStatus),
+        1 => Just(Op::Reset),
+        1 => Just(Op::NeedsReset),
+        1 => (prop_oneof![
+            Just(DriverFault::SkipKick),
+            Just(DriverFault::BadHead(1)),
+            Just(DriverFault::WritableFirst),
+        ], any::<bool>())
+            .prop_map(|(fault, on)| Op::DriverFault { fault, on }),
+        1 => (prop_oneof![
+            Just(DeviceFault::DoubleComplete),
+            Just(DeviceFault::EarlyPublish),
+        ], any::<bool>())
+            .prop_map(|(fault, on)| Op::DeviceFault { fault, on }),
+    ]
+}
+
 fn config() -> impl Strategy<Value = EngineConfig> {
     (
         prop_oneof![Just(RingKind::Split), Just(RingKind::Packed)],
@@ -193,6 +217,44 @@ proptest! {
         prop_assert!(e.ledger.available.is_empty() && e.ledger.used.is_empty());
         let errors: Vec<_> = e.findings.0.iter().filter(|f| f.severity == Severity::Error).collect();
         prop_assert!(errors.is_empty(), "{:?}", errors);
+    }
+
+    #[test]
+    fn run_is_apply_op_by_op(
+        cfg in config(),
+        negotiate in any::<bool>(),
+        ops in prop::collection::vec(any_op(), 0..60),
+        recording in any::<bool>(),
+        budget in prop::option::of(0u64..400),
+    ) {
+        let mut stepped = Engine::new(cfg).unwrap();
+        stepped.bus.set_recording(recording);
+        if negotiate {
+            stepped.apply(&Op::Negotiate).unwrap();
+        }
+        if let Some(b) = budget {
+            stepped.bus.set_budget(stepped.bus.steps() + b);
+        }
+        let mut ran = stepped.clone();
+        let mut want = Vec::new();
+        let mut halted = false;
+        for op in &ops {
+            match stepped.apply(op) {
+                Ok(o) => want.push(o),
+                Err(_) => {
+                    halted = true;
+                    break;
+                }
+            }
+        }
+        let mut got = Vec::new();
+        let r = ran.run(&ops, |i, o| got.push((i, o)));
+        prop_assert_eq!(r.is_err(), halted);
+        prop_assert!(got.iter().enumerate().all(|(k, (i, _))| k == *i), "indices in order");
+        let got: Vec<_> = got.into_iter().map(|(_, o)| o).collect();
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(&ran, &stepped);
+        prop_assert_eq!(ran.bus.log(), stepped.bus.log());
     }
 
     #[test]
