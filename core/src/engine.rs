@@ -993,6 +993,7 @@ fn count_decision(c: &mut Counters, cx: &mut Ctx<'_>, agent: Agent, d: NotifyDec
 /// The ids of one op. Batches are a few ids: they go into the inline buffer slot by slot over
 /// its fixed length, where a copy of `from.len()` ids becomes a call to `memcpy` and the bulk
 /// paths (`from_slice`, `extend`) cost more in set-up than they save.
+#[inline]
 fn ids(from: &[u16]) -> SmallVec<[u16; 8]> {
     let mut buf = [0u16; 8];
     if from.len() > buf.len() {
