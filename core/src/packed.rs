@@ -166,7 +166,8 @@ impl PackedDriver {
         let p = Ordering::Plain;
         if indirect {
             let table = cx.alloc().table(id);
-            for (k, (len, w)) in segs.enumerate() {
+            for k in 0..n {
+                let (len, w) = segs.at(k);
                 let mut flags = if w { VIRTQ_DESC_F_WRITE } else { 0 };
                 if k == 0 && cx.driver().has(DriverFault::NestedIndirect) {
                     flags |= VIRTQ_DESC_F_INDIRECT;
@@ -202,7 +203,8 @@ impl PackedDriver {
             self.pending.push((first.slot, flags));
         } else {
             let mut pos = first;
-            for (k, (len, w)) in segs.enumerate() {
+            for k in 0..n {
+                let (len, w) = segs.at(k);
                 let last = k + 1 == n;
                 let mut flags = avail_flags(pos.wrap);
                 if w {

@@ -44,18 +44,37 @@ impl BufferSpec {
     pub fn writable_bytes(&self) -> u32 {
         self.writable.iter().fold(0u32, |a, l| a.saturating_add(*l))
     }
-    /// The segments in the order a driver chains them, `(len, device-writable)` each:
-    /// readable first, or writable first for a driver with the `WritableFirst` fault.
-    pub(crate) fn chain_order(
-        &self,
-        writable_first: bool,
-    ) -> impl Iterator<Item = (u32, bool)> + '_ {
-        fn part(lens: &[u32], w: bool) -> impl Iterator<Item = (u32, bool)> + '_ {
-            lens.iter().map(move |&l| (l, w))
-        }
-        let (r, w) = (part(&self.readable, false), part(&self.writable, true));
+    /// The segments in the order a driver chains them: readable first, or writable first for
+    /// a driver with the `WritableFirst` fault.
+    pub(crate) fn chain_order(&self, writable_first: bool) -> ChainOrder<'_> {
+        let (r, w) = (&self.readable[..], &self.writable[..]);
         let (first, second) = if writable_first { (w, r) } else { (r, w) };
-        first.chain(second)
+        ChainOrder {
+            first,
+            second,
+            first_writable: writable_first,
+        }
+    }
+}
+
+/// A buffer's segments in chain order ([`BufferSpec::chain_order`]), looked up by position
+/// rather than iterated: the add loops index it with their own counter, where a chained
+/// iterator zipped with the descriptors did not optimise to a plain loop.
+#[derive(Clone, Copy)]
+pub(crate) struct ChainOrder<'a> {
+    first: &'a [u32],
+    second: &'a [u32],
+    first_writable: bool,
+}
+
+impl ChainOrder<'_> {
+    /// Segment `k`: `(len, device-writable)`.
+    #[inline(always)]
+    pub fn at(self, k: usize) -> (u32, bool) {
+        match self.first.get(k) {
+            Some(&len) => (len, self.first_writable),
+            None => (self.second[k - self.first.len()], !self.first_writable),
+        }
     }
 }
 

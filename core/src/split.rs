@@ -182,7 +182,8 @@ impl SplitDriver {
         }
         if indirect {
             let table = cx.alloc().table(head);
-            for (k, (len, w)) in segs.enumerate() {
+            for k in 0..n {
+                let (len, w) = segs.at(k);
                 let next = if k + 1 < n { k as u16 + 1 } else { 0 };
                 let mut flags = if w { VIRTQ_DESC_F_WRITE } else { 0 };
                 if k + 1 < n {
@@ -212,7 +213,8 @@ impl SplitDriver {
             write_desc(cx, l.desc(head), f, table, len, flags, head)?;
         } else {
             let n = descs.len();
-            for (k, (&d, (len, w))) in descs.iter().zip(segs).enumerate() {
+            for (k, &d) in descs.iter().enumerate() {
+                let (len, w) = segs.at(k);
                 let mut flags = if w { VIRTQ_DESC_F_WRITE } else { 0 };
                 let mut next = descs.get(k + 1).copied().unwrap_or(0);
                 if k + 1 < n {
