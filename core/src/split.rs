@@ -99,24 +99,35 @@ impl SplitDriver {
         }
     }
 
-    fn alloc(&mut self, n: usize, size: u16, in_order: bool) -> Option<Descs> {
+    /// Takes `n` free descriptors for a new chain and links them in
+    /// [`chain_next`](Self::chain_next), as Linux's `virtqueue_add_split` follows and keeps
+    /// `desc_extra[].next` while it fills the descriptors. Returns the head (`n` is at least 1).
+    fn alloc(&mut self, n: usize, size: u16, in_order: bool) -> Option<u16> {
         if self.free.len() < n {
             return None;
         }
         if in_order {
             // IN_ORDER: descriptors are used in ring order, so allocate sequentially.
             let first = u32::from(self.next_desc);
-            let ids: Descs = (0..n as u32)
-                .map(|k| ((first + k) % u32::from(size)) as u16)
-                .collect();
-            self.free.retain(|d| !ids.contains(d));
-            self.next_desc = ((first + n as u32) % u32::from(size)) as u16;
-            return Some(ids);
+            let size = u32::from(size);
+            let at = |k: u32| ((first + k) % size) as u16;
+            for k in 1..n as u32 {
+                self.chain_next[usize::from(at(k - 1))] = at(k);
+            }
+            // The chain is the `n` descriptors from `first` on, round the ring.
+            self.free
+                .retain(|&d| (u32::from(d) + size - first) % size >= n as u32);
+            self.next_desc = at(n as u32);
+            return Some(first as u16);
         }
+        // The top `n` of the stack, the top one first.
         let at = self.free.len() - n;
-        let ids: Descs = self.free[at..].iter().rev().copied().collect();
+        for w in self.free[at..].windows(2) {
+            self.chain_next[usize::from(w[1])] = w[0];
+        }
+        let head = self.free[self.free.len() - 1];
         self.free.truncate(at);
-        Some(ids)
+        Some(head)
     }
 
     /// Returns a chain's descriptors to the free list, head on top, as Linux's
@@ -151,16 +162,20 @@ impl SplitDriver {
         let need = if indirect { 1 } else { n };
         let in_order = cx.has(Features::IN_ORDER);
         let reuse = cx.driver().has(DriverFault::ReuseInflight) && self.free.len() < need;
-        let descs = if reuse {
+        let head = if reuse {
             // The fault: take descriptors of the oldest outstanding chain without reclaiming.
-            let victim = self.order.front().map(|&h| self.chain(h));
-            match victim {
-                Some(v) if v.len() >= need => v[..need].iter().copied().collect(),
+            // They are linked already, as that chain.
+            match self
+                .order
+                .front()
+                .map(|&h| (h, self.heads.get(usize::from(h))))
+            {
+                Some((h, Some(Some(st)))) if usize::from(st.num) >= need => h,
                 _ => return Ok(None),
             }
         } else {
             match self.alloc(need, l.size, in_order) {
-                Some(d) => d,
+                Some(h) => h,
                 None => {
                     let msg = format!(
                         "no room for a {need}-descriptor buffer: {} of {} descriptors free",
@@ -172,7 +187,6 @@ impl SplitDriver {
                 }
             }
         };
-        let head = descs[0];
         if reuse {
             cx.finding(
                 Code::OwnershipViolation,
@@ -212,12 +226,13 @@ impl SplitDriver {
             let f = |part| Field::Desc { index: head, part };
             write_desc(cx, l.desc(head), f, table, len, flags, head)?;
         } else {
-            let n = descs.len();
-            for (k, &d) in descs.iter().enumerate() {
+            let mut d = head;
+            for k in 0..n {
                 let (len, w) = segs.at(k);
                 let mut flags = if w { VIRTQ_DESC_F_WRITE } else { 0 };
-                let mut next = descs.get(k + 1).copied().unwrap_or(0);
+                let mut next = 0;
                 if k + 1 < n {
+                    next = self.chain_next[usize::from(d)];
                     flags |= VIRTQ_DESC_F_NEXT;
                 } else if cx.driver().has(DriverFault::LoopChain) {
                     flags |= VIRTQ_DESC_F_NEXT;
@@ -226,6 +241,7 @@ impl SplitDriver {
                 let addr = cx.alloc().segment(head, k);
                 let f = |part| Field::Desc { index: d, part };
                 write_desc(cx, l.desc(d), f, addr, len, flags, next)?;
+                d = next;
             }
         }
         let slot = self.avail_idx.slot(l.size);
@@ -239,11 +255,8 @@ impl SplitDriver {
             .store(DRV, f, l.avail_ring(slot), 2, entry.into(), Ordering::Plain)?;
         self.avail_idx = self.avail_idx.wrapping_add(1);
         if !reuse {
-            for w in descs.windows(2) {
-                self.chain_next[usize::from(w[0])] = w[1];
-            }
             self.heads[usize::from(head)] = Some(HeadState {
-                num: descs.len() as u16,
+                num: need as u16,
                 writable: buf.writable_bytes(),
             });
             self.order.push_back(head);
