@@ -534,12 +534,13 @@ impl Default for SplitDevice {
     }
 }
 
-impl SplitDevice {
-    fn broke(&mut self, cx: &mut Ctx<'_>, code: Code, msg: String) {
-        cx.finding(code, DEV, msg);
-        self.broken = true;
-    }
+/// The device finds the ring broken (QEMU's `virtio_error`): it reports why and stops.
+fn broke(broken: &mut bool, cx: &mut Ctx<'_>, code: Code, msg: String) {
+    cx.finding(code, DEV, msg);
+    *broken = true;
+}
 
+impl SplitDevice {
     /// Pops up to `max` available chains (QEMU's `virtqueue_pop`), checking each the way QEMU
     /// does. Returns how many were popped.
     #[inline]
@@ -563,7 +564,7 @@ impl SplitDevice {
                 "Guest moved used index from {} to {}",
                 self.last_avail, self.avail_seen
             );
-            self.broke(cx, Code::AvailIdxJump, msg);
+            broke(&mut self.broken, cx, Code::AvailIdxJump, msg);
             return Ok(0);
         }
         let mut popped = 0;
@@ -578,46 +579,65 @@ impl SplitDevice {
             )? as u16;
             if head >= l.size {
                 let msg = format!("Guest says index {head} is available");
-                self.broke(cx, Code::HeadOutOfRange, msg);
+                broke(&mut self.broken, cx, Code::HeadOutOfRange, msg);
                 return Ok(popped);
             }
-            let Some(chain) = self.read_chain(cx, l, head)? else {
-                return Ok(popped);
-            };
+            // The chain is read straight into its place at the back of `inflight` rather than
+            // built on the stack and moved there. It is taken back out if it is broken, or if
+            // the budget halts the pop before the chain counts as popped (after `avail_event`).
+            self.inflight.push_back(Chain {
+                id: head,
+                slot: head,
+                descs: 0,
+                segments: SmallVec::new(),
+            });
+            let back = self.inflight.len() - 1;
+            let chain = &mut self.inflight[back];
+            let read = Self::read_chain(cx, l, chain, &mut self.broken);
+            if !matches!(read, Ok(true)) {
+                self.inflight.pop_back();
+                return read.map(|_| popped);
+            }
             self.last_avail = self.last_avail.wrapping_add(1);
             if cx.has(Features::EVENT_IDX) && !cx.device().has(DeviceFault::NoAvailEvent) {
                 let v = self.last_avail.0;
-                cx.bus.store(
-                    DEV,
-                    Field::AvailEvent,
-                    l.avail_event(),
-                    2,
-                    v.into(),
-                    Ordering::Plain,
-                )?;
+                let r = Ordering::Plain;
+                let stored = cx
+                    .bus
+                    .store(DEV, Field::AvailEvent, l.avail_event(), 2, v.into(), r);
+                if let Err(halt) = stored {
+                    self.inflight.pop_back();
+                    return Err(halt);
+                }
             }
-            self.inflight.push_back(chain);
             popped += 1;
         }
         Ok(popped)
     }
 
-    /// Walks one chain from `head`, reading each descriptor field by field.
+    /// Walks one chain from its head (`chain.id`), reading each descriptor field by field, into
+    /// `chain`'s segments and descriptor count. Returns whether the chain is usable; if not,
+    /// the device has reported why and is `broken`.
     fn read_chain(
-        &mut self,
         cx: &mut Ctx<'_>,
         l: &SplitLayout,
-        head: u16,
-    ) -> Result<Option<Chain>, Halt> {
-        let mut segments = SmallVec::new();
-        let mut i = head;
+        chain: &mut Chain,
+        broken: &mut bool,
+    ) -> Result<bool, Halt> {
+        let segments = &mut chain.segments;
+        let mut i = chain.id;
         let mut seen = 0u32;
         let mut writable_seen = false;
         loop {
             seen += 1;
             if seen > u32::from(l.size) {
-                self.broke(cx, Code::LoopedDescriptor, "Looped descriptor".into());
-                return Ok(None);
+                broke(
+                    broken,
+                    cx,
+                    Code::LoopedDescriptor,
+                    "Looped descriptor".into(),
+                );
+                return Ok(false);
             }
             let f = |part| Field::Desc { index: i, part };
             let d = read_desc(cx, l.desc(i), f)?;
@@ -626,32 +646,33 @@ impl SplitDevice {
                     let msg = format!(
                         "desc[{i}] is INDIRECT but VIRTIO_F_INDIRECT_DESC was not negotiated"
                     );
-                    self.broke(cx, Code::IndirectNotNegotiated, msg);
-                    return Ok(None);
+                    broke(broken, cx, Code::IndirectNotNegotiated, msg);
+                    return Ok(false);
                 }
                 if d.flags & VIRTQ_DESC_F_NEXT != 0 {
                     let msg = "Indirect descriptor with NEXT flag".into();
-                    self.broke(cx, Code::IndirectWithNext, msg);
-                    return Ok(None);
+                    broke(broken, cx, Code::IndirectWithNext, msg);
+                    return Ok(false);
                 }
                 if d.len == 0 || !d.len.is_multiple_of(16) {
                     let msg = "Invalid size for indirect buffer table".into();
-                    self.broke(cx, Code::IndirectBadSize, msg);
-                    return Ok(None);
+                    broke(broken, cx, Code::IndirectBadSize, msg);
+                    return Ok(false);
                 }
-                if !self.read_indirect(cx, i, d, &mut segments, &mut writable_seen)? {
-                    return Ok(None);
+                if !Self::read_indirect(cx, i, d, segments, &mut writable_seen, broken)? {
+                    return Ok(false);
                 }
                 break;
             }
             let write = d.flags & VIRTQ_DESC_F_WRITE != 0;
             if !write && writable_seen {
-                self.broke(
+                broke(
+                    broken,
                     cx,
                     Code::ReadableAfterWritable,
                     "Incorrect order for descriptors".into(),
                 );
-                return Ok(None);
+                return Ok(false);
             }
             writable_seen |= write;
             segments.push(Segment {
@@ -663,26 +684,27 @@ impl SplitDevice {
                 break;
             }
             if d.next >= l.size {
-                self.broke(cx, Code::NextOutOfRange, format!("Desc next is {}", d.next));
-                return Ok(None);
+                broke(
+                    broken,
+                    cx,
+                    Code::NextOutOfRange,
+                    format!("Desc next is {}", d.next),
+                );
+                return Ok(false);
             }
             i = d.next;
         }
-        Ok(Some(Chain {
-            id: head,
-            slot: head,
-            descs: seen as u16,
-            segments,
-        }))
+        chain.descs = seen as u16;
+        Ok(true)
     }
 
     fn read_indirect(
-        &mut self,
         cx: &mut Ctx<'_>,
         parent: u16,
         table: RawDesc,
         segments: &mut SmallVec<[Segment; 4]>,
         writable_seen: &mut bool,
+        broken: &mut bool,
     ) -> Result<bool, Halt> {
         let n = table.len / 16;
         let mut k = 0u32;
@@ -690,7 +712,12 @@ impl SplitDevice {
         loop {
             seen += 1;
             if seen > n {
-                self.broke(cx, Code::LoopedDescriptor, "Looped descriptor".into());
+                broke(
+                    broken,
+                    cx,
+                    Code::LoopedDescriptor,
+                    "Looped descriptor".into(),
+                );
                 return Ok(false);
             }
             let index = k as u16;
@@ -702,12 +729,13 @@ impl SplitDevice {
             let d = read_desc(cx, table.addr + 16 * u64::from(k), f)?;
             if d.flags & VIRTQ_DESC_F_INDIRECT != 0 {
                 let msg = "Nested indirect descriptor".into();
-                self.broke(cx, Code::NestedIndirect, msg);
+                broke(broken, cx, Code::NestedIndirect, msg);
                 return Ok(false);
             }
             let write = d.flags & VIRTQ_DESC_F_WRITE != 0;
             if !write && *writable_seen {
-                self.broke(
+                broke(
+                    broken,
                     cx,
                     Code::ReadableAfterWritable,
                     "Incorrect order for descriptors".into(),
@@ -724,7 +752,12 @@ impl SplitDevice {
                 return Ok(true);
             }
             if u32::from(d.next) >= n {
-                self.broke(cx, Code::NextOutOfRange, format!("Desc next is {}", d.next));
+                broke(
+                    broken,
+                    cx,
+                    Code::NextOutOfRange,
+                    format!("Desc next is {}", d.next),
+                );
                 return Ok(false);
             }
             k = u32::from(d.next);
