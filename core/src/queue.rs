@@ -300,16 +300,12 @@ pub(crate) fn take_batch(
         let Some(i) = pick.index(inflight.len()) else {
             break;
         };
-        let chain = if cx.device().has(DeviceFault::DoubleComplete) {
-            inflight.get(i).cloned()
-        } else {
-            take_at(inflight, i)
-        };
-        let Some(chain) = chain else {
-            break;
-        };
+        // Completed through a reference and only then taken out of `inflight` (the payload
+        // writes do not look at it, so the state is as if taken first, halted or not): no
+        // copy of the chain per buffer.
+        let chain = &inflight[i];
         done.push(chain.id);
-        let len = device_writes(cx, &chain, written)?;
+        let len = device_writes(cx, chain, written);
         let id = cx
             .device()
             .find(|f| match f {
@@ -317,7 +313,12 @@ pub(crate) fn take_batch(
                 _ => None,
             })
             .unwrap_or(chain.id);
-        batch.push((id, len, chain.descs));
+        let descs = chain.descs;
+        // DoubleComplete leaves the chain in place to complete it again.
+        if !cx.device().has(DeviceFault::DoubleComplete) {
+            take_at(inflight, i);
+        }
+        batch.push((id, len?, descs));
     }
     Ok(batch)
 }
