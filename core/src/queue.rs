@@ -279,7 +279,8 @@ pub(crate) type Batch = SmallVec<[(u16, u32, u16); 8]>;
 
 /// Takes up to `count` popped chains for completion, in the order `pick` says (always oldest
 /// first under IN_ORDER: buffers are used in the order they were made available), writes
-/// their payload, and returns `(id to report, used len, ring slots)` for each. The real chain
+/// their payload, and appends `(id to report, used len, ring slots)` for each to `batch` (an
+/// out-parameter rather than a return value, which was moved on every op). The real chain
 /// ids go to `done`, for the ledger, even when a fault makes the device report another id.
 #[inline(always)]
 pub(crate) fn take_batch(
@@ -289,13 +290,13 @@ pub(crate) fn take_batch(
     pick: Pick,
     written: Option<u32>,
     done: &mut Vec<u16>,
-) -> Result<Batch, Halt> {
+    batch: &mut Batch,
+) -> Result<(), Halt> {
     let pick = if cx.has(Features::IN_ORDER) {
         Pick::Oldest
     } else {
         pick
     };
-    let mut batch = SmallVec::new();
     for _ in 0..count {
         let Some(i) = pick.index(inflight.len()) else {
             break;
@@ -320,7 +321,7 @@ pub(crate) fn take_batch(
         }
         batch.push((id, len?, descs));
     }
-    Ok(batch)
+    Ok(())
 }
 
 /// Writes the payload a device produces for `chain` and returns the used length to report.

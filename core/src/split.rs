@@ -20,7 +20,8 @@ use crate::layout::{
 };
 use crate::memory::{Agent, DescPart, Field, Halt, Ordering};
 use crate::queue::{
-    BufferSpec, Chain, Ctx, NotifyDecision, Pick, Segment, send_interrupt, send_kick, take_batch,
+    Batch, BufferSpec, Chain, Ctx, NotifyDecision, Pick, Segment, send_interrupt, send_kick,
+    take_batch,
 };
 
 const DRV: Agent = Agent::Driver;
@@ -777,7 +778,16 @@ impl SplitDevice {
         written: Option<u32>,
         done: &mut Vec<u16>,
     ) -> Result<u16, Halt> {
-        let batch = take_batch(cx, &mut self.inflight, count, pick, written, done)?;
+        let mut batch = Batch::new();
+        take_batch(
+            cx,
+            &mut self.inflight,
+            count,
+            pick,
+            written,
+            done,
+            &mut batch,
+        )?;
         let in_order = cx.has(Features::IN_ORDER);
         let early = cx.device().has(DeviceFault::EarlyPublish);
         let n = batch.len() as u16;
