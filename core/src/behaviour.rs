@@ -127,22 +127,28 @@ pub struct DeviceBehaviour {
 }
 
 impl DriverBehaviour {
-    /// Whether a fault is on.
+    /// Whether a fault is on. Inline: the ring ops ask this several times per buffer, and with
+    /// no faults on it is one length check.
+    #[inline]
     pub fn has(&self, f: DriverFault) -> bool {
-        self.faults.contains(&f)
+        !self.faults.is_empty() && self.faults.contains(&f)
     }
     /// The first fault matching a pattern, with its parameter.
+    #[inline]
     pub fn find<T>(&self, f: impl Fn(&DriverFault) -> Option<T>) -> Option<T> {
         self.faults.iter().find_map(f)
     }
 }
 
 impl DeviceBehaviour {
-    /// Whether a fault is on.
+    /// Whether a fault is on. Inline: the ring ops ask this several times per buffer, and with
+    /// no faults on it is one length check.
+    #[inline]
     pub fn has(&self, f: DeviceFault) -> bool {
-        self.faults.contains(&f)
+        !self.faults.is_empty() && self.faults.contains(&f)
     }
     /// The first fault matching a pattern, with its parameter.
+    #[inline]
     pub fn find<T>(&self, f: impl Fn(&DeviceFault) -> Option<T>) -> Option<T> {
         self.faults.iter().find_map(f)
     }

@@ -21,8 +21,8 @@ use crate::layout::{
     VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE, WrapCounter, vring_need_event,
 };
 use crate::memory::{Agent, DescPart, Field, Halt, Ordering};
+use crate::queue::{Batch, send_interrupt, send_kick, take_at, take_batch};
 use crate::queue::{BufferSpec, Chain, Ctx, NotifyDecision, Pick, Segment};
-use crate::queue::{send_interrupt, send_kick, take_at, take_batch};
 
 const DRV: Agent = Agent::Driver;
 const DEV: Agent = Agent::Device;
@@ -166,7 +166,8 @@ impl PackedDriver {
         let p = Ordering::Plain;
         if indirect {
             let table = cx.alloc().table(id);
-            for (k, (len, w)) in segs.enumerate() {
+            for k in 0..n {
+                let (len, w) = segs.at(k);
                 let mut flags = if w { VIRTQ_DESC_F_WRITE } else { 0 };
                 if k == 0 && cx.driver().has(DriverFault::NestedIndirect) {
                     flags |= VIRTQ_DESC_F_INDIRECT;
@@ -202,7 +203,8 @@ impl PackedDriver {
             self.pending.push((first.slot, flags));
         } else {
             let mut pos = first;
-            for (k, (len, w)) in segs.enumerate() {
+            for k in 0..n {
+                let (len, w) = segs.at(k);
                 let last = k + 1 == n;
                 let mut flags = avail_flags(pos.wrap);
                 if w {
@@ -683,7 +685,16 @@ impl PackedDevice {
         written: Option<u32>,
         done: &mut Vec<u16>,
     ) -> Result<u16, Halt> {
-        let batch = take_batch(cx, &mut self.inflight, count, pick, written, done)?;
+        let mut batch = Batch::new();
+        take_batch(
+            cx,
+            &mut self.inflight,
+            count,
+            pick,
+            written,
+            done,
+            &mut batch,
+        )?;
         let n = batch.len() as u16;
         if cx.has(Features::IN_ORDER) {
             if let Some(&(id, len, _)) = batch.last() {

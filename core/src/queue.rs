@@ -44,18 +44,37 @@ impl BufferSpec {
     pub fn writable_bytes(&self) -> u32 {
         self.writable.iter().fold(0u32, |a, l| a.saturating_add(*l))
     }
-    /// The segments in the order a driver chains them, `(len, device-writable)` each:
-    /// readable first, or writable first for a driver with the `WritableFirst` fault.
-    pub(crate) fn chain_order(
-        &self,
-        writable_first: bool,
-    ) -> impl Iterator<Item = (u32, bool)> + '_ {
-        fn part(lens: &[u32], w: bool) -> impl Iterator<Item = (u32, bool)> + '_ {
-            lens.iter().map(move |&l| (l, w))
-        }
-        let (r, w) = (part(&self.readable, false), part(&self.writable, true));
+    /// The segments in the order a driver chains them: readable first, or writable first for
+    /// a driver with the `WritableFirst` fault.
+    pub(crate) fn chain_order(&self, writable_first: bool) -> ChainOrder<'_> {
+        let (r, w) = (&self.readable[..], &self.writable[..]);
         let (first, second) = if writable_first { (w, r) } else { (r, w) };
-        first.chain(second)
+        ChainOrder {
+            first,
+            second,
+            first_writable: writable_first,
+        }
+    }
+}
+
+/// A buffer's segments in chain order ([`BufferSpec::chain_order`]), looked up by position
+/// rather than iterated: the add loops index it with their own counter, where a chained
+/// iterator zipped with the descriptors did not optimise to a plain loop.
+#[derive(Clone, Copy)]
+pub(crate) struct ChainOrder<'a> {
+    first: &'a [u32],
+    second: &'a [u32],
+    first_writable: bool,
+}
+
+impl ChainOrder<'_> {
+    /// Segment `k`: `(len, device-writable)`.
+    #[inline(always)]
+    pub fn at(self, k: usize) -> (u32, bool) {
+        match self.first.get(k) {
+            Some(&len) => (len, self.first_writable),
+            None => (self.second[k - self.first.len()], !self.first_writable),
+        }
     }
 }
 
@@ -260,7 +279,8 @@ pub(crate) type Batch = SmallVec<[(u16, u32, u16); 8]>;
 
 /// Takes up to `count` popped chains for completion, in the order `pick` says (always oldest
 /// first under IN_ORDER: buffers are used in the order they were made available), writes
-/// their payload, and returns `(id to report, used len, ring slots)` for each. The real chain
+/// their payload, and appends `(id to report, used len, ring slots)` for each to `batch` (an
+/// out-parameter rather than a return value, which was moved on every op). The real chain
 /// ids go to `done`, for the ledger, even when a fault makes the device report another id.
 #[inline(always)]
 pub(crate) fn take_batch(
@@ -270,27 +290,23 @@ pub(crate) fn take_batch(
     pick: Pick,
     written: Option<u32>,
     done: &mut Vec<u16>,
-) -> Result<Batch, Halt> {
+    batch: &mut Batch,
+) -> Result<(), Halt> {
     let pick = if cx.has(Features::IN_ORDER) {
         Pick::Oldest
     } else {
         pick
     };
-    let mut batch = SmallVec::new();
     for _ in 0..count {
         let Some(i) = pick.index(inflight.len()) else {
             break;
         };
-        let chain = if cx.device().has(DeviceFault::DoubleComplete) {
-            inflight.get(i).cloned()
-        } else {
-            take_at(inflight, i)
-        };
-        let Some(chain) = chain else {
-            break;
-        };
+        // Completed through a reference and only then taken out of `inflight` (the payload
+        // writes do not look at it, so the state is as if taken first, halted or not): no
+        // copy of the chain per buffer.
+        let chain = &inflight[i];
         done.push(chain.id);
-        let len = device_writes(cx, &chain, written)?;
+        let len = device_writes(cx, chain, written);
         let id = cx
             .device()
             .find(|f| match f {
@@ -298,9 +314,14 @@ pub(crate) fn take_batch(
                 _ => None,
             })
             .unwrap_or(chain.id);
-        batch.push((id, len, chain.descs));
+        let descs = chain.descs;
+        // DoubleComplete leaves the chain in place to complete it again.
+        if !cx.device().has(DeviceFault::DoubleComplete) {
+            take_at(inflight, i);
+        }
+        batch.push((id, len?, descs));
     }
-    Ok(batch)
+    Ok(())
 }
 
 /// Writes the payload a device produces for `chain` and returns the used length to report.

@@ -20,7 +20,8 @@ use crate::layout::{
 };
 use crate::memory::{Agent, DescPart, Field, Halt, Ordering};
 use crate::queue::{
-    BufferSpec, Chain, Ctx, NotifyDecision, Pick, Segment, send_interrupt, send_kick, take_batch,
+    Batch, BufferSpec, Chain, Ctx, NotifyDecision, Pick, Segment, send_interrupt, send_kick,
+    take_batch,
 };
 
 const DRV: Agent = Agent::Driver;
@@ -99,24 +100,35 @@ impl SplitDriver {
         }
     }
 
-    fn alloc(&mut self, n: usize, size: u16, in_order: bool) -> Option<Descs> {
+    /// Takes `n` free descriptors for a new chain and links them in
+    /// [`chain_next`](Self::chain_next), as Linux's `virtqueue_add_split` follows and keeps
+    /// `desc_extra[].next` while it fills the descriptors. Returns the head (`n` is at least 1).
+    fn alloc(&mut self, n: usize, size: u16, in_order: bool) -> Option<u16> {
         if self.free.len() < n {
             return None;
         }
         if in_order {
             // IN_ORDER: descriptors are used in ring order, so allocate sequentially.
             let first = u32::from(self.next_desc);
-            let ids: Descs = (0..n as u32)
-                .map(|k| ((first + k) % u32::from(size)) as u16)
-                .collect();
-            self.free.retain(|d| !ids.contains(d));
-            self.next_desc = ((first + n as u32) % u32::from(size)) as u16;
-            return Some(ids);
+            let size = u32::from(size);
+            let at = |k: u32| ((first + k) % size) as u16;
+            for k in 1..n as u32 {
+                self.chain_next[usize::from(at(k - 1))] = at(k);
+            }
+            // The chain is the `n` descriptors from `first` on, round the ring.
+            self.free
+                .retain(|&d| (u32::from(d) + size - first) % size >= n as u32);
+            self.next_desc = at(n as u32);
+            return Some(first as u16);
         }
+        // The top `n` of the stack, the top one first.
         let at = self.free.len() - n;
-        let ids: Descs = self.free[at..].iter().rev().copied().collect();
+        for w in self.free[at..].windows(2) {
+            self.chain_next[usize::from(w[1])] = w[0];
+        }
+        let head = self.free[self.free.len() - 1];
         self.free.truncate(at);
-        Some(ids)
+        Some(head)
     }
 
     /// Returns a chain's descriptors to the free list, head on top, as Linux's
@@ -151,16 +163,20 @@ impl SplitDriver {
         let need = if indirect { 1 } else { n };
         let in_order = cx.has(Features::IN_ORDER);
         let reuse = cx.driver().has(DriverFault::ReuseInflight) && self.free.len() < need;
-        let descs = if reuse {
+        let head = if reuse {
             // The fault: take descriptors of the oldest outstanding chain without reclaiming.
-            let victim = self.order.front().map(|&h| self.chain(h));
-            match victim {
-                Some(v) if v.len() >= need => v[..need].iter().copied().collect(),
+            // They are linked already, as that chain.
+            match self
+                .order
+                .front()
+                .map(|&h| (h, self.heads.get(usize::from(h))))
+            {
+                Some((h, Some(Some(st)))) if usize::from(st.num) >= need => h,
                 _ => return Ok(None),
             }
         } else {
             match self.alloc(need, l.size, in_order) {
-                Some(d) => d,
+                Some(h) => h,
                 None => {
                     let msg = format!(
                         "no room for a {need}-descriptor buffer: {} of {} descriptors free",
@@ -172,7 +188,6 @@ impl SplitDriver {
                 }
             }
         };
-        let head = descs[0];
         if reuse {
             cx.finding(
                 Code::OwnershipViolation,
@@ -182,7 +197,8 @@ impl SplitDriver {
         }
         if indirect {
             let table = cx.alloc().table(head);
-            for (k, (len, w)) in segs.enumerate() {
+            for k in 0..n {
+                let (len, w) = segs.at(k);
                 let next = if k + 1 < n { k as u16 + 1 } else { 0 };
                 let mut flags = if w { VIRTQ_DESC_F_WRITE } else { 0 };
                 if k + 1 < n {
@@ -211,11 +227,13 @@ impl SplitDriver {
             let f = |part| Field::Desc { index: head, part };
             write_desc(cx, l.desc(head), f, table, len, flags, head)?;
         } else {
-            let n = descs.len();
-            for (k, (&d, (len, w))) in descs.iter().zip(segs).enumerate() {
+            let mut d = head;
+            for k in 0..n {
+                let (len, w) = segs.at(k);
                 let mut flags = if w { VIRTQ_DESC_F_WRITE } else { 0 };
-                let mut next = descs.get(k + 1).copied().unwrap_or(0);
+                let mut next = 0;
                 if k + 1 < n {
+                    next = self.chain_next[usize::from(d)];
                     flags |= VIRTQ_DESC_F_NEXT;
                 } else if cx.driver().has(DriverFault::LoopChain) {
                     flags |= VIRTQ_DESC_F_NEXT;
@@ -224,6 +242,7 @@ impl SplitDriver {
                 let addr = cx.alloc().segment(head, k);
                 let f = |part| Field::Desc { index: d, part };
                 write_desc(cx, l.desc(d), f, addr, len, flags, next)?;
+                d = next;
             }
         }
         let slot = self.avail_idx.slot(l.size);
@@ -237,11 +256,8 @@ impl SplitDriver {
             .store(DRV, f, l.avail_ring(slot), 2, entry.into(), Ordering::Plain)?;
         self.avail_idx = self.avail_idx.wrapping_add(1);
         if !reuse {
-            for w in descs.windows(2) {
-                self.chain_next[usize::from(w[0])] = w[1];
-            }
             self.heads[usize::from(head)] = Some(HeadState {
-                num: descs.len() as u16,
+                num: need as u16,
                 writable: buf.writable_bytes(),
             });
             self.order.push_back(head);
@@ -519,12 +535,13 @@ impl Default for SplitDevice {
     }
 }
 
-impl SplitDevice {
-    fn broke(&mut self, cx: &mut Ctx<'_>, code: Code, msg: String) {
-        cx.finding(code, DEV, msg);
-        self.broken = true;
-    }
+/// The device finds the ring broken (QEMU's `virtio_error`): it reports why and stops.
+fn broke(broken: &mut bool, cx: &mut Ctx<'_>, code: Code, msg: String) {
+    cx.finding(code, DEV, msg);
+    *broken = true;
+}
 
+impl SplitDevice {
     /// Pops up to `max` available chains (QEMU's `virtqueue_pop`), checking each the way QEMU
     /// does. Returns how many were popped.
     #[inline]
@@ -548,7 +565,7 @@ impl SplitDevice {
                 "Guest moved used index from {} to {}",
                 self.last_avail, self.avail_seen
             );
-            self.broke(cx, Code::AvailIdxJump, msg);
+            broke(&mut self.broken, cx, Code::AvailIdxJump, msg);
             return Ok(0);
         }
         let mut popped = 0;
@@ -563,46 +580,65 @@ impl SplitDevice {
             )? as u16;
             if head >= l.size {
                 let msg = format!("Guest says index {head} is available");
-                self.broke(cx, Code::HeadOutOfRange, msg);
+                broke(&mut self.broken, cx, Code::HeadOutOfRange, msg);
                 return Ok(popped);
             }
-            let Some(chain) = self.read_chain(cx, l, head)? else {
-                return Ok(popped);
-            };
+            // The chain is read straight into its place at the back of `inflight` rather than
+            // built on the stack and moved there. It is taken back out if it is broken, or if
+            // the budget halts the pop before the chain counts as popped (after `avail_event`).
+            self.inflight.push_back(Chain {
+                id: head,
+                slot: head,
+                descs: 0,
+                segments: SmallVec::new(),
+            });
+            let back = self.inflight.len() - 1;
+            let chain = &mut self.inflight[back];
+            let read = Self::read_chain(cx, l, chain, &mut self.broken);
+            if !matches!(read, Ok(true)) {
+                self.inflight.pop_back();
+                return read.map(|_| popped);
+            }
             self.last_avail = self.last_avail.wrapping_add(1);
             if cx.has(Features::EVENT_IDX) && !cx.device().has(DeviceFault::NoAvailEvent) {
                 let v = self.last_avail.0;
-                cx.bus.store(
-                    DEV,
-                    Field::AvailEvent,
-                    l.avail_event(),
-                    2,
-                    v.into(),
-                    Ordering::Plain,
-                )?;
+                let r = Ordering::Plain;
+                let stored = cx
+                    .bus
+                    .store(DEV, Field::AvailEvent, l.avail_event(), 2, v.into(), r);
+                if let Err(halt) = stored {
+                    self.inflight.pop_back();
+                    return Err(halt);
+                }
             }
-            self.inflight.push_back(chain);
             popped += 1;
         }
         Ok(popped)
     }
 
-    /// Walks one chain from `head`, reading each descriptor field by field.
+    /// Walks one chain from its head (`chain.id`), reading each descriptor field by field, into
+    /// `chain`'s segments and descriptor count. Returns whether the chain is usable; if not,
+    /// the device has reported why and is `broken`.
     fn read_chain(
-        &mut self,
         cx: &mut Ctx<'_>,
         l: &SplitLayout,
-        head: u16,
-    ) -> Result<Option<Chain>, Halt> {
-        let mut segments = SmallVec::new();
-        let mut i = head;
+        chain: &mut Chain,
+        broken: &mut bool,
+    ) -> Result<bool, Halt> {
+        let segments = &mut chain.segments;
+        let mut i = chain.id;
         let mut seen = 0u32;
         let mut writable_seen = false;
         loop {
             seen += 1;
             if seen > u32::from(l.size) {
-                self.broke(cx, Code::LoopedDescriptor, "Looped descriptor".into());
-                return Ok(None);
+                broke(
+                    broken,
+                    cx,
+                    Code::LoopedDescriptor,
+                    "Looped descriptor".into(),
+                );
+                return Ok(false);
             }
             let f = |part| Field::Desc { index: i, part };
             let d = read_desc(cx, l.desc(i), f)?;
@@ -611,32 +647,33 @@ impl SplitDevice {
                     let msg = format!(
                         "desc[{i}] is INDIRECT but VIRTIO_F_INDIRECT_DESC was not negotiated"
                     );
-                    self.broke(cx, Code::IndirectNotNegotiated, msg);
-                    return Ok(None);
+                    broke(broken, cx, Code::IndirectNotNegotiated, msg);
+                    return Ok(false);
                 }
                 if d.flags & VIRTQ_DESC_F_NEXT != 0 {
                     let msg = "Indirect descriptor with NEXT flag".into();
-                    self.broke(cx, Code::IndirectWithNext, msg);
-                    return Ok(None);
+                    broke(broken, cx, Code::IndirectWithNext, msg);
+                    return Ok(false);
                 }
                 if d.len == 0 || !d.len.is_multiple_of(16) {
                     let msg = "Invalid size for indirect buffer table".into();
-                    self.broke(cx, Code::IndirectBadSize, msg);
-                    return Ok(None);
+                    broke(broken, cx, Code::IndirectBadSize, msg);
+                    return Ok(false);
                 }
-                if !self.read_indirect(cx, i, d, &mut segments, &mut writable_seen)? {
-                    return Ok(None);
+                if !Self::read_indirect(cx, i, d, segments, &mut writable_seen, broken)? {
+                    return Ok(false);
                 }
                 break;
             }
             let write = d.flags & VIRTQ_DESC_F_WRITE != 0;
             if !write && writable_seen {
-                self.broke(
+                broke(
+                    broken,
                     cx,
                     Code::ReadableAfterWritable,
                     "Incorrect order for descriptors".into(),
                 );
-                return Ok(None);
+                return Ok(false);
             }
             writable_seen |= write;
             segments.push(Segment {
@@ -648,26 +685,27 @@ impl SplitDevice {
                 break;
             }
             if d.next >= l.size {
-                self.broke(cx, Code::NextOutOfRange, format!("Desc next is {}", d.next));
-                return Ok(None);
+                broke(
+                    broken,
+                    cx,
+                    Code::NextOutOfRange,
+                    format!("Desc next is {}", d.next),
+                );
+                return Ok(false);
             }
             i = d.next;
         }
-        Ok(Some(Chain {
-            id: head,
-            slot: head,
-            descs: seen as u16,
-            segments,
-        }))
+        chain.descs = seen as u16;
+        Ok(true)
     }
 
     fn read_indirect(
-        &mut self,
         cx: &mut Ctx<'_>,
         parent: u16,
         table: RawDesc,
         segments: &mut SmallVec<[Segment; 4]>,
         writable_seen: &mut bool,
+        broken: &mut bool,
     ) -> Result<bool, Halt> {
         let n = table.len / 16;
         let mut k = 0u32;
@@ -675,7 +713,12 @@ impl SplitDevice {
         loop {
             seen += 1;
             if seen > n {
-                self.broke(cx, Code::LoopedDescriptor, "Looped descriptor".into());
+                broke(
+                    broken,
+                    cx,
+                    Code::LoopedDescriptor,
+                    "Looped descriptor".into(),
+                );
                 return Ok(false);
             }
             let index = k as u16;
@@ -687,12 +730,13 @@ impl SplitDevice {
             let d = read_desc(cx, table.addr + 16 * u64::from(k), f)?;
             if d.flags & VIRTQ_DESC_F_INDIRECT != 0 {
                 let msg = "Nested indirect descriptor".into();
-                self.broke(cx, Code::NestedIndirect, msg);
+                broke(broken, cx, Code::NestedIndirect, msg);
                 return Ok(false);
             }
             let write = d.flags & VIRTQ_DESC_F_WRITE != 0;
             if !write && *writable_seen {
-                self.broke(
+                broke(
+                    broken,
                     cx,
                     Code::ReadableAfterWritable,
                     "Incorrect order for descriptors".into(),
@@ -709,7 +753,12 @@ impl SplitDevice {
                 return Ok(true);
             }
             if u32::from(d.next) >= n {
-                self.broke(cx, Code::NextOutOfRange, format!("Desc next is {}", d.next));
+                broke(
+                    broken,
+                    cx,
+                    Code::NextOutOfRange,
+                    format!("Desc next is {}", d.next),
+                );
                 return Ok(false);
             }
             k = u32::from(d.next);
@@ -729,7 +778,16 @@ impl SplitDevice {
         written: Option<u32>,
         done: &mut Vec<u16>,
     ) -> Result<u16, Halt> {
-        let batch = take_batch(cx, &mut self.inflight, count, pick, written, done)?;
+        let mut batch = Batch::new();
+        take_batch(
+            cx,
+            &mut self.inflight,
+            count,
+            pick,
+            written,
+            done,
+            &mut batch,
+        )?;
         let in_order = cx.has(Features::IN_ORDER);
         let early = cx.device().has(DeviceFault::EarlyPublish);
         let n = batch.len() as u16;
