@@ -454,7 +454,7 @@ impl Engine {
 
     /// Applies one op. `Err(Halt)` means the micro-step budget ran out part way: the state is
     /// exactly "after the accesses made so far".
-    #[inline]
+    #[inline(always)]
     pub fn apply(&mut self, op: &Op) -> Result<Outcome, Halt> {
         if op.is_control() {
             return self.control_op(op);
