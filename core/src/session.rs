@@ -7,7 +7,10 @@
 //! recording off, and then runs that op with a micro-step budget so it stops right after the
 //! `s`-th access. Seeking costs at most one checkpoint interval of replay, wherever `s` is.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::cache::{CacheError, CacheModel};
 use crate::engine::{Engine, EngineConfig, EngineError, Outcome};
@@ -32,6 +35,25 @@ pub struct Position {
     pub within: u64,
 }
 
+/// What one op did, with the details the engine's [`Outcome`] leaves out: Display puts it in
+/// words ("driver adds 2 buffer(s): [5, 3]").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Narration<'a> {
+    /// What the engine reported.
+    pub outcome: &'a Outcome,
+    /// For an add, the buffers added (split: heads, packed: buffer IDs) in order; else empty.
+    pub added: &'a [u16],
+}
+
+impl fmt::Display for Narration<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.outcome {
+            Outcome::Added(_) => write!(f, "{}: {:?}", self.outcome, self.added),
+            other => other.fmt(f),
+        }
+    }
+}
+
 /// A run of ops with time travel.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -39,6 +61,8 @@ pub struct Session {
     /// `op_start[i]`: the micro step at which op `i` starts; one extra entry for the end.
     op_start: Vec<u64>,
     outcomes: Vec<Outcome>,
+    /// Per op, the buffers an add added (empty for other ops).
+    added: Vec<SmallVec<[u16; 4]>>,
     checkpoints: Vec<Engine>,
     log: Vec<Access>,
     end: Engine,
@@ -57,6 +81,7 @@ impl Session {
         let mut engine = start.clone();
         let mut op_start = Vec::with_capacity(ops.len() + 1);
         let mut outcomes = Vec::with_capacity(ops.len());
+        let mut added = Vec::with_capacity(ops.len());
         let mut checkpoints = Vec::new();
         let mut log = Vec::new();
         for (i, op) in ops.iter().enumerate() {
@@ -66,6 +91,14 @@ impl Session {
             op_start.push(engine.bus.steps());
             // No budget is set, so `Halt` cannot happen; the arm keeps the types honest.
             let said = engine.apply(op).unwrap_or(Outcome::Said(String::new()));
+            let ids = match said {
+                Outcome::Added(n) => {
+                    let all = engine.ledger.unpublished();
+                    SmallVec::from_slice(&all[all.len().saturating_sub(n.into())..])
+                }
+                _ => SmallVec::new(),
+            };
+            added.push(ids);
             outcomes.push(said);
             log.append(&mut engine.bus.take_log());
         }
@@ -78,6 +111,7 @@ impl Session {
             ops,
             op_start,
             outcomes,
+            added,
             checkpoints,
             log,
             view: start,
@@ -134,8 +168,11 @@ impl Session {
     }
 
     /// What op `op` did (Display puts it in words).
-    pub fn outcome(&self, op: usize) -> Option<&Outcome> {
-        self.outcomes.get(op)
+    pub fn outcome(&self, op: usize) -> Option<Narration<'_>> {
+        Some(Narration {
+            outcome: self.outcomes.get(op)?,
+            added: self.added.get(op).map_or(&[], |a| &a[..]),
+        })
     }
 
     /// Micro step at which op `i` starts (`i == ops().len()` gives the end).
@@ -296,6 +333,69 @@ mod tests {
                 ],
             },
         ]
+    }
+
+    #[test]
+    fn an_add_is_narrated_with_the_buffers_it_put_in_the_ring() {
+        use crate::memory::{AccessKind, DescPart, Field};
+        let one = BufferSpec {
+            readable: vec![16],
+            writable: vec![],
+            indirect: false,
+        };
+        let add = |count| Op::Add {
+            buffer: one.clone(),
+            count,
+        };
+        // The second add reuses what the reclaim freed, so its ids are not 0, 1, 2 again.
+        let ops = vec![
+            Op::Negotiate,
+            add(3),
+            Op::Publish,
+            Op::Pop { max: None },
+            Op::Complete {
+                count: 2,
+                pick: Pick::Newest,
+                written: None,
+            },
+            Op::PublishUsed,
+            Op::Reclaim { max: None },
+            add(3),
+        ];
+        for kind in [RingKind::Split, RingKind::Packed] {
+            let s = Session::new(EngineConfig::simple(kind, 8, Features::NONE), &ops).unwrap();
+            let mut adds = 0;
+            for (i, op) in ops.iter().enumerate() {
+                let n = s.outcome(i).unwrap();
+                if !matches!(op, Op::Add { .. }) {
+                    assert!(n.added.is_empty());
+                    assert_eq!(n.to_string(), n.outcome.to_string());
+                    continue;
+                }
+                adds += 1;
+                // What the op itself stored: the avail ring entries (split), the descriptors'
+                // buffer IDs (packed).
+                let (from, to) = (s.op_start(i) as usize, s.op_start(i + 1) as usize);
+                let stored: Vec<u16> = s.log()[from..to]
+                    .iter()
+                    .filter(|a| a.kind == AccessKind::Store)
+                    .filter(|a| match (kind, a.field) {
+                        (RingKind::Split, Field::AvailRing(_)) => true,
+                        (RingKind::Packed, Field::Desc { part, .. }) => part == DescPart::Id,
+                        _ => false,
+                    })
+                    .map(|a| a.value as u16)
+                    .collect();
+                assert_eq!(stored.len(), 3, "{kind} op {i}");
+                assert_eq!(n.added, &stored[..], "{kind} op {i}");
+                assert_eq!(
+                    n.to_string(),
+                    format!("driver adds 3 buffer(s): {stored:?}"),
+                    "{kind} op {i}"
+                );
+            }
+            assert_eq!(adds, 2);
+        }
     }
 
     #[test]

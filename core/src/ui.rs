@@ -422,7 +422,7 @@ impl Ui {
             .collect();
         hits.extend((0..s.ops().len()).filter_map(|i| {
             let op = &s.ops()[i];
-            let outcome = s.outcome(i).map(ToString::to_string).unwrap_or_default();
+            let outcome = s.outcome(i).map(|n| n.to_string()).unwrap_or_default();
             (op.name().contains(&term) || outcome.contains(&term)).then(|| s.op_start(i))
         }));
         hits.sort_unstable();

@@ -1277,7 +1277,7 @@ fn narration(session: &Session, ctx: &ViewContext<'_>) -> Narration {
         say: ctx.say.get(p.op).cloned().flatten(),
         outcome: session
             .outcome(p.op)
-            .map(ToString::to_string)
+            .map(|n| n.to_string())
             .unwrap_or_default(),
         last: session.last_access().map(describe),
         next: session.next_access().map(describe),
