@@ -21,7 +21,7 @@ use crate::layout::{
     VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE, WrapCounter, vring_need_event,
 };
 use crate::memory::{Agent, DescPart, Field, Halt, Ordering};
-use crate::queue::{Batch, send_interrupt, send_kick, take_at, take_batch};
+use crate::queue::{Batch, broke, send_interrupt, send_kick, take_at, take_batch};
 use crate::queue::{BufferSpec, Chain, Ctx, NotifyDecision, Pick, Segment};
 
 const DRV: Agent = Agent::Driver;
@@ -469,11 +469,6 @@ impl Default for PackedDevice {
 }
 
 impl PackedDevice {
-    fn broke(&mut self, cx: &mut Ctx<'_>, code: Code, msg: String) {
-        cx.finding(code, DEV, msg);
-        self.broken = true;
-    }
-
     /// Pops up to `max` available lists in ring order.
     pub(crate) fn pop(
         &mut self,
@@ -525,7 +520,12 @@ impl PackedDevice {
         loop {
             n += 1;
             if u32::from(n) > u32::from(l.size) {
-                self.broke(cx, Code::LoopedDescriptor, "Virtqueue size exceeded".into());
+                broke(
+                    &mut self.broken,
+                    cx,
+                    Code::LoopedDescriptor,
+                    "Virtqueue size exceeded".into(),
+                );
                 return Ok(None);
             }
             let base = l.desc(pos.slot);
@@ -540,7 +540,7 @@ impl PackedDevice {
                         bits_code(flags),
                         pos.wrap
                     );
-                    self.broke(cx, Code::WrapDesync, msg);
+                    broke(&mut self.broken, cx, Code::WrapDesync, msg);
                     return Ok(None);
                 }
             }
@@ -564,11 +564,12 @@ impl PackedDevice {
                         "desc[{}] is INDIRECT but VIRTIO_F_INDIRECT_DESC was not negotiated",
                         pos.slot
                     );
-                    self.broke(cx, Code::IndirectNotNegotiated, msg);
+                    broke(&mut self.broken, cx, Code::IndirectNotNegotiated, msg);
                     return Ok(None);
                 }
                 if !last || n > 1 {
-                    self.broke(
+                    broke(
+                        &mut self.broken,
                         cx,
                         Code::IndirectWithNext,
                         "Indirect descriptor in a NEXT-linked list".into(),
@@ -576,7 +577,8 @@ impl PackedDevice {
                     return Ok(None);
                 }
                 if len == 0 || !len.is_multiple_of(16) {
-                    self.broke(
+                    broke(
+                        &mut self.broken,
                         cx,
                         Code::IndirectBadSize,
                         "Invalid size for indirect buffer table".into(),
@@ -594,7 +596,8 @@ impl PackedDevice {
                     let ln = cx.bus.load(DEV, f(DescPart::Len), tb + 8, 4, p)? as u32;
                     let fl = cx.bus.load(DEV, f(DescPart::Flags), tb + 14, 2, p)? as u16;
                     if fl & VIRTQ_DESC_F_INDIRECT != 0 {
-                        self.broke(
+                        broke(
+                            &mut self.broken,
                             cx,
                             Code::NestedIndirect,
                             "Nested indirect descriptor".into(),
@@ -603,7 +606,8 @@ impl PackedDevice {
                     }
                     let w = fl & VIRTQ_DESC_F_WRITE != 0;
                     if !w && writable_seen {
-                        self.broke(
+                        broke(
+                            &mut self.broken,
                             cx,
                             Code::ReadableAfterWritable,
                             "Incorrect order for descriptors".into(),
@@ -620,7 +624,8 @@ impl PackedDevice {
             } else {
                 let w = flags & VIRTQ_DESC_F_WRITE != 0;
                 if !w && writable_seen {
-                    self.broke(
+                    broke(
+                        &mut self.broken,
                         cx,
                         Code::ReadableAfterWritable,
                         "Incorrect order for descriptors".into(),

@@ -277,6 +277,14 @@ pub(crate) fn send_interrupt(cx: &mut Ctx<'_>, needed: bool) -> Result<NotifyDec
 /// Completions a device is about to write: `(id to report, used len, ring slots)` each.
 pub(crate) type Batch = SmallVec<[(u16, u32, u16); 8]>;
 
+/// The device finds the ring broken (QEMU's `virtio_error`): it reports why and stops using
+/// the ring until a reset. A free function over the side's `broken` flag, so that the chain
+/// readers can call it while they hold a chain inside the device.
+pub(crate) fn broke(broken: &mut bool, cx: &mut Ctx<'_>, code: Code, msg: String) {
+    cx.finding(code, Agent::Device, msg);
+    *broken = true;
+}
+
 /// Takes up to `count` popped chains for completion, in the order `pick` says (always oldest
 /// first under IN_ORDER: buffers are used in the order they were made available), writes
 /// their payload, and appends `(id to report, used len, ring slots)` for each to `batch` (an

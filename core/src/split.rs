@@ -20,7 +20,7 @@ use crate::layout::{
 };
 use crate::memory::{Agent, DescPart, Field, Halt, Ordering};
 use crate::queue::{
-    Batch, BufferSpec, Chain, Ctx, NotifyDecision, Pick, Segment, send_interrupt, send_kick,
+    Batch, BufferSpec, Chain, Ctx, NotifyDecision, Pick, Segment, broke, send_interrupt, send_kick,
     take_batch,
 };
 
@@ -533,12 +533,6 @@ impl Default for SplitDevice {
             notified: None,
         }
     }
-}
-
-/// The device finds the ring broken (QEMU's `virtio_error`): it reports why and stops.
-fn broke(broken: &mut bool, cx: &mut Ctx<'_>, code: Code, msg: String) {
-    cx.finding(code, DEV, msg);
-    *broken = true;
 }
 
 impl SplitDevice {
