@@ -469,20 +469,19 @@ impl Engine {
         if op.is_control() {
             return self.control_op(op);
         }
-        let Some(ring) = self.ring.as_mut() else {
+        let Some(RingParts {
+            ring,
+            mut cx,
+            ledger,
+            counters,
+            early,
+        }) = self.ring_parts()
+        else {
             return Ok(self.no_queue(op));
         };
-        if !self.transport.status.has(Status::DRIVER_OK) && !self.transport.legacy {
-            before_driver_ok(&mut self.findings, self.bus.steps(), op);
+        if early {
+            before_driver_ok(cx.findings, cx.bus.steps(), op);
         }
-        let mut cx = Ctx {
-            bus: &mut self.bus,
-            findings: &mut self.findings,
-            features: self.transport.negotiated.unwrap_or(Features::NONE),
-            config: &self.config,
-            notifications: &mut self.notifications,
-        };
-        let (ledger, counters) = (&mut self.ledger, &mut self.counters);
         let step0 = cx.bus.steps();
         Ok(on_ring!(ring, |l, drv, dev| ring_step!(
             op, cx, l, drv, dev, ledger, counters, step0
@@ -504,21 +503,18 @@ impl Engine {
                 i += 1;
                 continue;
             }
-            let Some(ring) = self.ring.as_mut() else {
+            let Some(RingParts {
+                ring,
+                mut cx,
+                ledger,
+                counters,
+                early,
+            }) = self.ring_parts()
+            else {
                 sink(i, self.no_queue(op));
                 i += 1;
                 continue;
             };
-            let early = !self.transport.status.has(Status::DRIVER_OK) && !self.transport.legacy;
-            let mut cx = Ctx {
-                bus: &mut self.bus,
-                findings: &mut self.findings,
-                features: self.transport.negotiated.unwrap_or(Features::NONE),
-                config: &self.config,
-                notifications: &mut self.notifications,
-            };
-            let ledger = &mut self.ledger;
-            let counters = &mut self.counters;
             i = on_ring!(ring, |l, drv, dev| {
                 while let Some(op) = ops.get(i).filter(|op| !op.is_control()) {
                     if early {
@@ -533,6 +529,26 @@ impl Engine {
             });
         }
         Ok(())
+    }
+
+    /// The ring and what a ring op works on beside it, borrowed apart; `None` before the queue
+    /// is set up. The set-up [`apply`](Self::apply) does per op and [`run`](Self::run) per
+    /// stretch of ring ops.
+    #[inline(always)]
+    fn ring_parts(&mut self) -> Option<RingParts<'_>> {
+        Some(RingParts {
+            ring: self.ring.as_mut()?,
+            cx: Ctx {
+                bus: &mut self.bus,
+                findings: &mut self.findings,
+                features: self.transport.negotiated.unwrap_or(Features::NONE),
+                config: &self.config,
+                notifications: &mut self.notifications,
+            },
+            ledger: &mut self.ledger,
+            counters: &mut self.counters,
+            early: !self.transport.status.has(Status::DRIVER_OK) && !self.transport.legacy,
+        })
     }
 
     /// A ring op before the queue exists: a finding, and nothing else happens.
@@ -964,6 +980,16 @@ impl Engine {
 
 /// Counts a kick or interrupt decision made at `step0`, and notes a needed notification that
 /// was not sent.
+/// What [`Engine::ring_parts`] lends a ring op.
+struct RingParts<'a> {
+    ring: &'a mut Ring,
+    cx: Ctx<'a>,
+    ledger: &'a mut Ledger,
+    counters: &'a mut Counters,
+    /// A modern queue before DRIVER_OK: kicks and device ops are findings.
+    early: bool,
+}
+
 /// The finding for a kick or a device op on a modern queue before DRIVER_OK (§3.1.1: the
 /// device must not use the queue, nor the driver notify it, before then).
 #[cold]
