@@ -189,13 +189,7 @@ fn layout(body: Rect, focus: PaneId, zoom: bool, ring_rows: u16) -> Slots {
 pub fn paint(t: &mut Term<'_>, frame: &Frame, theme: &Theme) -> Vec<Hit> {
     let area = t.area();
     let mut hits = Vec::new();
-    let [head, body, status, hint] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [head, body, status, hint] = screen(area);
     header(t, head, frame, theme);
     match &frame.compare {
         Some((label, other)) => {
@@ -207,6 +201,17 @@ pub fn paint(t: &mut Term<'_>, frame: &Frame, theme: &Theme) -> Vec<Hit> {
     }
     chrome(t, area, status, hint, &frame.ui, theme);
     hits
+}
+
+/// Every screen's rows: the header, the body, the status line and the hint bar.
+pub(super) fn screen(area: Rect) -> [Rect; 4] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area)
 }
 
 /// The status line, the hint bar and the help overlay: the same on every screen.

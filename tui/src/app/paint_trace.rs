@@ -10,7 +10,7 @@ use ringside_core::command::PaneId;
 use ringside_core::view::trace::{QUEUE_COLUMNS, TRACE_TIMELINE_LEGEND, TraceFrame, TraceView};
 
 use super::paint::{
-    FindingLine, Hit, cell, chrome, findings_list, play_and_marks, scroll, titled_block,
+    FindingLine, Hit, cell, chrome, findings_list, play_and_marks, screen, scroll, titled_block,
 };
 use super::theme::Theme;
 
@@ -90,13 +90,7 @@ fn layout(body: Rect, v: &TraceView, focus: PaneId, zoom: bool) -> Slots {
 pub fn paint_trace(t: &mut Term<'_>, frame: &TraceFrame, theme: &Theme) -> Vec<Hit> {
     let area = t.area();
     let mut hits = Vec::new();
-    let [head, body, status, hint] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [head, body, status, hint] = screen(area);
     let v = &frame.view;
     header(t, head, frame, theme);
     let slots = layout(body, v, frame.ui.focus, frame.ui.zoom);
