@@ -12,6 +12,7 @@ pub mod cache;
 pub mod command;
 pub mod detect;
 pub mod engine;
+pub mod face;
 pub mod features;
 pub mod finding;
 pub mod layout;

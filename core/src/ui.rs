@@ -554,6 +554,13 @@ impl Ui {
         }
     }
 
+    /// The screen to paint at this size.
+    pub fn screen(&mut self, size: crate::face::screen::Size) -> crate::face::screen::Screen {
+        use crate::face::screen::scenario;
+        let frame = self.frame(scenario::options(size));
+        scenario::screen(&frame, size)
+    }
+
     fn ui_view(&self) -> crate::view::UiView {
         self.chrome.view()
     }

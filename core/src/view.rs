@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::cache::geometry::CacheGeometry;
 use crate::cache::{AgentCounts, MODEL_NOTE, Mesi};
 use crate::engine::{Engine, Ring};
-use crate::features::{Features, Status};
+use crate::features::Features;
 use crate::finding::Severity;
 use crate::layout::{
     DESC_SIZE, PackedLayout, PackedPos, RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE, RingIdx,
@@ -292,8 +292,8 @@ pub struct TransportPane {
     pub features: Vec<FeatureRow>,
     /// The status byte.
     pub status: Cell,
-    /// Status values written so far, in order, with their names.
-    pub walk: Vec<String>,
+    /// Status values written so far, in order.
+    pub walk: Vec<u8>,
     /// Legacy (0.9) interface in use.
     pub legacy: bool,
 }
@@ -1093,7 +1093,7 @@ fn transport_pane(e: &Engine, ch: &Changes) -> TransportPane {
     TransportPane {
         features,
         status: Cell::new(t.status.to_string(), ch.field(Field::Status)),
-        walk: t.walk.iter().map(|&v| Status(v).to_string()).collect(),
+        walk: t.walk.clone(),
         legacy: t.legacy,
     }
 }

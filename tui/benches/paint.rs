@@ -5,13 +5,14 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ringside_core::command::{Command, Dir};
 use ringside_core::engine::EngineConfig;
+use ringside_core::face::screen::Size;
 use ringside_core::features::Features;
 use ringside_core::layout::RingKind;
 use ringside_core::op::Op;
 use ringside_core::queue::{BufferSpec, Pick};
 use ringside_core::scenario::{Scenario, Step};
 use ringside_core::ui::Ui;
-use ringside_tui::app::{Theme, options, paint};
+use ringside_tui::app::{Theme, paint};
 
 fn big(kind: RingKind) -> Ui {
     let buf = BufferSpec {
@@ -65,12 +66,12 @@ fn bench(c: &mut Criterion) {
         ui.apply(Command::Goto(mid));
         let mut term = Terminal::new(TestBackend::new(200, 60)).unwrap();
         let theme = Theme::new(true);
-        let opts = options(term.size().unwrap());
+        let size = Size::new(200, 60);
         c.bench_function(&format!("paint {kind} 1024 at 200x60"), |b| {
             b.iter(|| {
-                let frame = ui.frame(opts);
+                let screen = ui.screen(size);
                 term.draw(|f| {
-                    paint(f, &frame, &theme);
+                    paint(f, &screen, &theme);
                 })
                 .unwrap();
             })
@@ -82,9 +83,9 @@ fn bench(c: &mut Criterion) {
                 let d = if forward { Dir::Forward } else { Dir::Back };
                 forward = !forward;
                 ui.apply(Command::Step(d));
-                let frame = ui.frame(opts);
+                let screen = ui.screen(size);
                 term.draw(|f| {
-                    paint(f, &frame, &theme);
+                    paint(f, &screen, &theme);
                 })
                 .unwrap();
             })

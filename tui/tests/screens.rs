@@ -6,16 +6,17 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 use ringside_core::command::{Command, Dir, PaneId};
+use ringside_core::face::screen::Size;
 use ringside_core::memory::Field;
 use ringside_core::ui::TraceUi;
 use ringside_core::ui::Ui;
-use ringside_tui::app::{Theme, options, paint, paint_trace, trace_columns};
+use ringside_tui::app::{Theme, paint};
 
 fn screen(ui: &mut Ui, w: u16, h: u16, color: bool) -> Buffer {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    let frame = ui.frame(options(t.size().unwrap()));
+    let s = ui.screen(Size::new(w, h));
     t.draw(|f| {
-        paint(f, &frame, &Theme::new(color));
+        paint(f, &s, &Theme::new(color));
     })
     .unwrap();
     t.backend().buffer().clone()
@@ -131,13 +132,11 @@ fn clicks_select_slots_and_focus_panes() {
     let mut ui = Ui::tutorial().unwrap();
     ui.apply(Command::Last);
     let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
-    let frame = ui.frame(options(t.size().unwrap()));
-    let mut hits = Vec::new();
-    t.draw(|f| hits = paint(f, &frame, &Theme::new(true)))
-        .unwrap();
+    let s = ui.screen(Size::new(120, 40));
+    t.draw(|f| paint(f, &s, &Theme::new(true))).unwrap();
     let b = t.backend().buffer().clone();
     let (x, y) = find(&b, "   3", "│");
-    let cmd = ringside_tui::app::click(&hits, ratatui::layout::Position::new(x + 3, y)).unwrap();
+    let cmd = s.command_at(x + 3, y).unwrap();
     assert_eq!(
         cmd,
         Command::Select {
@@ -146,15 +145,15 @@ fn clicks_select_slots_and_focus_panes() {
         }
     );
     let (x, y) = find(&b, "narration", "");
-    let cmd = ringside_tui::app::click(&hits, ratatui::layout::Position::new(x, y + 1)).unwrap();
+    let cmd = s.command_at(x, y + 1).unwrap();
     assert_eq!(cmd, Command::FocusPane(PaneId::Narration));
 }
 
 fn trace_screen(ui: &mut TraceUi, w: u16, h: u16) -> Buffer {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    let frame = ui.frame(trace_columns(t.size().unwrap()));
+    let s = ui.screen(Size::new(w, h));
     t.draw(|f| {
-        paint_trace(f, &frame, &Theme::new(true));
+        paint(f, &s, &Theme::new(true));
     })
     .unwrap();
     t.backend().buffer().clone()

@@ -350,6 +350,13 @@ impl TraceUi {
         }
     }
 
+    /// The screen to paint at this size.
+    pub fn screen(&mut self, size: crate::face::screen::Size) -> crate::face::screen::Screen {
+        use crate::face::screen::trace;
+        let frame = self.frame(trace::columns(size));
+        trace::screen(&frame, size)
+    }
+
     /// The frame to paint, with this many timeline columns.
     pub fn frame(&mut self, columns: usize) -> TraceFrame {
         let ctx = TraceContext {

@@ -3,7 +3,6 @@
 //! paints the frames core returns.
 
 mod paint;
-mod paint_trace;
 mod theme;
 
 use std::io::{IsTerminal, stdout};
@@ -16,13 +15,11 @@ use ratatui::crossterm::event::{
     KeyModifiers, MouseButton, MouseEventKind,
 };
 use ratatui::crossterm::execute;
-use ratatui::layout::{Position, Size};
 use ringside_core::command::{Command, Key, KeyPress};
+use ringside_core::face::screen::{Screen, Size};
 use ringside_core::ui::{Opened, Ui, open_target};
-use ringside_core::view::FrameOptions;
 
-pub use paint::{Hit, paint};
-pub use paint_trace::paint_trace;
+pub use paint::paint;
 pub use theme::Theme;
 
 /// Exit code when stdout or stdin is not a terminal.
@@ -50,31 +47,20 @@ pub fn open(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Frame options for a terminal of this size.
-pub fn options(size: Size) -> FrameOptions {
-    FrameOptions {
-        memory_rows: 16,
-        timeline_ops: usize::from(size.width.max(8)),
-    }
-}
-
 fn restore() {
     let _ = execute!(stdout(), DisableMouseCapture);
     ratatui::restore();
 }
 
-/// Timeline columns of a trace frame for a terminal of this size.
-pub fn trace_columns(size: Size) -> usize {
-    usize::from(size.width.saturating_sub(12).max(8))
-}
-
-/// Builds the frame for the terminal's size and paints it; returns the clickable areas.
-pub fn draw(t: &mut ratatui::Frame<'_>, ui: &mut Opened, theme: &Theme) -> Vec<Hit> {
-    let size = t.area().as_size();
-    match ui {
-        Opened::Scenario(u) => paint(t, &u.frame(options(size)), theme),
-        Opened::Trace(u) => paint_trace(t, &u.frame(trace_columns(size)), theme),
-    }
+/// Builds the screen for the terminal's size and paints it; returns it (for clicks).
+pub fn draw(t: &mut ratatui::Frame<'_>, ui: &mut Opened, theme: &Theme) -> Screen {
+    let a = t.area();
+    let screen = match ui {
+        Opened::Scenario(u) => u.screen(Size::new(a.width, a.height)),
+        Opened::Trace(u) => u.screen(Size::new(a.width, a.height)),
+    };
+    paint(t, &screen, theme);
+    screen
 }
 
 fn key_to(ui: &mut Opened, k: KeyPress) {
@@ -102,7 +88,7 @@ fn run(ui: &mut Opened) -> anyhow::Result<()> {
     let result = (|| -> anyhow::Result<()> {
         execute!(stdout(), EnableMouseCapture)?;
         let theme = Theme::from_env();
-        let mut hits: Vec<Hit> = Vec::new();
+        let mut shown: Option<Screen> = None;
         loop {
             let (quit, playing) = match &*ui {
                 Opened::Scenario(u) => (u.should_quit(), u.playing()),
@@ -111,7 +97,7 @@ fn run(ui: &mut Opened) -> anyhow::Result<()> {
             if quit {
                 break;
             }
-            terminal.draw(|t| hits = draw(t, ui, &theme))?;
+            terminal.draw(|t| shown = Some(draw(t, ui, &theme)))?;
             let timeout = match playing {
                 Some(sps) => Duration::from_millis(1000 / u64::from(sps.max(1))),
                 None => Duration::from_secs(3600),
@@ -130,7 +116,7 @@ fn run(ui: &mut Opened) -> anyhow::Result<()> {
                     }
                 }
                 Event::Mouse(m) if m.kind == MouseEventKind::Down(MouseButton::Left) => {
-                    if let Some(c) = click(&hits, Position::new(m.column, m.row)) {
+                    if let Some(c) = shown.as_ref().and_then(|s| s.command_at(m.column, m.row)) {
                         apply(ui, c);
                     }
                 }
@@ -179,19 +165,4 @@ pub fn key(k: KeyEvent) -> Option<KeyPress> {
         _ => return None,
     };
     Some(KeyPress { key, shift, ctrl })
-}
-
-/// The command a click at `at` means: select the item under it, or focus its pane.
-pub fn click(hits: &[Hit], at: Position) -> Option<Command> {
-    let item = hits.iter().filter(|h| h.area.contains(at)).find_map(|h| {
-        h.index.map(|index| Command::Select {
-            pane: h.pane,
-            index,
-        })
-    });
-    item.or_else(|| {
-        hits.iter()
-            .find(|h| h.area.contains(at))
-            .map(|h| Command::FocusPane(h.pane))
-    })
 }

@@ -2,6 +2,7 @@
 //! (owner tags are always printed), never to colour alone.
 
 use ratatui::style::{Color, Modifier, Style};
+use ringside_core::face::screen::{self, Emphasis, Role};
 use ringside_core::finding::Severity;
 use ringside_core::view::{Change, Owner};
 
@@ -25,6 +26,26 @@ impl Theme {
 
     fn pick(&self, colored: Style, plain: Style) -> Style {
         if self.color { colored } else { plain }
+    }
+
+    /// The terminal style of a screen style: the role's look, the emphasis over it, then the
+    /// change level over both.
+    pub fn style(&self, s: screen::Style) -> Style {
+        let base = match s.role {
+            Role::Plain => Style::new(),
+            Role::Label => self.label(),
+            Role::Dim => self.dim(),
+            Role::Key => self.key(),
+            Role::Owner(o) => self.owner(o),
+            Role::Severity(v) => self.severity(v),
+        };
+        let base = match s.emphasis {
+            Emphasis::None => base,
+            Emphasis::Bold => base.add_modifier(Modifier::BOLD),
+            Emphasis::Selected => base.patch(self.selected()),
+            Emphasis::Cursor => base.patch(self.cursor()),
+        };
+        self.change(base, s.change)
     }
 
     /// Text of something owned by `o`.
@@ -115,15 +136,5 @@ impl Theme {
             Style::new().fg(Color::Black).bg(Color::Gray),
             Style::new().add_modifier(Modifier::REVERSED),
         )
-    }
-}
-
-/// The tag printed next to anything owned, so ownership never depends on colour alone.
-pub fn owner_tag(o: Owner) -> &'static str {
-    match o {
-        Owner::Driver => "drv",
-        Owner::Device => "dev",
-        Owner::Shared => "shr",
-        Owner::Free => " - ",
     }
 }

@@ -1,0 +1,186 @@
+//! The parts of a screen every controller shares: the rows around the panes (header badge,
+//! play state and marks, status line, hint bar), pane titles, the help overlay and the
+//! findings list.
+
+use super::{Bar, Constraint, Line, Overlay, Pane, Rect, Size, Span, Style, Target};
+use crate::command::{Command, PaneId};
+use crate::finding::Severity;
+use crate::view::{Change, HelpRow, UiView};
+
+/// The four bands of every screen: header, body, status line, hint bar.
+pub fn bands(size: Size) -> [Rect; 4] {
+    size.rect().rows([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+}
+
+/// The app's badge that opens the header.
+pub fn badge() -> Span {
+    Span::new(" ringside ", Style::KEY)
+}
+
+/// The header's play speed and marks, the same for scenarios and traces.
+pub fn play_and_marks(line: &mut Line, ui: &UiView, mark_delta: Option<u64>) {
+    if let Some(sps) = ui.playing {
+        line.push(format!("  ▶ {sps}/s"), Style::LABEL);
+    }
+    if !ui.marks.is_empty() {
+        let marks: Vec<String> = ui.marks.iter().map(u64::to_string).collect();
+        line.push(format!("  marks {}", marks.join(",")), Style::PLAIN);
+        if let Some(d) = mark_delta {
+            line.push(format!(" Δ{d}"), Style::PLAIN);
+        }
+    }
+}
+
+/// A pane's title: its number (the key that focuses it), a focus mark and its name.
+pub fn title(p: PaneId, ui: &UiView, name: &str) -> String {
+    let n = PaneId::ALL.iter().position(|&x| x == p).unwrap_or(0) + 1;
+    let mark = if ui.focus == p { "▶" } else { "" };
+    format!("{mark}{n} {name}")
+}
+
+/// A pane with its standard title.
+pub fn pane(p: PaneId, area: Rect, ui: &UiView, name: &str, lines: Vec<Line>) -> Pane {
+    Pane {
+        id: p,
+        area,
+        title: title(p, ui, name),
+        focused: ui.focus == p,
+        lines,
+    }
+}
+
+/// Focus targets for every pane on screen (after the item targets, so items win).
+pub fn focus_targets(panes: &[Pane], targets: &mut Vec<Target>) {
+    for p in panes {
+        targets.push(Target {
+            area: p.area,
+            command: Command::FocusPane(p.id),
+        });
+    }
+}
+
+/// The status row: the prompt being typed, else the last message, else breakpoints, search
+/// and speed.
+pub fn status(area: Rect, ui: &UiView) -> Bar {
+    let line = if let Some(p) = &ui.prompt {
+        let mut l = Line::styled(p.label.clone(), Style::LABEL);
+        l.push(p.text.clone(), Style::PLAIN);
+        l.push("█", Style::DIM);
+        if let Some(e) = &p.error {
+            l.push(format!("   {e}"), Style::ERROR);
+        }
+        l
+    } else if let Some(m) = &ui.message {
+        let style = if m.error { Style::ERROR } else { Style::LABEL };
+        Line::styled(m.text.clone(), style)
+    } else {
+        let mut s = String::new();
+        if !ui.breakpoints.is_empty() {
+            let list: Vec<String> = ui
+                .breakpoints
+                .iter()
+                .enumerate()
+                .map(|(i, b)| format!("{}:{b}", i + 1))
+                .collect();
+            s.push_str(&format!("breakpoints {}  ", list.join("  ")));
+        }
+        if let Some(q) = &ui.search {
+            s.push_str(&format!("search /{q}  "));
+        }
+        s.push_str(&format!("speed {}/s", ui.speed));
+        Line::styled(s, Style::DIM)
+    };
+    Bar { area, line }
+}
+
+/// The hint bar: the keys with a hint, in keymap order.
+pub fn hints(area: Rect, ui: &UiView) -> Bar {
+    let mut line = Line::default();
+    for (k, label) in &ui.hints {
+        line.push(k.replace("Shift+", "⇧"), Style::KEY);
+        line.push(format!(" {label}  "), Style::PLAIN);
+    }
+    Bar { area, line }
+}
+
+/// The help overlay, centred, scrolled by `scroll_by` rows (clamped so the end stays reachable
+/// and shown).
+pub fn help(area: Rect, scroll_by: usize, rows: &[HelpRow]) -> Overlay {
+    let w = area.width.min(90);
+    let h = area.height.saturating_sub(2).min(40);
+    let r = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
+    let mut lines = Vec::new();
+    let mut section = "";
+    for row in rows {
+        if row.section != section {
+            section = &row.section;
+            lines.push(Line::styled(section.to_string(), Style::LABEL));
+        }
+        let mut l = Line::styled(format!("  {:<18}", row.keys), Style::LABEL);
+        l.push(row.desc.clone(), Style::PLAIN);
+        lines.push(l);
+    }
+    let lines = super::wrap(&lines, usize::from(r.inner().width), false);
+    let max = lines.len().saturating_sub(h.saturating_sub(2) as usize);
+    let first = scroll_by.min(max);
+    Overlay {
+        area: r,
+        title: " help — Esc or ? closes, ↑/↓ scroll ".into(),
+        footer: concat!(" ringside ", env!("CARGO_PKG_VERSION"), " ").into(),
+        lines: lines.into_iter().skip(first).collect(),
+    }
+}
+
+/// One row of a findings pane, scenario or trace.
+pub struct FindingLine<'a> {
+    /// Step or trace line, right-aligned.
+    pub location: String,
+    /// Severity.
+    pub severity: Severity,
+    /// The finding.
+    pub text: &'a str,
+    /// How recent.
+    pub change: Change,
+    /// What a click on the row does.
+    pub command: Option<Command>,
+}
+
+/// A findings pane's lines: the newest rows that fit, each clickable, or `empty` when none.
+pub fn findings_list<'a>(
+    inner: Rect,
+    rows: impl ExactSizeIterator<Item = FindingLine<'a>>,
+    empty: &str,
+    targets: &mut Vec<Target>,
+) -> Vec<Line> {
+    if rows.len() == 0 {
+        return vec![Line::styled(empty, Style::DIM)];
+    }
+    let first = rows.len().saturating_sub(inner.height as usize);
+    let mut lines = Vec::new();
+    for (k, r) in rows.skip(first).enumerate() {
+        if let Some(command) = r.command {
+            targets.push(Target {
+                area: inner.row(k as u16),
+                command,
+            });
+        }
+        let mut l = Line::styled(format!("{} ", r.location), Style::DIM.changed(r.change));
+        l.push(
+            format!("{:<7} ", r.severity.to_string()),
+            Style::of(super::Role::Severity(r.severity)),
+        );
+        l.push(r.text.to_string(), Style::PLAIN);
+        lines.push(l);
+    }
+    lines
+}
