@@ -1,8 +1,9 @@
 //! Every user intent as data: the [`Command`] enum, the keymap that produces commands from
 //! keys, the breakpoint condition language and the command palette's parser.
 //!
-//! Keys, the palette, saved sessions and tests all produce `Command`s, and the
-//! [`Ui`](crate::ui::Ui) controller applies them to a session. Both faces share all of it.
+//! Keys, the palette, saved sessions and tests all produce `Command`s, and the controllers of
+//! [`crate::face::controller`] apply them. Both faces share all of it. Nothing here reads an
+//! engine or a trace: conditions are data, evaluated by the controller of what is open.
 
 mod breakpoint;
 mod keymap;
@@ -11,7 +12,7 @@ mod palette;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use breakpoint::next_hit;
-pub use breakpoint::{Breakpoint, Cmp, Condition, Counter, FieldPattern, parse_field};
+pub use breakpoint::{Breakpoint, Cmp, Condition, Counter, FieldPattern, op_kind, parse_field};
 pub use keymap::{Binding, Key, KeyPress, bindings, keymap_markdown, lookup};
 pub use palette::{PALETTE, parse_palette};
 

@@ -25,5 +25,4 @@ pub mod session;
 pub mod split;
 pub mod suggest;
 pub mod trace;
-pub mod ui;
 pub mod view;

@@ -1,11 +1,13 @@
 //! Frame-level tests: what the UIs will paint at known steps of the tutorial.
 
 use ringside_core::command::{Command, Condition, Dir, Key, KeyPress, PaneId, PromptKind};
+use ringside_core::face::controller::scenario::SavedSession;
+use ringside_core::face::controller::scenario::ScenarioUi;
+use ringside_core::face::controller::{Controller, Request};
 use ringside_core::memory::Field;
-use ringside_core::ui::Ui;
 use ringside_core::view::{Change, FrameOptions, Owner, RingPane, SplitPane};
 
-fn split(ui: &mut Ui) -> SplitPane {
+fn split(ui: &mut ScenarioUi) -> SplitPane {
     match ui.frame(FrameOptions::default()).main.ring {
         RingPane::Split(s) => s,
         other => panic!("expected a split ring, got {other:?}"),
@@ -13,7 +15,7 @@ fn split(ui: &mut Ui) -> SplitPane {
 }
 
 /// The step right after the first store of `field`.
-fn after_store(ui: &Ui, field: Field) -> u64 {
+fn after_store(ui: &ScenarioUi, field: Field) -> u64 {
     let a = ui
         .session()
         .log()
@@ -25,7 +27,7 @@ fn after_store(ui: &Ui, field: Field) -> u64 {
 
 #[test]
 fn descriptors_change_hands_at_publish_and_at_used_idx() {
-    let mut ui = Ui::tutorial().unwrap();
+    let mut ui = ScenarioUi::tutorial().unwrap();
     let publish = after_store(&ui, Field::AvailIdx);
     ui.apply(Command::Goto(publish - 1));
     let s = split(&mut ui);
@@ -65,7 +67,7 @@ fn descriptors_change_hands_at_publish_and_at_used_idx() {
 #[test]
 fn event_windows_work_the_numbers() {
     // The tutorial does not negotiate EVENT_IDX: the flags decide, and say so.
-    let mut ui = Ui::tutorial().unwrap();
+    let mut ui = ScenarioUi::tutorial().unwrap();
     ui.apply(Command::Last);
     let s = split(&mut ui);
     assert!(!s.kick.event_idx);
@@ -73,7 +75,7 @@ fn event_windows_work_the_numbers() {
     // With EVENT_IDX on both sides, the window [old, new) appears.
     let mut sc = ringside_core::scenario::Scenario::tutorial_start().unwrap();
     sc.engine.driver_features = sc.engine.device_features;
-    let mut ui = Ui::with_scenario("t", sc).unwrap();
+    let mut ui = ScenarioUi::with_scenario("t", sc).unwrap();
     // Before the device's first decision (the Interrupt op, 8th): no `old` yet, so it fires.
     let irq = ui.session().op_start(7);
     ui.apply(Command::Goto(irq));
@@ -93,7 +95,7 @@ fn event_windows_work_the_numbers() {
 
 #[test]
 fn marks_make_weak_changes_and_steps_strong_ones() {
-    let mut ui = Ui::tutorial().unwrap();
+    let mut ui = ScenarioUi::tutorial().unwrap();
     let publish = after_store(&ui, Field::AvailIdx);
     ui.apply(Command::Goto(publish - 5));
     ui.apply(Command::Mark);
@@ -108,7 +110,7 @@ fn marks_make_weak_changes_and_steps_strong_ones() {
 
 #[test]
 fn breakpoints_continue_and_reverse_continue() {
-    let mut ui = Ui::tutorial().unwrap();
+    let mut ui = ScenarioUi::tutorial().unwrap();
     ui.apply(Command::Break(Condition::parse("used.idx == 1").unwrap()));
     ui.apply(Command::Continue(Dir::Forward));
     let used = after_store(&ui, Field::UsedIdx);
@@ -124,7 +126,7 @@ fn breakpoints_continue_and_reverse_continue() {
 
 #[test]
 fn prompts_refuse_bad_input_with_a_column_and_keep_the_text() {
-    let mut ui = Ui::tutorial().unwrap();
+    let mut ui = ScenarioUi::tutorial().unwrap();
     ui.apply(Command::Prompt(PromptKind::Break));
     for c in "used.idz == 1".chars() {
         ui.key(KeyPress::ch(c));
@@ -140,7 +142,7 @@ fn prompts_refuse_bad_input_with_a_column_and_keep_the_text() {
 
 #[test]
 fn narration_names_the_next_access() {
-    let mut ui = Ui::tutorial().unwrap();
+    let mut ui = ScenarioUi::tutorial().unwrap();
     let publish = after_store(&ui, Field::AvailIdx);
     ui.apply(Command::Goto(publish - 1));
     let f = ui.frame(FrameOptions::default());
@@ -155,7 +157,7 @@ fn narration_names_the_next_access() {
 
 #[test]
 fn compare_steps_the_packed_twin_to_the_same_op() {
-    let mut ui = Ui::tutorial().unwrap();
+    let mut ui = ScenarioUi::tutorial().unwrap();
     ui.apply(Command::Compare(None));
     ui.apply(Command::Op(Dir::Forward));
     ui.apply(Command::Op(Dir::Forward));
@@ -170,25 +172,29 @@ fn compare_steps_the_packed_twin_to_the_same_op() {
 
 #[test]
 fn the_session_round_trips_through_ron() {
-    let dir = std::env::temp_dir().join(format!("ringside-ui-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("s.ron").to_string_lossy().into_owned();
-    let mut ui = Ui::tutorial().unwrap();
+    let path = "s.ron".to_string();
+    let mut ui = ScenarioUi::tutorial().unwrap();
     ui.apply(Command::Goto(17));
     ui.apply(Command::Mark);
     ui.apply(Command::Break(Condition::parse("notify device").unwrap()));
     ui.apply(Command::FocusPane(PaneId::Memory));
-    ui.apply(Command::Save(path.clone()));
+    let Some(Request::Save { path: to, bytes }) = ui.apply(Command::Save(path.clone())) else {
+        panic!("a save asks the face to write the file")
+    };
+    assert_eq!(to, path);
     let saved = ui.saved();
-    let back = Ui::open(&path).unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    let back = SavedSession::parse(&path, &text).unwrap();
+    assert_eq!(back, saved);
+    let scenario = ringside_core::scenario::Scenario::embedded(&back.scenario).unwrap();
+    let back = ScenarioUi::restore(&back, scenario).unwrap();
     assert_eq!(back.saved(), saved);
     assert_eq!(back.session().position().step, 17);
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn cache_lines_carry_the_model_s_owner() {
-    let mut ui = Ui::tutorial().unwrap();
+    let mut ui = ScenarioUi::tutorial().unwrap();
     ui.apply(Command::Last);
     let f = ui.frame(FrameOptions::default());
     let c = f.main.cache;

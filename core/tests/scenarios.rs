@@ -13,7 +13,7 @@ fn repo() -> PathBuf {
 }
 
 fn run(name: &str) -> Run {
-    let s = Scenario::find(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let s = Scenario::embedded(name).unwrap_or_else(|e| panic!("{name}: {e}"));
     Run::new(name, &s).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
@@ -49,7 +49,7 @@ fn every_scenario_file_is_embedded_and_checks_something() {
             let text = std::fs::read_to_string(&path).unwrap();
             let found = EMBEDDED.iter().find(|(_, t)| *t == text);
             let (name, _) = found.unwrap_or_else(|| panic!("{} is not embedded", path.display()));
-            let s = Scenario::find(name).unwrap();
+            let s = Scenario::embedded(name).unwrap();
             assert!(!s.expect.is_empty(), "{name} has no expectations");
             assert!(!s.description.is_empty(), "{name} has no description");
         }
@@ -109,7 +109,7 @@ fn expectations_fail_when_the_number_is_wrong() {
     // produced, must fail: the checks read the run, they do not restate a constant.
     let mut checked = 0;
     for (name, _) in EMBEDDED {
-        let s = Scenario::find(name).unwrap();
+        let s = Scenario::embedded(name).unwrap();
         let base = run(name);
         for (i, e) in s.expect.iter().enumerate() {
             let wrong = match e {
@@ -149,7 +149,7 @@ fn expectations_fail_when_the_number_is_wrong() {
 
 #[test]
 fn relative_expectations_rerun_the_same_steps_on_the_other_side_of_the_switch() {
-    let s = Scenario::find("split-vs-packed").unwrap();
+    let s = Scenario::embedded("split-vs-packed").unwrap();
     let mut probe = s.clone();
     probe.expect = vec![Expectation::Relative {
         metric: Metric::Buffers,

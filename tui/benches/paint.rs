@@ -5,16 +5,17 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ringside_core::command::{Command, Dir};
 use ringside_core::engine::EngineConfig;
+use ringside_core::face::controller::Controller;
+use ringside_core::face::controller::scenario::ScenarioUi;
 use ringside_core::face::screen::Size;
 use ringside_core::features::Features;
 use ringside_core::layout::RingKind;
 use ringside_core::op::Op;
 use ringside_core::queue::{BufferSpec, Pick};
 use ringside_core::scenario::{Scenario, Step};
-use ringside_core::ui::Ui;
 use ringside_tui::app::{Theme, paint};
 
-fn big(kind: RingKind) -> Ui {
+fn big(kind: RingKind) -> ScenarioUi {
     let buf = BufferSpec {
         readable: vec![16],
         writable: vec![512],
@@ -53,7 +54,7 @@ fn big(kind: RingKind) -> Ui {
         cache: Default::default(),
         expect: Vec::new(),
     };
-    Ui::with_scenario("bench", scenario).unwrap()
+    ScenarioUi::with_scenario("bench", scenario).unwrap()
 }
 
 fn bench(c: &mut Criterion) {

@@ -5,8 +5,10 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use ringside_core::face::app::find_scenario;
 use ringside_core::scenario::expect::num;
 use ringside_core::scenario::{EMBEDDED, Metric, Report, Run, Scenario};
+use ringside_tui::app::Disk;
 
 /// Exit code when an expectation fails.
 const EXIT_FAILED: u8 = 1;
@@ -15,7 +17,7 @@ const EXIT_FAILED: u8 = 1;
 pub fn list() -> anyhow::Result<ExitCode> {
     let width = EMBEDDED.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
     for (name, _) in EMBEDDED {
-        let s = Scenario::find(name).with_context(|| format!("embedded scenario {name}"))?;
+        let s = Scenario::embedded(name).with_context(|| format!("embedded scenario {name}"))?;
         let text = if s.description.is_empty() {
             &s.title
         } else {
@@ -27,7 +29,7 @@ pub fn list() -> anyhow::Result<ExitCode> {
 }
 
 fn load_and_run(name: &str) -> anyhow::Result<Run> {
-    let s = Scenario::find(name)?;
+    let s = find_scenario(name, &mut Disk)?;
     Ok(Run::new(name, &s)?)
 }
 

@@ -6,13 +6,14 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 use ringside_core::command::{Command, Dir, PaneId};
+use ringside_core::face::controller::Controller;
+use ringside_core::face::controller::scenario::ScenarioUi;
+use ringside_core::face::controller::trace::TraceUi;
 use ringside_core::face::screen::Size;
 use ringside_core::memory::Field;
-use ringside_core::ui::TraceUi;
-use ringside_core::ui::Ui;
 use ringside_tui::app::{Theme, paint};
 
-fn screen(ui: &mut Ui, w: u16, h: u16, color: bool) -> Buffer {
+fn screen(ui: &mut ScenarioUi, w: u16, h: u16, color: bool) -> Buffer {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     let s = ui.screen(Size::new(w, h));
     t.draw(|f| {
@@ -52,7 +53,7 @@ fn find(b: &Buffer, needle: &str, after: &str) -> (u16, u16) {
     panic!("`{needle}` after `{after}` not on screen:\n{t}");
 }
 
-fn at_publish(ui: &mut Ui) {
+fn at_publish(ui: &mut ScenarioUi) {
     let s = ui
         .session()
         .log()
@@ -66,27 +67,27 @@ fn at_publish(ui: &mut Ui) {
 
 #[test]
 fn tutorial_start_80x24() {
-    let mut ui = Ui::tutorial().unwrap();
+    let mut ui = ScenarioUi::tutorial().unwrap();
     insta::assert_snapshot!(text(&screen(&mut ui, 80, 24, true)));
 }
 
 #[test]
 fn after_publish_200x60() {
-    let mut ui = Ui::tutorial().unwrap();
+    let mut ui = ScenarioUi::tutorial().unwrap();
     at_publish(&mut ui);
     insta::assert_snapshot!(text(&screen(&mut ui, 200, 60, true)));
 }
 
 #[test]
 fn help_overlay_100x30() {
-    let mut ui = Ui::tutorial().unwrap();
+    let mut ui = ScenarioUi::tutorial().unwrap();
     ui.apply(Command::Help);
     insta::assert_snapshot!(text(&screen(&mut ui, 100, 30, true)));
 }
 
 #[test]
 fn compare_split_and_packed_160x40() {
-    let mut ui = Ui::tutorial().unwrap();
+    let mut ui = ScenarioUi::tutorial().unwrap();
     ui.apply(Command::Compare(None));
     for _ in 0..3 {
         ui.apply(Command::Op(Dir::Forward));
@@ -96,7 +97,7 @@ fn compare_split_and_packed_160x40() {
 
 #[test]
 fn ownership_and_changes_are_coloured() {
-    let mut ui = Ui::tutorial().unwrap();
+    let mut ui = ScenarioUi::tutorial().unwrap();
     at_publish(&mut ui);
     let b = screen(&mut ui, 200, 60, true);
     // Descriptor 0 now belongs to the device: its owner tag is in the device colour.
@@ -113,7 +114,7 @@ fn ownership_and_changes_are_coloured() {
 
 #[test]
 fn no_color_keeps_meaning_in_modifiers() {
-    let mut ui = Ui::tutorial().unwrap();
+    let mut ui = ScenarioUi::tutorial().unwrap();
     at_publish(&mut ui);
     let b = screen(&mut ui, 200, 60, false);
     assert!(
@@ -129,7 +130,7 @@ fn no_color_keeps_meaning_in_modifiers() {
 
 #[test]
 fn clicks_select_slots_and_focus_panes() {
-    let mut ui = Ui::tutorial().unwrap();
+    let mut ui = ScenarioUi::tutorial().unwrap();
     ui.apply(Command::Last);
     let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
     let s = ui.screen(Size::new(120, 40));
@@ -162,12 +163,18 @@ fn trace_screen(ui: &mut TraceUi, w: u16, h: u16) -> Buffer {
 fn split_wrap() -> TraceUi {
     // Relative to the crate (cargo runs tests there), so the header is the same on any machine.
     let d = "../traces/split-wrap";
-    TraceUi::open(
-        std::path::Path::new(&format!("{d}/trace.log")),
+    let app = ringside_tui::app::open_app(
+        Some(&format!("{d}/trace.log")),
         Some(std::path::Path::new(&format!("{d}/qmp.jsonl"))),
         Some(std::path::Path::new(&format!("{d}/rings"))),
-    )
-    .unwrap()
+    );
+    assert!(app.is_ok(), "the TUI opens the capture");
+    use ringside_core::trace::qmp::QmpTranscript;
+    use ringside_core::trace::{TraceStore, ringdump};
+    let store = TraceStore::open(std::path::Path::new(&format!("{d}/trace.log"))).unwrap();
+    let qmp = QmpTranscript::open(std::path::Path::new(&format!("{d}/qmp.jsonl"))).unwrap();
+    let rings = ringdump::load_dir(std::path::Path::new(&format!("{d}/rings"))).unwrap();
+    TraceUi::new(store, Some(&qmp), &rings)
 }
 
 #[test]
@@ -213,7 +220,7 @@ fn trace_fits_80x24() {
 
 #[test]
 fn focused_cache_pane_is_usable_at_80x24() {
-    let mut ui = Ui::tutorial().unwrap();
+    let mut ui = ScenarioUi::tutorial().unwrap();
     ui.apply(Command::Last);
     ui.apply(Command::FocusPane(PaneId::Cache));
     let b = screen(&mut ui, 80, 24, true);

@@ -481,7 +481,7 @@ fn other_run(name: &str, scenario: &Scenario, against: &Against) -> Result<Run, 
     };
     match against {
         Against::Scenario(other) => {
-            let s = Scenario::find(other).map_err(|e| wrap(other, e))?;
+            let s = Scenario::embedded(other).map_err(|e| wrap(other, e))?;
             Run::measure(other, &s).map_err(|e| wrap(other, e))
         }
         Against::Layout(kind) => {

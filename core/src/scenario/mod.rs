@@ -110,27 +110,20 @@ impl Scenario {
         format::load(file, text)
     }
 
-    /// An embedded scenario by name, or a RON file by path.
-    pub fn find(name_or_path: &str) -> Result<Self, ScenarioError> {
-        if let Some((n, text)) = EMBEDDED.iter().find(|(n, _)| *n == name_or_path) {
-            return Self::parse(n, text);
-        }
-        match std::fs::read_to_string(name_or_path) {
-            Ok(text) => Self::parse(name_or_path, &text),
-            Err(e) if std::path::Path::new(name_or_path).exists() => Err(ScenarioError::Io {
-                file: name_or_path.to_string(),
-                message: e.to_string(),
-            }),
-            Err(_) => Err(ScenarioError::NotFound {
-                name: name_or_path.to_string(),
-                hint: crate::suggest::hint(name_or_path, EMBEDDED.iter().map(|(n, _)| *n)),
+    /// An embedded scenario by name (files are the faces' to read: see [`Scenario::parse`]).
+    pub fn embedded(name: &str) -> Result<Self, ScenarioError> {
+        match EMBEDDED.iter().find(|(n, _)| *n == name) {
+            Some((n, text)) => Self::parse(n, text),
+            None => Err(ScenarioError::NotFound {
+                name: name.to_string(),
+                hint: crate::suggest::hint(name, EMBEDDED.iter().map(|(n, _)| *n)),
             }),
         }
     }
 
     /// The first chapter of the tutorial: what `ringside` opens with no arguments.
     pub fn tutorial_start() -> Result<Self, ScenarioError> {
-        Self::find(EMBEDDED[0].0)
+        Self::embedded(EMBEDDED[0].0)
     }
 
     /// The ops, in order (repeats not yet flattened).

@@ -409,8 +409,8 @@ pub fn line_step(store: &TraceStore, line: u64) -> u64 {
 fn ring_view(d: &PlacedDump, cursor: u64) -> RingDumpView {
     let ins = &d.inspection;
     let when = match d.step {
-        Some(s) if s <= cursor => format!("taken at step {s}, {} event(s) ago", cursor - s),
-        Some(s) => format!("taken at step {s}, {} event(s) ahead", s - cursor),
+        Some(s) if s <= cursor => format!("taken at event {s}, {} event(s) ago", cursor - s),
+        Some(s) => format!("taken at event {s}, {} event(s) ahead", s - cursor),
         None => "not placed in the trace".into(),
     };
     // The inspector's own summary, then the entries.

@@ -1,7 +1,8 @@
 //! The stepping UI: terminal setup and teardown, the event loop, and input mapping. Every
-//! decision is core's ([`Ui`]); this module turns crossterm events into keys and clicks and
-//! paints the frames core returns.
+//! decision is core's ([`App`]); this module turns crossterm events into keys and clicks and
+//! paints the screens core returns.
 
+mod disk;
 mod paint;
 mod theme;
 
@@ -16,9 +17,14 @@ use ratatui::crossterm::event::{
 };
 use ratatui::crossterm::execute;
 use ringside_core::command::{Command, Key, KeyPress};
+use ringside_core::face::app::{App, UiError};
+use ringside_core::face::controller::scenario::ScenarioUi;
+use ringside_core::face::controller::trace::TraceUi;
 use ringside_core::face::screen::{Screen, Size};
-use ringside_core::ui::{Opened, Ui, open_target};
+use ringside_core::trace::qmp::QmpTranscript;
+use ringside_core::trace::{TraceStore, ringdump};
 
+pub use disk::Disk;
 pub use paint::paint;
 pub use theme::Theme;
 
@@ -38,13 +44,34 @@ pub fn open(
         );
         return Ok(ExitCode::from(EXIT_NOT_A_TTY));
     }
-    let mut ui = match target {
-        None => Ui::tutorial().map(|u| Opened::Scenario(Box::new(u))),
-        Some(t) => open_target(t, qmp, rings),
-    }
-    .with_context(|| format!("cannot open {}", target.unwrap_or("the tutorial")))?;
-    run(&mut ui)?;
+    let mut app = open_app(target, qmp, rings)
+        .with_context(|| format!("cannot open {}", target.unwrap_or("the tutorial")))?;
+    run(&mut app)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `ringside tui` opens: the tutorial; a trace with its QMP transcript and ring dumps;
+/// or a target core opens from its name or bytes (scenario, saved session, trace).
+pub fn open_app(
+    target: Option<&str>,
+    qmp: Option<&std::path::Path>,
+    rings: Option<&std::path::Path>,
+) -> Result<App, UiError> {
+    let files = Box::new(Disk);
+    match target {
+        None => Ok(App::new(Box::new(ScenarioUi::tutorial()?), files)),
+        Some(t) if qmp.is_some() || rings.is_some() => {
+            let store = TraceStore::open(std::path::Path::new(t)).map_err(Box::new)?;
+            let qmp = qmp.map(QmpTranscript::open).transpose().map_err(Box::new)?;
+            let inputs = match rings {
+                Some(d) => ringdump::load_dir(d).map_err(Box::new)?,
+                None => Vec::new(),
+            };
+            let ui = TraceUi::new(store, qmp.as_ref(), &inputs);
+            Ok(App::new(Box::new(ui), files))
+        }
+        Some(t) => App::open(t, files),
+    }
 }
 
 fn restore() {
@@ -53,31 +80,14 @@ fn restore() {
 }
 
 /// Builds the screen for the terminal's size and paints it; returns it (for clicks).
-pub fn draw(t: &mut ratatui::Frame<'_>, ui: &mut Opened, theme: &Theme) -> Screen {
+pub fn draw(t: &mut ratatui::Frame<'_>, app: &mut App, theme: &Theme) -> Screen {
     let a = t.area();
-    let screen = match ui {
-        Opened::Scenario(u) => u.screen(Size::new(a.width, a.height)),
-        Opened::Trace(u) => u.screen(Size::new(a.width, a.height)),
-    };
+    let screen = app.screen(Size::new(a.width, a.height));
     paint(t, &screen, theme);
     screen
 }
 
-fn key_to(ui: &mut Opened, k: KeyPress) {
-    match ui {
-        Opened::Scenario(u) => u.key(k),
-        Opened::Trace(u) => u.key(k),
-    }
-}
-
-fn apply(ui: &mut Opened, c: Command) {
-    match ui {
-        Opened::Scenario(u) => u.apply(c),
-        Opened::Trace(u) => u.apply(c),
-    }
-}
-
-fn run(ui: &mut Opened) -> anyhow::Result<()> {
+fn run(app: &mut App) -> anyhow::Result<()> {
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
     // ratatui's hook restores the screen; ours also gives the mouse back, before it.
     let hook = std::panic::take_hook();
@@ -90,41 +100,34 @@ fn run(ui: &mut Opened) -> anyhow::Result<()> {
         let theme = Theme::from_env();
         let mut shown: Option<Screen> = None;
         loop {
-            let (quit, playing) = match &*ui {
-                Opened::Scenario(u) => (u.should_quit(), u.playing()),
-                Opened::Trace(u) => (u.should_quit(), u.playing()),
-            };
-            if quit {
+            if app.should_quit() {
                 break;
             }
-            terminal.draw(|t| shown = Some(draw(t, ui, &theme)))?;
-            let timeout = match playing {
+            terminal.draw(|t| shown = Some(draw(t, app, &theme)))?;
+            let timeout = match app.playing() {
                 Some(sps) => Duration::from_millis(1000 / u64::from(sps.max(1))),
                 None => Duration::from_secs(3600),
             };
             if !event::poll(timeout)? {
-                match ui {
-                    Opened::Scenario(u) => u.tick(),
-                    Opened::Trace(u) => u.tick(),
-                }
+                app.tick();
                 continue;
             }
             match event::read()? {
                 Event::Key(k) if k.kind != KeyEventKind::Release => {
                     if let Some(k) = key(k) {
-                        key_to(ui, k);
+                        app.key(k);
                     }
                 }
                 Event::Mouse(m) if m.kind == MouseEventKind::Down(MouseButton::Left) => {
                     if let Some(c) = shown.as_ref().and_then(|s| s.command_at(m.column, m.row)) {
-                        apply(ui, c);
+                        app.apply(c);
                     }
                 }
                 Event::Mouse(m) if m.kind == MouseEventKind::ScrollDown => {
-                    apply(ui, Command::Move(1))
+                    app.apply(Command::Move(1))
                 }
                 Event::Mouse(m) if m.kind == MouseEventKind::ScrollUp => {
-                    apply(ui, Command::Move(-1))
+                    app.apply(Command::Move(-1))
                 }
                 // A resize just repaints, at the new size, on the next turn.
                 _ => {}

@@ -1,9 +1,10 @@
-//! What both controllers (scenario and trace) keep besides their session: focus, marks,
-//! breakpoints, play state, the prompt, the help overlay, messages and the search term. One
-//! implementation, so keys mean the same on both.
+//! What every stepped controller keeps besides its document: focus, marks, breakpoints, play
+//! state, the prompt, the help overlay, messages and the search term. One implementation, so
+//! keys mean the same everywhere. Messages name the document's unit ("step" or "event").
 
 use crate::command::{Command, Condition, Dir, Key, KeyPress, PaneId, ParseError, PromptKind};
 use crate::command::{bindings, lookup, next_hit};
+use crate::face::controller::submitted;
 use crate::view::{HelpRow, Message, PromptView, UiView};
 
 /// Play speeds, steps per second.
@@ -68,7 +69,7 @@ impl Chrome {
                 }
                 Key::Enter => {
                     let p = self.prompt.take()?;
-                    return match super::submitted(p.kind, &p.text) {
+                    return match submitted(p.kind, &p.text) {
                         Ok(cmd) => Some(cmd),
                         Err(e) => {
                             self.reject(p, &e);
@@ -114,25 +115,29 @@ impl Chrome {
         self.message = Some(Message { error: true, text });
     }
 
+    pub(crate) fn say(&mut self, error: bool, text: String) {
+        self.message = Some(Message { error, text });
+    }
+
     /// The latest mark at or before the cursor: changes since then are weak.
     pub(crate) fn mark_before(&self, cursor: u64) -> Option<u64> {
         self.marks.iter().copied().filter(|&m| m <= cursor).max()
     }
 
-    /// Applies the commands that do not depend on the session; gives back the others.
-    /// `cursor` is the main session's cursor (for marks).
-    pub(crate) fn apply(&mut self, cmd: Command, cursor: u64) -> Option<Command> {
+    /// Applies the commands that do not depend on the document; gives back the others.
+    /// `cursor` is the document's cursor (for marks), counted in `unit`s.
+    pub(crate) fn apply(&mut self, cmd: Command, cursor: u64, unit: &str) -> Option<Command> {
         match cmd {
             Command::Faster => self.speed = (self.speed + 1).min(SPEEDS.len() - 1),
             Command::Slower => self.speed = self.speed.saturating_sub(1),
             Command::Mark => match self.marks.iter().position(|&m| m == cursor) {
                 Some(i) => {
                     self.marks.remove(i);
-                    self.info(format!("mark at step {cursor} removed"));
+                    self.info(format!("mark at {unit} {cursor} removed"));
                 }
                 None => {
                     self.marks.push(cursor);
-                    self.info(format!("mark set at step {cursor}"));
+                    self.info(format!("mark set at {unit} {cursor}"));
                 }
             },
             Command::ClearMarks => self.marks.clear(),
@@ -189,14 +194,15 @@ impl Chrome {
         m
     }
 
-    /// Where a continue goes: the nearest hit of any breakpoint (with its number), else the
-    /// end in that direction (`end`). `hits` holds each breakpoint's hits. Sets the message.
+    /// Where a continue goes: the nearest hit of any breakpoint (with its number). With no
+    /// hit that way the cursor stays and the message says so. `hits` holds each breakpoint's
+    /// hits. Sets the message.
     pub(crate) fn continue_to(
         &mut self,
         cursor: u64,
         dir: Dir,
-        end: u64,
         hits: &[Vec<u64>],
+        unit: &str,
     ) -> Option<u64> {
         if self.breakpoints.is_empty() {
             self.error("no breakpoints: press b to add one".into());
@@ -215,7 +221,7 @@ impl Chrome {
         match best {
             Some((h, i)) => {
                 let c = self.breakpoints[i].to_string();
-                self.info(format!("breakpoint {} ({c}) at step {h}", i + 1));
+                self.info(format!("breakpoint {} ({c}) at {unit} {h}", i + 1));
                 Some(h)
             }
             None => {
@@ -223,18 +229,26 @@ impl Chrome {
                     Dir::Forward => "after",
                     Dir::Back => "before",
                 };
-                self.info(format!("no breakpoint hit {word} step {cursor}"));
-                Some(end)
+                self.error(format!(
+                    "no breakpoint hit {word} {unit} {cursor}: the cursor stays"
+                ));
+                None
             }
         }
     }
 
-    /// Where a search goes, given every matching step. Sets the message.
-    pub(crate) fn search_to(&mut self, hits: &[u64], cursor: u64, dir: Dir) -> Option<u64> {
+    /// Where a search goes, given every matching position. Sets the message.
+    pub(crate) fn search_to(
+        &mut self,
+        hits: &[u64],
+        cursor: u64,
+        dir: Dir,
+        unit: &str,
+    ) -> Option<u64> {
         let term = self.search.clone().unwrap_or_default();
         match next_hit(hits, cursor, dir) {
             Some(h) => {
-                self.info(format!("/{term}: step {h} ({} matches)", hits.len()));
+                self.info(format!("/{term}: {unit} {h} ({} matches)", hits.len()));
                 Some(h)
             }
             None => {
