@@ -82,6 +82,22 @@ impl PaneId {
     }
 }
 
+/// Something a click selects. Each pane's targets say which kind their rows are, so a click
+/// means one thing whatever the pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Item {
+    /// A descriptor slot of the ring.
+    Slot(u16),
+    /// A queue of a trace, by its row in the queue table.
+    Queue(usize),
+    /// A byte of guest memory (the hex pane's rows).
+    Address(u64),
+    /// A cache line of the ring, by its index among the ring's lines.
+    Line(usize),
+    /// A cursor position: a finding's step, a timeline op's first step, a trace event.
+    Step(u64),
+}
+
 /// What a text prompt is asking for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PromptKind {
@@ -150,13 +166,12 @@ pub enum Command {
     Zoom,
     /// Move the selection in the focused pane.
     Move(i32),
-    /// Select an item of a pane (a click): ring slot, memory address, finding (as listed),
-    /// timeline op.
+    /// Select an item of a pane (a click), focusing the pane.
     Select {
         /// Pane.
         pane: PaneId,
         /// Item.
-        index: usize,
+        item: Item,
     },
     /// Search forwards for a field, op or outcome containing the text.
     Search(String),

@@ -142,7 +142,7 @@ fn clicks_select_slots_and_focus_panes() {
         cmd,
         Command::Select {
             pane: PaneId::Ring,
-            index: 3
+            item: ringside_core::command::Item::Slot(3)
         }
     );
     let (x, y) = find(&b, "narration", "");

@@ -13,7 +13,7 @@ mod chrome;
 pub mod scenario;
 pub mod trace;
 
-use crate::command::{Command, Condition, Dir, KeyPress, PaneId, ParseError, PromptKind};
+use crate::command::{Command, Condition, Dir, Item, KeyPress, PaneId, ParseError, PromptKind};
 use crate::command::{next_hit, parse_palette};
 use crate::face::screen::{Screen, Size};
 use crate::view::UiView;
@@ -109,8 +109,8 @@ pub trait Document {
     fn search(&self, term: &str) -> Vec<u64>;
     /// Moves the selection of the focused pane; may move the cursor.
     fn move_selection(&mut self, focus: PaneId, by: i32, breakpoints: &[Condition]);
-    /// Selects an item of a pane (a click). `index` means what the pane's targets say.
-    fn select(&mut self, pane: PaneId, index: usize);
+    /// Selects an item (a click); a [`Item::Step`] has already moved the cursor.
+    fn select(&mut self, item: Item);
     /// Esc with nothing else to close: drop the selection's pin, if any.
     fn escape(&mut self) {}
     /// Commands only some documents know (compare, save, load); others get an error.
@@ -267,9 +267,12 @@ impl<D: Document> Stepper<D> {
                 let bps = self.chrome.breakpoints.clone();
                 self.doc.move_selection(focus, d, &bps);
             }
-            Command::Select { pane, index } => {
+            Command::Select { pane, item } => {
                 self.chrome.focus = pane;
-                self.doc.select(pane, index);
+                match item {
+                    Item::Step(s) => self.move_to(s),
+                    other => self.doc.select(other),
+                }
             }
             Command::Search(text) => {
                 self.chrome.search = Some(text);

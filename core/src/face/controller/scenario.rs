@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Document, Reply, Request, Stepper, StepperState, hop};
-use crate::command::{Command, Condition, Dir, PaneId};
+use crate::command::{Command, Condition, Dir, Item, PaneId};
 use crate::engine::Ring;
 use crate::face::app::UiError;
 use crate::face::screen::{Screen, Size, scenario as screen};
@@ -403,29 +403,12 @@ impl Document for ScenarioDoc {
         }
     }
 
-    fn select(&mut self, pane: PaneId, index: usize) {
-        match pane {
-            PaneId::Ring => self.select_slot(index),
-            PaneId::Findings => {
-                let f = self
-                    .main
-                    .session
-                    .state()
-                    .findings
-                    .0
-                    .get(index)
-                    .map(|f| f.step);
-                if let Some(step) = f {
-                    self.move_to(step);
-                }
-            }
-            PaneId::Timeline => {
-                let s = self.main.session.op_start(index);
-                self.move_to(s);
-            }
-            PaneId::Memory => self.memory_cursor = Some(index as u64),
-            PaneId::Cache => self.cache_line = index,
-            PaneId::Narration | PaneId::Transport => {}
+    fn select(&mut self, item: Item) {
+        match item {
+            Item::Slot(slot) => self.select_slot(usize::from(slot)),
+            Item::Address(a) => self.memory_cursor = Some(a),
+            Item::Line(i) => self.cache_line = i,
+            Item::Queue(_) | Item::Step(_) => {}
         }
     }
 

@@ -8,7 +8,7 @@
 //! pops, fills, flushes, kicks and interrupts are the story, and other devices' traffic is noise.
 
 use super::{Document, Reply, Stepper, hop};
-use crate::command::{Command, Condition, Counter, Dir, PaneId};
+use crate::command::{Command, Condition, Counter, Dir, Item, PaneId};
 use crate::face::screen::{Screen, Size, trace as screen};
 use crate::memory::Agent;
 use crate::trace::qmp::QmpTranscript;
@@ -264,11 +264,9 @@ impl Document for TraceDoc {
         }
     }
 
-    fn select(&mut self, pane: PaneId, index: usize) {
-        match pane {
-            PaneId::Ring => self.queue = index.min(self.names.len().saturating_sub(1)),
-            PaneId::Findings | PaneId::Timeline => self.seek(index as u64),
-            _ => {}
+    fn select(&mut self, item: Item) {
+        if let Item::Queue(q) = item {
+            self.queue = q.min(self.names.len().saturating_sub(1));
         }
     }
 

@@ -3,7 +3,7 @@
 //! and the event suppression areas (packed).
 
 use super::{Constraint, Emphasis, Line, Rect, Style, Target, columns, scroll, wrap};
-use crate::command::{Command, PaneId};
+use crate::command::{Command, Item, PaneId};
 use crate::view::{Cell, DescRow, EventArea, EventWindow, Owner, PackedPane, RingPane};
 use crate::view::{RingSide, SessionView, SlotRow, SplitPane};
 
@@ -95,7 +95,7 @@ fn desc_table(area: Rect, descs: &[DescRow], packed: bool, targets: &mut Vec<Tar
             area: area.row(1 + (i - first) as u16),
             command: Command::Select {
                 pane: PaneId::Ring,
-                index: usize::from(r.slot),
+                item: Item::Slot(r.slot),
             },
         });
     }

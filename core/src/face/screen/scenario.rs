@@ -4,7 +4,7 @@ use super::chrome::{self, FindingLine};
 use super::ring;
 use super::{Constraint, Emphasis, Line, Pane, Rect, Screen, Size, Span, Style, Target};
 use super::{scroll, wrap};
-use crate::command::{Command, PaneId};
+use crate::command::{Command, Item, PaneId};
 use crate::memory::Agent;
 use crate::view::{Frame, Owner, RingPane, SessionView, TIMELINE_LEGEND, UiView};
 
@@ -265,14 +265,14 @@ fn session(
         panes.push(chrome::pane(PaneId::Cache, r, ui, &name, lines));
     }
     if let Some(r) = slots.findings {
-        let rows = v.findings.iter().enumerate().map(|(index, f)| FindingLine {
+        let rows = v.findings.iter().map(|f| FindingLine {
             location: format!("{:>5}", f.step),
             severity: f.severity,
             text: &f.text,
             change: f.change,
             command: Some(Command::Select {
                 pane: PaneId::Findings,
-                index,
+                item: Item::Step(f.step),
             }),
         });
         let lines = chrome::findings_list(r.inner(), rows, "no findings up to this step", targets);
@@ -395,15 +395,13 @@ fn memory(inner: Rect, v: &SessionView, targets: &mut Vec<Target>) -> Vec<Line> 
         }
         l.push(r.label.clone(), Style::DIM);
         lines.push(l);
-        if let Ok(index) = usize::try_from(r.addr) {
-            targets.push(Target {
-                area: inner.row(1 + (i - first) as u16),
-                command: Command::Select {
-                    pane: PaneId::Memory,
-                    index,
-                },
-            });
-        }
+        targets.push(Target {
+            area: inner.row(1 + (i - first) as u16),
+            command: Command::Select {
+                pane: PaneId::Memory,
+                item: Item::Address(r.addr),
+            },
+        });
     }
     lines
 }
@@ -441,7 +439,7 @@ fn cache(inner: Rect, v: &SessionView, targets: &mut Vec<Target>) -> Vec<Line> {
             area: inner.row((lines.len() - 1) as u16),
             command: Command::Select {
                 pane: PaneId::Cache,
-                index: i,
+                item: Item::Line(i),
             },
         });
     }
@@ -517,7 +515,7 @@ fn timeline(inner: Rect, v: &SessionView, targets: &mut Vec<Target>) -> Vec<Line
             area: Rect::new(inner.x + 4 + k as u16, inner.y, 1, inner.height),
             command: Command::Select {
                 pane: PaneId::Timeline,
-                index: o.index,
+                item: Item::Step(o.start),
             },
         });
     }

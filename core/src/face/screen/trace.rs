@@ -4,7 +4,7 @@
 use super::chrome::{self, FindingLine};
 use super::wrap;
 use super::{Bar, Constraint, Emphasis, Line, Rect, Screen, Size, Span, Style, Target, scroll};
-use crate::command::{Command, PaneId};
+use crate::command::{Command, Item, PaneId};
 use crate::view::trace::{QUEUE_COLUMNS, TRACE_TIMELINE_LEGEND, TraceFrame, TraceView};
 
 /// Timeline columns of a trace screen of this size.
@@ -221,7 +221,7 @@ fn queues(inner: Rect, v: &TraceView, targets: &mut Vec<Target>) -> Vec<Line> {
             area: inner.row((lines.len() - 1) as u16),
             command: Command::Select {
                 pane: PaneId::Ring,
-                index: i,
+                item: Item::Queue(i),
             },
         });
     }
@@ -251,13 +251,10 @@ fn findings(inner: Rect, v: &TraceView, targets: &mut Vec<Target>) -> Vec<Line> 
         severity: r.severity,
         text: &r.text,
         change: r.change,
-        command: r
-            .step
-            .and_then(|s| usize::try_from(s).ok())
-            .map(|index| Command::Select {
-                pane: PaneId::Findings,
-                index,
-            }),
+        command: r.step.map(|s| Command::Select {
+            pane: PaneId::Findings,
+            item: Item::Step(s),
+        }),
     });
     chrome::findings_list(inner, rows, "no findings up to this event", targets)
 }
@@ -315,7 +312,7 @@ fn timeline(inner: Rect, v: &TraceView, targets: &mut Vec<Target>) -> Vec<Line> 
             ),
             command: Command::Select {
                 pane: PaneId::Timeline,
-                index: tl.first as usize + k,
+                item: Item::Step(tl.first + k as u64),
             },
         });
     }
