@@ -197,7 +197,7 @@ impl fmt::Display for Status {
             .filter(|(b, _)| self.has(*b))
             .map(|(_, n)| *n)
             .collect();
-        write!(f, "{} ({})", self.0, names.join("|"))
+        write!(f, "{} ({})", self.0, names.join(" | "))
     }
 }
 
@@ -233,7 +233,7 @@ mod tests {
     fn status_prints_the_bits() {
         assert_eq!(
             Status(15).to_string(),
-            "15 (ACKNOWLEDGE|DRIVER|FEATURES_OK|DRIVER_OK)"
+            "15 (ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK)"
         );
         assert_eq!(Status(0).to_string(), "0 (reset)");
     }

@@ -26,6 +26,32 @@ pub const VIRTQ_DESC_F_INDIRECT: u16 = 4;
 pub const VIRTQ_DESC_F_AVAIL: u16 = 1 << 7;
 /// Packed descriptor flag USED (a mask, bit 15; Linux's header gives the shift 15).
 pub const VIRTQ_DESC_F_USED: u16 = 1 << 15;
+
+/// A descriptor's flags by name, as the spec spells them: `NEXT|WRITE`, `INDIRECT`,
+/// `WRITE|AVAIL`; `0` for none, and any unknown bits in hex.
+pub fn desc_flags_text(flags: u16) -> String {
+    let known = [
+        (VIRTQ_DESC_F_NEXT, "NEXT"),
+        (VIRTQ_DESC_F_WRITE, "WRITE"),
+        (VIRTQ_DESC_F_INDIRECT, "INDIRECT"),
+        (VIRTQ_DESC_F_AVAIL, "AVAIL"),
+        (VIRTQ_DESC_F_USED, "USED"),
+    ];
+    let mut names: Vec<String> = known
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|(_, n)| (*n).to_string())
+        .collect();
+    let rest = flags & !known.iter().fold(0, |a, (b, _)| a | b);
+    if rest != 0 {
+        names.push(format!("{rest:#x}"));
+    }
+    if names.is_empty() {
+        "0".into()
+    } else {
+        names.join("|")
+    }
+}
 /// `avail.flags` bit: the driver asks not to be interrupted.
 pub const VIRTQ_AVAIL_F_NO_INTERRUPT: u16 = 1;
 /// `used.flags` bit: the device asks not to be notified.

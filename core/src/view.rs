@@ -15,7 +15,6 @@ pub mod trace;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::geometry::CacheGeometry;
 use crate::cache::{AgentCounts, MODEL_NOTE, Mesi};
 use crate::engine::{Engine, Ring};
 use crate::features::Features;
@@ -98,10 +97,11 @@ pub struct ViewContext<'a> {
     pub mark: Option<u64>,
     /// All marks.
     pub marks: &'a [u64],
-    /// Selected ring slot.
-    pub selected: u16,
-    /// Selected cache line (index into the ring's lines).
-    pub cache_line: usize,
+    /// Selected ring slot; `None` follows the slot the cursor's access touches.
+    pub selected: Option<u16>,
+    /// Selected cache line (index into the ring's lines); `None` follows the line the cursor's
+    /// access touched.
+    pub cache_line: Option<usize>,
     /// Memory cursor; `None` follows the access at the cursor.
     pub memory_cursor: Option<u64>,
     /// Narration per flattened op.
@@ -110,6 +110,8 @@ pub struct ViewContext<'a> {
     pub title: &'a str,
     /// The tutorial chapter.
     pub chapter: Option<&'a str>,
+    /// The scenario's cache topology (its L1 and the other rings resident in it).
+    pub cache: &'a crate::scenario::CacheSpec,
     /// Sizes.
     pub options: FrameOptions,
 }
@@ -259,6 +261,34 @@ pub struct PackedPane {
     pub driver_event: EventArea,
     /// Device event suppression (written by the device: kicks).
     pub device_event: EventArea,
+    /// The buffer IDs the driver has out, in the order it made them available.
+    pub ids: Vec<IdRow>,
+}
+
+/// Where an outstanding packed buffer is. A slot's owner says who may write that slot next;
+/// a buffer ID's place says where the buffer is, and the two differ once buffers are used out
+/// of order (the device writes ID 8's used descriptor into slot 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IdPlace {
+    /// Written by the driver, its head's flags not stored yet.
+    Unpublished,
+    /// Available: the device has not read it yet.
+    Available,
+    /// Read by the device, not used yet.
+    Device,
+    /// Used by the device, not reclaimed by the driver yet.
+    Used,
+}
+
+/// One outstanding buffer ID of a packed ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdRow {
+    /// The buffer ID.
+    pub id: u16,
+    /// The slot its list started in.
+    pub slot: u16,
+    /// Where the buffer is.
+    pub place: IdPlace,
 }
 
 /// The ring pane.
@@ -270,6 +300,43 @@ pub enum RingPane {
     Split(SplitPane),
     /// Packed.
     Packed(PackedPane),
+}
+
+impl RingPane {
+    /// The descriptors shown, split or packed.
+    pub fn descs(&self) -> &[DescRow] {
+        match self {
+            RingPane::NotSetUp => &[],
+            RingPane::Split(s) => &s.descs,
+            RingPane::Packed(p) => &p.descs,
+        }
+    }
+
+    /// The slot a ring too big to show whole is centred on: the selected one, else the one the
+    /// cursor's access changed, else the first one a position points at.
+    pub fn focus_slot(&self) -> u16 {
+        let d = self.descs();
+        d.iter()
+            .find(|r| r.selected)
+            .or_else(|| d.iter().find(|r| r.changed() == Change::Strong))
+            .or_else(|| d.iter().find(|r| !r.notes.is_empty()))
+            .map_or(0, |r| r.slot)
+    }
+}
+
+impl DescRow {
+    /// The strongest change among its fields.
+    pub fn changed(&self) -> Change {
+        [&self.addr, &self.len, &self.flags, &self.link]
+            .iter()
+            .map(|c| c.change)
+            .max_by_key(|c| match c {
+                Change::None => 0,
+                Change::Weak => 1,
+                Change::Strong => 2,
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// One feature bit.
@@ -370,11 +437,13 @@ pub struct CacheFieldRow {
 pub struct CachePane {
     /// Totals in words.
     pub summary: String,
-    /// How the ring sits in the talk's 32 KB 8-way L1.
-    pub sets: String,
+    /// How the ring and the scenario's other resident rings sit in its L1, set by set.
+    pub l1: Option<crate::scenario::L1Picture>,
     /// The ring's lines, in address order.
     pub lines: Vec<CacheLineRow>,
-    /// Fields of the selected line.
+    /// The line drilled into: the selected one, else the one the cursor's access touched.
+    pub shown: usize,
+    /// Fields of the line drilled into.
     pub fields: Vec<CacheFieldRow>,
     /// The model's caveat.
     pub note: String,
@@ -819,7 +888,7 @@ fn split_pane(
     let mut descs: Vec<DescRow> = (0..q)
         .map(|i| {
             let o = owners[usize::from(i)];
-            desc_row(l.desc, i, b, ch, false, o, i == ctx.selected)
+            desc_row(l.desc, i, b, ch, false, o, Some(i) == ctx.selected)
         })
         .collect();
     if let Some(&top) = driver.free.last()
@@ -1044,7 +1113,7 @@ fn packed_pane(
     let mut descs: Vec<DescRow> = (0..q)
         .map(|i| {
             let o = owners[usize::from(i)];
-            desc_row(l.desc, i, b, ch, true, o, i == ctx.selected)
+            desc_row(l.desc, i, b, ch, true, o, Some(i) == ctx.selected)
         })
         .collect();
     let marks = [
@@ -1070,7 +1139,56 @@ fn packed_pane(
         ),
         driver_event: event_area(b, l.driver_event, ch),
         device_event: event_area(b, l.device_event, ch),
+        ids: outstanding_ids(l, driver, device, b),
     }
+}
+
+/// The driver's outstanding buffer IDs and where each buffer is: the device's in-flight list,
+/// the used descriptors written between the driver's next used slot and the device's (each
+/// skipping the slots of its list, as Linux's `detach_buf_packed` walks them), the heads not
+/// yet published, or available.
+fn outstanding_ids(
+    l: &PackedLayout,
+    driver: &PackedDriver,
+    device: &PackedDevice,
+    b: &Bytes,
+) -> Vec<IdRow> {
+    let q = l.size;
+    let mut used = Vec::new();
+    let (mut k, total) = (0u32, dist(driver.next_used, device.next_used, q));
+    while k < total {
+        let slot = ((u32::from(driver.next_used.slot) + k) % u32::from(q)) as u16;
+        let id = b.u16(l.desc + DESC_SIZE * u64::from(slot) + 12);
+        used.push(id);
+        let num = driver
+            .ids
+            .get(usize::from(id))
+            .copied()
+            .flatten()
+            .map_or(1, |s| s.num.max(1));
+        k += u32::from(num);
+    }
+    driver
+        .order
+        .iter()
+        .filter_map(|&id| {
+            let st = driver.ids.get(usize::from(id)).copied().flatten()?;
+            let place = if device.inflight.iter().any(|c| c.id == id) {
+                IdPlace::Device
+            } else if used.contains(&id) {
+                IdPlace::Used
+            } else if driver.pending.iter().any(|p| p.0 == st.slot) {
+                IdPlace::Unpublished
+            } else {
+                IdPlace::Available
+            };
+            Some(IdRow {
+                id,
+                slot: st.slot,
+                place,
+            })
+        })
+        .collect()
 }
 
 fn transport_pane(e: &Engine, ch: &Changes) -> TransportPane {
@@ -1464,22 +1582,14 @@ fn cache_pane(
     let Some(layout) = layout else {
         return CachePane {
             summary,
-            sets: String::new(),
+            l1: None,
             lines: Vec::new(),
+            shown: 0,
             fields: Vec::new(),
             note: MODEL_NOTE.to_string(),
         };
     };
-    let geometry = CacheGeometry::default();
-    let occ = geometry.occupancy(&layout.areas());
-    let sets = format!(
-        "{} KB {}-way L1, {} sets: the ring needs {} way(s) of its busiest set{}",
-        geometry.size() / 1024,
-        geometry.ways(),
-        geometry.sets(),
-        occ.ways_needed,
-        if occ.fits { ", fits" } else { ": does not fit" }
-    );
+    let l1 = ctx.cache.l1_picture(*layout).ok();
     let size = model.line_size();
     let (start, len) = span(layout);
     let first = start / size * size;
@@ -1502,12 +1612,17 @@ fn cache_pane(
                 transfers: hot.get(&addr).copied().unwrap_or(0),
                 label: labels.get(i).cloned().unwrap_or_default(),
                 change: ch.at(addr, size),
-                selected: i == ctx.cache_line,
+                selected: Some(i) == ctx.cache_line,
             }
         })
         .collect();
+    let shown = ctx
+        .cache_line
+        .or_else(|| lines.iter().position(|l| l.change == Change::Strong))
+        .unwrap_or(0)
+        .min(lines.len().saturating_sub(1));
     let fields = lines
-        .get(ctx.cache_line)
+        .get(shown)
         .and_then(|l| model.line(l.addr))
         .map(|r| {
             r.fields
@@ -1524,8 +1639,9 @@ fn cache_pane(
         .unwrap_or_default();
     CachePane {
         summary,
-        sets,
+        l1,
         lines,
+        shown,
         fields,
         note: MODEL_NOTE.to_string(),
     }

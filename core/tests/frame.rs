@@ -206,3 +206,135 @@ fn cache_lines_carry_the_model_s_owner() {
     );
     assert!(c.summary.contains("per buffer"), "{}", c.summary);
 }
+
+#[test]
+fn play_moves_by_the_time_that_passed_at_the_chosen_speed() {
+    let mut ui = ScenarioUi::tutorial().unwrap();
+    for _ in 0..5 {
+        ui.apply(Command::Faster);
+    }
+    assert_eq!(ui.frame(FrameOptions::default()).ui.speed, 500);
+    ui.apply(Command::Play);
+    // 1.5 ms at 500 steps/s is three quarters of a step: the fraction carries over.
+    for _ in 0..4 {
+        ui.tick(1_500);
+    }
+    assert_eq!(ui.session().position().step, 3);
+    // A slow paint does not slow the play: 40 ms later, 20 more steps.
+    ui.tick(40_000);
+    assert_eq!(ui.session().position().step, 23);
+}
+
+#[test]
+fn a_continue_with_no_hit_leaves_the_cursor_and_says_so() {
+    let mut ui = ScenarioUi::tutorial().unwrap();
+    ui.apply(Command::Break(Condition::parse("used.idx == 1").unwrap()));
+    ui.apply(Command::Last);
+    let end = ui.session().position().step;
+    ui.apply(Command::Continue(Dir::Forward));
+    assert_eq!(ui.session().position().step, end);
+    let m = ui.frame(FrameOptions::default()).ui.message.unwrap();
+    assert!(m.error && m.text.contains("cursor stays"), "{}", m.text);
+}
+
+#[test]
+fn clicks_on_findings_and_ops_go_to_their_step() {
+    use ringside_core::command::Item;
+    use ringside_core::face::screen::Size;
+    let mut ui = ScenarioUi::tutorial().unwrap();
+    let s = ui.screen(Size::new(200, 60));
+    // The timeline's column for op 3 (the kick): a click goes to where that op starts.
+    let kick = ui.session().op_start(3);
+    let t = s
+        .targets
+        .iter()
+        .find(|t| {
+            t.command
+                == Command::Select {
+                    pane: PaneId::Timeline,
+                    item: Item::Step(kick),
+                }
+        })
+        .expect("a target for the kick");
+    let cmd = s.command_at(t.area.x, t.area.y).unwrap();
+    ui.apply(cmd);
+    assert_eq!(ui.session().position().step, kick);
+    assert_eq!(ui.frame(FrameOptions::default()).ui.focus, PaneId::Timeline);
+}
+
+#[test]
+fn the_compared_layout_does_not_borrow_the_scenario_s_split_words() {
+    let mut ui = ScenarioUi::tutorial().unwrap();
+    ui.apply(Command::Compare(None));
+    // The fill: "records the head id and that length in used.ring[0]".
+    for _ in 0..5 {
+        ui.apply(Command::Op(Dir::Forward));
+    }
+    let f = ui.frame(FrameOptions::default());
+    let main = f.main.narration.say.unwrap();
+    let (_, packed) = f.compare.unwrap();
+    let say = packed.narration.say.unwrap();
+    assert!(main.contains("used.ring[0]"), "{main}");
+    assert!(!say.contains("used.ring"), "the packed side says: {say}");
+    assert!(say.contains("written for the split ring"), "{say}");
+    // The engine's own summary of the op is the packed ring's.
+    assert!(!packed.narration.outcome.is_empty());
+}
+
+#[test]
+fn pow2_cache_shows_both_rings_and_the_numbers_run_prints() {
+    use ringside_core::scenario::{Run, Scenario};
+    let s = Scenario::embedded("pow2-cache").unwrap();
+    let run = Run::new("pow2-cache", &s).unwrap();
+    let l1 = run.report.cache.l1.unwrap();
+    let mut ui = ScenarioUi::with_scenario("pow2-cache", s).unwrap();
+    ui.apply(Command::Last);
+    let pic = ui.frame(FrameOptions::default()).main.cache.l1.unwrap();
+    assert_eq!(pic.summary, l1.to_string());
+    assert!(pic.summary.contains("all rings need 10"), "{}", pic.summary);
+    // Set by set: the TX ring alone fits (at most 5 ways), with the RX ring a set overflows.
+    assert_eq!(pic.sets.len(), 64);
+    assert!(pic.sets.iter().all(|&(own, _)| own <= 5));
+    let over = pic
+        .sets
+        .iter()
+        .filter(|&&(own, other)| own + other > 8)
+        .count();
+    assert_eq!(over as u64, l1.overflowing_sets);
+    assert!(
+        pic.sets.iter().all(|&(_, other)| other >= 4),
+        "the RX ring is in every set"
+    );
+}
+
+#[test]
+fn packed_ids_say_where_each_buffer_is_once_used_out_of_order() {
+    use ringside_core::view::IdPlace;
+    let mut ui = ScenarioUi::with_scenario(
+        "packed-out-of-order",
+        ringside_core::scenario::Scenario::embedded("packed-out-of-order").unwrap(),
+    )
+    .unwrap();
+    // Step op by op until the device has published a used descriptor for ID 8 only.
+    let mut found = false;
+    for _ in 0..ui.session().ops().len() {
+        ui.apply(Command::Op(Dir::Forward));
+        let f = ui.frame(FrameOptions::default());
+        let RingPane::Packed(p) = &f.main.ring else {
+            continue;
+        };
+        let place = |id: u16| p.ids.iter().find(|r| r.id == id).map(|r| r.place);
+        if place(8) == Some(IdPlace::Used) {
+            // Buffer 8 is back while 0-7 are still with the device, and slot 0 (where its used
+            // descriptor went) holds ID 8, while slot 8 still holds the available one.
+            for id in 0..8 {
+                assert_eq!(place(id), Some(IdPlace::Device), "id {id}");
+            }
+            assert_eq!(p.descs[0].link.text, "8");
+            assert_eq!(p.descs[8].owner, ringside_core::view::Owner::Device);
+            found = true;
+            break;
+        }
+    }
+    assert!(found, "ID 8 never showed as used");
+}

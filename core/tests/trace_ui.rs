@@ -252,3 +252,35 @@ fn targets_open_as_scenarios_or_traces() {
     let readme = format!("{DIR}README.md");
     assert!(header(&readme).is_err());
 }
+
+#[test]
+fn a_line_past_the_end_is_refused_and_the_cursor_stays() {
+    let mut ui = open("split-wrap");
+    ui.apply(Command::GotoLine(100));
+    let at = view(&mut ui).header.step;
+    ui.apply(Command::GotoLine(10_000_000));
+    let f = ui.frame(80);
+    assert_eq!(f.view.header.step, at);
+    let m = f.ui.message.unwrap();
+    assert!(
+        m.error && m.text.contains("past the last event"),
+        "{}",
+        m.text
+    );
+}
+
+#[test]
+fn the_status_byte_is_decoded_in_the_event_pane() {
+    let t = text("split-wrap");
+    let n = t
+        .lines()
+        .position(|l| l.contains("virtio_set_status") && l.contains("val 15"))
+        .unwrap() as u64
+        + 1;
+    let mut ui = open("split-wrap");
+    ui.apply(Command::GotoLine(n));
+    let e = view(&mut ui).event.unwrap();
+    let val = e.fields.iter().find(|f| f.0 == "val").unwrap();
+    assert_eq!(val.1, "15 (ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK)");
+    assert!(e.raw.ends_with("val 15"), "{}", e.raw);
+}

@@ -99,18 +99,7 @@ fn summary(r: &Report) -> String {
         let _ = writeln!(o, "  per field    {}", fields.join(", "));
     }
     if let Some(l) = &c.l1 {
-        let _ = writeln!(
-            o,
-            "  L1           {} KiB {}-way, {} sets: descriptors take {} way(s), the ring {}; all rings need {} in the fullest set, {} free lines, {} set(s) overflow",
-            l.size / 1024,
-            l.ways,
-            l.sets,
-            l.desc_ways,
-            l.ring_ways,
-            l.ways_needed,
-            l.free_lines,
-            l.overflowing_sets
-        );
+        let _ = writeln!(o, "  L1           {l}");
     }
     let n = &r.notifications;
     let _ = writeln!(
@@ -203,9 +192,10 @@ pub fn compare(a: &str, b: &str) -> anyhow::Result<ExitCode> {
     };
     rows.push(("expectations".into(), exp(&ra.report), exp(&rb.report)));
     let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-    let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    let w1 = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
+    let w2 = rows.iter().map(|r| r.2.chars().count()).max().unwrap_or(0);
     for (k, x, y) in rows {
-        outln!("{k:w0$}  {x:>w1$}  {y}")?;
+        outln!("{k:w0$}  {x:>w1$}  {y:>w2$}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -148,4 +148,7 @@ fn compare_prints_both_side_by_side() {
     let packed: f64 = cells[2].parse().unwrap();
     assert!(split > packed, "{row}");
     assert!(s.lines().next().unwrap().contains("packed-unbatched"));
+    // Both value columns are right-aligned: every row ends at the same column.
+    let ends: Vec<usize> = s.lines().map(|l| l.chars().count()).collect();
+    assert!(ends.iter().all(|&e| e == ends[0]), "{s}");
 }

@@ -95,9 +95,9 @@ impl App {
         }
     }
 
-    /// One play tick.
-    pub fn tick(&mut self) {
-        self.current.tick();
+    /// Play: `elapsed_us` microseconds passed since the last tick.
+    pub fn tick(&mut self, elapsed_us: u64) {
+        self.current.tick(elapsed_us);
     }
 
     /// The screen for a face of this size.

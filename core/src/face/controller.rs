@@ -56,8 +56,10 @@ pub trait Controller {
     fn key(&mut self, key: KeyPress) -> Option<Request>;
     /// Applies a command.
     fn apply(&mut self, cmd: Command) -> Option<Request>;
-    /// One play tick.
-    fn tick(&mut self);
+    /// Play: `elapsed_us` microseconds have passed since the last tick (the face keeps the
+    /// clock; core has none). Moves as many positions as the speed says, so a slow paint does
+    /// not slow the play down.
+    fn tick(&mut self, elapsed_us: u64);
     /// The screen for a face of this size.
     fn screen(&mut self, size: Size) -> Screen;
     /// Steps per second while playing.
@@ -318,7 +320,7 @@ impl<D: Document> Controller for Stepper<D> {
         self.run(cmd)
     }
 
-    fn tick(&mut self) {
+    fn tick(&mut self, elapsed_us: u64) {
         if !self.chrome.playing {
             return;
         }
@@ -327,7 +329,10 @@ impl<D: Document> Controller for Stepper<D> {
             self.chrome.info(format!("end of {}", D::WHOLE));
             return;
         }
-        self.move_to(self.doc.cursor() + 1);
+        let steps = self.chrome.due(elapsed_us);
+        if steps > 0 {
+            self.move_to(self.doc.cursor() + steps);
+        }
     }
 
     fn screen(&mut self, size: Size) -> Screen {

@@ -16,7 +16,7 @@ pub mod trace;
 use serde::{Deserialize, Serialize};
 
 pub use layout::{Constraint, Rect, split};
-pub use text::{Emphasis, Line, Role, Span, Style, columns, scroll, wrap};
+pub use text::{Emphasis, Line, Role, Span, Style, clip, columns, scroll, scrolled, wrap};
 
 use crate::command::{Command, PaneId};
 

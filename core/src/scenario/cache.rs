@@ -126,6 +126,35 @@ pub struct L1Summary {
     pub free_lines: u64,
 }
 
+impl std::fmt::Display for L1Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} KiB {}-way, {} sets: descriptors take {} way(s), the ring {}; all rings need {} in the fullest set, {} free lines, {} set(s) overflow",
+            self.size / 1024,
+            self.ways,
+            self.sets,
+            self.desc_ways,
+            self.ring_ways,
+            self.ways_needed,
+            self.free_lines,
+            self.overflowing_sets
+        )
+    }
+}
+
+/// Where the rings sit in the L1, set by set: the picture behind [`L1Summary`] (model
+/// result).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct L1Picture {
+    /// The numbers, in words: the same line `ringside run` prints.
+    pub summary: String,
+    /// Ways per set.
+    pub ways: u32,
+    /// Per set: lines of the scenario's ring, and lines of the other resident rings.
+    pub sets: Vec<(u64, u64)>,
+}
+
 /// What the cache model says about a run (model results).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CacheSummary {
@@ -221,7 +250,28 @@ impl CacheSpec {
         Ok(out)
     }
 
-    fn l1(&self, ring: RingLayout) -> Result<L1Summary, CacheSpecError> {
+    /// The L1 set by set: how many lines of the ring and of the other resident rings each set
+    /// holds, with the summary in words.
+    pub fn l1_picture(&self, ring: RingLayout) -> Result<L1Picture, CacheSpecError> {
+        let g = self.geometry()?;
+        let own = g.occupancy(&ring.areas());
+        let mut all = ring.areas();
+        all.extend(self.resident_areas()?);
+        let together = g.occupancy(&all);
+        Ok(L1Picture {
+            summary: self.l1(ring)?.to_string(),
+            ways: g.ways(),
+            sets: own
+                .sets
+                .iter()
+                .zip(&together.sets)
+                .map(|(o, t)| (o.distinct, t.distinct - o.distinct))
+                .collect(),
+        })
+    }
+
+    /// The L1 numbers for a run on `ring`.
+    pub fn l1(&self, ring: RingLayout) -> Result<L1Summary, CacheSpecError> {
         let g = self.geometry()?;
         let own = ring.areas();
         let alone = g.occupancy(&own);

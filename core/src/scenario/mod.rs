@@ -17,7 +17,7 @@ use crate::engine::{EngineConfig, EngineError};
 use crate::op::Op;
 use crate::session::Session;
 
-pub use cache::{CacheSpec, CacheSummary, CpuTopology, ResidentRing};
+pub use cache::{CacheSpec, CacheSummary, CpuTopology, L1Picture, ResidentRing};
 pub use expect::{Against, Bound, Expectation, Metric, Relation};
 pub use format::ScenarioError;
 pub use report::{Report, Run};

@@ -5,8 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Cell, Change, UiView};
+use crate::features::Status;
 use crate::finding::Severity;
-use crate::layout::PackedPos;
+use crate::layout::{PackedPos, desc_flags_text};
 use crate::trace::event::fmt_time;
 use crate::trace::replay::{QueueState, ReplayState};
 use crate::trace::ringdump::{Inspection, RingState};
@@ -314,6 +315,14 @@ pub fn describe_event(store: &TraceStore, e: &Event) -> (String, Vec<(String, St
             }
         }
     }
+    // The values as a reader wants them: a status byte by its bits.
+    let fields = fields
+        .into_iter()
+        .map(|(k, v)| match e.kind {
+            EventKind::SetStatus { status, .. } if k == "val" => (k, Status(status).to_string()),
+            _ => (k, v),
+        })
+        .collect();
     (raw, fields)
 }
 
@@ -443,8 +452,11 @@ fn ring_view(d: &PlacedDump, cursor: u64) -> RingDumpView {
             lines.push("descriptors with an address:".into());
             for (i, d) in s.descs.iter().enumerate().filter(|(_, d)| d.addr != 0) {
                 lines.push(format!(
-                    "  desc[{i:>3}] {:#014x} len {:>6} flags {:#06x} next {}",
-                    d.addr, d.len, d.flags, d.next_or_id
+                    "  desc[{i:>3}] {:#014x} len {:>6} {} next {}",
+                    d.addr,
+                    d.len,
+                    desc_flags_text(d.flags),
+                    d.next_or_id
                 ));
             }
         }
@@ -457,8 +469,11 @@ fn ring_view(d: &PlacedDump, cursor: u64) -> RingDumpView {
                 let a = (d.flags >> 7) & 1;
                 let u = (d.flags >> 15) & 1;
                 lines.push(format!(
-                    "  [{i:>3}] {:#014x} len {:>6} flags {:#06x} A{a}U{u} id {}",
-                    d.addr, d.len, d.flags, d.next_or_id
+                    "  [{i:>3}] {:#014x} len {:>6} A{a}U{u} {} id {}",
+                    d.addr,
+                    d.len,
+                    desc_flags_text(d.flags),
+                    d.next_or_id
                 ));
             }
         }

@@ -8,7 +8,7 @@ mod theme;
 
 use std::io::{IsTerminal, stdout};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use ratatui::crossterm::event::{
@@ -99,17 +99,27 @@ fn run(app: &mut App) -> anyhow::Result<()> {
         execute!(stdout(), EnableMouseCapture)?;
         let theme = Theme::from_env();
         let mut shown: Option<Screen> = None;
+        let mut played = Instant::now();
         loop {
             if app.should_quit() {
                 break;
             }
             terminal.draw(|t| shown = Some(draw(t, app, &theme)))?;
+            // While playing, wake at the play rate but at most about 60 times a second; core
+            // turns the time that passed into steps.
             let timeout = match app.playing() {
-                Some(sps) => Duration::from_millis(1000 / u64::from(sps.max(1))),
-                None => Duration::from_secs(3600),
+                Some(sps) => Duration::from_micros(1_000_000 / u64::from(sps.max(1)))
+                    .max(Duration::from_millis(16)),
+                None => {
+                    played = Instant::now();
+                    Duration::from_secs(3600)
+                }
             };
             if !event::poll(timeout)? {
-                app.tick();
+                let now = Instant::now();
+                let us = now.duration_since(played).as_micros();
+                app.tick(u64::try_from(us).unwrap_or(u64::MAX));
+                played = now;
                 continue;
             }
             match event::read()? {

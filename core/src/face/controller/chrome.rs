@@ -3,7 +3,7 @@
 //! keys mean the same everywhere. Messages name the document's unit ("step" or "event").
 
 use crate::command::{Command, Condition, Dir, Key, KeyPress, PaneId, ParseError, PromptKind};
-use crate::command::{bindings, lookup, next_hit};
+use crate::command::{PALETTE, bindings, lookup, next_hit};
 use crate::face::controller::submitted;
 use crate::view::{HelpRow, Message, PromptView, UiView};
 
@@ -24,6 +24,8 @@ pub(crate) struct Chrome {
     pub(crate) breakpoints: Vec<Condition>,
     pub(crate) playing: bool,
     speed: usize,
+    /// Play time not yet turned into steps, in microseconds.
+    play_us: u64,
     prompt: Option<Prompt>,
     message: Option<Message>,
     help: Option<usize>,
@@ -40,6 +42,7 @@ impl Chrome {
             breakpoints: Vec::new(),
             playing: false,
             speed: DEFAULT_SPEED,
+            play_us: 0,
             prompt: None,
             message: None,
             help: None,
@@ -54,6 +57,16 @@ impl Chrome {
 
     pub(crate) fn playing(&self) -> Option<u32> {
         self.playing.then_some(self.speed())
+    }
+
+    /// Positions due after `elapsed_us` of play at the current speed; the fraction carries
+    /// over to the next tick.
+    pub(crate) fn due(&mut self, elapsed_us: u64) -> u64 {
+        self.play_us += elapsed_us.min(1_000_000);
+        let per = 1_000_000 / u64::from(self.speed().max(1));
+        let n = self.play_us / per;
+        self.play_us %= per;
+        n
     }
 
     /// Prompt editing and the help overlay take keys first; otherwise the keymap. Returns the
@@ -265,7 +278,7 @@ impl Chrome {
             .filter_map(|b| Some((b.keys.first()?.to_string(), b.hint?.to_string())))
             .collect();
         let help = self.help.map(|scroll| {
-            let rows = all
+            let mut rows: Vec<HelpRow> = all
                 .iter()
                 .map(|b| HelpRow {
                     section: b.section.to_string(),
@@ -273,6 +286,11 @@ impl Chrome {
                     desc: b.desc.to_string(),
                 })
                 .collect();
+            rows.extend(PALETTE.iter().map(|(cmd, desc)| HelpRow {
+                section: "Commands (type : first)".into(),
+                keys: (*cmd).to_string(),
+                desc: (*desc).to_string(),
+            }));
             (scroll, rows)
         });
         UiView {

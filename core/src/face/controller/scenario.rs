@@ -47,9 +47,9 @@ pub struct SavedSession {
     /// Focused pane zoomed.
     #[serde(default)]
     pub zoom: bool,
-    /// Selected ring slot.
+    /// Selected ring slot (`None`: the ring pane follows the access at the cursor).
     #[serde(default)]
-    pub selected: u16,
+    pub selected: Option<u16>,
     /// Compared session.
     #[serde(default)]
     pub compare: Option<CompareWith>,
@@ -73,6 +73,7 @@ impl SavedSession {
 /// One stepped session and what the view needs besides it.
 struct Side {
     label: String,
+    cache: crate::scenario::CacheSpec,
     title: String,
     chapter: Option<String>,
     session: Session,
@@ -91,6 +92,7 @@ impl Side {
         }
         Ok(Side {
             label,
+            cache: scenario.cache.clone(),
             title: scenario.title.clone(),
             chapter: scenario.chapter.clone(),
             session,
@@ -116,11 +118,14 @@ pub struct ScenarioDoc {
     scenario: Scenario,
     main: Side,
     compare: Option<(CompareWith, Side)>,
-    selected: u16,
-    cache_line: usize,
-    cache_lines: usize,
+    selected: Option<u16>,
+    cache_line: Option<usize>,
+    /// The lines the cache pane had and the one it drilled into, in the last frame.
+    cache_lines: (usize, usize),
     memory_cursor: Option<u64>,
     shown_memory_cursor: u64,
+    /// The slot the ring pane centred on in the last frame (where ↑/↓ start from).
+    shown_slot: u16,
 }
 
 impl ScenarioUi {
@@ -139,11 +144,12 @@ impl ScenarioUi {
             scenario,
             main,
             compare: None,
-            selected: 0,
-            cache_line: 0,
-            cache_lines: 0,
+            selected: None,
+            cache_line: None,
+            cache_lines: (0, 0),
             memory_cursor: None,
             shown_memory_cursor: 0,
+            shown_slot: 0,
         }))
     }
 
@@ -247,7 +253,18 @@ impl ScenarioDoc {
                 ] {
                     *set = set.minus(Features::RING_PACKED).or(f);
                 }
-                Side::new(format!("{kind} ring, same ops"), &other)?
+                let mut side = Side::new(format!("{kind} ring, same ops"), &other)?;
+                // The scenario's words describe its own layout; on the other one they would
+                // name the wrong fields. The engine's summary of each op stays.
+                let note = format!(
+                    "(The scenario's narration is written for the {} ring; the line above is \
+                     what this op did on the {kind} ring.)",
+                    self.scenario.engine.queue.layout
+                );
+                for say in side.say.iter_mut().filter(|s| s.is_some()) {
+                    *say = Some(note.clone());
+                }
+                side
             }
         };
         let text = format!("comparing with {}", side.label);
@@ -265,9 +282,10 @@ impl ScenarioDoc {
 
     fn select_slot(&mut self, slot: usize) {
         let q = usize::from(self.queue_size().max(1));
-        self.selected = slot.min(q - 1) as u16;
+        let slot = slot.min(q - 1) as u16;
+        self.selected = Some(slot);
         if let Some(r) = &self.main.session.state().ring {
-            self.memory_cursor = Some(view::desc_addr(&r.layout(), self.selected));
+            self.memory_cursor = Some(view::desc_addr(&r.layout(), slot));
         }
     }
 
@@ -288,11 +306,13 @@ impl ScenarioDoc {
             say: &self.main.say,
             title: &self.main.title,
             chapter: self.main.chapter.as_deref(),
+            cache: &self.main.cache,
             options,
         };
         let main = view::build(&mut self.main.session, &ctx, &mut self.main.labels);
         self.shown_memory_cursor = main.memory.cursor;
-        self.cache_lines = main.cache.lines.len();
+        self.shown_slot = main.ring.focus_slot();
+        self.cache_lines = (main.cache.lines.len(), main.cache.shown);
         let compare = self.compare.as_mut().map(|(_, side)| {
             let ctx = ViewContext {
                 previous: side.previous,
@@ -301,6 +321,7 @@ impl ScenarioDoc {
                 say: &side.say,
                 title: &side.title,
                 chapter: side.chapter.as_deref(),
+                cache: &side.cache,
                 memory_cursor: None,
                 ..ctx
             };
@@ -374,7 +395,8 @@ impl Document for ScenarioDoc {
         let dir = if by < 0 { Dir::Back } else { Dir::Forward };
         match focus {
             PaneId::Ring => {
-                let s = (i64::from(self.selected) + i64::from(by)).max(0) as usize;
+                let from = self.selected.unwrap_or(self.shown_slot);
+                let s = (i64::from(from) + i64::from(by)).max(0) as usize;
                 self.select_slot(s);
             }
             PaneId::Memory => {
@@ -396,8 +418,10 @@ impl Document for ScenarioDoc {
                 }
             }
             PaneId::Cache => {
-                let i = (self.cache_line as i64 + i64::from(by)).max(0) as usize;
-                self.cache_line = i.min(self.cache_lines.saturating_sub(1));
+                let (n, shown) = self.cache_lines;
+                let from = self.cache_line.unwrap_or(shown);
+                let i = (from as i64 + i64::from(by)).max(0) as usize;
+                self.cache_line = Some(i.min(n.saturating_sub(1)));
             }
             PaneId::Narration | PaneId::Transport => {}
         }
@@ -407,13 +431,16 @@ impl Document for ScenarioDoc {
         match item {
             Item::Slot(slot) => self.select_slot(usize::from(slot)),
             Item::Address(a) => self.memory_cursor = Some(a),
-            Item::Line(i) => self.cache_line = i,
+            Item::Line(i) => self.cache_line = Some(i),
             Item::Queue(_) | Item::Step(_) => {}
         }
     }
 
+    /// Esc: the memory, ring and cache panes follow the cursor's access again.
     fn escape(&mut self) {
         self.memory_cursor = None;
+        self.selected = None;
+        self.cache_line = None;
     }
 
     fn other(&mut self, cmd: Command) -> Reply {

@@ -43,15 +43,29 @@ pub fn title(p: PaneId, ui: &UiView, name: &str) -> String {
     format!("{mark}{n} {name}")
 }
 
-/// A pane with its standard title.
-pub fn pane(p: PaneId, area: Rect, ui: &UiView, name: &str, lines: Vec<Line>) -> Pane {
+/// A pane with its standard title; every line is cut to the inner width at a word boundary
+/// (a pane that wants a line whole wraps it first).
+pub fn pane(p: PaneId, area: Rect, ui: &UiView, name: &str, mut lines: Vec<Line>) -> Pane {
+    let inner = area.inner();
+    lines.truncate(usize::from(inner.height));
+    for l in &mut lines {
+        l.fit_words(usize::from(inner.width));
+    }
+    let mut title = Line::plain(title(p, ui, name));
+    title.fit_words(usize::from(area.width.saturating_sub(2)));
     Pane {
         id: p,
         area,
-        title: title(p, ui, name),
+        title: title.text(),
         focused: ui.focus == p,
         lines,
     }
+}
+
+/// A bar's line, cut to its width at a word boundary.
+pub fn bar(area: Rect, mut line: Line) -> Bar {
+    line.fit_words(usize::from(area.width));
+    Bar { area, line }
 }
 
 /// Focus targets for every pane on screen (after the item targets, so items win).
@@ -95,17 +109,30 @@ pub fn status(area: Rect, ui: &UiView) -> Bar {
         s.push_str(&format!("speed {}/s", ui.speed));
         Line::styled(s, Style::DIM)
     };
-    Bar { area, line }
+    bar(area, line)
 }
 
-/// The hint bar: the keys with a hint, in keymap order.
-pub fn hints(area: Rect, ui: &UiView) -> Bar {
+/// The hint bar: panes with no room on screen (each one key away), then the keys with a hint
+/// in keymap order, as many as fit whole.
+pub fn hints(area: Rect, ui: &UiView, hidden: &[PaneId]) -> Bar {
     let mut line = Line::default();
-    for (k, label) in &ui.hints {
-        line.push(k.replace("Shift+", "⇧"), Style::KEY);
-        line.push(format!(" {label}  "), Style::PLAIN);
+    if !hidden.is_empty() {
+        let keys: Vec<String> = hidden
+            .iter()
+            .map(|p| (PaneId::ALL.iter().position(|q| q == p).unwrap_or(0) + 1).to_string())
+            .collect();
+        line.push(keys.join(" "), Style::KEY);
+        line.push(" more panes  ", Style::PLAIN);
     }
-    Bar { area, line }
+    for (k, label) in &ui.hints {
+        let mut hint = Line::styled(k.replace("Shift+", "⇧"), Style::KEY);
+        hint.push(format!(" {label}  "), Style::PLAIN);
+        if line.width() + hint.width() > usize::from(area.width) + 2 {
+            break;
+        }
+        line.extend(hint);
+    }
+    bar(area, line)
 }
 
 /// The help overlay, centred, scrolled by `scroll_by` rows (clamped so the end stays reachable
@@ -119,6 +146,9 @@ pub fn help(area: Rect, scroll_by: usize, rows: &[HelpRow]) -> Overlay {
         w,
         h,
     );
+    // Keys in a column, their descriptions wrapped beside it.
+    const KEYS_W: usize = 20;
+    let desc_w = usize::from(r.inner().width).saturating_sub(KEYS_W).max(10);
     let mut lines = Vec::new();
     let mut section = "";
     for row in rows {
@@ -126,11 +156,18 @@ pub fn help(area: Rect, scroll_by: usize, rows: &[HelpRow]) -> Overlay {
             section = &row.section;
             lines.push(Line::styled(section.to_string(), Style::LABEL));
         }
-        let mut l = Line::styled(format!("  {:<18}", row.keys), Style::LABEL);
-        l.push(row.desc.clone(), Style::PLAIN);
-        lines.push(l);
+        let desc = super::wrap(&[Line::plain(row.desc.clone())], desc_w, true);
+        let keys = format!("  {:<w$}", row.keys, w = KEYS_W - 2);
+        for (i, d) in desc.into_iter().enumerate() {
+            let mut l = if i == 0 {
+                Line::styled(keys.clone(), Style::LABEL)
+            } else {
+                Line::plain(" ".repeat(KEYS_W))
+            };
+            l.extend(d);
+            lines.push(l);
+        }
     }
-    let lines = super::wrap(&lines, usize::from(r.inner().width), false);
     let max = lines.len().saturating_sub(h.saturating_sub(2) as usize);
     let first = scroll_by.min(max);
     Overlay {
@@ -163,7 +200,11 @@ pub fn findings_list<'a>(
     targets: &mut Vec<Target>,
 ) -> Vec<Line> {
     if rows.len() == 0 {
-        return vec![Line::styled(empty, Style::DIM)];
+        return super::wrap(
+            &[Line::styled(empty, Style::DIM)],
+            usize::from(inner.width),
+            true,
+        );
     }
     let first = rows.len().saturating_sub(inner.height as usize);
     let mut lines = Vec::new();

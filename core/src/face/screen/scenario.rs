@@ -3,21 +3,21 @@
 use super::chrome::{self, FindingLine};
 use super::ring;
 use super::{Constraint, Emphasis, Line, Pane, Rect, Screen, Size, Span, Style, Target};
-use super::{scroll, wrap};
+use super::{clip, scroll, scrolled, wrap};
 use crate::command::{Command, Item, PaneId};
 use crate::memory::Agent;
-use crate::view::{Frame, Owner, RingPane, SessionView, TIMELINE_LEGEND, UiView};
+use crate::view::{Frame, Owner, SessionView, TIMELINE_LEGEND, UiView};
 
 /// Frame options for a screen of this size: how many hex rows and timeline ops to build.
 pub fn options(size: Size) -> crate::view::FrameOptions {
     crate::view::FrameOptions {
-        memory_rows: 16,
+        memory_rows: usize::from(size.rows.max(16)),
         timeline_ops: usize::from(size.cols.max(8)),
     }
 }
 
-/// Where the panes of one session go.
-#[derive(Debug, Default, Clone, Copy)]
+/// Where the panes of one session go, and which panes had no room.
+#[derive(Debug, Default, Clone)]
 struct Slots {
     ring: Option<Rect>,
     transport: Option<Rect>,
@@ -52,96 +52,167 @@ impl Slots {
             PaneId::Cache => self.cache = r,
         }
     }
+
+    /// The panes with no place, in key order.
+    fn hidden(&self) -> Vec<PaneId> {
+        PaneId::ALL
+            .into_iter()
+            .filter(|&p| self.get(p).is_none())
+            .collect()
+    }
 }
 
-/// Splits the body by priority: the ring first, then narration, timeline, memory and findings,
-/// transport. Whatever does not fit collapses; a focused pane that collapsed takes the slot of
-/// the lowest-priority pane shown.
-fn layout(body: Rect, focus: PaneId, zoom: bool, ring_rows: u16) -> Slots {
-    let mut s = Slots::default();
+/// Rows (borders included) the panes of one session want at a width.
+#[derive(Debug, Clone, Copy)]
+struct Wants {
+    /// The ring shown whole.
+    ring: u16,
+    /// The narration's head, did and next lines.
+    narration_min: u16,
+    /// The narration shown whole.
+    narration: u16,
+}
+
+/// The fewest rows a ring pane is worth showing in: its column heads, a few slots and (split)
+/// the two notification decisions.
+const RING_MIN: u16 = 8;
+/// The lower band (memory, cache lines, findings) below this many rows is not worth showing.
+const LOWER_MIN: u16 = 6;
+/// Width of the features and status pane, beside the ring on wide screens.
+const TRANSPORT_W: u16 = 46;
+/// Width of the cache pane: the line table and the c2c drill-down.
+const CACHE_W: u16 = 66;
+/// Width the memory pane wants: the hex rows and their field labels; the labels go first.
+const MEMORY_W: u16 = 84;
+/// The hex rows without their labels.
+const MEMORY_MIN_W: u16 = 62;
+/// The narrowest findings pane.
+const FINDINGS_MIN_W: u16 = 24;
+
+/// Splits the body by priority. The narration keeps its op, did and next lines and the ring
+/// its columns; the ring takes at most two fifths of the rows and scrolls around the cursor
+/// rather than growing; then the narration in full, the timeline, and the lower band (cache
+/// lines, findings, memory, as wide as they fit). A focused pane with no place is given one:
+/// the others shrink to their minimums to make room.
+fn layout(body: Rect, focus: PaneId, zoom: bool, w: Wants) -> Slots {
     if zoom {
+        let mut s = Slots::default();
         s.set(focus, Some(body));
         return s;
     }
+    let s = plan(body, w, None);
+    if s.get(focus).is_some() {
+        return s;
+    }
+    plan(body, w, Some(focus))
+}
+
+/// One layout; `must` is a pane that has to get a place.
+fn plan(body: Rect, w: Wants, must: Option<PaneId>) -> Slots {
+    let mut s = Slots::default();
     let h = body.height;
-    let narration_h = match h {
-        0..16 => 0,
-        16..30 => 5,
-        _ => 8,
+    let wide = body.width >= 150;
+    let in_band = must.is_some_and(|p| {
+        matches!(p, PaneId::Memory | PaneId::Cache | PaneId::Findings)
+            || (p == PaneId::Transport && !wide)
+    });
+    let mut left = h;
+    let mut take = |want: u16| {
+        let t = want.min(left);
+        left -= t;
+        t
     };
-    let timeline_h = match h {
-        0..20 => 0,
-        20..40 => 4,
-        _ => 6,
+    let mut narration = take(w.narration_min);
+    // Rows kept back for the pane that must be shown, before the ring's.
+    let reserve = match must {
+        _ if in_band => take(10),
+        Some(PaneId::Timeline) => take(4),
+        _ => 0,
     };
-    let rest = h - narration_h - timeline_h;
-    // The ring takes what it needs (at least 10 rows); memory and findings get the rest.
-    let ring_h = ring_rows.clamp(10.min(rest), rest);
-    let lower_h = if rest - ring_h >= 6 { rest - ring_h } else { 0 };
-    let ring_h = rest - lower_h;
-    let [top, narr, lower, time] = body.rows([
-        Constraint::Length(ring_h),
-        Constraint::Length(narration_h),
-        Constraint::Length(lower_h),
-        Constraint::Length(timeline_h),
+    let mut ring = take(RING_MIN.min(w.ring));
+    let cap = (h * 2 / 5).max(RING_MIN);
+    let mut grow = |now: &mut u16, want: u16| {
+        let g = want.saturating_sub(*now).min(left);
+        *now += g;
+        left -= g;
+    };
+    if must.is_none() {
+        grow(&mut ring, w.ring.min(cap));
+        grow(&mut narration, w.narration);
+    }
+    let mut timeline = match must {
+        Some(PaneId::Timeline) => reserve,
+        None if left >= 4 => {
+            left -= 4;
+            4
+        }
+        _ => 0,
+    };
+    let mut lower = if in_band {
+        reserve + std::mem::take(&mut left)
+    } else if left >= LOWER_MIN {
+        std::mem::take(&mut left)
+    } else {
+        0
+    };
+    if timeline == 4 && lower >= 14 {
+        timeline += 2;
+        lower -= 2;
+    }
+    // What is left goes to the ring (up to all its rows), then the narration.
+    let g = w.ring.saturating_sub(ring).min(left);
+    ring += g;
+    narration += left - g;
+    let [top, narr, band, time] = body.rows([
+        Constraint::Length(ring),
+        Constraint::Length(narration),
+        Constraint::Length(lower),
+        Constraint::Length(timeline),
     ]);
-    if body.width >= 150 {
-        let [ring, side] = top.cols([Constraint::Min(80), Constraint::Length(46)]);
-        s.ring = Some(ring);
+    if wide && ring > 0 {
+        let [r, side] = top.cols([Constraint::Min(80), Constraint::Length(TRANSPORT_W)]);
+        s.ring = Some(r);
         s.transport = Some(side);
     } else {
-        s.ring = Some(top);
+        s.ring = (ring > 0).then_some(top);
     }
-    s.narration = (narration_h > 0).then_some(narr);
-    s.timeline = (timeline_h > 0).then_some(time);
-    if lower_h > 0 && body.width >= 150 {
-        let [mem, cache, fin] = lower.cols([
-            Constraint::Length(84),
-            Constraint::Length(64),
-            Constraint::Min(20),
-        ]);
-        s.memory = Some(mem);
-        s.cache = Some(cache);
-        s.findings = (fin.width >= 20).then_some(fin);
-    } else if lower_h > 0 {
-        let [mem, fin] = lower.cols([Constraint::Length(84), Constraint::Min(20)]);
-        s.memory = Some(mem);
-        s.findings = (fin.width >= 20).then_some(fin);
-    }
-    if s.get(focus).is_none() {
-        // Borrow the place of the lowest-priority pane on screen that is big enough to use,
-        // else the lower half of the ring together with the narration below it.
-        let donor = [
-            PaneId::Findings,
-            PaneId::Memory,
-            PaneId::Timeline,
-            PaneId::Narration,
-        ]
-        .into_iter()
-        .find(|p| s.get(*p).is_some_and(|r| r.height >= 8));
-        match donor {
-            Some(d) => {
-                let r = s.get(d);
-                s.set(d, None);
-                s.set(focus, r);
+    s.narration = (narration >= 3).then_some(narr);
+    s.timeline = (timeline > 0).then_some(time);
+    if lower > 0 {
+        place_band(&mut s, band);
+        if let Some(p) = must.filter(|&p| s.get(p).is_none()) {
+            for q in [PaneId::Memory, PaneId::Cache, PaneId::Findings] {
+                s.set(q, None);
             }
-            None => {
-                if let Some(ring) = s.ring {
-                    let [a, b] = ring.rows([Constraint::Fill(1), Constraint::Fill(1)]);
-                    let below = s.narration.take().map_or(0, |n| n.height);
-                    s.ring = Some(a);
-                    s.set(
-                        focus,
-                        Some(Rect {
-                            height: b.height + below,
-                            ..b
-                        }),
-                    );
-                }
-            }
+            s.set(p, Some(band));
         }
     }
     s
+}
+
+/// The lower band's panes, by priority: cache lines, findings, then memory as wide as it
+/// fits; a narrow band shows the cache lines alone, a narrower one the findings.
+fn place_band(s: &mut Slots, band: Rect) {
+    let w = band.width;
+    if w >= CACHE_W + FINDINGS_MIN_W + MEMORY_MIN_W {
+        let mem = (w - CACHE_W - FINDINGS_MIN_W).min(MEMORY_W);
+        let [m, c, f] = band.cols([
+            Constraint::Length(mem),
+            Constraint::Length(CACHE_W),
+            Constraint::Min(FINDINGS_MIN_W),
+        ]);
+        s.memory = Some(m);
+        s.cache = Some(c);
+        s.findings = Some(f);
+    } else if w >= CACHE_W + FINDINGS_MIN_W {
+        let [c, f] = band.cols([Constraint::Length(CACHE_W), Constraint::Min(FINDINGS_MIN_W)]);
+        s.cache = Some(c);
+        s.findings = Some(f);
+    } else if w >= CACHE_W {
+        s.cache = Some(band);
+    } else {
+        s.findings = Some(band);
+    }
 }
 
 /// The screen of a scenario frame.
@@ -149,29 +220,29 @@ pub fn screen(frame: &Frame, size: Size) -> Screen {
     let [head, body, status, hint] = chrome::bands(size);
     let mut panes = Vec::new();
     let mut targets = Vec::new();
-    match &frame.compare {
+    let hidden = match &frame.compare {
         Some((label, other)) => {
             let [l, r] = body.cols([Constraint::Fill(1), Constraint::Fill(1)]);
-            session(l, &frame.main, &frame.ui, None, &mut panes, &mut targets);
+            let hidden = session(l, &frame.main, &frame.ui, None, &mut panes, &mut targets);
             // The compared side follows the main one: nothing in it is clickable.
             let mut ignored = Vec::new();
+            let n = panes.len();
             session(r, other, &frame.ui, Some(label), &mut panes, &mut ignored);
-            chrome::focus_targets(&panes[..panes.len() / 2], &mut targets);
+            chrome::focus_targets(&panes[..n], &mut targets);
+            hidden
         }
         None => {
-            session(body, &frame.main, &frame.ui, None, &mut panes, &mut targets);
+            let hidden = session(body, &frame.main, &frame.ui, None, &mut panes, &mut targets);
             chrome::focus_targets(&panes, &mut targets);
+            hidden
         }
-    }
+    };
     Screen {
         size,
-        header: super::Bar {
-            area: head,
-            line: header(frame),
-        },
+        header: chrome::bar(head, header(frame)),
         panes,
         status: chrome::status(status, &frame.ui),
-        hints: chrome::hints(hint, &frame.ui),
+        hints: chrome::hints(hint, &frame.ui, &hidden),
         overlay: frame
             .ui
             .help
@@ -206,6 +277,7 @@ fn header(f: &Frame) -> Line {
     l
 }
 
+/// Lays out and fills one session's panes; returns the panes that had no room.
 fn session(
     area: Rect,
     v: &SessionView,
@@ -213,14 +285,15 @@ fn session(
     label: Option<&String>,
     panes: &mut Vec<Pane>,
     targets: &mut Vec<Target>,
-) {
-    // Rows the ring wants: every slot, its heading, the event lines and the borders.
-    let ring_rows = match &v.ring {
-        RingPane::NotSetUp => 4,
-        RingPane::Split(s) => s.descs.len() as u16 + 5,
-        RingPane::Packed(p) => p.descs.len() as u16 + 7,
+) -> Vec<PaneId> {
+    let inner_w = usize::from(area.width.saturating_sub(2));
+    let narr = narration(v, inner_w);
+    let wants = Wants {
+        ring: ring::rows(v) + 2,
+        narration_min: narr.head_rows() + 2,
+        narration: narr.rows() + 2,
     };
-    let slots = layout(area, ui.focus, ui.zoom, ring_rows.max(8));
+    let slots = layout(area, ui.focus, ui.zoom, wants);
     if let Some(r) = slots.ring {
         let extra = match label {
             Some(l) => format!(" — {l}"),
@@ -231,16 +304,19 @@ fn session(
         panes.push(chrome::pane(PaneId::Ring, r, ui, &name, lines));
     }
     if let Some(r) = slots.transport {
+        let inner = r.inner();
+        let lines = wrap(&transport(v), usize::from(inner.width), false);
+        let lines = clip(lines, usize::from(inner.width), usize::from(inner.height));
         panes.push(chrome::pane(
             PaneId::Transport,
             r,
             ui,
             PaneId::Transport.title(),
-            transport(v),
+            lines,
         ));
     }
     if let Some(r) = slots.narration {
-        let lines = wrap(&narration(v), usize::from(r.inner().width), true);
+        let lines = narr.fit(r.inner());
         panes.push(chrome::pane(
             PaneId::Narration,
             r,
@@ -284,6 +360,7 @@ fn session(
         let name = format!("{} ({} ops)", PaneId::Timeline.title(), v.timeline.total);
         panes.push(chrome::pane(PaneId::Timeline, r, ui, &name, lines));
     }
+    slots.hidden()
 }
 
 fn transport(v: &SessionView) -> Vec<Line> {
@@ -321,7 +398,46 @@ fn transport(v: &SessionView) -> Vec<Line> {
     lines
 }
 
-fn narration(v: &SessionView) -> Vec<Line> {
+/// The narration pane's text at a width: what the op is, the scenario's words about it, the
+/// access just done and the next one.
+struct Narr {
+    /// The op line, wrapped.
+    head: Vec<Line>,
+    /// The scenario's narration, wrapped.
+    say: Vec<Line>,
+    /// The did and next lines, wrapped.
+    tail: Vec<Line>,
+}
+
+impl Narr {
+    /// Rows that must show: the op, did and next.
+    fn head_rows(&self) -> u16 {
+        (self.head.len() + self.tail.len()) as u16
+    }
+
+    /// Rows to show it all.
+    fn rows(&self) -> u16 {
+        self.head_rows() + self.say.len() as u16
+    }
+
+    /// The lines for an area: the op, did and next always; the narration in between as far as
+    /// it fits, its last row saying how much more there is.
+    fn fit(self, inner: Rect) -> Vec<Line> {
+        let h = usize::from(inner.height);
+        let room = h.saturating_sub(self.head.len() + self.tail.len());
+        let say = if self.say.len() > room {
+            super::clip(self.say, usize::from(inner.width), room)
+        } else {
+            self.say
+        };
+        let mut lines = self.head;
+        lines.extend(say);
+        lines.extend(self.tail);
+        super::clip(lines, usize::from(inner.width), h)
+    }
+}
+
+fn narration(v: &SessionView, width: usize) -> Narr {
     let n = &v.narration;
     let who = match n.agent {
         Some(Agent::Driver) => Style::owner(Owner::Driver),
@@ -331,21 +447,23 @@ fn narration(v: &SessionView) -> Vec<Line> {
     let mut head = Line::styled(n.op.clone(), who.with(Emphasis::Bold));
     head.push("  ", Style::PLAIN);
     head.push(n.outcome.clone(), Style::DIM);
-    let mut lines = vec![head];
-    if let Some(s) = &n.say {
-        lines.push(Line::plain(s.clone()));
-    }
+    let say: Vec<Line> = n.say.iter().map(|s| Line::plain(s.clone())).collect();
+    let mut tail = Vec::new();
     if let Some(l) = &n.last {
         let mut x = Line::styled("did  ", Style::LABEL);
         x.push(l.clone(), Style::PLAIN);
-        lines.push(x);
+        tail.push(x);
     }
     if let Some(l) = &n.next {
         let mut x = Line::styled("next ", Style::LABEL);
         x.push(l.clone(), Style::PLAIN);
-        lines.push(x);
+        tail.push(x);
     }
-    lines
+    Narr {
+        head: wrap(&[head], width, true),
+        say: wrap(&say, width, true),
+        tail: wrap(&tail, width, true),
+    }
 }
 
 /// Every byte value as two hex digits: the hex pane shows hundreds per frame.
@@ -406,23 +524,60 @@ fn memory(inner: Rect, v: &SessionView, targets: &mut Vec<Target>) -> Vec<Line> 
     lines
 }
 
+/// One character per set: how many ways `n` lines take, `!` past the ways there are.
+fn ways_row(sets: impl Iterator<Item = u64>, ways: u32) -> String {
+    sets.map(|n| match n {
+        0 => '·',
+        n if n > u64::from(ways) => '!',
+        n => char::from_digit(n as u32, 36).unwrap_or('+'),
+    })
+    .collect()
+}
+
 fn cache(inner: Rect, v: &SessionView, targets: &mut Vec<Target>) -> Vec<Line> {
     let c = &v.cache;
-    let mut lines = vec![
-        Line::styled(c.summary.clone(), Style::LABEL),
-        Line::styled(c.sets.clone(), Style::DIM),
-        Line::styled("line       drv dev xfer fields", Style::LABEL),
-    ];
+    let w = usize::from(inner.width);
+    let mut lines = wrap(&[Line::styled(c.summary.clone(), Style::LABEL)], w, true);
+    if let Some(l1) = &c.l1 {
+        lines.extend(wrap(
+            &[Line::styled(l1.summary.clone(), Style::DIM)],
+            w,
+            true,
+        ));
+        // The set/way picture, when the pane is tall enough to keep a few lines below it.
+        if usize::from(inner.height) >= lines.len() + 3 + 6 && l1.sets.len() <= w {
+            lines.extend(wrap(
+                &[Line::styled(
+                    "ways each set holds, set 0 first: this ring, then all rings (! overflows)",
+                    Style::DIM,
+                )],
+                w,
+                true,
+            ));
+            lines.push(Line::plain(ways_row(l1.sets.iter().map(|s| s.0), l1.ways)));
+            lines.push(Line::plain(ways_row(
+                l1.sets.iter().map(|s| s.0 + s.1),
+                l1.ways,
+            )));
+        }
+    }
+    // The line table keeps at least four rows; the drill-down of one line gets the rest.
+    let h = usize::from(inner.height);
+    let top = lines.len() + 1;
     let detail = if c.fields.is_empty() {
         0
     } else {
-        c.fields.len() + 2
+        (c.fields.len() + 1).min(h.saturating_sub(top + 4))
     };
-    let rows = (inner.height as usize)
-        .saturating_sub(3 + detail.min(inner.height as usize / 2))
-        .max(1);
-    let sel = c.lines.iter().position(|l| l.selected).unwrap_or(0);
-    let first = scroll(sel, rows, c.lines.len());
+    let rows = h.saturating_sub(top + detail).max(1);
+    let first = scroll(c.shown, rows, c.lines.len());
+    let head = Line::styled("line       drv dev xfer fields", Style::LABEL);
+    lines.push(scrolled(
+        head,
+        first,
+        rows.min(c.lines.len()),
+        c.lines.len(),
+    ));
     for (i, l) in c.lines.iter().enumerate().skip(first).take(rows) {
         let own = Style::owner(l.owner);
         let addr_style = if l.selected {
@@ -443,7 +598,7 @@ fn cache(inner: Rect, v: &SessionView, targets: &mut Vec<Target>) -> Vec<Line> {
             },
         });
     }
-    if let Some(l) = c.lines.get(sel).filter(|_| !c.fields.is_empty()) {
+    if let Some(l) = c.lines.get(c.shown).filter(|_| !c.fields.is_empty()) {
         lines.push(Line::styled(
             format!(
                 "line {:#x}: +off field   drv ld/st (xfer)  dev ld/st (xfer)",
@@ -451,12 +606,17 @@ fn cache(inner: Rect, v: &SessionView, targets: &mut Vec<Target>) -> Vec<Line> {
             ),
             Style::LABEL,
         ));
-        for r in &c.fields {
-            lines.push(Line::plain(format!(
-                "  +{:<3} {:<18} {:>10} {:>10} {:>3}",
-                r.offset, r.field, r.driver, r.device, r.transfers
-            )));
-        }
+        let fields = c
+            .fields
+            .iter()
+            .map(|r| {
+                Line::plain(format!(
+                    "  +{:<3} {:<18} {:>10} {:>10} {:>3}",
+                    r.offset, r.field, r.driver, r.device, r.transfers
+                ))
+            })
+            .collect();
+        lines.extend(clip(fields, w, detail.saturating_sub(1)));
     }
     lines
 }

@@ -185,6 +185,28 @@ impl Line {
         self.spans.retain(|s| !s.text.is_empty());
     }
 
+    /// Cuts the line to at most `w` cells at a word boundary, so no word is shown in part: the
+    /// cut falls on the last space that fits (trailing spaces go too), or, with no space in
+    /// reach, the line is emptied.
+    pub fn fit_words(&mut self, w: usize) {
+        if self.width() <= w {
+            return;
+        }
+        let all = cells(self);
+        let mut used = 0;
+        let mut cut = 0;
+        for (i, (c, _)) in all.iter().enumerate() {
+            used += c.width().unwrap_or(0);
+            if used > w {
+                break;
+            }
+            if *c == ' ' || all.get(i + 1).is_some_and(|n| n.0 == ' ') {
+                cut = i + 1;
+            }
+        }
+        *self = join(trim_end(&all[..cut]));
+    }
+
     /// Cuts or pads (with plain spaces) the line to exactly `w` cells.
     pub fn fit(&mut self, w: usize) {
         self.truncate(w);
@@ -297,19 +319,70 @@ pub fn wrap(lines: &[Line], w: usize, trim: bool) -> Vec<Line> {
     out
 }
 
-/// Places blocks of lines side by side: each block cut or padded to its width, `height` rows.
+/// Places blocks of lines side by side, `height` rows: each block cut at a word boundary or
+/// padded to its width, the blocks one space apart.
 pub fn columns(blocks: &[(usize, &[Line])], height: usize) -> Vec<Line> {
     (0..height)
         .map(|r| {
             let mut row = Line::default();
-            for (w, lines) in blocks {
+            for (i, (w, lines)) in blocks.iter().enumerate() {
                 let mut l = lines.get(r).cloned().unwrap_or_default();
-                l.fit(*w);
+                l.fit_words(*w);
+                if i + 1 < blocks.len() {
+                    l.fit(*w + 1);
+                }
                 row.extend(l);
             }
+            trim_line_end(&mut row);
             row
         })
         .collect()
+}
+
+fn trim_line_end(l: &mut Line) {
+    while let Some(s) = l.spans.last_mut() {
+        let t = s.text.trim_end_matches(' ').len();
+        if t == 0 && s.style == Style::PLAIN {
+            l.spans.pop();
+        } else {
+            if s.style == Style::PLAIN {
+                s.text.truncate(t);
+            }
+            break;
+        }
+    }
+}
+
+/// A heading with how many rows are above and below the ones shown.
+pub fn scrolled(mut head: Line, first: usize, shown: usize, len: usize) -> Line {
+    let below = len.saturating_sub(first + shown);
+    let mut more = Vec::new();
+    if first > 0 {
+        more.push(format!("↑{first}"));
+    }
+    if below > 0 {
+        more.push(format!("↓{below}"));
+    }
+    if !more.is_empty() {
+        head.push(format!("  {}", more.join(" ")), Style::DIM);
+    }
+    head
+}
+
+/// Fits lines into `width` x `height` cells: each cut at a word boundary, and when there are
+/// more lines than rows, the last row says how many more (the pane scrolls or zooms to them).
+pub fn clip(mut lines: Vec<Line>, width: usize, height: usize) -> Vec<Line> {
+    for l in &mut lines {
+        l.fit_words(width);
+    }
+    if lines.len() > height && height > 0 {
+        let more = lines.len() - height + 1;
+        lines.truncate(height - 1);
+        let mut hint = Line::styled(format!("↓ {more} more (e zooms)"), Style::DIM);
+        hint.fit_words(width);
+        lines.push(hint);
+    }
+    lines
 }
 
 /// First row to show so that row `keep` stays visible in `height` rows out of `len`.
@@ -355,6 +428,30 @@ mod tests {
         assert_eq!(texts(&w), ["did", "avail.idx ←", "0x0001"]);
         assert_eq!(w[0].spans[0].style, Style::LABEL);
         assert_eq!(w[1].spans[0].style, Style::PLAIN);
+    }
+
+    #[test]
+    fn fit_words_never_shows_part_of_a_word() {
+        let mut l = Line::plain("status 15 (ACKNOWLEDGE | DRIVER | FEATURES_OK)");
+        l.fit_words(30);
+        assert_eq!(l.text(), "status 15 (ACKNOWLEDGE |");
+        let mut l = Line::plain("FEATURES_OK|DRIVER_OK");
+        l.fit_words(14);
+        assert_eq!(l.text(), "");
+        let mut l = Line::plain("   0  dev ◀ next free");
+        l.fit_words(16);
+        assert_eq!(l.text(), "   0  dev ◀ next");
+    }
+
+    #[test]
+    fn columns_keep_a_gap_and_clip_says_what_is_hidden() {
+        let a = [Line::plain("AVAIL flags 0 idx 512")];
+        let b = [Line::plain("USED flags 0")];
+        let row = &columns(&[(21, &a), (12, &b)], 1)[0];
+        assert_eq!(row.text(), "AVAIL flags 0 idx 512 USED flags 0");
+        let lines: Vec<Line> = (0..10).map(|i| Line::plain(format!("row {i}"))).collect();
+        let c = clip(lines, 20, 4);
+        assert_eq!(texts(&c), ["row 0", "row 1", "row 2", "↓ 7 more (e zooms)"]);
     }
 
     #[test]

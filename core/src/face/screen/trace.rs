@@ -3,7 +3,7 @@
 
 use super::chrome::{self, FindingLine};
 use super::wrap;
-use super::{Bar, Constraint, Emphasis, Line, Rect, Screen, Size, Span, Style, Target, scroll};
+use super::{Constraint, Emphasis, Line, Rect, Screen, Size, Span, Style, Target, scroll};
 use crate::command::{Command, Item, PaneId};
 use crate::view::trace::{QUEUE_COLUMNS, TRACE_TIMELINE_LEGEND, TraceFrame, TraceView};
 
@@ -138,15 +138,22 @@ pub fn screen(frame: &TraceFrame, size: Size) -> Screen {
         panes.push(chrome::pane(p, r, ui, &title, lines));
     }
     chrome::focus_targets(&panes, &mut targets);
+    let hidden: Vec<PaneId> = [
+        PaneId::Ring,
+        PaneId::Narration,
+        PaneId::Findings,
+        PaneId::Memory,
+        PaneId::Timeline,
+    ]
+    .into_iter()
+    .filter(|&p| !slots.slot(p).is_some_and(|r| r.is_some()))
+    .collect();
     Screen {
         size,
-        header: Bar {
-            area: head,
-            line: header(frame),
-        },
+        header: chrome::bar(head, header(frame)),
         panes,
         status: chrome::status(status, ui),
-        hints: chrome::hints(hint, ui),
+        hints: chrome::hints(hint, ui, &hidden),
         overlay: ui
             .help
             .as_ref()
