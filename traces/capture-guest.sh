@@ -90,7 +90,7 @@ run_guest_capture() {
 		# dpdk-testpmd serves virtio-net over vhost-user; the guest RAM is a
 		# shared memfd so that the backend can map it.
 		local sock=$run/vhost-net.sock
-		echo "set verbose 1" >"$out/testpmd-cmds.txt"
+		echo "set verbose 3" >"$out/testpmd-cmds.txt"
 		local tp=(dpdk-testpmd -l 0,1 --no-huge -m 256 --no-pci --no-telemetry
 			--file-prefix="ringside-$name"
 			--vdev "net_vhost0,iface=$sock,queues=1"
@@ -191,6 +191,6 @@ find_kernel
 mkdir -p "$WORK"
 build_initramfs
 build_kprobe_initramfs
-log "QEMU: $(qemu-system-x86_64 --version | head -n 1); guest kernel $KVER; DPDK $(dpkg-query -W -f="${Version}" dpdk-dev)"
+log "QEMU: $(qemu-system-x86_64 --version | head -n 1); guest kernel $KVER; DPDK $(dpkg-query -W -f='${Version}' dpdk-dev)"
 capture_guest_all "$@"
 python3 "$TRACES/verify_guest.py" "$@"
