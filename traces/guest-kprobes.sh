@@ -126,6 +126,10 @@ kprobe_workload() {
 			say "net after stall: $(cat /sys/class/net/eth0/statistics/rx_packets) rx, $(cat /sys/class/net/eth0/statistics/tx_packets) tx"
 		fi
 		anchor 2
+		# The host asks QEMU for the vhost rings' addresses (QMP
+		# x-query-virtio-vhost-queue-status) without stopping the VM.
+		echo "RINGSIDE-QUERY running"
+		sleep 2
 		# Unbinding the driver resets the device: QEMU stops the vhost-user
 		# device (GET_VRING_BASE) and the driver reclaims its rx buffers.
 		d=$(net_dev)

@@ -21,6 +21,15 @@ Connects to QEMU's QMP unix socket, watches the guest serial log for
                                         refuses)
   cont
 
+Other console lines (traces/capture-guest.sh captures):
+  "RINGSIDE-QUERY <label>"  only the vhost queries of the running VM
+                            (vhost_running_view), no stop: ring addresses
+                            of a vhost-user device while it runs
+  "RINGSIDE-STALL stop|cont"  SIGSTOP/SIGCONT to the pid in --stall-pidfile
+                            (dpdk-testpmd), logged in --actions
+and, with --io-error-hold, a BLOCK_IO_ERROR event (QEMU stopped the VM on
+an I/O error) makes it wait, snapshot "ioerror" and cont.
+
 The guest prints "RINGSIDE-SNAP done" last and powers off a few seconds
 later; this script then waits for QEMU to close the socket (or sends quit).
 
@@ -286,7 +295,7 @@ def main():
             except FileNotFoundError:
                 text = ""
             marks = [(l.split()[0], l.split()[1]) for l in text.splitlines()
-                     if l.startswith(("RINGSIDE-SNAP ", "RINGSIDE-STALL "))
+                     if l.startswith(("RINGSIDE-SNAP ", "RINGSIDE-STALL ", "RINGSIDE-QUERY "))
                      and len(l.split()) > 1]
             for kind, label in marks[seen:]:
                 if kind == "RINGSIDE-STALL":
@@ -295,6 +304,10 @@ def main():
                     os.kill(pid, sig)
                     act("%s pid %d (guest console: RINGSIDE-STALL %s)" % (
                         sig.name, pid, label))
+                    continue
+                if kind == "RINGSIDE-QUERY":
+                    # The vhost view of the running VM, without stopping it.
+                    vhost_running_view(q, label)
                     continue
                 snapshot(q, label, a.rings, a.cwd, index, label == "done", a.vhost)
                 labels.append(label)
