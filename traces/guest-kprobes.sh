@@ -90,7 +90,8 @@ kprobe_workload() {
 		# The host made reads of sector 12288 (4 KiB block 1536) fail once
 		# (blkdebug) with rerror=stop: QEMU stops the VM with the request in
 		# flight; the host snapshots the rings and continues the VM, which
-		# retries the request.  Three other readers keep requests in flight.
+		# retries the request.  Three other direct readers run at the same
+		# time (QEMU completes their requests while it stops the VM).
 		dd if=/dev/urandom of=/tmp/pat bs=4k count=16 2>/dev/null
 		dd if=/tmp/pat of=/dev/vda bs=4k count=16 oflag=direct 2>/dev/null
 		anchor 2
