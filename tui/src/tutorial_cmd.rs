@@ -94,10 +94,16 @@ fn line(
 ) {
     match cp.truth(subject) {
         Ok(t) => {
+            let drift = match (cp.expect, t.value.number()) {
+                (Some(b), Some(v)) if !b.holds(v) => format!("  FAILS: the narration assumes {b}"),
+                (Some(_), None) => "  FAILS: `expect` on a worded answer".to_string(),
+                _ => String::new(),
+            };
+            *failed |= !drift.is_empty();
             let field = t.field.map(|f| format!(" {f}")).unwrap_or_default();
             let _ = writeln!(
                 o,
-                "  checkpoint {:<20} {:>8}  [{:?}{field}]  {}",
+                "  checkpoint {:<20} {:>8}{drift}  [{:?}{field}]  {}",
                 cp.id,
                 t.value.to_string(),
                 t.pane,

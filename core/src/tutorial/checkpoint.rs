@@ -17,7 +17,7 @@ use crate::features::Features;
 use crate::finding::Code;
 use crate::memory::{Access, AccessKind, Agent, Field};
 use crate::scenario::expect::num;
-use crate::scenario::{Metric, Run, Scenario};
+use crate::scenario::{Bound, Metric, Run, Scenario};
 use crate::session::Session;
 use crate::trace::TraceSession;
 
@@ -156,6 +156,12 @@ pub struct Checkpoint {
     /// The rule behind the answer, with its spec section or Linux/QEMU function: shown after
     /// the learner answers, right or wrong.
     pub why: String,
+    /// The value the narration around the checkpoint assumes (yes/no as 1/0). Never shown and
+    /// never used to judge an answer, which always comes from the run: `cargo test` fails when
+    /// the engine's answer leaves this bound, so narration cannot silently drift from what the
+    /// tool shows.
+    #[serde(default)]
+    pub expect: Option<Bound>,
 }
 
 /// The kind of answer a question takes, with the true value.
@@ -227,6 +233,18 @@ pub enum Verdict {
         /// What was expected, with a "did you mean" when one fits.
         message: String,
     },
+}
+
+impl Expected {
+    /// The answer as a number, for `expect` bounds: numbers as they are, yes 1 and no 0;
+    /// `None` for words.
+    pub fn number(&self) -> Option<f64> {
+        match self {
+            Expected::Number(v) => Some(*v),
+            Expected::YesNo(b) => Some(f64::from(u8::from(*b))),
+            Expected::Word { .. } => None,
+        }
+    }
 }
 
 impl Verdict {
@@ -970,6 +988,7 @@ mod tests {
             ask: "?".into(),
             answer: Question::Value("avail.idx".into()),
             why: "Because (§2.7.6).".into(),
+            expect: None,
         }
     }
 

@@ -405,6 +405,19 @@ impl Chapter {
                         hint.into(),
                     ));
                 }
+                let worded = matches!(
+                    cp.answer,
+                    Question::Finding | Question::FindingOn { .. } | Question::FindingQueue
+                );
+                if worded && cp.expect.is_some() {
+                    return Err(at(
+                        &anchor,
+                        Some("expect"),
+                        format!("checkpoint `{}` answers with a word; `expect` bounds a number", cp.id),
+                        "no `expect` here",
+                        "check a finding code with the scenario's expectations (Finding(\"code\")) instead".into(),
+                    ));
+                }
                 if let Err((message, expected)) = cp.answer.validate() {
                     return Err(at(
                         &anchor,
