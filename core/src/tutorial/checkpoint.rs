@@ -891,20 +891,31 @@ fn metric_place(m: Metric, run: &Run) -> (PaneId, Option<String>, String) {
     };
     match m {
         Metric::DriverWrap | Metric::DriverSlot => {
-            let (f, d) = via(last(Agent::Driver, AccessKind::Store, "desc[*].flags"));
-            (
-                PaneId::Ring,
-                f,
-                format!("{d} (the AVAIL bit, bit 7, carries the driver's wrap counter)"),
-            )
+            let i = &run.report.indices;
+            match (i.driver_slot, i.driver_wrap) {
+                (Some(s), Some(w)) => (
+                    PaneId::Ring,
+                    Some(format!("desc[{s}].flags")),
+                    format!(
+                        ": the driver will make slot {s} available next, with AVAIL = {w} and USED = {} (its wrap counter and the opposite)",
+                        1 - w
+                    ),
+                ),
+                _ => (PaneId::Ring, None, String::new()),
+            }
         }
         Metric::DeviceWrap | Metric::DeviceSlot => {
-            let (f, d) = via(last(Agent::Device, AccessKind::Store, "desc[*].flags"));
-            (
-                PaneId::Ring,
-                f,
-                format!("{d} (a used descriptor has AVAIL = USED = the device's wrap counter)"),
-            )
+            let i = &run.report.indices;
+            match (i.device_slot, i.device_wrap) {
+                (Some(s), Some(w)) => (
+                    PaneId::Ring,
+                    Some(format!("desc[{s}].flags")),
+                    format!(
+                        ": the device will write its next used descriptor in slot {s}, with AVAIL = USED = {w} (its wrap counter)"
+                    ),
+                ),
+                _ => (PaneId::Ring, None, String::new()),
+            }
         }
         Metric::AvailIdx => (PaneId::Ring, Some("avail.idx".into()), String::new()),
         Metric::UsedIdx => (PaneId::Ring, Some("used.idx".into()), String::new()),
@@ -916,7 +927,17 @@ fn metric_place(m: Metric, run: &Run) -> (PaneId, Option<String>, String) {
             let (f, d) = via(last(Agent::Driver, AccessKind::Load, "used.ring[*].id"));
             (PaneId::Ring, f, d)
         }
-        Metric::Buffers | Metric::MadeAvailable => (PaneId::Ring, None, String::new()),
+        Metric::Buffers => {
+            // What the driver last looked at to decide whether a buffer came back.
+            let pattern = if run.report.layout == "packed" {
+                "desc[*].flags"
+            } else {
+                "used.idx"
+            };
+            let (f, d) = via(last(Agent::Driver, AccessKind::Load, pattern));
+            (PaneId::Ring, f, d)
+        }
+        Metric::MadeAvailable => (PaneId::Ring, None, String::new()),
         Metric::Status => (PaneId::Transport, Some("status".into()), String::new()),
         Metric::Kicks | Metric::KicksSuppressed | Metric::KicksPerBuffer => {
             (PaneId::Timeline, Some("queue_notify".into()), String::new())
