@@ -69,7 +69,9 @@ pub enum Question {
     /// Whether the window sends a notification: `Driver` a kick (a store to `queue_notify`),
     /// `Device` an interrupt (a store to `isr`). Answered yes or no.
     Notifies(Agent),
-    /// The code of the first finding the engine raises during the window, or `none`.
+    /// The code of the first finding the engine raises during the window, or `none`. The
+    /// end-of-run audit counts too, run as if the scenario stopped at the window's end: "if
+    /// the driver sleeps now, what happens" is a question about that state.
     Finding,
     /// Whether all these features are negotiated when the window ends. Answered yes or no.
     Negotiated(Features),
@@ -686,18 +688,25 @@ impl Question {
                 })
             }
             Question::Finding => {
-                let before = w.prefix(w.at)?;
+                // The steps so far, run on their own: a finding raised by one of the window's
+                // ops, or by the end-of-run audit, which judges the state the window leaves.
                 let after = w.prefix(w.through + 1)?;
-                let new = after.report.findings.get(before.report.findings.len()..);
-                let first = new.and_then(|f| f.first());
+                let first = after.report.findings.iter().find(|f| {
+                    f.scenario_step
+                        .is_none_or(|s| (w.at..=w.through).contains(&s))
+                });
                 let mut choices: Vec<String> =
                     Code::ALL.iter().map(|c| c.name().to_string()).collect();
                 choices.push("none".into());
                 let (word, evidence) = match first {
-                    Some(f) => (
-                        f.code.name().to_string(),
-                        format!("After {}: {}: {}", w.steps_text(), f.code.name(), f.message),
-                    ),
+                    Some(f) => {
+                        let name = f.code.name();
+                        let message = f.message.strip_prefix(&format!("{name}: ")).unwrap_or(&f.message);
+                        (
+                            name.to_string(),
+                            format!("After {} the engine reports {name}: {message}", w.steps_text()),
+                        )
+                    }
                     None => (
                         "none".to_string(),
                         format!("{} raises no finding.", w.steps_text()),
@@ -884,7 +893,7 @@ fn metric_place(m: Metric, run: &Run) -> (PaneId, Option<String>, String) {
         match a {
             Some(a) => (
                 Some(a.field.to_string()),
-                format!("; the last such access was the {}", access_text(a)),
+                format!("; see the {}", access_text(a)),
             ),
             None => (None, String::new()),
         }
