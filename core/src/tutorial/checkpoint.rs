@@ -701,10 +701,16 @@ impl Question {
                 let (word, evidence) = match first {
                     Some(f) => {
                         let name = f.code.name();
-                        let message = f.message.strip_prefix(&format!("{name}: ")).unwrap_or(&f.message);
+                        let message = f
+                            .message
+                            .strip_prefix(&format!("{name}: "))
+                            .unwrap_or(&f.message);
                         (
                             name.to_string(),
-                            format!("After {} the engine reports {name}: {message}", w.steps_text()),
+                            format!(
+                                "After {} the engine reports {name}: {message}",
+                                w.steps_text()
+                            ),
                         )
                     }
                     None => (

@@ -275,17 +275,25 @@ impl Chapter {
     /// Checks what serde cannot: names that must exist, checkpoints that must fit their run,
     /// citations of sections the spec has. Each error points at its place in the text.
     fn validate(&self, file: &str, text: &str) -> Result<(), ScenarioError> {
+        let at_nth = |anchor: &str,
+                      nth: usize,
+                      field: Option<&str>,
+                      message: String,
+                      expected: &str,
+                      hint: String| {
+            let (line, column) = locate_nth(text, anchor, nth, field);
+            ScenarioError::Parse {
+                file: file.to_string(),
+                line,
+                column,
+                message,
+                expected: Some(expected.to_string()),
+                hint: Some(hint),
+            }
+        };
         let at =
             |anchor: &str, field: Option<&str>, message: String, expected: &str, hint: String| {
-                let (line, column) = locate(text, anchor, field);
-                ScenarioError::Parse {
-                    file: file.to_string(),
-                    line,
-                    column,
-                    message,
-                    expected: Some(expected.to_string()),
-                    hint: Some(hint),
-                }
+                at_nth(anchor, 0, field, message, expected, hint)
             };
         if self.number == 0 || usize::from(self.number) > CHAPTERS.len().max(1) {
             return Err(at(
@@ -307,6 +315,27 @@ impl Chapter {
         }
         let mut ids: Vec<&str> = Vec::new();
         for (pi, part) in self.parts.iter().enumerate() {
+            let order = |c: &Checkpoint| match c.at {
+                At::Step(s) => s as u64,
+                At::Line(l) => l,
+                At::End => u64::MAX,
+            };
+            if let Some(w) = part
+                .checkpoints
+                .windows(2)
+                .find(|w| order(&w[1]) < order(&w[0]))
+            {
+                return Err(at(
+                    &format!("\"{}\"", w[1].id),
+                    Some("at"),
+                    format!(
+                        "checkpoint `{}` comes before `{}` in the run but after it in the list",
+                        w[1].id, w[0].id
+                    ),
+                    "checkpoints listed in the order they are asked",
+                    format!("move `{}` up", w[1].id),
+                ));
+            }
             let steps = match &part.run {
                 Source::Inline(s) => {
                     format::check_values(file, text, s)?;
@@ -354,8 +383,9 @@ impl Chapter {
             for cp in &part.checkpoints {
                 let anchor = format!("\"{}\"", cp.id);
                 if ids.contains(&cp.id.as_str()) {
-                    return Err(at(
+                    return Err(at_nth(
                         &anchor,
+                        1,
                         None,
                         format!("checkpoint id `{}` is used twice in this chapter", cp.id),
                         "an id unique within the chapter",
@@ -511,9 +541,10 @@ pub fn is_chapter(text: &str) -> bool {
         .is_some_and(|l| l.starts_with("Chapter"))
 }
 
-/// Line and column (1-based) of `anchor` in the text (outside comments), then of the first
-/// `field:` after it when given; the start of the file when the anchor is not there.
-fn locate(text: &str, anchor: &str, field: Option<&str>) -> (usize, usize) {
+/// Line and column (1-based) of the `nth` (0-based) occurrence of `anchor` in the text
+/// (outside comments), then of the first `field:` after it when given; the start of the file
+/// when the anchor is not there.
+fn locate_nth(text: &str, anchor: &str, nth: usize, field: Option<&str>) -> (usize, usize) {
     let code: Vec<String> = text
         .lines()
         .map(|l| {
@@ -522,10 +553,14 @@ fn locate(text: &str, anchor: &str, field: Option<&str>) -> (usize, usize) {
             l.chars().take(stripped.chars().count()).collect()
         })
         .collect();
-    let found = code.iter().enumerate().find_map(|(i, l)| {
-        let at = l.find(anchor)?;
-        Some((i, l[..at].chars().count()))
-    });
+    let found = code
+        .iter()
+        .enumerate()
+        .flat_map(|(i, l)| {
+            l.match_indices(anchor)
+                .map(move |(at, _)| (i, l[..at].chars().count()))
+        })
+        .nth(nth);
     let Some((line, col)) = found else {
         return format::locate_field(text, anchor).unwrap_or((1, 1));
     };
@@ -615,10 +650,11 @@ mod tests {
     #[test]
     fn anchors_and_the_field_after_them_are_located() {
         let t = "// \"x\" in a comment\n(id: \"x\",\n  at: Step(9), answer: Transfers)";
-        assert_eq!(locate(t, "\"x\"", None), (2, 6));
-        assert_eq!(locate(t, "\"x\"", Some("at")), (3, 3));
-        assert_eq!(locate(t, "\"x\"", Some("answer")), (3, 16));
-        assert_eq!(locate(t, "\"y\"", None), (1, 1));
+        assert_eq!(locate_nth(t, "\"x\"", 0, None), (2, 6));
+        assert_eq!(locate_nth(t, "\"x\"", 0, Some("at")), (3, 3));
+        assert_eq!(locate_nth(t, "\"x\"", 0, Some("answer")), (3, 16));
+        assert_eq!(locate_nth(t, "\"y\"", 0, None), (1, 1));
+        assert_eq!(locate_nth(t, "\"x\"", 1, None), (1, 1));
     }
 
     #[test]
