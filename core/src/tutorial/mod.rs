@@ -134,7 +134,7 @@ pub enum Lesson {
         /// Name (`chapter-3/1` for one written in the chapter, else the embedded name).
         name: String,
         /// The scenario.
-        scenario: Scenario,
+        scenario: Box<Scenario>,
     },
     /// An embedded trace.
     Trace(&'static EmbeddedTrace),
@@ -535,7 +535,7 @@ impl Chapter {
 /// Whether a RON text's top level is a `Chapter(...)` (comments skipped).
 pub fn is_chapter(text: &str) -> bool {
     text.lines()
-        .map(|l| format::strip_comment_and_strings(l))
+        .map(format::strip_comment_and_strings)
         .map(|l| l.trim().to_string())
         .find(|l| !l.is_empty())
         .is_some_and(|l| l.starts_with("Chapter"))
@@ -587,11 +587,11 @@ impl Part {
         match &self.run {
             Source::Inline(s) => Ok(Lesson::Scenario {
                 name: format!("chapter-{chapter}/{}", index + 1),
-                scenario: (**s).clone(),
+                scenario: s.clone(),
             }),
             Source::Embedded(name) => Ok(Lesson::Scenario {
                 name: name.clone(),
-                scenario: Scenario::find(name)?,
+                scenario: Box::new(Scenario::find(name)?),
             }),
             Source::Trace(name) => TRACES
                 .iter()
