@@ -1,8 +1,9 @@
 //! The course, walked through core as a learner would: every chapter opens, every part runs
 //! and meets its expectations, every checkpoint is asked exactly once at its place while
 //! stepping, is answered right and wrong and skipped, and the verdicts point at the pane and
-//! field that show the answer. The pages in docs/tutorial/ are what the chapters generate, and
-//! broken chapter files are reported at their place.
+//! field that show the answer. The pages in docs/tutorial/ are what the chapters generate.
+//! (Broken chapter files, scenarios/invalid/tutorial/, are checked with the broken scenarios
+//! in core/tests/scenarios.rs.)
 
 use std::path::{Path, PathBuf};
 
@@ -321,32 +322,6 @@ fn a_checkpoint_that_does_not_fit_its_run_is_an_error_not_an_answer() {
             .to_string()
             .contains("no device Store")
     );
-}
-
-/// The `// error: L:C: message` and `// hint: ...` header of an invalid file.
-fn header(text: &str, key: &str) -> String {
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("// {key}: ")))
-        .unwrap_or_else(|| panic!("no `// {key}:` line"))
-        .to_string()
-}
-
-#[test]
-fn every_invalid_chapter_file_is_reported_at_its_place_with_a_hint() {
-    let files = ron_files(&repo().join("scenarios/invalid/tutorial"));
-    assert!(files.len() >= 8, "{} invalid chapter files", files.len());
-    for path in files {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let shown = path.display().to_string();
-        let err = Chapter::parse(&shown, &text)
-            .err()
-            .unwrap_or_else(|| panic!("{shown} loads"));
-        let msg = err.to_string();
-        let want = format!("{shown}:{}", header(&text, "error"));
-        assert!(msg.starts_with(&want), "{shown}:\n got {msg}\nwant {want}");
-        let hint = header(&text, "hint");
-        assert!(msg.contains(&format!("hint: {hint}")), "{shown}: {msg}");
-    }
 }
 
 #[test]

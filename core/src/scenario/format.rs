@@ -188,15 +188,8 @@ pub(crate) fn load_as<T: serde::de::DeserializeOwned>(
 /// model rejects) are reported at their field, like a parse error.
 pub(crate) fn check_values(file: &str, text: &str, s: &Scenario) -> Result<(), ScenarioError> {
     let at = |field: &str, message: String, expected: &str, hint: String| {
-        let (line, column) = locate_field(text, field).unwrap_or((1, 1));
-        ScenarioError::Parse {
-            file: file.to_string(),
-            line,
-            column,
-            message,
-            expected: Some(expected.to_string()),
-            hint: Some(hint),
-        }
+        let place = locate_field(text, field).unwrap_or((1, 1));
+        located(file, place, message, expected, hint)
     };
     if let Err(e) = Engine::new(s.engine.clone()) {
         let size = s.engine.queue.size.clamp(1, MAX_QUEUE_SIZE);
@@ -231,6 +224,24 @@ pub(crate) fn check_values(file: &str, text: &str, s: &Scenario) -> Result<(), S
         return Err(at(field, e.to_string(), expected, hint));
     }
     Ok(())
+}
+
+/// A check that failed after parsing, reported at `(line, column)` like a parse error.
+pub(crate) fn located(
+    file: &str,
+    (line, column): (usize, usize),
+    message: String,
+    expected: &str,
+    hint: String,
+) -> ScenarioError {
+    ScenarioError::Parse {
+        file: file.to_string(),
+        line,
+        column,
+        message,
+        expected: Some(expected.to_string()),
+        hint: Some(hint),
+    }
 }
 
 /// Whether only whitespace and comments follow `line:column` (1-based).

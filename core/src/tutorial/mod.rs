@@ -281,15 +281,8 @@ impl Chapter {
                       message: String,
                       expected: &str,
                       hint: String| {
-            let (line, column) = locate_nth(text, anchor, nth, field);
-            ScenarioError::Parse {
-                file: file.to_string(),
-                line,
-                column,
-                message,
-                expected: Some(expected.to_string()),
-                hint: Some(hint),
-            }
+            let place = locate_nth(text, anchor, nth, field);
+            format::located(file, place, message, expected, hint)
         };
         let at =
             |anchor: &str, field: Option<&str>, message: String, expected: &str, hint: String| {
