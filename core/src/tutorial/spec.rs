@@ -6,8 +6,8 @@
 //! `oasis-tcs/virtio-spec` by walking `main.tex`'s `\input`s in order and counting
 //! `\chapter`, `\section`, `\subsection`, `\subsubsection` and `\paragraph` (and the
 //! `\drivernormative`/`\devicenormative` macros, which expand to one of them), as LaTeX does
-//! with `secnumdepth` 5. Chapters 2, 3 and 6 are here whole, and the PCI capability sections
-//! of chapter 4 the tutorial points at. (HEAD, v1.4, numbers the ring sections the same.)
+//! with `secnumdepth` 5. Chapters 2, 3 and 6 are here whole, and the PCI capability and
+//! virtqueue configuration sections of chapter 4 the tutorial points at. (HEAD, v1.4, numbers the ring sections the same.)
 
 /// `(number, title)` of every section the tutorial can cite.
 pub const SECTIONS: &[(&str, &str)] = &[
@@ -176,6 +176,8 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("4.1.4.5", "ISR status capability"),
     ("4.1.4.5.1", "Device Requirements: ISR status capability"),
     ("4.1.4.5.2", "Driver Requirements: ISR status capability"),
+    ("4.1.5.1.3", "Virtqueue Configuration"),
+    ("4.1.5.1.3.1", "Legacy Interface: A Note on Virtqueue Configuration"),
     ("4.1.4.6", "Device-specific configuration"),
     (
         "4.1.4.6.1",
