@@ -33,7 +33,7 @@ fn load_and_run(name: &str) -> anyhow::Result<Run> {
 
 /// Runs one scenario headless (or, given a chapter, every part of it).
 pub fn run(name: &str, json: bool) -> anyhow::Result<ExitCode> {
-    if let Some(chapter) = ringside_core::tutorial::Chapter::find(name) {
+    if let Some(chapter) = crate::tutorial_cmd::find(name) {
         return crate::tutorial_cmd::run(&chapter?);
     }
     let run = load_and_run(name)?;

@@ -46,6 +46,16 @@ pub fn list(no_save: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A chapter by `chapter-N`, its file name, or the path of a file whose top level is a
+/// `Chapter`; `None` when `name` is none of these (it may be a scenario).
+pub fn find(name: &str) -> Option<Result<Chapter, ringside_core::scenario::ScenarioError>> {
+    if let Some(c) = Chapter::named(name) {
+        return Some(c);
+    }
+    let text = std::fs::read_to_string(name).ok()?;
+    ringside_core::tutorial::is_chapter(&text).then(|| Chapter::parse(name, &text))
+}
+
 /// `ringside run chapter-N` (or a chapter file): runs every part, checks its expectations and
 /// prints each checkpoint with the answer the engine gives. Exit 1 when something fails.
 pub fn run(chapter: &Chapter) -> anyhow::Result<ExitCode> {

@@ -236,24 +236,21 @@ impl Chapter {
         Chapter::parse(file, text)
     }
 
-    /// A chapter by `chapter-N`, its file name (`03-split-ring`), or a path to a chapter file.
-    /// `None` when the name is none of these (it may be a scenario).
-    pub fn find(name_or_path: &str) -> Option<Result<Chapter, ScenarioError>> {
-        if let Some(n) = name_or_path
+    /// An embedded chapter by `chapter-N` or its file name (`03-split-ring`); `None` when the
+    /// name is neither (it may be a scenario). Reading a chapter file from disk is the face's
+    /// job: core has no file system; it gets the text and calls [`Chapter::parse`].
+    pub fn named(name: &str) -> Option<Result<Chapter, ScenarioError>> {
+        if let Some(n) = name
             .strip_prefix("chapter-")
             .and_then(|n| n.parse::<u8>().ok())
         {
             return Some(Chapter::get(n));
         }
-        let stem = name_or_path.trim_end_matches(".ron");
-        if let Some((f, t)) = CHAPTERS
+        let stem = name.trim_end_matches(".ron");
+        CHAPTERS
             .iter()
             .find(|(f, _)| f.trim_end_matches(".ron") == stem)
-        {
-            return Some(Chapter::parse(f, t));
-        }
-        let text = std::fs::read_to_string(name_or_path).ok()?;
-        is_chapter(&text).then(|| Chapter::parse(name_or_path, &text))
+            .map(|(f, t)| Chapter::parse(f, t))
     }
 
     /// Every checkpoint with its part index.

@@ -177,7 +177,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("4.1.4.5.1", "Device Requirements: ISR status capability"),
     ("4.1.4.5.2", "Driver Requirements: ISR status capability"),
     ("4.1.5.1.3", "Virtqueue Configuration"),
-    ("4.1.5.1.3.1", "Legacy Interface: A Note on Virtqueue Configuration"),
+    (
+        "4.1.5.1.3.1",
+        "Legacy Interface: A Note on Virtqueue Configuration",
+    ),
     ("4.1.4.6", "Device-specific configuration"),
     (
         "4.1.4.6.1",
