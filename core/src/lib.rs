@@ -24,5 +24,6 @@ pub mod session;
 pub mod split;
 pub mod suggest;
 pub mod trace;
+pub mod tutorial;
 pub mod ui;
 pub mod view;
