@@ -231,6 +231,9 @@ capture_all() {
 	return 0
 }
 
+# traces/capture-guest.sh sources this file for its functions only.
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
+
 ensure_packages
 find_kernel
 mkdir -p "$WORK"

@@ -4,7 +4,17 @@
 # virtio-net, and prints "RINGSIDE-SNAP <label>" markers on the serial console.
 # The host (traces/qmp.py) watches the console and, on each marker, stops the
 # VM, takes the QMP snapshots and pmemsave ring dumps, then continues it.
-# Kernel command line: ringside.load=light|heavy
+# Kernel command line: ringside.load=light|heavy|net|stall|ioerror
+#                      ringside.kprobes=1   (traces/capture-guest.sh captures)
+#
+# With ringside.kprobes=1 the guest also records its driver side: it mounts
+# tracefs, defines the kprobe events listed in /kprobe_events.txt (made by
+# traces/kprobes.py from the kernel's BTF) after loading virtio_pci and
+# before the device drivers, writes clock anchors (/bin/ringside-anchor) between
+# the workload's phases, and at the end writes the ftrace buffer (`cat trace`)
+# to the second serial port (ttyS1), then prints "RINGSIDE-SNAP done".  It
+# takes no "idle" snapshot, so that QEMU never stops the VM while the guest
+# records.  The loads net, stall and ioerror exist only in this mode.
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -13,8 +23,12 @@ mount -t devtmpfs devtmpfs /dev
 mkdir -p /tmp
 
 load=light
+kprobes=0
 for w in $(cat /proc/cmdline); do
-	case "$w" in ringside.load=*) load="${w#ringside.load=}" ;; esac
+	case "$w" in
+	ringside.load=*) load="${w#ringside.load=}" ;;
+	ringside.kprobes=*) kprobes="${w#ringside.kprobes=}" ;;
+	esac
 done
 
 say() { echo "RINGSIDE: $*"; }
@@ -24,10 +38,28 @@ snap() {
 	sleep "${2:-4}"
 }
 
-for m in $(cat /modules.order); do insmod "/lib/modules/$m" || say "insmod $m failed"; done
+if [ "$kprobes" = 1 ]; then
+	. /kprobe-lib.sh
+	# The ring code and the PCI transport first, then the probes (their
+	# symbols live in these modules), then the drivers, so that the
+	# drivers' set-up (rx buffers posted at probe time) is recorded too.
+	for m in $(cat /modules.order); do
+		case "$m" in virtio_blk.ko) break ;; esac
+		insmod "/lib/modules/$m" || say "insmod $m failed"
+	done
+	kprobe_setup
+	anchor 2
+	for m in $(sed -n '/^virtio_blk.ko$/,$p' /modules.order); do
+		insmod "/lib/modules/$m" || say "insmod $m failed"
+	done
+else
+	for m in $(cat /modules.order); do insmod "/lib/modules/$m" || say "insmod $m failed"; done
+fi
 # Give the drivers a moment to probe and create /dev/vda, /dev/hwrng, eth0.
 i=0
-while [ $i -lt 50 ] && ! [ -b /dev/vda ]; do sleep 0.1; i=$((i + 1)); done
+if grep -q 0x0002 /sys/bus/virtio/devices/*/device 2>/dev/null; then
+	while [ $i -lt 50 ] && ! [ -b /dev/vda ]; do sleep 0.1; i=$((i + 1)); done
+fi
 say "load=$load kernel=$(uname -r)"
 ls /sys/bus/virtio/devices/ | while read d; do
 	say "$d device=$(cat /sys/bus/virtio/devices/$d/device) features=$(cat /sys/bus/virtio/devices/$d/features)"
@@ -36,6 +68,15 @@ done
 ip link set lo up
 ip link set eth0 up
 ip addr add 10.0.2.15/24 dev eth0
+
+if [ "$kprobes" = 1 ]; then
+	# The driver-side captures: workloads in /kprobe-lib.sh.
+	kprobe_workload "$load"
+	kprobe_dump
+	snap done 6
+	say "poweroff"
+	poweroff -f
+fi
 
 snap idle
 

@@ -21,6 +21,15 @@ Connects to QEMU's QMP unix socket, watches the guest serial log for
                                         refuses)
   cont
 
+Other console lines (traces/capture-guest.sh captures):
+  "RINGSIDE-QUERY <label>"  only the vhost queries of the running VM
+                            (vhost_running_view), no stop: ring addresses
+                            of a vhost-user device while it runs
+  "RINGSIDE-STALL stop|cont"  SIGSTOP/SIGCONT to the pid in --stall-pidfile
+                            (dpdk-testpmd), logged in --actions
+and, with --io-error-hold, a BLOCK_IO_ERROR event (QEMU stopped the VM on
+an I/O error) makes it wait, snapshot "ioerror" and cont.
+
 The guest prints "RINGSIDE-SNAP done" last and powers off a few seconds
 later; this script then waits for QEMU to close the socket (or sends quit).
 
@@ -36,6 +45,8 @@ directory, the capture directory), and rings/index.json describes each dump
 import argparse
 import json
 import os
+import select
+import signal
 import socket
 import sys
 import time
@@ -57,7 +68,7 @@ class Qmp:
                 if time.time() > deadline:
                     raise
                 time.sleep(0.1)
-        self.file = self.sock.makefile("rb")
+        self.buf = b""
         self.out = out
         self.n = 0
         self.closed = False
@@ -66,10 +77,13 @@ class Qmp:
             raise RuntimeError("no QMP greeting")
 
     def _readline(self):
-        line = self.file.readline()
-        if not line:
-            self.closed = True
-            return None
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                self.closed = True
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
         self.out.write(line.decode("utf-8").rstrip("\r\n") + "\n")
         self.out.flush()
         return json.loads(line)
@@ -93,6 +107,20 @@ class Qmp:
         if "error" in resp and check:
             raise RuntimeError("%s failed: %s" % (execute, resp["error"]))
         return resp
+
+    def pending_events(self):
+        """Asynchronous events that have arrived (without blocking)."""
+        events = []
+        while True:
+            if b"\n" not in self.buf:
+                ready, _, _ = select.select([self.sock], [], [], 0)
+                if not ready:
+                    return events
+            resp = self._readline()
+            if resp is None:
+                return events
+            if "event" in resp:
+                events.append(resp)
 
     def wait_closed(self, timeout):
         """Read events until QEMU closes the socket; False on timeout."""
@@ -234,7 +262,21 @@ def main():
     ap.add_argument("--timeout", type=float, default=280)
     ap.add_argument("--vhost", action="store_true",
                     help="query vhost devices (while running) before each stop")
+    ap.add_argument("--stall-pidfile",
+                    help="on the guest's 'RINGSIDE-STALL stop' line send SIGSTOP to "
+                    "the pid in this file, on 'RINGSIDE-STALL cont' SIGCONT")
+    ap.add_argument("--io-error-hold", type=float, default=None,
+                    help="when QEMU reports BLOCK_IO_ERROR (VM stopped by "
+                    "rerror/werror=stop), wait this many seconds, snapshot "
+                    "'ioerror', then cont")
+    ap.add_argument("--actions", help="log of host actions (signals), with host time")
     a = ap.parse_args()
+    actions = open(a.actions, "w") if a.actions else None
+
+    def act(text):
+        if actions:
+            actions.write("%.6f %s\n" % (time.time(), text))
+            actions.flush()
 
     os.makedirs(os.path.join(a.cwd, a.rings), exist_ok=True)
     index = []
@@ -252,12 +294,32 @@ def main():
                     text = f.read().decode("utf-8", "replace")
             except FileNotFoundError:
                 text = ""
-            marks = [l.split()[1] for l in text.splitlines()
-                     if l.startswith("RINGSIDE-SNAP ") and len(l.split()) > 1]
-            for label in marks[seen:]:
+            marks = [(l.split()[0], l.split()[1]) for l in text.splitlines()
+                     if l.startswith(("RINGSIDE-SNAP ", "RINGSIDE-STALL ", "RINGSIDE-QUERY "))
+                     and len(l.split()) > 1]
+            for kind, label in marks[seen:]:
+                if kind == "RINGSIDE-STALL":
+                    pid = int(open(a.stall_pidfile).read().split()[0])
+                    sig = signal.SIGSTOP if label == "stop" else signal.SIGCONT
+                    os.kill(pid, sig)
+                    act("%s pid %d (guest console: RINGSIDE-STALL %s)" % (
+                        sig.name, pid, label))
+                    continue
+                if kind == "RINGSIDE-QUERY":
+                    # The vhost view of the running VM, without stopping it.
+                    vhost_running_view(q, label)
+                    continue
                 snapshot(q, label, a.rings, a.cwd, index, label == "done", a.vhost)
                 labels.append(label)
             seen = len(marks)
+            if a.io_error_hold is not None:
+                errs = [e for e in q.pending_events() if e["event"] == "BLOCK_IO_ERROR"]
+                if errs:
+                    act("BLOCK_IO_ERROR seen; holding the stopped VM %.1f s" % a.io_error_hold)
+                    time.sleep(a.io_error_hold)
+                    snapshot(q, "ioerror", a.rings, a.cwd, index, False, a.vhost)
+                    act("snapshot ioerror taken, VM continued")
+                    labels.append("ioerror")
             if "done" in labels:
                 break
             time.sleep(0.05)

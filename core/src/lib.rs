@@ -25,4 +25,5 @@ pub mod session;
 pub mod split;
 pub mod suggest;
 pub mod trace;
+pub mod tutorial;
 pub mod view;

@@ -27,6 +27,7 @@ macro_rules! outln {
 
 mod scenario_cmd;
 mod trace_cmd;
+mod tutorial_cmd;
 
 use ringside_tui::app;
 
@@ -57,11 +58,21 @@ enum Command {
         #[arg(long, requires = "target")]
         rings: Option<std::path::PathBuf>,
     },
+    /// The course: the chapter list and where you are, or (with --markdown) its pages.
+    Tutorial {
+        /// Write every chapter as a Markdown page (and an index) into this directory.
+        #[arg(long, value_name = "DIR")]
+        markdown: Option<std::path::PathBuf>,
+        /// Do not read or write the course progress (also: RINGSIDE_NO_SAVE=1).
+        #[arg(long)]
+        no_save: bool,
+    },
     /// List the embedded scenarios.
     List,
-    /// Run a scenario headless and check its expectations (exit 0 pass, 1 fail, 2 bad input).
+    /// Run a scenario or a tutorial chapter headless and check its expectations (exit 0
+    /// pass, 1 fail, 2 bad input).
     Run {
-        /// Scenario name or .ron file.
+        /// Scenario name, `chapter-N`, or a .ron file.
         scenario: String,
         /// Print a JSON object instead of text.
         #[arg(long)]
@@ -115,6 +126,14 @@ fn main() -> ExitCode {
         Some(Command::Tui { target, qmp, rings }) => {
             app::open(target.as_deref(), qmp.as_deref(), rings.as_deref())
         }
+        Some(Command::Tutorial {
+            markdown: Some(dir),
+            ..
+        }) => tutorial_cmd::markdown(&dir),
+        Some(Command::Tutorial {
+            markdown: None,
+            no_save,
+        }) => tutorial_cmd::list(no_save),
         Some(Command::List) => scenario_cmd::list(),
         Some(Command::Run { scenario, json }) => scenario_cmd::run(&scenario, json),
         Some(Command::Compare { a, b }) => scenario_cmd::compare(&a, &b),

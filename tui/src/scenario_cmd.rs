@@ -33,8 +33,11 @@ fn load_and_run(name: &str) -> anyhow::Result<Run> {
     Ok(Run::new(name, &s)?)
 }
 
-/// Runs one scenario headless.
+/// Runs one scenario headless (or, given a chapter, every part of it).
 pub fn run(name: &str, json: bool) -> anyhow::Result<ExitCode> {
+    if let Some(chapter) = crate::tutorial_cmd::find(name) {
+        return crate::tutorial_cmd::run(&chapter?);
+    }
     let run = load_and_run(name)?;
     let r = &run.report;
     if json {
@@ -49,7 +52,8 @@ pub fn run(name: &str, json: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn summary(r: &Report) -> String {
+/// The text `run` prints for one scenario.
+pub fn summary(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "scenario       {}: {}", r.scenario, r.title);
     let _ = writeln!(

@@ -35,6 +35,7 @@ use super::{Dir, ParseError};
 use crate::finding::Code;
 use crate::memory::{AccessKind, Agent, DescPart, Field};
 use crate::op::OpKind;
+pub use crate::trace::counter::Counter;
 
 /// A comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -155,55 +156,6 @@ impl FieldPattern {
 impl fmt::Display for FieldPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-/// A per-queue counter of a replayed trace (docs/trace-format.md §3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Counter {
-    /// `virtqueue_pop`s.
-    Pops,
-    /// `virtqueue_fill`s.
-    Fills,
-    /// `virtqueue_flush`es.
-    Flushes,
-    /// Elements published by flushes.
-    Completed,
-    /// Driver kicks.
-    Kicks,
-    /// Interrupts.
-    Interrupts,
-    /// Resets.
-    Resets,
-    /// QEMU's `last_avail_idx`.
-    LastAvailIdx,
-    /// QEMU's `used_idx`.
-    UsedIdx,
-    /// QEMU's `inuse`.
-    Inuse,
-    /// Buffers popped and not yet filled.
-    InFlight,
-}
-
-impl Counter {
-    /// Every counter with its name.
-    pub const ALL: [(&'static str, Counter); 11] = [
-        ("pops", Counter::Pops),
-        ("fills", Counter::Fills),
-        ("flushes", Counter::Flushes),
-        ("completed", Counter::Completed),
-        ("kicks", Counter::Kicks),
-        ("interrupts", Counter::Interrupts),
-        ("resets", Counter::Resets),
-        ("last_avail_idx", Counter::LastAvailIdx),
-        ("used_idx", Counter::UsedIdx),
-        ("inuse", Counter::Inuse),
-        ("in_flight", Counter::InFlight),
-    ];
-
-    /// The counter's name.
-    pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|c| c.1 == self).map_or("?", |c| c.0)
     }
 }
 

@@ -137,37 +137,59 @@ fn opt(label: &str, v: &Option<String>) -> String {
 
 /// Parses a scenario. `file` names it in errors.
 pub fn load(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    let scenario: Scenario = load_as(file, text, &SCENARIO)?;
+    check_values(file, text, &scenario)?;
+    Ok(scenario)
+}
+
+/// What a kind of file looks like at its top level, for errors about its shape.
+pub(crate) struct Shape {
+    /// The top-level struct's name (`Scenario`, `Chapter`).
+    pub name: &'static str,
+    /// The shape shown under "expected" when the file does not even start like one.
+    pub example: &'static str,
+    /// Where to find examples.
+    pub examples: &'static str,
+}
+
+/// The scenario file's shape.
+const SCENARIO: Shape = Shape {
+    name: "Scenario",
+    example: SHAPE,
+    examples: "a scenario file holds one `Scenario(...)`; scenarios/talk/ has examples",
+};
+
+/// Parses any RON file kind with the scenario loader's error quality: a syntax or shape error
+/// at its line and column with what was expected there and a "did you mean", and a misspelt
+/// field that serde would have skipped reported as an error at its place.
+pub(crate) fn load_as<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+    shape: &Shape,
+) -> Result<T, ScenarioError> {
     let mut ignored: Vec<String> = Vec::new();
     let parsed = (|| {
         let mut de = ron::Deserializer::from_str(text)?;
-        let value: Scenario = serde_ignored::deserialize(&mut de, |path| {
+        let value: T = serde_ignored::deserialize(&mut de, |path| {
             ignored.push(path.to_string());
         })
         .map_err(|e| de.span_error(e))?;
         de.end().map_err(|e| de.span_error(e))?;
         Ok::<_, ron::error::SpannedError>(value)
     })();
-    let scenario = parsed.map_err(|e| from_ron(file, text, e))?;
+    let value = parsed.map_err(|e| from_ron(file, text, e, shape))?;
     if let Some(path) = ignored.first() {
         return Err(unknown_field(file, text, path));
     }
-    check_values(file, text, &scenario)?;
-    Ok(scenario)
+    Ok(value)
 }
 
 /// Values that parse but cannot run (a queue size the layout forbids, a cache line size the
 /// model rejects) are reported at their field, like a parse error.
-fn check_values(file: &str, text: &str, s: &Scenario) -> Result<(), ScenarioError> {
+pub(crate) fn check_values(file: &str, text: &str, s: &Scenario) -> Result<(), ScenarioError> {
     let at = |field: &str, message: String, expected: &str, hint: String| {
-        let (line, column) = locate_field(text, field).unwrap_or((1, 1));
-        ScenarioError::Parse {
-            file: file.to_string(),
-            line,
-            column,
-            message,
-            expected: Some(expected.to_string()),
-            hint: Some(hint),
-        }
+        let place = locate_field(text, field).unwrap_or((1, 1));
+        located(file, place, message, expected, hint)
     };
     if let Err(e) = Engine::new(s.engine.clone()) {
         let size = s.engine.queue.size.clamp(1, MAX_QUEUE_SIZE);
@@ -204,6 +226,24 @@ fn check_values(file: &str, text: &str, s: &Scenario) -> Result<(), ScenarioErro
     Ok(())
 }
 
+/// A check that failed after parsing, reported at `(line, column)` like a parse error.
+pub(crate) fn located(
+    file: &str,
+    (line, column): (usize, usize),
+    message: String,
+    expected: &str,
+    hint: String,
+) -> ScenarioError {
+    ScenarioError::Parse {
+        file: file.to_string(),
+        line,
+        column,
+        message,
+        expected: Some(expected.to_string()),
+        hint: Some(hint),
+    }
+}
+
 /// Whether only whitespace and comments follow `line:column` (1-based).
 fn at_end(text: &str, line: usize, column: usize) -> bool {
     text.lines()
@@ -219,7 +259,7 @@ fn at_end(text: &str, line: usize, column: usize) -> bool {
         })
 }
 
-fn from_ron(file: &str, text: &str, e: ron::error::SpannedError) -> ScenarioError {
+fn from_ron(file: &str, text: &str, e: ron::error::SpannedError, shape: &Shape) -> ScenarioError {
     use ron::error::Error as E;
     let (line, column) = (e.span.start.line, e.span.start.col);
     let (message, expected, hint) = match &e.code {
@@ -243,7 +283,8 @@ fn from_ron(file: &str, text: &str, e: ron::error::SpannedError) -> ScenarioErro
         ),
         E::MissingStructField { field, outer } => (
             format!("missing field `{field}`{}", within(outer)),
-            (outer.as_deref() == Some("Scenario") || outer.is_none()).then(|| SHAPE.to_string()),
+            (outer.as_deref() == Some(shape.name) || outer.is_none())
+                .then(|| shape.example.to_string()),
             Some(format!("add `{field}: ...` (see docs/scenario-format.md)")),
         ),
         E::DuplicateStructField { field, outer } => (
@@ -262,17 +303,17 @@ fn from_ron(file: &str, text: &str, e: ron::error::SpannedError) -> ScenarioErro
         E::Message(m) => split_hint(m),
         E::Eof => (
             "the file ends too early".to_string(),
-            Some(SHAPE.to_string()),
+            Some(shape.example.to_string()),
             Some("check for an unclosed `(` or `[`".to_string()),
         ),
-        E::ExpectedNamedStructLike("Scenario") => (
+        E::ExpectedNamedStructLike(name) if *name == shape.name => (
             e.code.to_string(),
-            Some(SHAPE.to_string()),
-            Some("a scenario file holds one `Scenario(...)`; scenarios/talk/ has examples".into()),
+            Some(shape.example.to_string()),
+            Some(shape.examples.to_string()),
         ),
         other if at_end(text, line, column) => (
             format!("{other} (the file ends here)"),
-            Some(SHAPE.to_string()),
+            Some(shape.example.to_string()),
             Some("check for an unclosed `(` or `[`".to_string()),
         ),
         other => (
@@ -340,7 +381,7 @@ fn unknown_field(file: &str, text: &str, path: &str) -> ScenarioError {
 }
 
 /// Line and column (1-based) of the first `name:` outside comments and strings.
-fn locate_field(text: &str, name: &str) -> Option<(usize, usize)> {
+pub(crate) fn locate_field(text: &str, name: &str) -> Option<(usize, usize)> {
     for (ln, line) in text.lines().enumerate() {
         let code = strip_comment_and_strings(line);
         let mut from = 0;
@@ -361,7 +402,7 @@ fn locate_field(text: &str, name: &str) -> Option<(usize, usize)> {
 }
 
 /// The line with `// comments` cut and string contents blanked (same length, so columns hold).
-fn strip_comment_and_strings(line: &str) -> String {
+pub(crate) fn strip_comment_and_strings(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut in_str = false;
     let mut prev = '\0';

@@ -11,6 +11,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod backend;
+pub mod counter;
 pub mod error;
 pub mod event;
 pub mod qemu_log;

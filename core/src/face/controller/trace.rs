@@ -8,11 +8,11 @@
 //! pops, fills, flushes, kicks and interrupts are the story, and other devices' traffic is noise.
 
 use super::{Document, Reply, Stepper, hop};
-use crate::command::{Command, Condition, Counter, Dir, Item, PaneId};
+use crate::command::{Command, Condition, Dir, Item, PaneId};
 use crate::face::screen::{Screen, Size, trace as screen};
 use crate::memory::Agent;
 use crate::trace::qmp::QmpTranscript;
-use crate::trace::replay::{QueueState, Replayer};
+use crate::trace::replay::Replayer;
 use crate::trace::ringdump;
 use crate::trace::{DeviceType, EventKind, ReplayOptions, TraceSession, TraceStore};
 use crate::view::UiView;
@@ -212,7 +212,7 @@ impl Document for TraceDoc {
                 };
                 let mut st = self.replayer.initial(store);
                 let read = |st: &crate::trace::replay::ReplayState| {
-                    st.queues.get(qi).map(|q| counter_value(*counter, q))
+                    st.queues.get(qi).map(|q| counter.value(q))
                 };
                 let mut before = read(&st).is_some_and(|v| cmp.holds(v, *value));
                 let mut out = Vec::new();
@@ -280,23 +280,6 @@ impl Document for TraceDoc {
     fn screen(&mut self, size: Size, ui: UiView, marks: &[u64], mark: Option<u64>) -> Screen {
         let frame = self.frame(screen::columns(size), ui, marks, mark);
         screen::screen(&frame, size)
-    }
-}
-
-/// A counter's value in a queue's replayed state.
-fn counter_value(c: Counter, q: &QueueState) -> u64 {
-    match c {
-        Counter::Pops => q.pops,
-        Counter::Fills => q.fills,
-        Counter::Flushes => q.flushes,
-        Counter::Completed => q.completed,
-        Counter::Kicks => q.kicks,
-        Counter::Interrupts => q.interrupts,
-        Counter::Resets => u64::from(q.resets),
-        Counter::LastAvailIdx => u64::from(q.last_avail_idx.0),
-        Counter::UsedIdx => u64::from(q.used_idx.0),
-        Counter::Inuse => u64::from(q.inuse),
-        Counter::InFlight => q.in_flight() as u64,
     }
 }
 
