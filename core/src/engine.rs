@@ -74,6 +74,9 @@ macro_rules! ring_step {
             }
             Op::EnableInterrupts => {
                 let more = $drv.enable_cb(&mut $cx, $l)?;
+                if more {
+                    $counters.driver_recheck = Some($step0);
+                }
                 Outcome::InterruptsOn(more)
             }
             Op::Reclaim { max } => {
@@ -119,6 +122,9 @@ macro_rules! ring_step {
             }
             Op::EnableNotifications => {
                 let more = $dev.enable_notify(&mut $cx, $l)?;
+                if more {
+                    $counters.device_recheck = Some($step0);
+                }
                 Outcome::NotificationsOn(more)
             }
             other => Outcome::Said(format!("{} is not a ring operation", other.name())),
@@ -309,6 +315,16 @@ pub struct Counters {
     pub last_used_publish: Option<u64>,
     /// Step of the last interrupt sent.
     pub last_interrupt: Option<u64>,
+    /// Step of the last time the driver re-enabled interrupts and its re-check of the ring
+    /// found used buffers waiting (Linux's `virtqueue_enable_cb` returning false): from then
+    /// on it knows, and polls again instead of sleeping.
+    #[serde(default)]
+    pub driver_recheck: Option<u64>,
+    /// Step of the last time the device re-enabled notifications and its re-check of the ring
+    /// found buffers waiting (QEMU's `virtio_queue_set_notification(vq, 1)` then
+    /// `virtio_queue_empty`): it goes on popping instead of waiting for a kick.
+    #[serde(default)]
+    pub device_recheck: Option<u64>,
 }
 
 /// What applying an op did: data, put into words only when someone reads it (formatting a
@@ -926,6 +942,10 @@ impl Engine {
     }
 
     /// End-of-run audit: buffers that are nowhere (lost), and work left with nobody to wake.
+    /// Work is stranded only if it was published after the waiting side's last notification
+    /// *and* after its last re-check that found work: a side that re-enables notifications
+    /// and re-reads the ring (Linux's `virtqueue_enable_cb`, QEMU's
+    /// `virtio_queue_set_notification` and re-read) cannot miss what was there before.
     pub fn audit(&mut self) {
         let step = self.bus.steps();
         let (outstanding, inflight): (Vec<u16>, Vec<u16>) = match &self.ring {
@@ -955,20 +975,25 @@ impl Engine {
                 );
             }
         }
+        // A side is woken by a notification or knows by itself: its re-check after re-enabling
+        // notifications found the work waiting. Only work published after both is stranded.
         let c = self.counters;
         let l = &self.ledger;
-        if !l.available.is_empty() && inflight.is_empty() && c.last_kick < c.last_publish {
+        if !l.available.is_empty()
+            && inflight.is_empty()
+            && c.last_kick.max(c.device_recheck) < c.last_publish
+        {
             let msg = format!(
-                "stall: {} buffer(s) available since step {}, no kick since; the device is waiting for a notification that will not come",
+                "stall: {} buffer(s) available since step {}, no kick since and the device did not re-check the ring; it is waiting for a notification that will not come",
                 l.available.len(),
                 c.last_publish.unwrap_or(0)
             );
             self.findings
                 .push(Code::Stall, step, Some(Agent::Driver), msg);
         }
-        if !l.used.is_empty() && c.last_interrupt < c.last_used_publish {
+        if !l.used.is_empty() && c.last_interrupt.max(c.driver_recheck) < c.last_used_publish {
             let msg = format!(
-                "stall: {} used buffer(s) published at step {}, no interrupt since; the driver is waiting for an interrupt that will not come",
+                "stall: {} used buffer(s) published at step {}, no interrupt since and the driver did not re-check the ring; it is waiting for an interrupt that will not come",
                 l.used.len(),
                 c.last_used_publish.unwrap_or(0)
             );

@@ -6,6 +6,7 @@ use ringside_core::engine::{Engine, EngineConfig};
 use ringside_core::features::Features;
 use ringside_core::finding::Code;
 use ringside_core::layout::RingKind;
+use ringside_core::memory::Agent;
 use ringside_core::op::Op;
 use ringside_core::queue::{BufferSpec, Pick};
 
@@ -205,7 +206,8 @@ fn a_skipped_kick_is_a_missed_notification_and_a_stall() {
 #[test]
 fn no_recheck_after_enabling_callbacks_misses_the_used_buffer() {
     // The driver drains, then the device completes while callbacks are off; the driver
-    // re-enables them without re-checking, and the device saw them disabled: nobody wakes.
+    // re-enables them. With the fault it does not re-check, and the device saw them disabled:
+    // nobody wakes. Without it (Linux's virtqueue_enable_cb) the re-check finds the buffer.
     let ops = vec![
         Op::Add {
             buffer: two_seg(),
@@ -230,7 +232,47 @@ fn no_recheck_after_enabling_callbacks_misses_the_used_buffer() {
             &ops,
         );
         assert_eq!(codes(&e), vec![Code::Stall], "{kind}");
+        assert_eq!(e.findings.0[0].agent, Some(Agent::Device), "{kind}");
         assert_eq!(e.counters.interrupts_suppressed, 1);
+        // The correct driver: same steps, no fault. Its re-check sees the used buffer, so
+        // the end of the run strands nothing.
+        let e = run(EngineConfig::simple(kind, 8, Features::NONE), &ops);
+        assert!(e.findings.0.is_empty(), "{kind}: {:?}", e.findings);
+        assert_eq!(e.counters.interrupts_suppressed, 1, "{kind}");
+        assert!(e.counters.driver_recheck.is_some(), "{kind}");
+    }
+}
+
+#[test]
+fn a_device_that_re_enables_without_re_checking_misses_the_kick() {
+    // The device drains with notifications off; the driver publishes and rightly skips the
+    // kick; the device re-enables. With the fault it does not re-read the ring: a stall.
+    // Without it (QEMU's virtio_queue_set_notification, then the re-read) it sees the buffer.
+    let ops = vec![
+        Op::DisableNotifications,
+        Op::Add {
+            buffer: two_seg(),
+            count: 1,
+        },
+        Op::Publish,
+        Op::Kick,
+        Op::EnableNotifications,
+    ];
+    for kind in [RingKind::Split, RingKind::Packed] {
+        let e = run(
+            with_device_fault(kind, Features::NONE, DeviceFault::NoRecheck),
+            &ops,
+        );
+        assert_eq!(codes(&e), vec![Code::Stall], "{kind}");
+        assert_eq!(e.findings.0[0].agent, Some(Agent::Driver), "{kind}");
+        assert_eq!(e.counters.kicks_suppressed, 1, "{kind}");
+        let e = run(EngineConfig::simple(kind, 8, Features::NONE), &ops);
+        assert!(e.findings.0.is_empty(), "{kind}: {:?}", e.findings);
+        assert_eq!(e.counters.kicks_suppressed, 1, "{kind}");
+        // What it found it then pops: the buffer was not stranded.
+        let mut e = e;
+        e.apply(&Op::Pop { max: None }).unwrap();
+        assert_eq!(e.ledger.popped, 1, "{kind}");
     }
 }
 
