@@ -756,6 +756,7 @@ fn split_desc_owners(
     driver: &SplitDriver,
     device: &SplitDevice,
     b: &Bytes,
+    in_order: bool,
 ) -> Vec<Owner> {
     let q = l.size;
     let mut owners = vec![Owner::Driver; usize::from(q)];
@@ -765,9 +766,21 @@ fn split_desc_owners(
         }
     }
     // Heads the device has returned (published used entries the driver has not reclaimed).
-    let returned: Vec<u16> = (0..device.published.since(driver.last_used).min(q))
-        .map(|k| b.u32(l.used_elem(driver.last_used.wrapping_add(k).slot(q))) as u16)
-        .collect();
+    // Under IN_ORDER one entry per batch gives back every chain before it too (§2.7.9): the
+    // first `used.idx - last_used` outstanding chains, whatever the skipped slots hold.
+    let n_returned = device.published.since(driver.last_used).min(q);
+    let returned: Vec<u16> = if in_order {
+        driver
+            .order
+            .iter()
+            .take(n_returned.into())
+            .copied()
+            .collect()
+    } else {
+        (0..n_returned)
+            .map(|k| b.u32(l.used_elem(driver.last_used.wrapping_add(k).slot(q))) as u16)
+            .collect()
+    };
     let unpublished = usize::from(driver.avail_idx.since(driver.published));
     let n = driver.order.len();
     for (i, &head) in driver.order.iter().enumerate() {
@@ -815,7 +828,8 @@ fn split_pane(
     ctx: &ViewContext<'_>,
 ) -> SplitPane {
     let q = l.size;
-    let owners = split_desc_owners(l, driver, device, b);
+    let in_order = e.features().contains(Features::IN_ORDER);
+    let owners = split_desc_owners(l, driver, device, b, in_order);
     let mut descs: Vec<DescRow> = (0..q)
         .map(|i| {
             let o = owners[usize::from(i)];

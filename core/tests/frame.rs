@@ -200,3 +200,37 @@ fn cache_lines_carry_the_model_s_owner() {
     );
     assert!(c.summary.contains("per buffer"), "{}", c.summary);
 }
+
+#[test]
+fn in_order_ownership_follows_used_idx_not_the_entries_written() {
+    // Split IN_ORDER: a batch of 4 comes back through one used entry (at slot 0, naming the
+    // last head). Once used.idx says 4, all four chains are the driver's again (§2.7.9),
+    // though used.ring[1..3] were never written.
+    let sc = ringside_core::scenario::Scenario::parse(
+        "in-order.ron",
+        r#"(title: "t", engine: (queue: (layout: Split, size: 8),
+            device_features: ["VERSION_1", "IN_ORDER"], driver_features: ["VERSION_1", "IN_ORDER"]),
+            steps: [(op: Negotiate),
+                (op: Add(buffer: (readable: [16], writable: [64]), count: 4)),
+                (op: Publish), (op: Pop(max: None)), (op: Complete(count: 4)),
+                (op: PublishUsed), (op: Reclaim(max: None))])"#,
+    )
+    .unwrap();
+    let mut ui = ringside_core::ui::Ui::with_scenario("t", sc).unwrap();
+    let used = after_store(&ui, Field::UsedIdx);
+    ui.apply(Command::Goto(used - 1));
+    let s = split(&mut ui);
+    assert!(
+        s.descs.iter().all(|d| d.owner == Owner::Device),
+        "before used.idx: {:?}",
+        s.descs.iter().map(|d| d.owner).collect::<Vec<_>>()
+    );
+    assert_eq!(s.used.rows[0].entry.text, "  6    64");
+    ui.apply(Command::Step(Dir::Forward));
+    let s = split(&mut ui);
+    let owners: Vec<Owner> = s.descs.iter().map(|d| d.owner).collect();
+    assert_eq!(owners, vec![Owner::Driver; 8], "after used.idx = 4");
+    for slot in 0..4 {
+        assert_eq!(s.used.rows[slot].owner, Owner::Driver, "used.ring[{slot}]");
+    }
+}
