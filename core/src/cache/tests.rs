@@ -195,13 +195,13 @@ fn split_batched_by_four_moves_five_lines_per_four_buffers() {
 
 #[test]
 fn real_split_layout_pays_for_used_elements_straddling_lines() {
-    // SplitLayout::contiguous(256, 0x10000): desc 0x10000 (4 KiB), avail 0x11000, 518 bytes,
-    // used at the next multiple of 4: 0x11208. used.idx sits in line 0x11200 and element n at
+    // The spec's tightest layout, SplitLayout::contiguous_aligned(256, 0x10000, 4): desc
+    // 0x10000 (4 KiB), avail 0x11000, 518 bytes, used at the next multiple of 4: 0x11208. used.idx sits in line 0x11200 and element n at
     // 0x1120c + 8n, offset (12 + 8n) mod 64 in its line: element n straddles two lines when
     // that is 60, i.e. n % 8 == 6, and the driver's load of its len pulls a second used line.
     // From buffer 32 on, avail.ring[n] (offset 4 + 2n) is out of the avail.idx line and used
     // element n (n > 6) out of the used.idx line, so: 5 per buffer, 6 when n % 8 == 6.
-    let l = SplitLayout::contiguous(256, 0x10000).unwrap();
+    let l = SplitLayout::contiguous_aligned(256, 0x10000, 4).unwrap();
     assert_eq!(l.used, 0x11208);
     let a = SplitAddrs::real(&l);
     let v = per_batch(|s, f, n| a.batch(s, f, n), 1, 96);
@@ -409,12 +409,15 @@ fn set_and_way_view_reproduces_the_power_of_two_myth() {
     let o = l1.occupancy(&[("tx", 0x10_0000, 768 * 16), ("rx", 0x20_0000, 768 * 16)]);
     assert_eq!((o.ways_needed, o.free_ways, o.fits), (6, 2, true));
 
-    // Whole split rings from RingLayout::areas(). One 1024 ring at 0x100000: desc 256 lines
+    // Whole split rings from RingLayout::areas(), in the spec's tightest layout (used ring
+    // 4-byte aligned; Linux's 64-byte alignment would give it a line of its own). One 1024
+    // ring at 0x100000: desc 256 lines
     // (4 per set); avail 0x104000..0x104806, 33 lines in sets 0..=32; used 0x104808..0x10680e,
     // 129 lines from set 32 (its first line shared with avail): 2 per set, 3 in set 32. So
     // sets 0..=32 hold 7 distinct lines, 33..=63 hold 6; set 32's areas add up to 4+1+3 = 8
     // but the shared line counts once. A second ring at 0x200000 doubles it: 14 ways needed.
-    let ring = |base| RingLayout::Split(SplitLayout::contiguous(1024, base).unwrap()).areas();
+    let ring =
+        |base| RingLayout::Split(SplitLayout::contiguous_aligned(1024, base, 4).unwrap()).areas();
     let one = l1.occupancy(&ring(0x10_0000));
     assert_eq!(one.sets[32].lines, vec![4, 1, 3]);
     assert_eq!(one.sets[32].distinct, 7);
