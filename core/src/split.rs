@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::behaviour::{DeviceFault, DriverFault};
+use crate::detect;
 use crate::features::Features;
 use crate::finding::Code;
 use crate::layout::{
@@ -559,7 +560,9 @@ pub struct SplitDevice {
     pub used_idx: RingIdx,
     /// The last value stored to `used.idx`.
     pub published: RingIdx,
-    /// `used.idx` at the last interrupt decision (QEMU's `signalled_used`).
+    /// `used.idx` at the last interrupt decision (QEMU's `signalled_used`); `None` until the
+    /// first decision and after [`publish`](Self::publish) forgets it (QEMU's
+    /// `signalled_used_valid` false).
     pub signalled: Option<RingIdx>,
     /// Chains popped and not yet completed, in pop order.
     pub inflight: VecDeque<Chain>,
@@ -896,24 +899,33 @@ impl SplitDevice {
     }
 
     /// Publishes completed entries with the release store of `used.idx` (QEMU's
-    /// `virtqueue_flush`).
+    /// `virtqueue_flush`). Like QEMU it forgets what it last signalled once `used.idx` has
+    /// run half the index space past it, where `[signalled, new)` would stop meaning "since
+    /// the last interrupt": the next check then notifies unconditionally.
     #[inline(always)]
     pub(crate) fn publish(&mut self, cx: &mut Ctx<'_>, l: &SplitLayout) -> Result<(), Halt> {
-        let v = self.used_idx.0;
+        let (old, new) = (self.published, self.used_idx);
         cx.bus.store(
             DEV,
             Field::UsedIdx,
             l.used_idx(),
             2,
-            v.into(),
+            new.0.into(),
             Ordering::Release,
         )?;
-        self.published = self.used_idx;
+        self.published = new;
+        // QEMU: `(int16_t)(new - signalled_used) < (uint16_t)(new - old)`, in int arithmetic.
+        if let Some(s) = self.signalled
+            && i32::from(new.0.wrapping_sub(s.0) as i16) < i32::from(new.since(old))
+        {
+            self.signalled = None;
+        }
         Ok(())
     }
 
     /// Decides whether the driver needs an interrupt and sends it (QEMU's
-    /// `virtio_split_should_notify`: compares against what it last signalled, never equality).
+    /// `virtio_split_should_notify`: compares against what it last signalled, never equality;
+    /// with nothing signalled yet, or forgotten, it notifies: `!signalled_used_valid`).
     pub(crate) fn interrupt(
         &mut self,
         cx: &mut Ctx<'_>,
@@ -927,12 +939,9 @@ impl SplitDevice {
                 .bus
                 .load(DEV, Field::UsedEvent, l.used_event(), 2, Ordering::Fence)?
                 as u16;
-            let old = self.signalled;
-            self.signalled = Some(new);
-            match old {
-                None => new.0 != 0 || on_empty,
-                Some(old) => vring_need_event(ev, new.0, old.0) || on_empty,
-            }
+            let old = self.signalled.replace(new);
+            let since = old.map_or(0, |o| o.0);
+            detect::split_should_notify(ev, new.0, since, old.is_some()) || on_empty
         } else {
             let fl = cx
                 .bus

@@ -365,7 +365,7 @@ fn ringside_driver_vq_device(size: u16, evidx: bool, acts: &[Act]) -> Result<(),
                     if evidx {
                         if first_irq {
                             let ev = e2.bus.mem.read_le(l.used_event(), 2) as u16;
-                            prop_assert_eq!(rs, new != 0, "step {}: QEMU first check", step);
+                            prop_assert!(rs, "step {}: QEMU's first check always notifies", step);
                             prop_assert_eq!(
                                 vq,
                                 need_event(ev, new, 0),
@@ -764,7 +764,8 @@ fn ringside_device_serves_mock_driver(
                 let want = if evidx {
                     let ev: u16 = m.read_obj(GuestAddress(l.used_event())).unwrap();
                     match drv.signalled.replace(new) {
-                        None => new != 0,
+                        // QEMU: !signalled_used_valid, nothing signalled yet: notify.
+                        None => true,
                         Some(old) => need_event(ev, new, old),
                     }
                 } else {
