@@ -101,30 +101,30 @@ fn split_layout(e: &Engine) -> ringside_core::layout::SplitLayout {
 
 #[test]
 fn a_batch_that_jumps_over_used_event_still_interrupts() {
-    // The driver asks to be told after its next used buffer (used_event = 0); the device
-    // completes three before deciding: 0 is in [0, 3), so it must interrupt (never ==).
+    // The device's first decision takes QEMU's never-signalled path, so it proves nothing
+    // about the event check. After it, the driver reclaims and arms used_event = 1 ("tell me
+    // once entry 1 is used"); the device then completes three (entries 1, 2, 3) before it
+    // decides: new = 4, old = 1, and 1 lies in [1, 4), so it must interrupt. An equality
+    // test (new == used_event + 1) would say no: only the window check passes here.
     let mut e = engine(RingKind::Split, 8, Features::EVENT_IDX);
-    apply(
-        &mut e,
-        &[
-            Op::Add {
-                buffer: buf(),
-                count: 3,
-            },
-            Op::Publish,
-            Op::Pop { max: None },
-            Op::EnableInterrupts,
-            Op::Complete {
-                count: 3,
-                pick: Pick::Oldest,
-                written: None,
-            },
-            Op::PublishUsed,
-            Op::Interrupt,
-        ],
+    apply(&mut e, &round(1));
+    apply(&mut e, &[Op::Interrupt, Op::Reclaim { max: None }]);
+    assert_eq!(
+        e.counters.interrupts_needed, 1,
+        "the first, never-signalled decision"
     );
-    assert_eq!(e.counters.interrupts_needed, 1);
-    // A second interrupt check with nothing new is suppressed.
+    let l = split_layout(&e);
+    assert_eq!(
+        e.bus.mem.read_le(l.used_event(), 2),
+        1,
+        "used_event armed at 1"
+    );
+    apply(&mut e, &round(3));
+    assert_eq!(e.bus.mem.read_le(l.used_idx(), 2), 4);
+    apply(&mut e, &[Op::Interrupt]);
+    assert_eq!(e.counters.interrupts_needed, 2, "{:?}", e.counters);
+    assert_eq!(e.counters.interrupts_suppressed, 0);
+    // A second check with nothing new is suppressed: [4, 4) is empty.
     apply(&mut e, &[Op::Interrupt]);
     assert_eq!(e.counters.interrupts_suppressed, 1);
 }
