@@ -48,7 +48,16 @@ macro_rules! ring_step {
                 let first = $ledger.added_unpublished.len();
                 for _ in 0..*count {
                     match $drv.add(&mut $cx, $l, buffer)? {
-                        Some(id) => $ledger.added_unpublished.push(id),
+                        Some(id) => {
+                            // The driver's own books now list the id twice: it was still
+                            // outstanding (added and not yet reclaimed) when reused.
+                            if $drv.order.iter().filter(|&&o| o == id).nth(1).is_some() {
+                                let inflight = $dev.inflight.iter().map(|c| c.id);
+                                let at = $ledger.whereabouts(id, inflight);
+                                reused(&mut $cx, $l.kind(), id, at.unwrap_or("not yet reclaimed"));
+                            }
+                            $ledger.added_unpublished.push(id)
+                        }
                         None => break,
                     }
                 }
@@ -104,6 +113,13 @@ macro_rules! ring_step {
                 let done = &mut $ledger.completed_unpublished;
                 let n = $dev.complete(&mut $cx, $l, *count, *pick, *written, done)?;
                 $ledger.completed += u64::from(n);
+                // A batch already visible before the device's publish: ground truth, seen in
+                // the bytes (no driver reads mid-op; one polling then would see part of it).
+                if n > 1
+                    && let Some(msg) = $dev.exposed_early(&mut $cx, $l)
+                {
+                    $cx.ground_truth(Code::PartialPublication, Agent::Device, msg);
+                }
                 Outcome::Completed(n)
             }
             Op::PublishUsed => {
@@ -306,6 +322,28 @@ impl Ledger {
     /// IDs (split: heads) the driver added and has not published yet, oldest first.
     pub fn unpublished(&self) -> &[u16] {
         &self.added_unpublished
+    }
+
+    /// Where an outstanding buffer is, given the ids the device holds in flight: `None` once
+    /// it is reclaimed (or lost). The stages in the order a buffer goes through them.
+    pub fn whereabouts(
+        &self,
+        id: u16,
+        mut inflight: impl Iterator<Item = u16>,
+    ) -> Option<&'static str> {
+        if self.added_unpublished.contains(&id) {
+            Some("added, not yet published")
+        } else if self.available.contains(&id) {
+            Some("made available, not yet popped by the device")
+        } else if inflight.any(|i| i == id) {
+            Some("popped, held by the device")
+        } else if self.completed_unpublished.contains(&id) {
+            Some("completed by the device, not yet published")
+        } else if self.used.contains(&id) {
+            Some("in the used ring, not yet reclaimed")
+        } else {
+            None
+        }
     }
 }
 
@@ -955,6 +993,7 @@ impl Engine {
     }
 
     /// End-of-run audit: buffers that are nowhere (lost), and work left with nobody to wake.
+    /// Both are ringside's ground truth: the audit sees both sides and the whole run.
     /// Work is stranded only if it was published after the waiting side's last notification
     /// *and* after its last re-check that found work: a side that re-enables notifications
     /// and re-reads the ring (Linux's `virtqueue_enable_cb`, QEMU's
@@ -974,13 +1013,8 @@ impl Engine {
         };
         let l = &self.ledger;
         for id in outstanding {
-            let somewhere = l.available.contains(&id)
-                || l.added_unpublished.contains(&id)
-                || inflight.contains(&id)
-                || l.used.contains(&id)
-                || l.completed_unpublished.contains(&id);
-            if !somewhere {
-                self.findings.push(
+            if l.whereabouts(id, inflight.iter().copied()).is_none() {
+                self.findings.ground_truth(
                     Code::LostBuffer,
                     step,
                     None,
@@ -1002,7 +1036,7 @@ impl Engine {
                 c.last_publish.unwrap_or(0)
             );
             self.findings
-                .push(Code::Stall, step, Some(Agent::Driver), msg);
+                .ground_truth(Code::Stall, step, Some(Agent::Driver), msg);
         }
         if !l.used.is_empty() && c.last_interrupt.max(c.driver_recheck) < c.last_used_publish {
             let msg = format!(
@@ -1011,7 +1045,7 @@ impl Engine {
                 c.last_used_publish.unwrap_or(0)
             );
             self.findings
-                .push(Code::Stall, step, Some(Agent::Device), msg);
+                .ground_truth(Code::Stall, step, Some(Agent::Device), msg);
         }
     }
 }
@@ -1026,6 +1060,29 @@ struct RingParts<'a> {
     counters: &'a mut Counters,
     /// A modern queue before DRIVER_OK: kicks and device ops are findings.
     early: bool,
+}
+
+/// The finding when the driver adds a buffer under an id (split: head) that is still
+/// outstanding in its own books: it writes over descriptors, or reuses an ID, that a buffer in
+/// flight still names. Only ringside sees the driver's books and the ledger together, so it is
+/// ground truth; what a real peer sees is the consequence (the second completion of the id is
+/// "not a head" to Linux's driver).
+#[cold]
+#[inline(never)]
+fn reused(cx: &mut Ctx<'_>, kind: RingKind, id: u16, at: &str) {
+    let (code, msg) = match kind {
+        RingKind::Split => (
+            Code::OwnershipViolation,
+            format!(
+                "driver wrote a new chain over desc[{id}], whose chain is still outstanding ({at})"
+            ),
+        ),
+        RingKind::Packed => (
+            Code::IdReused,
+            format!("driver made buffer ID {id} available while it is still outstanding ({at})"),
+        ),
+    };
+    cx.ground_truth(code, Agent::Driver, msg);
 }
 
 /// The finding for a kick or a device op on a modern queue before DRIVER_OK (§3.1.1: the
@@ -1061,7 +1118,8 @@ fn count_decision(c: &mut Counters, cx: &mut Ctx<'_>, agent: Agent, d: NotifyDec
                 "the driver's event index asked for an interrupt and the device sent none"
             }
         };
-        cx.finding(Code::MissedNotification, agent, what.into());
+        // The other side cannot see a notification that never came: ringside knows it was due.
+        cx.ground_truth(Code::MissedNotification, agent, what.into());
     }
 }
 

@@ -340,6 +340,10 @@ impl SplitLayout {
         Self::new(size, base, avail, used)
     }
 
+    /// Which layout this is.
+    pub fn kind(&self) -> RingKind {
+        RingKind::Split
+    }
     /// Bytes of the descriptor table.
     pub fn desc_bytes(&self) -> u64 {
         DESC_SIZE * u64::from(self.size)
@@ -463,6 +467,10 @@ impl PackedLayout {
         Self::new(size, desc, desc + 16 * q, desc + 16 * q + 4)
     }
 
+    /// Which layout this is.
+    pub fn kind(&self) -> RingKind {
+        RingKind::Packed
+    }
     /// Bytes of the descriptor ring.
     pub fn desc_bytes(&self) -> u64 {
         DESC_SIZE * u64::from(self.size)

@@ -195,13 +195,6 @@ impl SplitDriver {
                 }
             }
         };
-        if reuse {
-            cx.finding(
-                Code::OwnershipViolation,
-                DRV,
-                format!("driver reused desc[{head}] while the device still owns it"),
-            );
-        }
         if indirect {
             let table = cx.alloc().table(head);
             for k in 0..n {
@@ -262,13 +255,13 @@ impl SplitDriver {
         cx.bus
             .store(DRV, f, l.avail_ring(slot), 2, entry.into(), Ordering::Plain)?;
         self.avail_idx = self.avail_idx.wrapping_add(1);
-        if !reuse {
-            self.heads[usize::from(head)] = Some(HeadState {
-                num: need as u16,
-                writable: buf.writable_bytes(),
-            });
-            self.order.push_back(head);
-        }
+        // The faulty reuse records the new buffer over the old one's state, as Linux's
+        // desc_state[head] would be overwritten: the head is now listed twice.
+        self.heads[usize::from(head)] = Some(HeadState {
+            num: need as u16,
+            writable: buf.writable_bytes(),
+        });
+        self.order.push_back(head);
         Ok(Some(head))
     }
 
@@ -851,7 +844,7 @@ impl SplitDevice {
                 let slot = self.used_idx.wrapping_add(k as u16).slot(l.size);
                 self.write_used(cx, l, slot, id, len)?;
                 if early && k + 1 < batch.len() {
-                    self.publish_early(cx, l, k + 1, batch.len())?;
+                    self.publish_early(cx, l, k + 1)?;
                 }
             }
         }
@@ -876,26 +869,31 @@ impl SplitDevice {
             .store(DEV, Field::UsedLen(slot), base + 4, 4, len.into(), p)
     }
 
-    /// The `EarlyPublish` fault: publishes `used.idx` after `done` of the batch's `of` entries.
+    /// The `EarlyPublish` fault: publishes `used.idx` after `done` entries of a batch.
     /// Out of line so that the usual completion does not carry its set-up.
     #[cold]
     #[inline(never)]
-    fn publish_early(
-        &self,
-        cx: &mut Ctx<'_>,
-        l: &SplitLayout,
-        done: usize,
-        of: usize,
-    ) -> Result<(), Halt> {
+    fn publish_early(&self, cx: &mut Ctx<'_>, l: &SplitLayout, done: usize) -> Result<(), Halt> {
         let v = self.used_idx.wrapping_add(done as u16);
         let r = Ordering::Release;
         cx.bus
-            .store(DEV, Field::UsedIdx, l.used_idx(), 2, v.0.into(), r)?;
-        let msg = format!(
-            "device published used.idx = {v} after {done} of {of} entries of one batch: a driver polling now sees a partial request"
-        );
-        cx.finding(Code::PartialPublication, DEV, msg);
-        Ok(())
+            .store(DEV, Field::UsedIdx, l.used_idx(), 2, v.0.into(), r)
+    }
+
+    /// What ringside sees in memory after a completion and before the device's publish:
+    /// `used.idx` as the bytes hold it, if it has moved past what the device last published
+    /// but not over the whole batch it wrote (a driver polling meanwhile saw part of it).
+    /// Read without a recorded access: this is ringside looking, not the device.
+    pub(crate) fn exposed_early(&self, cx: &mut Ctx<'_>, l: &SplitLayout) -> Option<String> {
+        let v = RingIdx(cx.bus.mem.read_le(l.used_idx(), 2) as u16);
+        let seen = v.since(self.published);
+        (seen > 0 && seen < self.used_idx.since(self.published)).then(|| {
+            format!(
+                "used.idx reads {v} before the device published its batch of {} (last published {}): a driver polling now sees {seen} of its entries, a partial request",
+                self.used_idx.since(self.published),
+                self.published
+            )
+        })
     }
 
     /// Publishes completed entries with the release store of `used.idx` (QEMU's

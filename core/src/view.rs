@@ -19,7 +19,7 @@ use crate::cache::geometry::CacheGeometry;
 use crate::cache::{AgentCounts, MODEL_NOTE, Mesi};
 use crate::engine::{Engine, Ring};
 use crate::features::{Features, Status};
-use crate::finding::Severity;
+use crate::finding::{FindingSource, Severity};
 use crate::layout::{
     DESC_SIZE, PackedLayout, PackedPos, RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE, RingIdx,
     RingLayout, SplitLayout, VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT,
@@ -408,6 +408,9 @@ pub struct FindingRow {
     pub text: String,
     /// Found at the cursor (strong) or since the mark (weak).
     pub change: Change,
+    /// Detected by a side, or ringside's ground truth (shown apart: no real peer sees it).
+    #[serde(default)]
+    pub source: FindingSource,
 }
 
 /// One op on the timeline.
@@ -1310,6 +1313,7 @@ fn findings(session: &Session, ch: &Changes, ctx: &ViewContext<'_>) -> Vec<Findi
             severity: f.severity,
             text: format!("{}: {}", f.code, f.message),
             change: ch.step(f.step, cursor, ctx),
+            source: f.source,
         })
         .collect()
 }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use ringside_core::finding::FindingSource;
 use ringside_core::scenario::expect::num;
 use ringside_core::scenario::{EMBEDDED, Metric, Report, Run, Scenario};
 
@@ -142,9 +143,13 @@ fn summary(r: &Report) -> String {
                 .scenario_step
                 .map(|s| format!("scenario step {s}"))
                 .unwrap_or_else(|| "end-of-run audit".into());
+            let truth = match f.source {
+                FindingSource::GroundTruth => "[ground truth] ",
+                FindingSource::Detected => "",
+            };
             let _ = writeln!(
                 o,
-                "  {:7} {:24} step {} ({at}): {}",
+                "  {:7} {:24} step {} ({at}): {truth}{}",
                 f.severity.to_string(),
                 f.code.name(),
                 f.step,

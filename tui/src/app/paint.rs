@@ -7,7 +7,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ringside_core::command::PaneId;
-use ringside_core::finding::Severity;
+use ringside_core::finding::{FindingSource, Severity};
 use ringside_core::memory::Agent;
 use ringside_core::view::{
     Cell, Change, DescRow, EventWindow, Frame, PackedPane, RingPane, RingSide, SessionView,
@@ -775,6 +775,7 @@ fn findings(
         text: &r.text,
         change: r.change,
         hit: Some(i),
+        ground_truth: r.source == FindingSource::GroundTruth,
     });
     findings_list(
         t,
@@ -796,6 +797,8 @@ pub(super) struct FindingLine<'a> {
     pub change: Change,
     /// What a click on the row selects.
     pub hit: Option<usize>,
+    /// ringside's ground truth rather than a side's detection: marked `truth`, dimmed.
+    pub ground_truth: bool,
 }
 
 /// Paints a findings pane: the newest rows that fit, each clickable, or `empty` when none.
@@ -833,6 +836,11 @@ pub(super) fn findings_list<'a>(
                 format!("{:<7} ", r.severity.to_string()),
                 theme.severity(r.severity),
             ),
+            if r.ground_truth {
+                Span::styled("truth ", theme.dim())
+            } else {
+                Span::raw("")
+            },
             Span::raw(r.text.to_string()),
         ]));
     }

@@ -239,6 +239,8 @@ fn findings(t: &mut Term<'_>, area: Rect, f: &TraceFrame, theme: &Theme, hits: &
         text: &r.text,
         change: r.change,
         hit: r.step.and_then(|s| usize::try_from(s).ok()),
+        // A trace's findings are the detectors' reading of what QEMU logged.
+        ground_truth: false,
     });
     findings_list(
         t,
