@@ -131,7 +131,9 @@ impl PackedDriver {
         buf: &BufferSpec,
     ) -> Result<Option<u16>, Halt> {
         let indirect = buf.indirect
-            && (cx.has(Features::INDIRECT_DESC) || cx.driver().has(DriverFault::NestedIndirect));
+            && (cx.has(Features::INDIRECT_DESC)
+                || cx.driver().has(DriverFault::NestedIndirect)
+                || cx.driver().has(DriverFault::IndirectWithNext));
         let segs = buf.chain_order(cx.driver().has(DriverFault::WritableFirst));
         let n = buf.segments();
         let need = if indirect { 1 } else { n as u16 };
@@ -193,7 +195,11 @@ impl PackedDriver {
                 .store(DRV, f(DescPart::Len), base + 8, 4, len.into(), p)?;
             cx.bus
                 .store(DRV, f(DescPart::Id), base + 12, 2, id.into(), p)?;
-            let flags = VIRTQ_DESC_F_INDIRECT | avail_flags(first.wrap);
+            let mut flags = VIRTQ_DESC_F_INDIRECT | avail_flags(first.wrap);
+            if cx.driver().has(DriverFault::IndirectWithNext) {
+                // The fault: a stray NEXT on the indirect descriptor, as if a list went on.
+                flags |= VIRTQ_DESC_F_NEXT;
+            }
             self.pending.push((first.slot, flags));
         } else {
             let mut pos = first;

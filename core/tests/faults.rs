@@ -2,8 +2,8 @@
 //! on. Who reports it is part of what is tested (`Finding::source`):
 //!
 //! - **Detected by the other side from the bytes**, in QEMU's or Linux's words: the device
-//!   catches `AvailIdxJump`, `BadHead`, `LoopChain`, `WritableFirst`, `IndirectWithNext`,
-//!   `NestedIndirect`, `IndirectBadSize`; the driver catches `BadUsedId`,
+//!   catches `AvailIdxJump`, `BadHead`, `LoopChain`, `WritableFirst`, `IndirectWithNext`
+//!   (split and packed), `NestedIndirect`, `IndirectBadSize`; the driver catches `BadUsedId`,
 //!   `DoubleComplete` ("not a head"), `LenTooLong`, and QEMU's used descriptors without WRITE.
 //! - **Ground truth**, from ringside's ledger and audit, which see both sides: no real peer
 //!   could report these, so they are labelled and shown apart, never passed off as caught.
@@ -149,6 +149,14 @@ fn driver_faults_are_reported_with_qemus_words() {
             indirect.clone(),
             Code::IndirectWithNext,
             "Indirect descriptor with NEXT flag",
+        ),
+        (
+            RingKind::Packed,
+            Features::INDIRECT_DESC,
+            DriverFault::IndirectWithNext,
+            indirect.clone(),
+            Code::IndirectWithNext,
+            "Indirect descriptor in a NEXT-linked list",
         ),
         (
             RingKind::Split,
