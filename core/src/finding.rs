@@ -93,7 +93,8 @@ codes! {
     UsedLenTooLong = "used-len-too-long", Error;
     /// Used len is non-zero but WRITE is clear in a packed used descriptor.
     UsedLenWithoutWrite = "used-len-without-write", Warning;
-    /// The buffer ID sits only in the last descriptor, where devices that read the head miss it.
+    /// The buffer ID sits only in the last descriptor, where devices that read the head (QEMU
+    /// 4.2 to 9.0) miss it.
     IdPlacement = "id-placement", Warning;
     /// A packed descriptor's AVAIL/USED bits disagree with the wrap counter that should see them.
     WrapDesync = "wrap-desync", Error;

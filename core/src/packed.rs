@@ -555,7 +555,7 @@ impl PackedDevice {
             let len = cx.bus.load(DEV, ff(DescPart::Len), base + 8, 4, p)? as u32;
             let last = flags & VIRTQ_DESC_F_NEXT == 0;
             let read_id = match cx.device().id_source {
-                IdSource::Head => n == 1,
+                IdSource::QemuPre91 => n == 1,
                 IdSource::Last => last,
             };
             let mut id = None;
@@ -648,7 +648,7 @@ impl PackedDevice {
             }
             if last {
                 let id = id.or(head_id).unwrap_or(0);
-                if n > 1 && cx.device().id_source == IdSource::Head {
+                if n > 1 && cx.device().id_source == IdSource::QemuPre91 {
                     self.lint_id_placement(cx, l, head, pos, id);
                 }
                 return Ok(Some(Chain {
@@ -662,9 +662,9 @@ impl PackedDevice {
         }
     }
 
-    /// Interop lint: the spec puts the buffer ID in the last descriptor, QEMU reads the head.
-    /// Compares the two places (without a recorded access: this is ringside looking, not the
-    /// device) and says when they disagree.
+    /// Interop lint for the `QemuPre91` compat device: the spec puts the buffer ID in the last
+    /// descriptor, QEMU 4.2 to 9.0 read the head's. Compares the two places (without a
+    /// recorded access: this is ringside looking, not the device) and says when they disagree.
     fn lint_id_placement(
         &self,
         cx: &mut Ctx<'_>,
@@ -677,7 +677,7 @@ impl PackedDevice {
         let last_id = cx.bus.mem.read_le(l.desc(last.slot) + 12, 2) as u16;
         if head_id != last_id {
             let msg = format!(
-                "buffer ID differs between head desc[{}] ({head_id}) and last desc[{}] ({last_id}); this device used {used}: a driver that writes the ID only in the last descriptor (spec) breaks devices that read the head (QEMU)",
+                "buffer ID differs between head desc[{}] ({head_id}) and last desc[{}] ({last_id}); this device used {used}: a driver that writes the ID only in the last descriptor (spec) breaks devices that read the head (QEMU 4.2 to 9.0; QEMU 9.1 reads the last, as the spec says)",
                 head.slot, last.slot
             );
             cx.ground_truth(Code::IdPlacement, DEV, msg);

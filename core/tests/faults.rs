@@ -561,10 +561,10 @@ fn three_seg() -> BufferSpec {
 
 #[test]
 fn packed_id_placement_modes_interoperate_as_real_code_does() {
-    // Linux (ID in every descriptor) against QEMU (reads the head): fine.
+    // Linux (ID in every descriptor) against QEMU before 9.1 (reads the head): fine.
     let mut c = EngineConfig::simple(RingKind::Packed, 8, Features::NONE);
     c.driver.id_placement = IdPlacement::Every;
-    c.device.id_source = IdSource::Head;
+    c.device.id_source = IdSource::QemuPre91;
     let e = run(
         c,
         &[Op::Repeat {
@@ -574,9 +574,9 @@ fn packed_id_placement_modes_interoperate_as_real_code_does() {
     );
     assert!(e.findings.0.is_empty(), "{:?}", e.findings);
     assert_eq!(e.ledger.reclaimed, 6);
-    // Spec driver (ID only in the last) against QEMU: the head holds a stale ID.
+    // Spec driver (ID only in the last) against QEMU before 9.1: the head holds a stale ID.
     let mut c = EngineConfig::simple(RingKind::Packed, 8, Features::NONE);
-    c.device.id_source = IdSource::Head;
+    c.device.id_source = IdSource::QemuPre91;
     let e = run(
         c,
         &[Op::Repeat {
@@ -586,10 +586,25 @@ fn packed_id_placement_modes_interoperate_as_real_code_does() {
     );
     // ringside compares the head's and the last descriptor's ID bytes, which the device
     // under test does not: an interop lint, ground truth.
-    assert_eq!(
-        one(&e, Code::IdPlacement).source,
-        FindingSource::GroundTruth
+    let f = one(&e, Code::IdPlacement);
+    assert_eq!(f.source, FindingSource::GroundTruth);
+    // It says when and where the head-reading device existed.
+    assert!(
+        f.message
+            .contains("(QEMU 4.2 to 9.0; QEMU 9.1 reads the last"),
+        "{}",
+        f.message
     );
+    // The same spec driver against today's QEMU (and the spec's default device): clean.
+    let e = run(
+        EngineConfig::simple(RingKind::Packed, 8, Features::NONE),
+        &[Op::Repeat {
+            times: 3,
+            ops: round(three_seg(), 2),
+        }],
+    );
+    assert!(e.findings.0.is_empty(), "{:?}", e.findings);
+    assert_eq!(e.ledger.reclaimed, 6);
 }
 
 #[test]
