@@ -1466,18 +1466,22 @@ fn cache_pane(
     let buffers = session.state().ledger.reclaimed;
     let per = if buffers > 0 {
         format!(
-            ", {:.1} per buffer over {buffers}",
-            t.transfers() as f64 / buffers as f64
+            "; per buffer {:.1} and {:.1} over {buffers}",
+            t.transfers() as f64 / buffers as f64,
+            t.invalidations() as f64 / buffers as f64
         )
     } else {
         String::new()
     };
+    // Transfers are the talk's misses; invalidations (a store to a line the other side holds
+    // clean) are coherence messages without data, shown beside them, not added to them.
     let summary = format!(
-        "{}B lines: {} transfers (drv→dev {}, dev→drv {}){per}",
+        "{}B lines: {} transfers (drv→dev {}, dev→drv {}), {} invalidations{per}",
         model.line_size(),
         t.transfers(),
         t.driver_to_device(),
-        t.device_to_driver()
+        t.device_to_driver(),
+        t.invalidations(),
     );
     let Some(layout) = layout else {
         return CachePane {

@@ -234,3 +234,29 @@ fn in_order_ownership_follows_used_idx_not_the_entries_written() {
         assert_eq!(s.used.rows[slot].owner, Owner::Driver, "used.ring[{slot}]");
     }
 }
+
+#[test]
+fn the_cache_pane_shows_transfers_and_invalidations_apart() {
+    // split-unbatched at its end: about 5 transfers per buffer (the talk's misses) and about 5
+    // invalidations (stores to lines the other side held clean), two counts, not one sum.
+    let sc = ringside_core::scenario::Scenario::find("split-unbatched").unwrap();
+    let mut ui = Ui::with_scenario("split-unbatched", sc).unwrap();
+    ui.apply(Command::Last);
+    let s = ui.frame(FrameOptions::default()).main.cache.summary;
+    let number_before = |word: &str| -> u64 {
+        let at = s.find(word).unwrap_or_else(|| panic!("no `{word}` in {s}"));
+        s[..at].split_whitespace().last().unwrap().parse().unwrap()
+    };
+    let (transfers, invalidations) = (number_before(" transfers"), number_before(" invalidations"));
+    let t = *ui.session().cache().totals();
+    assert_eq!(
+        (transfers, invalidations),
+        (t.transfers(), t.invalidations()),
+        "{s}"
+    );
+    // Both near 5 per buffer over the 512 buffers, and not the same count.
+    assert!((4.5..5.5).contains(&(transfers as f64 / 512.0)), "{s}");
+    assert!((4.5..5.5).contains(&(invalidations as f64 / 512.0)), "{s}");
+    assert_ne!(transfers, invalidations);
+    assert!(s.contains("over 512"), "{s}");
+}

@@ -80,11 +80,13 @@ fn summary(r: &Report) -> String {
     let opt = |v: Option<f64>| v.map(num).unwrap_or_else(|| "n/a".into());
     let _ = writeln!(
         o,
-        "cache (model)  {} misses, {} per buffer ({} driver->device, {} device->driver); {} cycles/buffer with {:?} caches, {} with the other topology",
+        "cache (model)  {} misses, {} per buffer ({} driver->device, {} device->driver); {} invalidations, {} per buffer; {} cycles/buffer with {:?} caches, {} with the other topology",
         c.misses,
         opt(c.misses_per_buffer),
         c.driver_to_device,
         c.device_to_driver,
+        c.invalidations,
+        opt(c.invalidations_per_buffer),
         opt(c.cycles_per_buffer),
         c.topology,
         opt(c.other_topology_cycles_per_buffer),
@@ -174,6 +176,7 @@ fn summary(r: &Report) -> String {
 const COMPARED: &[Metric] = &[
     Metric::Buffers,
     Metric::MissesPerBuffer,
+    Metric::InvalidationsPerBuffer,
     Metric::CyclesPerBuffer,
     Metric::Steps,
     Metric::Accesses,

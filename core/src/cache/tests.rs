@@ -162,7 +162,7 @@ fn per_batch(mut run: impl FnMut(&mut Stream, u64, u64), per: u64, batches: u64)
 fn split_unbatched_moves_five_lines_per_buffer() {
     // desc, avail.ring, avail.idx lines: written by the driver, then first loaded by the
     // device (one load-HITM each); used.ring and used.idx: written by the device, loaded by the
-    // driver (one each). The writer's next store finds a line both hold clean: an upgrade, not
+    // driver (one each). The writer's next store finds a line both hold clean: an invalidation, not
     // a transfer. 5 per buffer. First touches are not counted, but even buffer 0's lines are
     // written by one side before the other reads them, so buffer 0 costs 5 too. Two laps of a
     // 64-entry ring so line reuse across laps is covered.
@@ -182,7 +182,10 @@ fn split_unbatched_moves_five_lines_per_buffer() {
     assert_eq!(t.driver.store_invalidate + t.device.store_invalidate, 0);
     // Every line is re-written after the other side read it, except each line's first write
     // (cold): desc 16 lines, avail ring 2, avail idx 1, used ring 8, used idx 1 = 28 cold.
-    assert_eq!(t.driver.upgrades + t.device.upgrades, 5 * 128 - 28);
+    assert_eq!(
+        t.driver.invalidations + t.device.invalidations,
+        5 * 128 - 28
+    );
 }
 
 #[test]
@@ -214,7 +217,7 @@ fn real_split_layout_pays_for_used_elements_straddling_lines() {
 fn packed_moves_two_lines_per_buffer_and_half_a_line_batched() {
     // One descriptor line: the driver's write is loaded by the device (1), the device's
     // in-place used write is loaded by the driver (1). Each side's stores find a line both hold
-    // clean: upgrades. 2 per buffer; batched by 4 the same line carries 4 buffers: 2 per 4.
+    // clean: invalidations. 2 per buffer; batched by 4 the same line carries 4 buffers: 2 per 4.
     let l = PackedLayout::contiguous(64, 0x10000).unwrap();
     assert_eq!(
         per_batch(|s, f, n| packed_batch(&l, s, f, n), 1, 128),
@@ -235,7 +238,7 @@ fn c2c_view_attributes_transfers_to_fields_and_agents() {
     // Line 0x1000, a packed ring's first descriptors.
     s.push(Driver, Store, 0x100e, 2, flags0); // cold: hit
     s.push(Device, Load, 0x100e, 2, flags0); // HITM (device)
-    s.push(Device, Store, 0x1018, 4, len1); // driver holds it clean: upgrade
+    s.push(Device, Store, 0x1018, 4, len1); // driver holds it clean: invalidation
     s.push(Driver, Store, 0x1010, 8, addr1); // device modified it: store invalidation (driver)
     s.push(Device, Load, 0x1010, 8, addr1); // HITM (device)
     // Line 0x2000: used.idx.
@@ -281,7 +284,7 @@ fn c2c_view_attributes_transfers_to_fields_and_agents() {
                 f.name.as_str(),
                 f.driver.store_invalidate,
                 f.device.load_hitm,
-                f.device.upgrades,
+                f.device.invalidations,
                 f.transfers,
             )
         })
@@ -357,11 +360,34 @@ fn a_store_is_modified_then_the_other_side_reads_it_shared() {
     assert_eq!(m.state(0x40), [Mesi::Exclusive, Mesi::Invalid]);
     assert_eq!(m.state(0x80), [Mesi::Modified, Mesi::Invalid]);
     let mut s = Stream::default();
-    s.push(Device, Store, 0x40, 2, Field::Other); // clean line the driver holds: upgrade
+    s.push(Device, Store, 0x40, 2, Field::Other); // clean line the driver holds: invalidation
     m.observe_all(&s.0);
     assert_eq!(m.state(0x40), [Mesi::Invalid, Mesi::Modified]);
-    assert_eq!(m.totals().device.upgrades, 1);
+    assert_eq!(m.totals().device.invalidations, 1);
     assert_eq!(m.totals().transfers(), 0);
+}
+
+#[test]
+fn a_store_to_a_line_both_hold_clean_is_an_invalidation_not_a_transfer() {
+    // The ping-pong of one line: the driver writes, the device reads (a transfer: the data
+    // moves), then the driver writes again while both hold it clean: an invalidation message,
+    // no data. Counted, reported per line and in the totals, and kept out of the transfers.
+    let mut m = CacheModel::default();
+    let mut s = Stream::default();
+    s.push(Driver, Store, 0x100, 2, Field::AvailIdx); // cold
+    s.push(Device, Load, 0x100, 2, Field::AvailIdx); // transfer to the device
+    s.push(Driver, Store, 0x100, 2, Field::AvailIdx); // both held it clean: invalidation
+    s.push(Device, Load, 0x100, 2, Field::AvailIdx); // transfer again
+    assert_eq!(m.observe_all(&s.0), 2);
+    let t = *m.totals();
+    assert_eq!((t.transfers(), t.invalidations()), (2, 1));
+    assert_eq!((t.driver.invalidations, t.device.invalidations), (1, 0));
+    let line = m.line(0x100).unwrap().summary;
+    assert_eq!((line.transfers, line.invalidations), (2, 1));
+    let report = m.report(8, &CostModel::default());
+    assert_eq!(report.invalidations, 1);
+    assert!(report.to_string().contains("2 transfers"), "{report}");
+    assert!(report.to_string().contains("1 invalidations"), "{report}");
 }
 
 #[test]
@@ -571,7 +597,7 @@ proptest! {
         let mut m = CacheModel::default();
         prop_assert_eq!(m.observe_all(&build(&only).0), 0);
         let t = m.totals();
-        prop_assert_eq!(t.driver.upgrades + t.device.upgrades, 0);
+        prop_assert_eq!(t.driver.invalidations + t.device.invalidations, 0);
     }
 
     #[test]

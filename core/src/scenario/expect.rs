@@ -79,6 +79,11 @@ pub enum Metric {
     Misses,
     /// Misses per buffer (model).
     MissesPerBuffer,
+    /// Invalidation messages (model): stores to a line the other side held clean; no data
+    /// moves, so not misses.
+    Invalidations,
+    /// Invalidations per buffer (model).
+    InvalidationsPerBuffer,
     /// Modelled memory cycles per buffer under the scenario's topology.
     CyclesPerBuffer,
     /// L1 ways the ring's descriptor area needs on its own (model).

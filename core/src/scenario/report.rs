@@ -206,6 +206,8 @@ impl Run {
             Metric::Status => Some(f64::from(r.status)),
             Metric::Misses => count(r.cache.misses),
             Metric::MissesPerBuffer => r.cache.misses_per_buffer,
+            Metric::Invalidations => count(r.cache.invalidations),
+            Metric::InvalidationsPerBuffer => r.cache.invalidations_per_buffer,
             Metric::CyclesPerBuffer => r.cache.cycles_per_buffer,
             Metric::DescWays => r.cache.l1.map(|l| l.desc_ways as f64),
             Metric::RingWays => r.cache.l1.map(|l| l.ring_ways as f64),
