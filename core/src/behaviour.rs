@@ -19,11 +19,17 @@ pub enum IdPlacement {
 /// Where a packed-ring device reads the buffer ID of an available list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum IdSource {
-    /// The last descriptor, as the spec says.
+    /// The last descriptor, as the spec says (§2.8.6: "Buffer ID is included in the last
+    /// descriptor in the list"), and as QEMU does since 9.1.
     #[default]
     Last,
-    /// The head descriptor, as QEMU does.
-    Head,
+    /// The head descriptor: QEMU from its first packed-ring support (4.2, 2019) up to 9.0.
+    /// It was fixed in 2024 ("hw/virtio: Fix obtain the buffer id from the last
+    /// descriptor", in 9.1). A compat mode for those versions, among them Debian 12's QEMU
+    /// 7.2 that recorded the traces ringside ships. Linux's driver writes the ID in every
+    /// descriptor, so it never noticed; a driver that follows the spec to the letter breaks.
+    #[serde(alias = "Head")]
+    QemuPre91,
 }
 
 /// How a packed-ring device sets WRITE in a used descriptor.
@@ -151,5 +157,17 @@ impl DeviceBehaviour {
     #[inline]
     pub fn find<T>(&self, f: impl Fn(&DeviceFault) -> Option<T>) -> Option<T> {
         self.faults.iter().find_map(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_old_name_of_the_qemu_compat_device_still_loads() {
+        let v: IdSource = ron::from_str("Head").unwrap();
+        assert_eq!(v, IdSource::QemuPre91);
+        assert_eq!(ron::to_string(&v).unwrap(), "QemuPre91");
     }
 }

@@ -57,7 +57,8 @@ pub mod code {
     pub const INDIRECT_MISUSE: &str = "indirect-misuse";
     /// Packed wrap counter disagrees with the ring.
     pub const WRAP_DESYNC: &str = "wrap-desync";
-    /// Packed buffer ID only in the last descriptor (QEMU reads the head's).
+    /// Packed buffer IDs differ between head and last descriptor: the spec (and QEMU since 9.1)
+    /// read the last, QEMU 4.2 to 9.0 the head.
     pub const BUFFER_ID_PLACEMENT: &str = "buffer-id-placement";
     /// Used packed descriptor with `len` but no WRITE flag.
     pub const USED_LEN_WITHOUT_WRITE: &str = "used-len-without-write";
@@ -181,7 +182,7 @@ pub const CATALOGUE: &[(&str, Severity, &str)] = &[
     (
         code::BUFFER_ID_PLACEMENT,
         Severity::Warning,
-        "packed chain whose head and last descriptor carry different buffer IDs",
+        "packed chain whose head and last descriptor carry different buffer IDs (QEMU 4.2 to 9.0 read the head's, the spec and QEMU 9.1 the last's)",
     ),
     (
         code::USED_LEN_WITHOUT_WRITE,

@@ -93,7 +93,8 @@ codes! {
     UsedLenTooLong = "used-len-too-long", Error;
     /// Used len is non-zero but WRITE is clear in a packed used descriptor.
     UsedLenWithoutWrite = "used-len-without-write", Warning;
-    /// The buffer ID sits only in the last descriptor, where devices that read the head miss it.
+    /// The buffer ID sits only in the last descriptor, where devices that read the head (QEMU
+    /// 4.2 to 9.0) miss it.
     IdPlacement = "id-placement", Warning;
     /// A packed descriptor's AVAIL/USED bits disagree with the wrap counter that should see them.
     WrapDesync = "wrap-desync", Error;
@@ -133,6 +134,34 @@ impl fmt::Display for Code {
     }
 }
 
+/// Who could know what a finding reports: a side reading the ring, or only ringside.
+///
+/// A tool that teaches debugging must not pass off what it knows from both sides' private
+/// state as something a real driver or device would notice. So a finding says which it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingSource {
+    /// A side found it in the bytes or registers it read, the way its real counterpart does
+    /// (QEMU's `virtio_error`, Linux's `BAD_RING`, a status read back without FEATURES_OK),
+    /// or reports what happened to itself (no room in the ring).
+    #[default]
+    Detected,
+    /// ringside's ledger and audit, which see both sides and the whole run at once: no real
+    /// driver or device could report it (a buffer written while the other side owns it, a
+    /// batch exposed before it was whole, a notification that was due and not sent, work
+    /// nobody will wake up for). The UIs show it apart, as the engine's ground truth.
+    GroundTruth,
+}
+
+impl fmt::Display for FindingSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FindingSource::Detected => "detected",
+            FindingSource::GroundTruth => "ground truth",
+        })
+    }
+}
+
 /// One recorded violation or notable event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
@@ -146,6 +175,9 @@ pub struct Finding {
     pub agent: Option<Agent>,
     /// The message, in the words QEMU or Linux would use.
     pub message: String,
+    /// Found by a side, or known only to ringside.
+    #[serde(default)]
+    pub source: FindingSource,
 }
 
 impl fmt::Display for Finding {
@@ -153,6 +185,9 @@ impl fmt::Display for Finding {
         write!(f, "step {}: {} [{}]", self.step, self.severity, self.code)?;
         if let Some(a) = self.agent {
             write!(f, " {a}")?;
+        }
+        if self.source == FindingSource::GroundTruth {
+            f.write_str(" (ground truth)")?;
         }
         write!(f, ": {}", self.message)
     }
@@ -163,14 +198,30 @@ impl fmt::Display for Finding {
 pub struct Findings(pub Vec<Finding>);
 
 impl Findings {
-    /// Records a finding with the code's own severity.
+    /// Records a finding a side detected, with the code's own severity.
     pub fn push(&mut self, code: Code, step: u64, agent: Option<Agent>, message: String) {
+        self.record(code, step, agent, message, FindingSource::Detected);
+    }
+    /// Records a finding only ringside's ledger or audit can know (see
+    /// [`FindingSource::GroundTruth`]).
+    pub fn ground_truth(&mut self, code: Code, step: u64, agent: Option<Agent>, message: String) {
+        self.record(code, step, agent, message, FindingSource::GroundTruth);
+    }
+    fn record(
+        &mut self,
+        code: Code,
+        step: u64,
+        agent: Option<Agent>,
+        message: String,
+        source: FindingSource,
+    ) {
         self.0.push(Finding {
             code,
             severity: code.severity(),
             step,
             agent,
             message,
+            source,
         });
     }
     /// Whether any finding has this code.

@@ -22,6 +22,18 @@ pub const VIRTQ_DESC_F_NEXT: u16 = 1;
 pub const VIRTQ_DESC_F_WRITE: u16 = 2;
 /// Descriptor flag: the buffer holds a table of descriptors.
 pub const VIRTQ_DESC_F_INDIRECT: u16 = 4;
+/// Where Linux's modern virtio-pci driver starts the split used ring: at the next multiple of
+/// `SMP_CACHE_BYTES` (64 on x86) after the available ring (`vp_modern_create_virtqueue` passes
+/// it to `vring_create_virtqueue`, and `vring_init` rounds up to it), so the avail ring's tail
+/// and the used ring's header never share a cache line. The QEMU captures in `traces/` show it:
+/// every split queue's used ring is 64-byte aligned, 26 to 58 bytes after the avail ring.
+pub const LINUX_USED_ALIGN: u64 = 64;
+/// The legacy (0.9) interface's Queue Align on PCI: the used ring starts on the next 4096-byte
+/// page (`VIRTIO_PCI_VRING_ALIGN`, Linux's `vring_size`).
+pub const LEGACY_USED_ALIGN: u64 = 4096;
+/// The least alignment the spec allows for the split used ring.
+pub const MIN_USED_ALIGN: u64 = 4;
+
 /// Packed descriptor flag AVAIL (a mask, bit 7; Linux's header gives the shift 7).
 pub const VIRTQ_DESC_F_AVAIL: u16 = 1 << 7;
 /// Packed descriptor flag USED (a mask, bit 15; Linux's header gives the shift 15).
@@ -211,6 +223,14 @@ pub enum LayoutError {
         /// Required alignment.
         align: u64,
     },
+    /// The used ring alignment asked for is not a power of 2 of at least 4.
+    #[error(
+        "used ring alignment {align} must be a power of 2 of at least 4 bytes (virtio 1.2 §2.7: the used ring is 4-byte aligned; Linux uses 64, legacy 4096)"
+    )]
+    UsedAlign {
+        /// The alignment asked for.
+        align: u64,
+    },
     /// Two areas overlap.
     #[error("{a} [{a_start:#x}, {a_end:#x}) overlaps {b} [{b_start:#x}, {b_end:#x})")]
     Overlap {
@@ -315,12 +335,26 @@ impl SplitLayout {
         Ok(l)
     }
 
-    /// The three areas packed one after another from `base` (modern layout), each aligned.
+    /// The three areas one after another from `base` as Linux's modern driver lays them out:
+    /// [`contiguous_aligned`](Self::contiguous_aligned) with the used ring on the next
+    /// 64-byte boundary ([`LINUX_USED_ALIGN`]).
     pub fn contiguous(size: u32, base: u64) -> Result<Self, LayoutError> {
+        Self::contiguous_aligned(size, base, LINUX_USED_ALIGN)
+    }
+
+    /// The three areas one after another from `base`: the table 16-byte aligned, the
+    /// available ring right after it, the used ring at the next multiple of `used_align` after
+    /// that (Linux's `vring_init`). `used_align` is a power of 2 of at least 4: 4 packs the
+    /// used ring as tightly as the spec allows, which puts the avail ring's tail and the used
+    /// ring's header in one cache line that both sides write.
+    pub fn contiguous_aligned(size: u32, base: u64, used_align: u64) -> Result<Self, LayoutError> {
+        if !used_align.is_power_of_two() || used_align < MIN_USED_ALIGN {
+            return Err(LayoutError::UsedAlign { align: used_align });
+        }
         let q = u64::from(check_size(RingKind::Split, size)?);
         let desc = base.next_multiple_of(16);
         let avail = desc + 16 * q;
-        let used = (avail + 6 + 2 * q).next_multiple_of(4);
+        let used = (avail + 6 + 2 * q).next_multiple_of(used_align);
         Self::new(size, desc, avail, used)
     }
 
@@ -332,6 +366,10 @@ impl SplitLayout {
         Self::new(size, base, avail, used)
     }
 
+    /// Which layout this is.
+    pub fn kind(&self) -> RingKind {
+        RingKind::Split
+    }
     /// Bytes of the descriptor table.
     pub fn desc_bytes(&self) -> u64 {
         DESC_SIZE * u64::from(self.size)
@@ -455,6 +493,10 @@ impl PackedLayout {
         Self::new(size, desc, desc + 16 * q, desc + 16 * q + 4)
     }
 
+    /// Which layout this is.
+    pub fn kind(&self) -> RingKind {
+        RingKind::Packed
+    }
     /// Bytes of the descriptor ring.
     pub fn desc_bytes(&self) -> u64 {
         DESC_SIZE * u64::from(self.size)
@@ -550,7 +592,7 @@ mod tests {
 
     #[test]
     fn split_offsets_match_the_spec_structs() {
-        let l = SplitLayout::contiguous(256, 0x10000).unwrap();
+        let l = SplitLayout::contiguous_aligned(256, 0x10000, MIN_USED_ALIGN).unwrap();
         assert_eq!(l.avail, 0x10000 + 4096);
         assert_eq!(l.avail_ring(5), l.avail + 4 + 10);
         assert_eq!(l.used_event(), l.avail + 4 + 512);
@@ -569,6 +611,31 @@ mod tests {
         assert_eq!(l.field_at(l.used_event()), Some(Field::UsedEvent));
         assert_eq!(l.field_at(l.avail_event() + 1), Some(Field::AvailEvent));
         assert_eq!(l.field_at(l.used + l.used_bytes()), None);
+    }
+
+    #[test]
+    fn the_default_layout_is_where_linux_put_the_captured_rings() {
+        // traces/split-default/qmp.jsonl (QEMU 7.2, Linux guest, modern virtio-pci): a
+        // 256-entry queue at 0x29e0000 has its avail ring at 0x29e1000 and its used ring at
+        // 0x29e1240, the first 64-byte boundary after the avail ring's 518 bytes; a 64-entry
+        // queue at 0x2bfb000: avail 0x2bfb400, used 0x2bfb4c0; 8 entries at 0x2b8f000: avail
+        // 0x2b8f080, used 0x2b8f0c0.
+        for (q, desc, avail, used) in [
+            (256, 0x29e_0000, 0x29e_1000, 0x29e_1240),
+            (64, 0x2bf_b000, 0x2bf_b400, 0x2bf_b4c0),
+            (8, 0x2b8_f000, 0x2b8_f080, 0x2b8_f0c0),
+        ] {
+            let l = SplitLayout::contiguous(q, desc).unwrap();
+            assert_eq!((l.desc, l.avail, l.used), (desc, avail, used), "Q={q}");
+        }
+        // The spec's minimum packs the used ring 4 bytes after used_event.
+        let l = SplitLayout::contiguous_aligned(256, 0x29e_0000, 4).unwrap();
+        assert_eq!(l.used, 0x29e_1208);
+        assert!(matches!(
+            SplitLayout::contiguous_aligned(8, 0, 48),
+            Err(LayoutError::UsedAlign { align: 48 })
+        ));
+        assert!(SplitLayout::contiguous_aligned(8, 0, 2).is_err());
     }
 
     #[test]

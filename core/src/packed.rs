@@ -131,7 +131,9 @@ impl PackedDriver {
         buf: &BufferSpec,
     ) -> Result<Option<u16>, Halt> {
         let indirect = buf.indirect
-            && (cx.has(Features::INDIRECT_DESC) || cx.driver().has(DriverFault::NestedIndirect));
+            && (cx.has(Features::INDIRECT_DESC)
+                || cx.driver().has(DriverFault::NestedIndirect)
+                || cx.driver().has(DriverFault::IndirectWithNext));
         let segs = buf.chain_order(cx.driver().has(DriverFault::WritableFirst));
         let n = buf.segments();
         let need = if indirect { 1 } else { n as u16 };
@@ -148,13 +150,7 @@ impl PackedDriver {
             return Ok(None);
         }
         let id = match (reuse, self.order.front()) {
-            (true, Some(&outstanding)) => {
-                let msg = format!(
-                    "driver made buffer ID {outstanding} available while it is still outstanding"
-                );
-                cx.finding(Code::IdReused, DRV, msg);
-                outstanding
-            }
+            (true, Some(&outstanding)) => outstanding,
             _ => match self.free_ids.pop() {
                 Some(id) => id,
                 None => return Ok(None),
@@ -199,7 +195,11 @@ impl PackedDriver {
                 .store(DRV, f(DescPart::Len), base + 8, 4, len.into(), p)?;
             cx.bus
                 .store(DRV, f(DescPart::Id), base + 12, 2, id.into(), p)?;
-            let flags = VIRTQ_DESC_F_INDIRECT | avail_flags(first.wrap);
+            let mut flags = VIRTQ_DESC_F_INDIRECT | avail_flags(first.wrap);
+            if cx.driver().has(DriverFault::IndirectWithNext) {
+                // The fault: a stray NEXT on the indirect descriptor, as if a list went on.
+                flags |= VIRTQ_DESC_F_NEXT;
+            }
             self.pending.push((first.slot, flags));
         } else {
             let mut pos = first;
@@ -362,7 +362,14 @@ impl PackedDriver {
                 cx.finding(Code::UsedIdOutOfRange, DRV, format!("id {id} out of range"));
                 return Ok(done);
             }
-            let Some(pos) = self.order.iter().position(|&o| o == id) else {
+            // Linux's test: the ID's desc_state still holds a buffer.
+            let outstanding = self.ids[usize::from(id)].is_some();
+            let Some(pos) = self
+                .order
+                .iter()
+                .position(|&o| o == id)
+                .filter(|_| outstanding)
+            else {
                 cx.finding(
                     Code::UsedIdNotOutstanding,
                     DRV,
@@ -548,7 +555,7 @@ impl PackedDevice {
             let len = cx.bus.load(DEV, ff(DescPart::Len), base + 8, 4, p)? as u32;
             let last = flags & VIRTQ_DESC_F_NEXT == 0;
             let read_id = match cx.device().id_source {
-                IdSource::Head => n == 1,
+                IdSource::QemuPre91 => n == 1,
                 IdSource::Last => last,
             };
             let mut id = None;
@@ -641,7 +648,7 @@ impl PackedDevice {
             }
             if last {
                 let id = id.or(head_id).unwrap_or(0);
-                if n > 1 && cx.device().id_source == IdSource::Head {
+                if n > 1 && cx.device().id_source == IdSource::QemuPre91 {
                     self.lint_id_placement(cx, l, head, pos, id);
                 }
                 return Ok(Some(Chain {
@@ -655,9 +662,9 @@ impl PackedDevice {
         }
     }
 
-    /// Interop lint: the spec puts the buffer ID in the last descriptor, QEMU reads the head.
-    /// Compares the two places (without a recorded access: this is ringside looking, not the
-    /// device) and says when they disagree.
+    /// Interop lint for the `QemuPre91` compat device: the spec puts the buffer ID in the last
+    /// descriptor, QEMU 4.2 to 9.0 read the head's. Compares the two places (without a
+    /// recorded access: this is ringside looking, not the device) and says when they disagree.
     fn lint_id_placement(
         &self,
         cx: &mut Ctx<'_>,
@@ -670,10 +677,10 @@ impl PackedDevice {
         let last_id = cx.bus.mem.read_le(l.desc(last.slot) + 12, 2) as u16;
         if head_id != last_id {
             let msg = format!(
-                "buffer ID differs between head desc[{}] ({head_id}) and last desc[{}] ({last_id}); this device used {used}: a driver that writes the ID only in the last descriptor (spec) breaks devices that read the head (QEMU)",
+                "buffer ID differs between head desc[{}] ({head_id}) and last desc[{}] ({last_id}); this device used {used}: a driver that writes the ID only in the last descriptor (spec) breaks devices that read the head (QEMU 4.2 to 9.0; QEMU 9.1 reads the last, as the spec says)",
                 head.slot, last.slot
             );
-            cx.finding(Code::IdPlacement, DEV, msg);
+            cx.ground_truth(Code::IdPlacement, DEV, msg);
         }
     }
 
@@ -740,10 +747,21 @@ impl PackedDevice {
         if len > 0 && cx.device().used_write == UsedWriteFlag::Spec {
             flags |= VIRTQ_DESC_F_WRITE;
         }
-        self.pending.push(PendingUsed {
-            slot: pos.slot,
-            flags,
-        });
+        if cx.device().has(DeviceFault::EarlyPublish) {
+            // The fault: each used descriptor's flags go out as soon as it is written, the
+            // batch's first one first, so a polling driver can see part of the batch.
+            let f = Field::Desc {
+                index: pos.slot,
+                part: DescPart::Flags,
+            };
+            let r = Ordering::Release;
+            cx.bus.store(DEV, f, base + 14, 2, flags.into(), r)?;
+        } else {
+            self.pending.push(PendingUsed {
+                slot: pos.slot,
+                flags,
+            });
+        }
         self.next_used = pos.advance(skip, l.size);
         self.unpublished = self.unpublished.wrapping_add(skip);
         Ok(())
@@ -752,16 +770,6 @@ impl PackedDevice {
     /// Stores the pending used flags, the first one last, so a batch is seen whole.
     #[inline(always)]
     pub(crate) fn publish(&mut self, cx: &mut Ctx<'_>, l: &PackedLayout) -> Result<(), Halt> {
-        if cx.device().has(DeviceFault::EarlyPublish) && self.pending.len() > 1 {
-            // The fault: the first descriptor's flags go first, exposing the batch piecemeal.
-            self.pending.reverse();
-            let msg = format!(
-                "device stored the first used descriptor's flags (slot {}) before the other {} of its batch: a driver polling now sees a partial request",
-                self.pending.last().map_or(0, |u| u.slot),
-                self.pending.len() - 1
-            );
-            cx.finding(Code::PartialPublication, DEV, msg);
-        }
         while let Some(u) = self.pending.pop() {
             let order = if self.pending.is_empty() {
                 Ordering::Release
@@ -779,6 +787,26 @@ impl PackedDevice {
         self.unpublished = 0;
         self.published = self.next_used;
         Ok(())
+    }
+
+    /// What ringside sees in memory after a completion and before the device's publish: the
+    /// batch's first used descriptor already marked used while the batch has more than one
+    /// (its flags were stored before the others': a driver polling in between saw part of
+    /// the batch). Under IN_ORDER one descriptor covers the batch and shows it whole. Read
+    /// without a recorded access: ringside looking.
+    pub(crate) fn exposed_early(&self, cx: &mut Ctx<'_>, l: &PackedLayout) -> Option<String> {
+        if cx.has(Features::IN_ORDER) {
+            return None;
+        }
+        let at = self.published;
+        let flags = cx.bus.mem.read_le(l.desc(at.slot) + 14, 2) as u16;
+        (self.unpublished > 0 && is_used(flags, at.wrap)).then(|| {
+            format!(
+                "desc[{}] is marked used (flags {}) before the device published its batch: a driver polling during the batch saw it before the rest",
+                at.slot,
+                bits_code(flags)
+            )
+        })
     }
 
     /// Decides whether to interrupt (QEMU's `vring_packed_need_event`, with the lap fixup:

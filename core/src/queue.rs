@@ -208,6 +208,11 @@ impl Ctx<'_> {
         let step = self.bus.steps();
         self.findings.push(code, step, Some(agent), message);
     }
+    /// A finding no real peer could make: ringside's own view of both sides.
+    pub fn ground_truth(&mut self, code: Code, agent: Agent, message: String) {
+        let step = self.bus.steps();
+        self.findings.ground_truth(code, step, Some(agent), message);
+    }
 }
 
 /// Where the driver puts buffer payloads and indirect tables: a fixed stride per descriptor
@@ -346,13 +351,7 @@ pub(crate) fn device_writes(
     if cx.device().has(DeviceFault::WriteReadable)
         && let Some(s) = chain.segments.iter().find(|s| !s.write)
     {
-        cx.bus
-            .store_payload(Agent::Device, chain.id, s.addr, s.len, 0xee)?;
-        let msg = format!(
-            "device wrote {} bytes into device-readable buffer {:#x} of chain {}",
-            s.len, s.addr, chain.id
-        );
-        cx.finding(Code::DeviceWroteReadable, Agent::Device, msg);
+        dma_write(cx, chain.id, s, s.len, 0xee)?;
     }
     if cx.device().touch_payload {
         let mut left = len;
@@ -361,12 +360,27 @@ pub(crate) fn device_writes(
                 break;
             }
             let n = left.min(s.len);
-            cx.bus
-                .store_payload(Agent::Device, chain.id, s.addr, n, 0xd0)?;
+            dma_write(cx, chain.id, s, n, 0xd0)?;
             left -= n;
         }
     }
     Ok(len)
+}
+
+/// One payload write by the device into segment `s` of chain `id`. A write into a
+/// device-readable segment breaks §2.7.5.1 ("MUST NOT write to a device-readable buffer"); no
+/// driver re-reads what it offered to find out (an IOMMU mapping the buffer read-only for
+/// the device would fault), so ringside reports it as its own ground truth.
+fn dma_write(cx: &mut Ctx<'_>, id: u16, s: &Segment, n: u32, byte: u8) -> Result<(), Halt> {
+    cx.bus.store_payload(Agent::Device, id, s.addr, n, byte)?;
+    if !s.write {
+        let msg = format!(
+            "device wrote {n} bytes into device-readable buffer {:#x} of chain {id}",
+            s.addr
+        );
+        cx.ground_truth(Code::DeviceWroteReadable, Agent::Device, msg);
+    }
+    Ok(())
 }
 
 /// The 32-bit value a driver writes with NOTIFICATION_DATA: queue index in bits 0..16, then

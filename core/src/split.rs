@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::behaviour::{DeviceFault, DriverFault};
+use crate::detect;
 use crate::features::Features;
 use crate::finding::Code;
 use crate::layout::{
@@ -63,6 +64,11 @@ pub struct SplitDriver {
     pub order: VecDeque<u16>,
     /// Whether used-buffer notifications are wanted.
     pub callbacks: bool,
+    /// IN_ORDER: the used entry read at the start of a batch, `(id, len)`, until the buffer
+    /// it names is reclaimed (Linux's `vq->batch_last`). Every buffer before it in ring order
+    /// is used too, with its whole writable length.
+    #[serde(default)]
+    pub batch_last: Option<(u16, u32)>,
 }
 
 /// The `num` descriptors of the chain starting at `head`, following the driver's own record
@@ -89,6 +95,7 @@ impl SplitDriver {
             chain_next: vec![0; usize::from(size)],
             order: VecDeque::new(),
             callbacks: true,
+            batch_last: None,
         }
     }
 
@@ -188,13 +195,6 @@ impl SplitDriver {
                 }
             }
         };
-        if reuse {
-            cx.finding(
-                Code::OwnershipViolation,
-                DRV,
-                format!("driver reused desc[{head}] while the device still owns it"),
-            );
-        }
         if indirect {
             let table = cx.alloc().table(head);
             for k in 0..n {
@@ -255,13 +255,13 @@ impl SplitDriver {
         cx.bus
             .store(DRV, f, l.avail_ring(slot), 2, entry.into(), Ordering::Plain)?;
         self.avail_idx = self.avail_idx.wrapping_add(1);
-        if !reuse {
-            self.heads[usize::from(head)] = Some(HeadState {
-                num: need as u16,
-                writable: buf.writable_bytes(),
-            });
-            self.order.push_back(head);
-        }
+        // The faulty reuse records the new buffer over the old one's state, as Linux's
+        // desc_state[head] would be overwritten: the head is now listed twice.
+        self.heads[usize::from(head)] = Some(HeadState {
+            num: need as u16,
+            writable: buf.writable_bytes(),
+        });
+        self.order.push_back(head);
         Ok(Some(head))
     }
 
@@ -392,76 +392,11 @@ impl SplitDriver {
             );
             return Ok(0);
         }
-        let mut done = 0;
-        let in_order = cx.has(Features::IN_ORDER);
-        while self.last_used != used && done < max {
-            // Under IN_ORDER the device may write only the last entry of a batch; the driver
-            // reads that entry and infers the rest.
-            let slot = if in_order {
-                used.wrapping_add(u16::MAX).slot(l.size)
-            } else {
-                self.last_used.slot(l.size)
-            };
-            let base = l.used_elem(slot);
-            let id = cx
-                .bus
-                .load(DRV, Field::UsedId(slot), base, 4, Ordering::Plain)?
-                as u32;
-            let len = cx
-                .bus
-                .load(DRV, Field::UsedLen(slot), base + 4, 4, Ordering::Plain)?
-                as u32;
-            let known = self.heads.get(id as usize).is_some_and(Option::is_some);
-            if id >= u32::from(l.size) || !known {
-                let msg = if id >= u32::from(l.size) {
-                    (Code::UsedIdOutOfRange, format!("id {id} out of range"))
-                } else {
-                    (
-                        Code::UsedIdNotOutstanding,
-                        format!("id {id} is not a head!"),
-                    )
-                };
-                cx.finding(msg.0, DRV, msg.1);
-                self.last_used = self.last_used.wrapping_add(1);
-                done += 1;
-                continue;
-            }
-            let head = id as u16;
-            // Under IN_ORDER one entry stands for every chain added before it too.
-            let mut n = 0u16;
-            let mut last = None;
-            while let Some(h) = if in_order {
-                self.order.pop_front()
-            } else {
-                None
-            } {
-                last = self.release(h);
-                n += 1;
-                if h == head {
-                    break;
-                }
-            }
-            if !in_order {
-                if self.order.front() == Some(&head) {
-                    self.order.pop_front();
-                } else if let Some(p) = self.order.iter().position(|&h| h == head) {
-                    self.order.remove(p);
-                }
-                last = self.release(head);
-                n = 1;
-            }
-            if let Some(st) = last
-                && len > st.writable
-            {
-                cx.finding(
-                    Code::UsedLenTooLong,
-                    DRV,
-                    format!("used len {len} is larger than in buflen {}", st.writable),
-                );
-            }
-            self.last_used = self.last_used.wrapping_add(n);
-            done += n;
-        }
+        let done = if cx.has(Features::IN_ORDER) {
+            self.reclaim_in_order(cx, l, used, max)?
+        } else {
+            self.reclaim_any_order(cx, l, used, max)?
+        };
         if cx.has(Features::EVENT_IDX) && self.callbacks && done > 0 {
             let v = self.last_used.0;
             cx.bus.store(
@@ -474,6 +409,117 @@ impl SplitDriver {
             )?;
         }
         Ok(done)
+    }
+
+    /// Reclaims used entries one by one, each naming its own head, in any order (Linux's
+    /// `virtqueue_get_buf_ctx_split`). Returns how many entries were consumed.
+    #[inline(always)]
+    fn reclaim_any_order(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        l: &SplitLayout,
+        used: RingIdx,
+        max: u16,
+    ) -> Result<u16, Halt> {
+        let mut done = 0;
+        while self.last_used != used && done < max {
+            let slot = self.last_used.slot(l.size);
+            let Some((head, len)) = self.used_entry(cx, l, slot)? else {
+                self.last_used = self.last_used.wrapping_add(1);
+                done += 1;
+                continue;
+            };
+            if self.order.front() == Some(&head) {
+                self.order.pop_front();
+            } else if let Some(p) = self.order.iter().position(|&h| h == head) {
+                self.order.remove(p);
+            }
+            let st = self.release(head);
+            self.check_len(cx, st, len);
+            self.last_used = self.last_used.wrapping_add(1);
+            done += 1;
+        }
+        Ok(done)
+    }
+
+    /// Reclaims under IN_ORDER the way Linux's `virtqueue_get_buf_ctx_split_in_order` does
+    /// (spec §2.7.9): buffers come back in the order they were made available, and the
+    /// device may write one used entry per batch, at the batch's first slot, naming the
+    /// batch's last buffer. So the driver reads the entry at `last_used` when a batch starts,
+    /// then gives back buffers in order, one per used index, until it reaches the one the
+    /// entry names; the others are used whole. Returns how many were reclaimed.
+    fn reclaim_in_order(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        l: &SplitLayout,
+        used: RingIdx,
+        max: u16,
+    ) -> Result<u16, Halt> {
+        let mut done = 0;
+        while done < max && (self.batch_last.is_some() || self.last_used != used) {
+            let (last_id, last_len) = match self.batch_last {
+                Some(b) => b,
+                None => {
+                    let slot = self.last_used.slot(l.size);
+                    let Some(entry) = self.used_entry(cx, l, slot)? else {
+                        self.last_used = self.last_used.wrapping_add(1);
+                        done += 1;
+                        continue;
+                    };
+                    self.batch_last = Some(entry);
+                    entry
+                }
+            };
+            let Some(head) = self.order.pop_front() else {
+                self.batch_last = None;
+                break;
+            };
+            let st = self.release(head);
+            if head == last_id {
+                self.batch_last = None;
+                self.check_len(cx, st, last_len);
+            }
+            self.last_used = self.last_used.wrapping_add(1);
+            done += 1;
+        }
+        Ok(done)
+    }
+
+    /// Reads `used.ring[slot]` and checks its id the way Linux's `BAD_RING` checks do:
+    /// `(head, len)`, or `None` (with a finding) when the id is no outstanding head.
+    fn used_entry(
+        &self,
+        cx: &mut Ctx<'_>,
+        l: &SplitLayout,
+        slot: u16,
+    ) -> Result<Option<(u16, u32)>, Halt> {
+        let base = l.used_elem(slot);
+        let id = cx
+            .bus
+            .load(DRV, Field::UsedId(slot), base, 4, Ordering::Plain)? as u32;
+        let len =
+            cx.bus
+                .load(DRV, Field::UsedLen(slot), base + 4, 4, Ordering::Plain)? as u32;
+        if id >= u32::from(l.size) {
+            cx.finding(Code::UsedIdOutOfRange, DRV, format!("id {id} out of range"));
+            return Ok(None);
+        }
+        if !self.heads.get(id as usize).is_some_and(Option::is_some) {
+            let msg = format!("id {id} is not a head!");
+            cx.finding(Code::UsedIdNotOutstanding, DRV, msg);
+            return Ok(None);
+        }
+        Ok(Some((id as u16, len)))
+    }
+
+    /// Linux's check of a used length against what the buffer offered.
+    fn check_len(&self, cx: &mut Ctx<'_>, st: Option<HeadState>, len: u32) {
+        if let Some(st) = st
+            && len > st.writable
+        {
+            let msg = format!("used len {len} is larger than in buflen {}", st.writable);
+            cx.finding(Code::UsedLenTooLong, DRV, msg);
+        }
     }
 }
 
@@ -507,7 +553,9 @@ pub struct SplitDevice {
     pub used_idx: RingIdx,
     /// The last value stored to `used.idx`.
     pub published: RingIdx,
-    /// `used.idx` at the last interrupt decision (QEMU's `signalled_used`).
+    /// `used.idx` at the last interrupt decision (QEMU's `signalled_used`); `None` until the
+    /// first decision and after [`publish`](Self::publish) forgets it (QEMU's
+    /// `signalled_used_valid` false).
     pub signalled: Option<RingIdx>,
     /// Chains popped and not yet completed, in pop order.
     pub inflight: VecDeque<Chain>,
@@ -761,7 +809,8 @@ impl SplitDevice {
 
     /// Completes `count` outstanding chains: writes the payload (if configured) and the used
     /// ring entries, without publishing `used.idx` (QEMU's `virtqueue_fill`). Under IN_ORDER
-    /// only the last entry of the batch is written. Returns how many were completed.
+    /// one entry stands for the batch: the last buffer's id and len, at the batch's first
+    /// slot (§2.7.9). Returns how many were completed.
     #[inline(always)]
     pub(crate) fn complete(
         &mut self,
@@ -782,69 +831,99 @@ impl SplitDevice {
             done,
             &mut batch,
         )?;
-        let in_order = cx.has(Features::IN_ORDER);
-        let early = cx.device().has(DeviceFault::EarlyPublish);
         let n = batch.len() as u16;
-        for (k, &(id, len, _)) in batch.iter().enumerate() {
-            if in_order && k + 1 < batch.len() {
-                continue;
+        if cx.has(Features::IN_ORDER) {
+            // §2.7.9: one entry for the whole batch, naming its last buffer, written where the
+            // batch starts; the device then skips forward by the batch (`used_idx += n`).
+            if let Some(&(id, len, _)) = batch.last() {
+                self.write_used(cx, l, self.used_idx.slot(l.size), id, len)?;
             }
-            let slot = self.used_idx.wrapping_add(k as u16).slot(l.size);
-            let base = l.used_elem(slot);
-            let p = Ordering::Plain;
-            cx.bus
-                .store(DEV, Field::UsedId(slot), base, 4, id.into(), p)?;
-            cx.bus
-                .store(DEV, Field::UsedLen(slot), base + 4, 4, len.into(), p)?;
-            if early && k + 1 < batch.len() {
-                self.publish_early(cx, l, k + 1, batch.len())?;
+        } else {
+            let early = cx.device().has(DeviceFault::EarlyPublish);
+            for (k, &(id, len, _)) in batch.iter().enumerate() {
+                let slot = self.used_idx.wrapping_add(k as u16).slot(l.size);
+                self.write_used(cx, l, slot, id, len)?;
+                if early && k + 1 < batch.len() {
+                    self.publish_early(cx, l, k + 1)?;
+                }
             }
         }
         self.used_idx = self.used_idx.wrapping_add(n);
         Ok(n)
     }
 
-    /// The `EarlyPublish` fault: publishes `used.idx` after `done` of the batch's `of` entries.
-    /// Out of line so that the usual completion does not carry its set-up.
-    #[cold]
-    #[inline(never)]
-    fn publish_early(
+    /// Stores one used element, `id` then `len` (QEMU's `vring_used_write`).
+    fn write_used(
         &self,
         cx: &mut Ctx<'_>,
         l: &SplitLayout,
-        done: usize,
-        of: usize,
+        slot: u16,
+        id: u16,
+        len: u32,
     ) -> Result<(), Halt> {
+        let base = l.used_elem(slot);
+        let p = Ordering::Plain;
+        cx.bus
+            .store(DEV, Field::UsedId(slot), base, 4, id.into(), p)?;
+        cx.bus
+            .store(DEV, Field::UsedLen(slot), base + 4, 4, len.into(), p)
+    }
+
+    /// The `EarlyPublish` fault: publishes `used.idx` after `done` entries of a batch.
+    /// Out of line so that the usual completion does not carry its set-up.
+    #[cold]
+    #[inline(never)]
+    fn publish_early(&self, cx: &mut Ctx<'_>, l: &SplitLayout, done: usize) -> Result<(), Halt> {
         let v = self.used_idx.wrapping_add(done as u16);
         let r = Ordering::Release;
         cx.bus
-            .store(DEV, Field::UsedIdx, l.used_idx(), 2, v.0.into(), r)?;
-        let msg = format!(
-            "device published used.idx = {v} after {done} of {of} entries of one batch: a driver polling now sees a partial request"
-        );
-        cx.finding(Code::PartialPublication, DEV, msg);
-        Ok(())
+            .store(DEV, Field::UsedIdx, l.used_idx(), 2, v.0.into(), r)
+    }
+
+    /// What ringside sees in memory after a completion and before the device's publish:
+    /// `used.idx` as the bytes hold it, if it has moved past what the device last published
+    /// but not over the whole batch it wrote (a driver polling meanwhile saw part of it).
+    /// Read without a recorded access: this is ringside looking, not the device.
+    pub(crate) fn exposed_early(&self, cx: &mut Ctx<'_>, l: &SplitLayout) -> Option<String> {
+        let v = RingIdx(cx.bus.mem.read_le(l.used_idx(), 2) as u16);
+        let seen = v.since(self.published);
+        (seen > 0 && seen < self.used_idx.since(self.published)).then(|| {
+            format!(
+                "used.idx reads {v} before the device published its batch of {} (last published {}): a driver polling now sees {seen} of its entries, a partial request",
+                self.used_idx.since(self.published),
+                self.published
+            )
+        })
     }
 
     /// Publishes completed entries with the release store of `used.idx` (QEMU's
-    /// `virtqueue_flush`).
+    /// `virtqueue_flush`). Like QEMU it forgets what it last signalled once `used.idx` has
+    /// run half the index space past it, where `[signalled, new)` would stop meaning "since
+    /// the last interrupt": the next check then notifies unconditionally.
     #[inline(always)]
     pub(crate) fn publish(&mut self, cx: &mut Ctx<'_>, l: &SplitLayout) -> Result<(), Halt> {
-        let v = self.used_idx.0;
+        let (old, new) = (self.published, self.used_idx);
         cx.bus.store(
             DEV,
             Field::UsedIdx,
             l.used_idx(),
             2,
-            v.into(),
+            new.0.into(),
             Ordering::Release,
         )?;
-        self.published = self.used_idx;
+        self.published = new;
+        // QEMU: `(int16_t)(new - signalled_used) < (uint16_t)(new - old)`, in int arithmetic.
+        if let Some(s) = self.signalled
+            && i32::from(new.0.wrapping_sub(s.0) as i16) < i32::from(new.since(old))
+        {
+            self.signalled = None;
+        }
         Ok(())
     }
 
     /// Decides whether the driver needs an interrupt and sends it (QEMU's
-    /// `virtio_split_should_notify`: compares against what it last signalled, never equality).
+    /// `virtio_split_should_notify`: compares against what it last signalled, never equality;
+    /// with nothing signalled yet, or forgotten, it notifies: `!signalled_used_valid`).
     pub(crate) fn interrupt(
         &mut self,
         cx: &mut Ctx<'_>,
@@ -858,12 +937,9 @@ impl SplitDevice {
                 .bus
                 .load(DEV, Field::UsedEvent, l.used_event(), 2, Ordering::Fence)?
                 as u16;
-            let old = self.signalled;
-            self.signalled = Some(new);
-            match old {
-                None => new.0 != 0 || on_empty,
-                Some(old) => vring_need_event(ev, new.0, old.0) || on_empty,
-            }
+            let old = self.signalled.replace(new);
+            let since = old.map_or(0, |o| o.0);
+            detect::split_should_notify(ev, new.0, since, old.is_some()) || on_empty
         } else {
             let fl = cx
                 .bus

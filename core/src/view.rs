@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::cache::{AgentCounts, MODEL_NOTE, Mesi};
 use crate::engine::{Engine, Ring};
 use crate::features::Features;
-use crate::finding::Severity;
+use crate::finding::{FindingSource, Severity};
 use crate::layout::{
     DESC_SIZE, PackedLayout, PackedPos, RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE, RingIdx,
     RingLayout, SplitLayout, VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT,
@@ -477,6 +477,9 @@ pub struct FindingRow {
     pub text: String,
     /// Found at the cursor (strong) or since the mark (weak).
     pub change: Change,
+    /// Detected by a side, or ringside's ground truth (shown apart: no real peer sees it).
+    #[serde(default)]
+    pub source: FindingSource,
 }
 
 /// One op on the timeline.
@@ -825,6 +828,7 @@ fn split_desc_owners(
     driver: &SplitDriver,
     device: &SplitDevice,
     b: &Bytes,
+    in_order: bool,
 ) -> Vec<Owner> {
     let q = l.size;
     let mut owners = vec![Owner::Driver; usize::from(q)];
@@ -834,9 +838,21 @@ fn split_desc_owners(
         }
     }
     // Heads the device has returned (published used entries the driver has not reclaimed).
-    let returned: Vec<u16> = (0..device.published.since(driver.last_used).min(q))
-        .map(|k| b.u32(l.used_elem(driver.last_used.wrapping_add(k).slot(q))) as u16)
-        .collect();
+    // Under IN_ORDER one entry per batch gives back every chain before it too (§2.7.9): the
+    // first `used.idx - last_used` outstanding chains, whatever the skipped slots hold.
+    let n_returned = device.published.since(driver.last_used).min(q);
+    let returned: Vec<u16> = if in_order {
+        driver
+            .order
+            .iter()
+            .take(n_returned.into())
+            .copied()
+            .collect()
+    } else {
+        (0..n_returned)
+            .map(|k| b.u32(l.used_elem(driver.last_used.wrapping_add(k).slot(q))) as u16)
+            .collect()
+    };
     let unpublished = usize::from(driver.avail_idx.since(driver.published));
     let n = driver.order.len();
     for (i, &head) in driver.order.iter().enumerate() {
@@ -884,7 +900,8 @@ fn split_pane(
     ctx: &ViewContext<'_>,
 ) -> SplitPane {
     let q = l.size;
-    let owners = split_desc_owners(l, driver, device, b);
+    let in_order = e.features().contains(Features::IN_ORDER);
+    let owners = split_desc_owners(l, driver, device, b, in_order);
     let mut descs: Vec<DescRow> = (0..q)
         .map(|i| {
             let o = owners[usize::from(i)];
@@ -1414,6 +1431,7 @@ fn findings(session: &Session, ch: &Changes, ctx: &ViewContext<'_>) -> Vec<Findi
             severity: f.severity,
             text: format!("{}: {}", f.code, f.message),
             change: ch.step(f.step, cursor, ctx),
+            source: f.source,
         })
         .collect()
 }
@@ -1566,18 +1584,22 @@ fn cache_pane(
     let buffers = session.state().ledger.reclaimed;
     let per = if buffers > 0 {
         format!(
-            ", {:.1} per buffer over {buffers}",
-            t.transfers() as f64 / buffers as f64
+            "; per buffer {:.1} and {:.1} over {buffers}",
+            t.transfers() as f64 / buffers as f64,
+            t.invalidations() as f64 / buffers as f64
         )
     } else {
         String::new()
     };
+    // Transfers are the talk's misses; invalidations (a store to a line the other side holds
+    // clean) are coherence messages without data, shown beside them, not added to them.
     let summary = format!(
-        "{}B lines: {} transfers (drv→dev {}, dev→drv {}){per}",
+        "{}B lines: {} transfers (drv→dev {}, dev→drv {}), {} invalidations{per}",
         model.line_size(),
         t.transfers(),
         t.driver_to_device(),
-        t.device_to_driver()
+        t.device_to_driver(),
+        t.invalidations(),
     );
     let Some(layout) = layout else {
         return CachePane {

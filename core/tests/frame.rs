@@ -338,3 +338,63 @@ fn packed_ids_say_where_each_buffer_is_once_used_out_of_order() {
     }
     assert!(found, "ID 8 never showed as used");
 }
+
+#[test]
+fn in_order_ownership_follows_used_idx_not_the_entries_written() {
+    // Split IN_ORDER: a batch of 4 comes back through one used entry (at slot 0, naming the
+    // last head). Once used.idx says 4, all four chains are the driver's again (§2.7.9),
+    // though used.ring[1..3] were never written.
+    let sc = ringside_core::scenario::Scenario::parse(
+        "in-order.ron",
+        r#"(title: "t", engine: (queue: (layout: Split, size: 8),
+            device_features: ["VERSION_1", "IN_ORDER"], driver_features: ["VERSION_1", "IN_ORDER"]),
+            steps: [(op: Negotiate),
+                (op: Add(buffer: (readable: [16], writable: [64]), count: 4)),
+                (op: Publish), (op: Pop(max: None)), (op: Complete(count: 4)),
+                (op: PublishUsed), (op: Reclaim(max: None))])"#,
+    )
+    .unwrap();
+    let mut ui = ScenarioUi::with_scenario("t", sc).unwrap();
+    let used = after_store(&ui, Field::UsedIdx);
+    ui.apply(Command::Goto(used - 1));
+    let s = split(&mut ui);
+    assert!(
+        s.descs.iter().all(|d| d.owner == Owner::Device),
+        "before used.idx: {:?}",
+        s.descs.iter().map(|d| d.owner).collect::<Vec<_>>()
+    );
+    assert_eq!(s.used.rows[0].entry.text, "  6    64");
+    ui.apply(Command::Step(Dir::Forward));
+    let s = split(&mut ui);
+    let owners: Vec<Owner> = s.descs.iter().map(|d| d.owner).collect();
+    assert_eq!(owners, vec![Owner::Driver; 8], "after used.idx = 4");
+    for slot in 0..4 {
+        assert_eq!(s.used.rows[slot].owner, Owner::Driver, "used.ring[{slot}]");
+    }
+}
+
+#[test]
+fn the_cache_pane_shows_transfers_and_invalidations_apart() {
+    // split-unbatched at its end: about 5 transfers per buffer (the talk's misses) and about 5
+    // invalidations (stores to lines the other side held clean), two counts, not one sum.
+    let sc = ringside_core::scenario::Scenario::embedded("split-unbatched").unwrap();
+    let mut ui = ScenarioUi::with_scenario("split-unbatched", sc).unwrap();
+    ui.apply(Command::Last);
+    let s = ui.frame(FrameOptions::default()).main.cache.summary;
+    let number_before = |word: &str| -> u64 {
+        let at = s.find(word).unwrap_or_else(|| panic!("no `{word}` in {s}"));
+        s[..at].split_whitespace().last().unwrap().parse().unwrap()
+    };
+    let (transfers, invalidations) = (number_before(" transfers"), number_before(" invalidations"));
+    let t = *ui.session().cache().totals();
+    assert_eq!(
+        (transfers, invalidations),
+        (t.transfers(), t.invalidations()),
+        "{s}"
+    );
+    // Both near 5 per buffer over the 512 buffers, and not the same count.
+    assert!((4.5..5.5).contains(&(transfers as f64 / 512.0)), "{s}");
+    assert!((4.5..5.5).contains(&(invalidations as f64 / 512.0)), "{s}");
+    assert_ne!(transfers, invalidations);
+    assert!(s.contains("over 512"), "{s}");
+}

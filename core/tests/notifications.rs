@@ -75,34 +75,121 @@ fn event_idx_kicks_once_per_device_wakeup_not_per_buffer() {
     }
 }
 
+fn round(n: u16) -> Vec<Op> {
+    vec![
+        Op::Add {
+            buffer: buf(),
+            count: n,
+        },
+        Op::Publish,
+        Op::Pop { max: None },
+        Op::Complete {
+            count: n,
+            pick: Pick::Oldest,
+            written: None,
+        },
+        Op::PublishUsed,
+    ]
+}
+
+fn split_layout(e: &Engine) -> ringside_core::layout::SplitLayout {
+    match e.ring.as_ref().unwrap() {
+        ringside_core::engine::Ring::Split { layout, .. } => *layout,
+        _ => unreachable!(),
+    }
+}
+
 #[test]
 fn a_batch_that_jumps_over_used_event_still_interrupts() {
-    // The driver asks to be told after its next used buffer (used_event = 0); the device
-    // completes three before deciding: 0 is in [0, 3), so it must interrupt (never ==).
+    // The device's first decision takes QEMU's never-signalled path, so it proves nothing
+    // about the event check. After it, the driver reclaims and arms used_event = 1 ("tell me
+    // once entry 1 is used"); the device then completes three (entries 1, 2, 3) before it
+    // decides: new = 4, old = 1, and 1 lies in [1, 4), so it must interrupt. An equality
+    // test (new == used_event + 1) would say no: only the window check passes here.
     let mut e = engine(RingKind::Split, 8, Features::EVENT_IDX);
-    apply(
-        &mut e,
-        &[
-            Op::Add {
-                buffer: buf(),
-                count: 3,
-            },
-            Op::Publish,
-            Op::Pop { max: None },
-            Op::EnableInterrupts,
-            Op::Complete {
-                count: 3,
-                pick: Pick::Oldest,
-                written: None,
-            },
-            Op::PublishUsed,
-            Op::Interrupt,
-        ],
+    apply(&mut e, &round(1));
+    apply(&mut e, &[Op::Interrupt, Op::Reclaim { max: None }]);
+    assert_eq!(
+        e.counters.interrupts_needed, 1,
+        "the first, never-signalled decision"
     );
-    assert_eq!(e.counters.interrupts_needed, 1);
-    // A second interrupt check with nothing new is suppressed.
+    let l = split_layout(&e);
+    assert_eq!(
+        e.bus.mem.read_le(l.used_event(), 2),
+        1,
+        "used_event armed at 1"
+    );
+    apply(&mut e, &round(3));
+    assert_eq!(e.bus.mem.read_le(l.used_idx(), 2), 4);
+    apply(&mut e, &[Op::Interrupt]);
+    assert_eq!(e.counters.interrupts_needed, 2, "{:?}", e.counters);
+    assert_eq!(e.counters.interrupts_suppressed, 0);
+    // A second check with nothing new is suppressed: [4, 4) is empty.
     apply(&mut e, &[Op::Interrupt]);
     assert_eq!(e.counters.interrupts_suppressed, 1);
+}
+
+#[test]
+fn the_first_interrupt_decision_notifies_as_qemu_does() {
+    // QEMU's virtio_split_should_notify: `return !v || vring_need_event(...)` with
+    // v = signalled_used_valid, false until the first decision. So the first check notifies
+    // even with nothing used yet (used.idx still 0): a spurious interrupt a driver tolerates.
+    let mut e = engine(RingKind::Split, 8, Features::EVENT_IDX);
+    apply(&mut e, &[Op::Interrupt]);
+    assert_eq!(
+        (
+            e.counters.interrupts_needed,
+            e.counters.interrupts_suppressed
+        ),
+        (1, 0)
+    );
+    assert_eq!(e.notifications.len(), 1);
+    // The second has a signalled index to compare with and nothing new: suppressed.
+    apply(&mut e, &[Op::Interrupt]);
+    assert_eq!(e.counters.interrupts_suppressed, 1);
+}
+
+#[test]
+fn an_interrupt_is_not_lost_after_the_used_index_runs_2_16_past_the_last_one() {
+    // QEMU's virtqueue_split_flush forgets signalled_used once used.idx has moved half the
+    // 16-bit space past it; otherwise [signalled, new) wraps and stops meaning "since the last
+    // interrupt". Here the device signals at used.idx 1, then completes 65535 buffers without
+    // deciding (the driver polls), so used.idx is back at 0 and the driver arms used_event = 0.
+    // Two more complete: entry 0 is used, the driver asked to hear of it. With the stale
+    // old = 1 the window [1, 2) misses event 0; QEMU (and ringside) notify.
+    let mut e = engine(RingKind::Split, 8, Features::EVENT_IDX);
+    e.bus.set_recording(false);
+    apply(&mut e, &round(1));
+    apply(&mut e, &[Op::Interrupt, Op::Reclaim { max: None }]);
+    // Two-descriptor buffers, four to a round: 16383 rounds of 4 and one of 3 = 65535.
+    let mut polled = round(4);
+    polled.push(Op::Reclaim { max: None });
+    apply(
+        &mut e,
+        &[Op::Repeat {
+            times: 16383,
+            ops: polled,
+        }],
+    );
+    apply(&mut e, &round(3));
+    apply(&mut e, &[Op::Reclaim { max: None }]);
+    let l = split_layout(&e);
+    assert_eq!(e.ledger.reclaimed, 65536, "{:?}", e.findings.0.first());
+    assert_eq!(
+        e.bus.mem.read_le(l.used_idx(), 2),
+        0,
+        "used.idx wrapped to 0"
+    );
+    assert_eq!(
+        e.bus.mem.read_le(l.used_event(), 2),
+        0,
+        "used_event armed at 0"
+    );
+    apply(&mut e, &round(2));
+    assert_eq!(e.bus.mem.read_le(l.used_idx(), 2), 2);
+    apply(&mut e, &[Op::Interrupt]);
+    assert_eq!(e.counters.interrupts_needed, 2, "{:?}", e.counters);
+    assert!(e.findings.0.is_empty(), "{:?}", e.findings);
 }
 
 #[test]
@@ -313,4 +400,95 @@ fn out_of_order_packed_completion_lands_in_slot_zero() {
     );
     apply(&mut e, &[Op::Reclaim { max: None }]);
     assert_eq!(e.ledger.reclaimed, 1);
+}
+
+/// The used element at `slot` of a split ring, as `(id, len)`, read from the bytes.
+fn used_elem(e: &mut Engine, slot: u16) -> (u32, u32) {
+    let l = match e.ring.as_ref().unwrap() {
+        ringside_core::engine::Ring::Split { layout, .. } => *layout,
+        _ => unreachable!(),
+    };
+    let a = l.used_elem(slot);
+    (
+        e.bus.mem.read_le(a, 4) as u32,
+        e.bus.mem.read_le(a + 4, 4) as u32,
+    )
+}
+
+#[test]
+fn split_in_order_writes_one_entry_at_the_batch_start() {
+    // Spec §2.7.9 (v1.2, "In-order use of descriptors"): the device writes a single used entry
+    // with the id of the batch's last buffer and skips forward by the batch; Linux's
+    // virtqueue_get_buf_ctx_split_in_order reads it at last_used_idx, the batch's first slot.
+    let one = BufferSpec {
+        readable: vec![],
+        writable: vec![64],
+        indirect: false,
+    };
+    let complete = |count| Op::Complete {
+        count,
+        pick: Pick::Oldest,
+        written: Some(10),
+    };
+    let mut e = engine(RingKind::Split, 8, Features::IN_ORDER);
+    // A first batch of 2 moves the start of the next batch to slot 2 (heads 0 and 1).
+    apply(
+        &mut e,
+        &[
+            Op::Add {
+                buffer: one.clone(),
+                count: 2,
+            },
+            Op::Publish,
+            Op::Pop { max: None },
+            complete(2),
+            Op::PublishUsed,
+            Op::Reclaim { max: None },
+        ],
+    );
+    assert_eq!(e.ledger.reclaimed, 2);
+    // The batch of 4: heads 2, 3, 4, 5, in ring order.
+    apply(
+        &mut e,
+        &[
+            Op::Add {
+                buffer: one,
+                count: 4,
+            },
+            Op::Publish,
+            Op::Pop { max: None },
+            complete(4),
+            Op::PublishUsed,
+        ],
+    );
+    // One entry, at the batch's first slot (2), naming its last buffer (head 5), with the
+    // length that buffer's completion reported; the slots skipped over stay unwritten.
+    assert_eq!(used_elem(&mut e, 2), (5, 10));
+    for slot in [3, 4, 5] {
+        assert_eq!(used_elem(&mut e, slot), (0, 0), "slot {slot}");
+    }
+    let used_idx_at = match e.ring.as_ref().unwrap() {
+        ringside_core::engine::Ring::Split { layout, .. } => layout.used_idx(),
+        _ => unreachable!(),
+    };
+    assert_eq!(
+        e.bus.mem.read_le(used_idx_at, 2),
+        6,
+        "used.idx advanced by the batch"
+    );
+    // The driver reads the entry at its last_used (slot 2) and gives back the four in order,
+    // one at a time when asked for one at a time.
+    apply(&mut e, &[Op::Reclaim { max: Some(1) }]);
+    assert_eq!(e.ledger.reclaimed, 3);
+    apply(&mut e, &[Op::Reclaim { max: None }]);
+    assert_eq!(e.ledger.reclaimed, 6);
+    assert!(e.findings.0.is_empty(), "{:?}", e.findings);
+    match e.ring.as_ref().unwrap() {
+        ringside_core::engine::Ring::Split { driver, .. } => {
+            assert_eq!(driver.last_used.0, 6);
+            assert!(driver.order.is_empty());
+            assert_eq!(driver.free.len(), 8, "every descriptor is free again");
+        }
+        _ => unreachable!(),
+    }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use ringside_core::face::app::find_scenario;
+use ringside_core::finding::FindingSource;
 use ringside_core::scenario::expect::num;
 use ringside_core::scenario::{EMBEDDED, Metric, Report, Run, Scenario};
 use ringside_tui::app::Disk;
@@ -85,11 +86,13 @@ pub fn summary(r: &Report) -> String {
     let opt = |v: Option<f64>| v.map(num).unwrap_or_else(|| "n/a".into());
     let _ = writeln!(
         o,
-        "cache (model)  {} misses, {} per buffer ({} driver->device, {} device->driver); {} cycles/buffer with {:?} caches, {} with the other topology",
+        "cache (model)  {} misses, {} per buffer ({} driver->device, {} device->driver); {} invalidations, {} per buffer; {} cycles/buffer with {:?} caches, {} with the other topology",
         c.misses,
         opt(c.misses_per_buffer),
         c.driver_to_device,
         c.device_to_driver,
+        c.invalidations,
+        opt(c.invalidations_per_buffer),
         opt(c.cycles_per_buffer),
         c.topology,
         opt(c.other_topology_cycles_per_buffer),
@@ -137,9 +140,13 @@ pub fn summary(r: &Report) -> String {
                 .scenario_step
                 .map(|s| format!("scenario step {s}"))
                 .unwrap_or_else(|| "end-of-run audit".into());
+            let truth = match f.source {
+                FindingSource::GroundTruth => "[ground truth] ",
+                FindingSource::Detected => "",
+            };
             let _ = writeln!(
                 o,
-                "  {:7} {:24} step {} ({at}): {}",
+                "  {:7} {:24} step {} ({at}): {truth}{}",
                 f.severity.to_string(),
                 f.code.name(),
                 f.step,
@@ -164,6 +171,7 @@ pub fn summary(r: &Report) -> String {
 const COMPARED: &[Metric] = &[
     Metric::Buffers,
     Metric::MissesPerBuffer,
+    Metric::InvalidationsPerBuffer,
     Metric::CyclesPerBuffer,
     Metric::Steps,
     Metric::Accesses,

@@ -265,3 +265,33 @@ fn odd_traces_and_tiny_terminals_do_not_panic() {
         }
     }
 }
+
+#[test]
+fn ground_truth_findings_are_marked_apart_from_detections() {
+    // A stall is known only to ringside's audit: its row says `truth`, dimmed; a finding the
+    // device reads in the ring (QEMU's "Looped descriptor") carries no such mark.
+    let sc = ringside_core::scenario::Scenario::embedded("missed-kick-no-recheck").unwrap();
+    let mut ui = ScenarioUi::with_scenario("missed-kick-no-recheck", sc).unwrap();
+    for c in [
+        Command::Last,
+        Command::FocusPane(PaneId::Findings),
+        Command::Zoom,
+    ] {
+        ui.apply(c);
+    }
+    let b = screen(&mut ui, 160, 24, true);
+    let (x, y) = find(&b, "truth stall: ", "error");
+    assert!(b[(x, y)].modifier.contains(Modifier::DIM), "{}", text(&b));
+    let sc = ringside_core::scenario::Scenario::embedded("split-loop").unwrap();
+    let mut ui = ScenarioUi::with_scenario("split-loop", sc).unwrap();
+    for c in [
+        Command::Last,
+        Command::FocusPane(PaneId::Findings),
+        Command::Zoom,
+    ] {
+        ui.apply(c);
+    }
+    let t = text(&screen(&mut ui, 160, 24, false));
+    assert!(t.contains("looped-descriptor: Looped descriptor"), "{t}");
+    assert!(!t.contains("truth looped-descriptor"), "{t}");
+}

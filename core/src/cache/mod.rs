@@ -18,10 +18,16 @@
 //!   doing so is a *store invalidation* ([`AgentCounts::store_invalidate`]): the writer takes the
 //!   modified line from the other cache and invalidates it there (a read-for-ownership). This is
 //!   reference §3.5's "read by the other, or written when the other side holds it".
-//! - A store to a line that both sides hold as clean copies only invalidates the other copy; no
-//!   data moves. It is counted as an [`AgentCounts::upgrades`], shown, but not a transfer and not
-//!   costed: the writer's store buffer hides it, and counting it would double every line's cost
-//!   (split would come out at 10 per buffer, not the talk's 5).
+//! - An **invalidation** is counted when an agent stores to a line the other agent holds a clean
+//!   copy of (both hold it Shared, or only the other holds it): the writer's cache sends the
+//!   other an invalidation, a coherence message, and no data moves
+//!   ([`AgentCounts::invalidations`], [`Totals::invalidations`]). Invalidations are counted
+//!   apart from transfers and not costed. The talk's "cache misses" are transfers: a miss is a
+//!   line the reader or writer must fetch and wait for, while an invalidation is acknowledged
+//!   behind the writer's store buffer and never stalls a load. In a ping-pong every line a side
+//!   fetched is invalidated once before the other side fetches it back, so invalidations track
+//!   transfers one for one (split: about 5 of each per buffer, packed: 2); counting both as
+//!   misses would give 10 and 4, twice the talk's figures. `docs/model-vs-talk.md` lists both.
 //! - First touches are not transfers: a line nobody has written yet comes from memory, which
 //!   costs the same in every layout and vanishes in steady state.
 //! - An access touches every line it covers (a straddling field touches two, a payload of many
@@ -118,10 +124,12 @@ pub struct AgentCounts {
     pub stores: u64,
     /// Loads that had to fetch a line the other agent had modified (c2c's HITM): transfers.
     pub load_hitm: u64,
-    /// Stores that had to take a line the other agent had modified: transfers.
+    /// Stores that had to take a line the other agent had modified (a read-for-ownership that
+    /// fetches the data and invalidates the other copy): transfers.
     pub store_invalidate: u64,
-    /// Stores that invalidated the other agent's clean copy: no data moved, not a transfer.
-    pub upgrades: u64,
+    /// Stores to a line the other agent held a clean copy of: an invalidation message, no
+    /// data moved, so not a transfer.
+    pub invalidations: u64,
 }
 
 impl AgentCounts {
@@ -139,7 +147,7 @@ impl AgentCounts {
             Touch::Hit => {}
             Touch::LoadHitm => self.load_hitm += 1,
             Touch::StoreInvalidate => self.store_invalidate += 1,
-            Touch::Upgrade => self.upgrades += 1,
+            Touch::Invalidate => self.invalidations += 1,
         }
     }
 
@@ -148,7 +156,7 @@ impl AgentCounts {
         self.stores += o.stores;
         self.load_hitm += o.load_hitm;
         self.store_invalidate += o.store_invalidate;
-        self.upgrades += o.upgrades;
+        self.invalidations += o.invalidations;
     }
 }
 
@@ -158,7 +166,7 @@ enum Touch {
     Hit,
     LoadHitm,
     StoreInvalidate,
-    Upgrade,
+    Invalidate,
 }
 
 /// Index of an agent in per-agent arrays.
@@ -234,7 +242,7 @@ impl Line {
                 let t = if moved {
                     Touch::StoreInvalidate
                 } else if self.holders & theirs != 0 {
-                    Touch::Upgrade
+                    Touch::Invalidate
                 } else {
                     Touch::Hit
                 };
@@ -323,6 +331,10 @@ impl Totals {
     /// Lines moved from the device's cache into the driver's (the driver's misses).
     pub fn device_to_driver(&self) -> u64 {
         self.driver.transfers()
+    }
+    /// Invalidation messages, both directions: stores to lines the other side held clean.
+    pub fn invalidations(&self) -> u64 {
+        self.driver.invalidations + self.device.invalidations
     }
     /// Line touches (every load and store of every line), the base of the cost estimate.
     pub fn touches(&self) -> u64 {
@@ -439,6 +451,7 @@ impl CacheModel {
             transfers: driver.transfers() + device.transfers(),
             load_hitm: driver.load_hitm + device.load_hitm,
             store_invalidate: driver.store_invalidate + device.store_invalidate,
+            invalidations: driver.invalidations + device.invalidations,
             driver_state: l.state(Agent::Driver),
             device_state: l.state(Agent::Device),
             last_writer: l.last_writer,
@@ -523,6 +536,7 @@ impl CacheModel {
             transfers: t.transfers(),
             driver_to_device: t.driver_to_device(),
             device_to_driver: t.device_to_driver(),
+            invalidations: t.invalidations(),
             totals: t,
             costs: costs.estimate(&t).to_vec(),
             classes: self.by_class(),
@@ -563,6 +577,8 @@ pub struct LineSummary {
     pub load_hitm: u64,
     /// Of which stores taking a modified line.
     pub store_invalidate: u64,
+    /// Invalidations (stores to a line the other side held clean): not transfers.
+    pub invalidations: u64,
     /// The driver's MESI state now.
     pub driver_state: Mesi,
     /// The device's MESI state now.
@@ -627,6 +643,8 @@ pub struct CacheReport {
     pub driver_to_device: u64,
     /// Lines moved device → driver.
     pub device_to_driver: u64,
+    /// Invalidation messages (not transfers).
+    pub invalidations: u64,
     /// Raw totals.
     pub totals: Totals,
     /// Estimated cost under each topology.
@@ -639,8 +657,8 @@ pub struct CacheReport {
 
 fn counts_cell(c: &AgentCounts) -> String {
     format!(
-        "{}L/{}S hitm {} inv {} upg {}",
-        c.loads, c.stores, c.load_hitm, c.store_invalidate, c.upgrades
+        "{}L/{}S hitm {} store-hitm {} inval {}",
+        c.loads, c.stores, c.load_hitm, c.store_invalidate, c.invalidations
     )
 }
 
@@ -648,11 +666,12 @@ impl fmt::Display for LineSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "model: line {:#x} transfers {} (hitm {}, store-inv {}) state drv {} dev {} | driver {} | device {}",
+            "model: line {:#x} transfers {} (hitm {}, store-hitm {}) invalidations {} state drv {} dev {} | driver {} | device {}",
             self.addr,
             self.transfers,
             self.load_hitm,
             self.store_invalidate,
+            self.invalidations,
             self.driver_state,
             self.device_state,
             counts_cell(&self.driver),
@@ -684,11 +703,12 @@ impl fmt::Display for CacheReport {
         writeln!(f, "{}", self.note)?;
         writeln!(
             f,
-            "model: {} accesses, {} transfers ({} driver→device, {} device→driver), {}-byte lines",
+            "model: {} accesses, {} transfers ({} driver→device, {} device→driver), {} invalidations, {}-byte lines",
             self.totals.accesses,
             self.transfers,
             self.driver_to_device,
             self.device_to_driver,
+            self.invalidations,
             self.line_size
         )?;
         for c in &self.costs {

@@ -162,7 +162,7 @@ fn per_batch(mut run: impl FnMut(&mut Stream, u64, u64), per: u64, batches: u64)
 fn split_unbatched_moves_five_lines_per_buffer() {
     // desc, avail.ring, avail.idx lines: written by the driver, then first loaded by the
     // device (one load-HITM each); used.ring and used.idx: written by the device, loaded by the
-    // driver (one each). The writer's next store finds a line both hold clean: an upgrade, not
+    // driver (one each). The writer's next store finds a line both hold clean: an invalidation, not
     // a transfer. 5 per buffer. First touches are not counted, but even buffer 0's lines are
     // written by one side before the other reads them, so buffer 0 costs 5 too. Two laps of a
     // 64-entry ring so line reuse across laps is covered.
@@ -182,7 +182,10 @@ fn split_unbatched_moves_five_lines_per_buffer() {
     assert_eq!(t.driver.store_invalidate + t.device.store_invalidate, 0);
     // Every line is re-written after the other side read it, except each line's first write
     // (cold): desc 16 lines, avail ring 2, avail idx 1, used ring 8, used idx 1 = 28 cold.
-    assert_eq!(t.driver.upgrades + t.device.upgrades, 5 * 128 - 28);
+    assert_eq!(
+        t.driver.invalidations + t.device.invalidations,
+        5 * 128 - 28
+    );
 }
 
 #[test]
@@ -195,13 +198,13 @@ fn split_batched_by_four_moves_five_lines_per_four_buffers() {
 
 #[test]
 fn real_split_layout_pays_for_used_elements_straddling_lines() {
-    // SplitLayout::contiguous(256, 0x10000): desc 0x10000 (4 KiB), avail 0x11000, 518 bytes,
-    // used at the next multiple of 4: 0x11208. used.idx sits in line 0x11200 and element n at
+    // The spec's tightest layout, SplitLayout::contiguous_aligned(256, 0x10000, 4): desc
+    // 0x10000 (4 KiB), avail 0x11000, 518 bytes, used at the next multiple of 4: 0x11208. used.idx sits in line 0x11200 and element n at
     // 0x1120c + 8n, offset (12 + 8n) mod 64 in its line: element n straddles two lines when
     // that is 60, i.e. n % 8 == 6, and the driver's load of its len pulls a second used line.
     // From buffer 32 on, avail.ring[n] (offset 4 + 2n) is out of the avail.idx line and used
     // element n (n > 6) out of the used.idx line, so: 5 per buffer, 6 when n % 8 == 6.
-    let l = SplitLayout::contiguous(256, 0x10000).unwrap();
+    let l = SplitLayout::contiguous_aligned(256, 0x10000, 4).unwrap();
     assert_eq!(l.used, 0x11208);
     let a = SplitAddrs::real(&l);
     let v = per_batch(|s, f, n| a.batch(s, f, n), 1, 96);
@@ -214,7 +217,7 @@ fn real_split_layout_pays_for_used_elements_straddling_lines() {
 fn packed_moves_two_lines_per_buffer_and_half_a_line_batched() {
     // One descriptor line: the driver's write is loaded by the device (1), the device's
     // in-place used write is loaded by the driver (1). Each side's stores find a line both hold
-    // clean: upgrades. 2 per buffer; batched by 4 the same line carries 4 buffers: 2 per 4.
+    // clean: invalidations. 2 per buffer; batched by 4 the same line carries 4 buffers: 2 per 4.
     let l = PackedLayout::contiguous(64, 0x10000).unwrap();
     assert_eq!(
         per_batch(|s, f, n| packed_batch(&l, s, f, n), 1, 128),
@@ -235,7 +238,7 @@ fn c2c_view_attributes_transfers_to_fields_and_agents() {
     // Line 0x1000, a packed ring's first descriptors.
     s.push(Driver, Store, 0x100e, 2, flags0); // cold: hit
     s.push(Device, Load, 0x100e, 2, flags0); // HITM (device)
-    s.push(Device, Store, 0x1018, 4, len1); // driver holds it clean: upgrade
+    s.push(Device, Store, 0x1018, 4, len1); // driver holds it clean: invalidation
     s.push(Driver, Store, 0x1010, 8, addr1); // device modified it: store invalidation (driver)
     s.push(Device, Load, 0x1010, 8, addr1); // HITM (device)
     // Line 0x2000: used.idx.
@@ -281,7 +284,7 @@ fn c2c_view_attributes_transfers_to_fields_and_agents() {
                 f.name.as_str(),
                 f.driver.store_invalidate,
                 f.device.load_hitm,
-                f.device.upgrades,
+                f.device.invalidations,
                 f.transfers,
             )
         })
@@ -357,11 +360,34 @@ fn a_store_is_modified_then_the_other_side_reads_it_shared() {
     assert_eq!(m.state(0x40), [Mesi::Exclusive, Mesi::Invalid]);
     assert_eq!(m.state(0x80), [Mesi::Modified, Mesi::Invalid]);
     let mut s = Stream::default();
-    s.push(Device, Store, 0x40, 2, Field::Other); // clean line the driver holds: upgrade
+    s.push(Device, Store, 0x40, 2, Field::Other); // clean line the driver holds: invalidation
     m.observe_all(&s.0);
     assert_eq!(m.state(0x40), [Mesi::Invalid, Mesi::Modified]);
-    assert_eq!(m.totals().device.upgrades, 1);
+    assert_eq!(m.totals().device.invalidations, 1);
     assert_eq!(m.totals().transfers(), 0);
+}
+
+#[test]
+fn a_store_to_a_line_both_hold_clean_is_an_invalidation_not_a_transfer() {
+    // The ping-pong of one line: the driver writes, the device reads (a transfer: the data
+    // moves), then the driver writes again while both hold it clean: an invalidation message,
+    // no data. Counted, reported per line and in the totals, and kept out of the transfers.
+    let mut m = CacheModel::default();
+    let mut s = Stream::default();
+    s.push(Driver, Store, 0x100, 2, Field::AvailIdx); // cold
+    s.push(Device, Load, 0x100, 2, Field::AvailIdx); // transfer to the device
+    s.push(Driver, Store, 0x100, 2, Field::AvailIdx); // both held it clean: invalidation
+    s.push(Device, Load, 0x100, 2, Field::AvailIdx); // transfer again
+    assert_eq!(m.observe_all(&s.0), 2);
+    let t = *m.totals();
+    assert_eq!((t.transfers(), t.invalidations()), (2, 1));
+    assert_eq!((t.driver.invalidations, t.device.invalidations), (1, 0));
+    let line = m.line(0x100).unwrap().summary;
+    assert_eq!((line.transfers, line.invalidations), (2, 1));
+    let report = m.report(8, &CostModel::default());
+    assert_eq!(report.invalidations, 1);
+    assert!(report.to_string().contains("2 transfers"), "{report}");
+    assert!(report.to_string().contains("1 invalidations"), "{report}");
 }
 
 #[test]
@@ -409,12 +435,15 @@ fn set_and_way_view_reproduces_the_power_of_two_myth() {
     let o = l1.occupancy(&[("tx", 0x10_0000, 768 * 16), ("rx", 0x20_0000, 768 * 16)]);
     assert_eq!((o.ways_needed, o.free_ways, o.fits), (6, 2, true));
 
-    // Whole split rings from RingLayout::areas(). One 1024 ring at 0x100000: desc 256 lines
+    // Whole split rings from RingLayout::areas(), in the spec's tightest layout (used ring
+    // 4-byte aligned; Linux's 64-byte alignment would give it a line of its own). One 1024
+    // ring at 0x100000: desc 256 lines
     // (4 per set); avail 0x104000..0x104806, 33 lines in sets 0..=32; used 0x104808..0x10680e,
     // 129 lines from set 32 (its first line shared with avail): 2 per set, 3 in set 32. So
     // sets 0..=32 hold 7 distinct lines, 33..=63 hold 6; set 32's areas add up to 4+1+3 = 8
     // but the shared line counts once. A second ring at 0x200000 doubles it: 14 ways needed.
-    let ring = |base| RingLayout::Split(SplitLayout::contiguous(1024, base).unwrap()).areas();
+    let ring =
+        |base| RingLayout::Split(SplitLayout::contiguous_aligned(1024, base, 4).unwrap()).areas();
     let one = l1.occupancy(&ring(0x10_0000));
     assert_eq!(one.sets[32].lines, vec![4, 1, 3]);
     assert_eq!(one.sets[32].distinct, 7);
@@ -568,7 +597,7 @@ proptest! {
         let mut m = CacheModel::default();
         prop_assert_eq!(m.observe_all(&build(&only).0), 0);
         let t = m.totals();
-        prop_assert_eq!(t.driver.upgrades + t.device.upgrades, 0);
+        prop_assert_eq!(t.driver.invalidations + t.device.invalidations, 0);
     }
 
     #[test]

@@ -172,6 +172,11 @@ pub struct CacheSummary {
     pub device_to_driver: u64,
     /// Misses per completed buffer.
     pub misses_per_buffer: Option<f64>,
+    /// Invalidation messages: stores to a line the other side held clean. Not misses (no data
+    /// moves, the writer does not wait), counted apart.
+    pub invalidations: u64,
+    /// Invalidations per completed buffer.
+    pub invalidations_per_buffer: Option<f64>,
     /// Misses per completed buffer by field class (`desc.flags`, `avail.idx`, ...), only the
     /// classes that caused any.
     pub per_field: BTreeMap<String, f64>,
@@ -218,6 +223,8 @@ impl CacheSpec {
             driver_to_device: totals.driver_to_device(),
             device_to_driver: totals.device_to_driver(),
             misses_per_buffer: per(totals.transfers() as f64),
+            invalidations: totals.invalidations(),
+            invalidations_per_buffer: per(totals.invalidations() as f64),
             per_field,
             cycles_per_buffer: cycles(true),
             other_topology_cycles_per_buffer: cycles(false),

@@ -11,6 +11,7 @@ use crate::features::Features;
 use crate::finding::Code;
 use crate::layout::RingKind;
 use crate::memory::{Access, AccessKind, Agent};
+use crate::op::Op;
 
 /// A number a run produces. Per-buffer metrics divide by the buffers that made the whole
 /// round trip (`Buffers`).
@@ -78,6 +79,11 @@ pub enum Metric {
     Misses,
     /// Misses per buffer (model).
     MissesPerBuffer,
+    /// Invalidation messages (model): stores to a line the other side held clean; no data
+    /// moves, so not misses.
+    Invalidations,
+    /// Invalidations per buffer (model).
+    InvalidationsPerBuffer,
     /// Modelled memory cycles per buffer under the scenario's topology.
     CyclesPerBuffer,
     /// L1 ways the ring's descriptor area needs on its own (model).
@@ -251,6 +257,10 @@ pub enum Expectation {
         /// The field accessed after it.
         later: String,
     },
+    /// The same scenario with both sides' faults switched off (the engine's fault lists
+    /// emptied, `DriverFault`/`DeviceFault` steps dropped) meets all of these: a fault
+    /// scenario shows the correct code beside the faulty one, so the lesson is the difference.
+    WithoutFaults(Vec<Expectation>),
     /// A metric compared with the same metric of another run.
     Relative {
         /// The metric.
@@ -419,6 +429,26 @@ fn check(
                 matches!((a, b), (Some(a), Some(b)) if a < b),
             )
         }
+        Expectation::WithoutFaults(inner) => {
+            let label = format!("{name} (without faults)");
+            let fixed = without_faults(scenario);
+            let other = Run::measure(&label, &fixed).map_err(|e| ScenarioError::Reference {
+                file: name.to_string(),
+                other: label.clone(),
+                message: e.to_string(),
+            })?;
+            let parts = inner
+                .iter()
+                .map(|e| check(&label, &fixed, &other, e))
+                .collect::<Result<Vec<_>, _>>()?;
+            let join =
+                |f: &dyn Fn(&Checked) -> &str| parts.iter().map(f).collect::<Vec<_>>().join("; ");
+            out(
+                format!("without faults: {}", join(&|c| &c.expected)),
+                format!("without faults: {}", join(&|c| &c.observed)),
+                parts.iter().all(|c| c.pass),
+            )
+        }
         Expectation::Relative {
             metric,
             against,
@@ -470,6 +500,31 @@ fn who_what(agent: Option<Agent>, kind: Option<AccessKind>) -> String {
         .map(|k| format!("{k:?} ").to_lowercase())
         .unwrap_or_default();
     format!("{who}{what}")
+}
+
+/// `scenario` with every fault switched off: the correct code on both sides, same steps.
+fn without_faults(scenario: &Scenario) -> Scenario {
+    fn keep(op: &Op) -> Option<Op> {
+        match op {
+            Op::DriverFault { .. } | Op::DeviceFault { .. } => None,
+            Op::Repeat { times, ops } => Some(Op::Repeat {
+                times: *times,
+                ops: ops.iter().filter_map(keep).collect(),
+            }),
+            other => Some(other.clone()),
+        }
+    }
+    let mut s = scenario.clone();
+    s.engine.driver.faults.clear();
+    s.engine.device.faults.clear();
+    s.steps.retain_mut(|step| match keep(&step.op) {
+        Some(op) => {
+            step.op = op;
+            true
+        }
+        None => false,
+    });
+    s
 }
 
 /// Runs what a relative expectation compares with (its own expectations are not checked).

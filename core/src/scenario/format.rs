@@ -10,7 +10,7 @@ use super::Scenario;
 use super::cache::CacheSpecError;
 use crate::cache::CacheError;
 use crate::engine::{Engine, EngineError};
-use crate::layout::MAX_QUEUE_SIZE;
+use crate::layout::{LINUX_USED_ALIGN, LayoutError, MAX_QUEUE_SIZE, MIN_USED_ALIGN};
 use crate::suggest;
 
 /// Fields of the engine's own types, which the loader can only check by name: a misspelt one
@@ -32,6 +32,7 @@ const ENGINE_FIELDS: &[&str] = &[
     "base",
     "buffers",
     "index",
+    "used_align",
     "data",
     "stride",
     "tables",
@@ -192,6 +193,17 @@ pub(crate) fn check_values(file: &str, text: &str, s: &Scenario) -> Result<(), S
         located(file, place, message, expected, hint)
     };
     if let Err(e) = Engine::new(s.engine.clone()) {
+        if let EngineError::Layout(LayoutError::UsedAlign { align }) = e {
+            let up = align.max(MIN_USED_ALIGN).next_power_of_two();
+            return Err(at(
+                "used_align",
+                e.to_string(),
+                "a power of 2 of at least 4",
+                format!(
+                    "try {up}, or leave `used_align` out for Linux's {LINUX_USED_ALIGN} (4 packs the used ring right after the avail ring)"
+                ),
+            ));
+        }
         let size = s.engine.queue.size.clamp(1, MAX_QUEUE_SIZE);
         let up = size.next_power_of_two().min(MAX_QUEUE_SIZE);
         let down = if up == size { size } else { up / 2 };

@@ -9,7 +9,7 @@ use super::expect::{self, Checked, Metric};
 use super::{Scenario, ScenarioError};
 use crate::engine::{Engine, Ring};
 use crate::features::Features;
-use crate::finding::{Code, Severity};
+use crate::finding::{Code, FindingSource, Severity};
 use crate::memory::{AccessKind, Agent, Space};
 use crate::session::Session;
 
@@ -80,6 +80,9 @@ pub struct FindingReport {
     pub agent: Option<Agent>,
     /// The message.
     pub message: String,
+    /// `detected` (a side read it in the ring) or `ground-truth` (only ringside's ledger and
+    /// audit can know it).
+    pub source: FindingSource,
 }
 
 /// The summary of one run.
@@ -203,6 +206,8 @@ impl Run {
             Metric::Status => Some(f64::from(r.status)),
             Metric::Misses => count(r.cache.misses),
             Metric::MissesPerBuffer => r.cache.misses_per_buffer,
+            Metric::Invalidations => count(r.cache.invalidations),
+            Metric::InvalidationsPerBuffer => r.cache.invalidations_per_buffer,
             Metric::CyclesPerBuffer => r.cache.cycles_per_buffer,
             Metric::DescWays => r.cache.l1.map(|l| l.desc_ways as f64),
             Metric::RingWays => r.cache.l1.map(|l| l.ring_ways as f64),
@@ -280,6 +285,7 @@ impl Report {
                     .and_then(|op| step_of_op.get(*op).copied()),
                 agent: f.agent,
                 message: f.message.clone(),
+                source: f.source,
             })
             .collect();
         let cache = scenario

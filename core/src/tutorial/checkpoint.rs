@@ -971,9 +971,11 @@ fn metric_place(m: Metric, run: &Run) -> (PaneId, Option<String>, String) {
         | Metric::AccessesPerBuffer
         | Metric::DeviceStoresPerBuffer => (PaneId::Timeline, None, String::new()),
         Metric::Findings | Metric::Errors => (PaneId::Findings, None, String::new()),
-        Metric::Misses | Metric::MissesPerBuffer | Metric::CyclesPerBuffer => {
-            (PaneId::Cache, None, " (cache model)".into())
-        }
+        Metric::Misses
+        | Metric::MissesPerBuffer
+        | Metric::CyclesPerBuffer
+        | Metric::Invalidations
+        | Metric::InvalidationsPerBuffer => (PaneId::Cache, None, " (cache model)".into()),
         Metric::DescWays
         | Metric::RingWays
         | Metric::WaysNeeded

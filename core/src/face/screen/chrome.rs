@@ -188,6 +188,8 @@ pub struct FindingLine<'a> {
     pub text: &'a str,
     /// How recent.
     pub change: Change,
+    /// ringside's ground truth rather than a side's detection: marked `truth`, dimmed.
+    pub ground_truth: bool,
     /// What a click on the row does.
     pub command: Option<Command>,
 }
@@ -220,6 +222,9 @@ pub fn findings_list<'a>(
             format!("{:<7} ", r.severity.to_string()),
             Style::of(super::Role::Severity(r.severity)),
         );
+        if r.ground_truth {
+            l.push("truth ", Style::DIM);
+        }
         l.push(r.text.to_string(), Style::PLAIN);
         lines.push(l);
     }

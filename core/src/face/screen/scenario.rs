@@ -5,6 +5,7 @@ use super::ring;
 use super::{Constraint, Emphasis, Line, Pane, Rect, Screen, Size, Span, Style, Target};
 use super::{clip, scroll, scrolled, wrap};
 use crate::command::{Command, Item, PaneId};
+use crate::finding::FindingSource;
 use crate::memory::Agent;
 use crate::view::{Frame, Owner, SessionView, TIMELINE_LEGEND, UiView};
 
@@ -346,6 +347,7 @@ fn session(
             severity: f.severity,
             text: &f.text,
             change: f.change,
+            ground_truth: f.source == FindingSource::GroundTruth,
             command: Some(Command::Select {
                 pane: PaneId::Findings,
                 item: Item::Step(f.step),

@@ -258,6 +258,8 @@ fn findings(inner: Rect, v: &TraceView, targets: &mut Vec<Target>) -> Vec<Line> 
         severity: r.severity,
         text: &r.text,
         change: r.change,
+        // A trace's findings are the detectors' reading of what QEMU logged.
+        ground_truth: false,
         command: r.step.map(|s| Command::Select {
             pane: PaneId::Findings,
             item: Item::Step(s),
