@@ -189,6 +189,8 @@ pub enum Command {
     Save(String),
     /// Load a session from a RON file.
     Load(String),
+    /// Make a link to this view (the browser app copies it; every face shows it).
+    CopyLink,
     /// Quit.
     Quit,
 }

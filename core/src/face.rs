@@ -5,4 +5,5 @@
 
 pub mod app;
 pub mod controller;
+pub mod link;
 pub mod screen;

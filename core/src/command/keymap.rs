@@ -353,7 +353,14 @@ pub fn bindings() -> Vec<Binding> {
     v.extend([
         b(
             APP,
-            &[K::ch(':')],
+            &[
+                K::ch(':'),
+                K {
+                    key: Key::Char('k'),
+                    shift: false,
+                    ctrl: true,
+                },
+            ],
             C::Prompt(PromptKind::Palette),
             Some("cmd"),
             "command palette (goto, break, delete, compare, save, load ...)",

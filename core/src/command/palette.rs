@@ -28,6 +28,10 @@ pub const PALETTE: &[(&str, &str)] = &[
         "save scenario, step, marks, breakpoints and layout as RON",
     ),
     ("load FILE", "load a saved session"),
+    (
+        "link",
+        "a link to this view: what is open, step, marks, panes (the browser copies it)",
+    ),
     ("help", "show the keys"),
     ("quit", "quit"),
 ];
@@ -99,6 +103,7 @@ pub fn parse_palette(line: &str) -> Result<Command, ParseError> {
         "compare" => Command::Compare((!arg.is_empty()).then(|| arg.to_string())),
         "save" | "w" => Command::Save(need_arg("file")?),
         "load" | "e" => Command::Load(need_arg("file")?),
+        "link" => Command::CopyLink,
         "help" => Command::Help,
         "quit" | "q" => Command::Quit,
         "" => {

@@ -6,11 +6,13 @@
 use super::controller::scenario::{CompareWith, SavedSession, ScenarioUi};
 use super::controller::trace::TraceUi;
 use super::controller::{Controller, Request};
+use super::link::{Link, LinkError, Opened};
 use super::screen::{Screen, Size};
-use crate::command::{Command, KeyPress};
+use crate::command::{Command, Dir, Item, KeyPress, PaneId};
 use crate::engine::EngineError;
 use crate::scenario::{EMBEDDED, Scenario, ScenarioError};
 use crate::trace::TraceStore;
+use crate::tutorial::{CHAPTERS, Chapter, Lesson, TRACES};
 
 /// Files as a face has them.
 pub trait Files {
@@ -48,12 +50,17 @@ pub enum UiError {
         /// What went wrong.
         message: String,
     },
+    /// A link cannot be read, or no longer fits what it opens.
+    #[error(transparent)]
+    Link(#[from] LinkError),
 }
 
 /// What a face holds: the open controller and the face's files.
 pub struct App {
     current: Box<dyn Controller>,
     files: Box<dyn Files>,
+    /// The link the user asked for and the face has not taken yet.
+    asked_link: Option<Link>,
 }
 
 impl App {
@@ -62,7 +69,72 @@ impl App {
         App {
             current: controller,
             files,
+            asked_link: None,
         }
+    }
+
+    /// Opens what a link names where the link was made: the same step, marks, pane focus
+    /// and zoom, selected slot and comparison. Something the app carries opens by name; a
+    /// file from the sender's disk opens from the face's files, and when the face has no file
+    /// of that name the error says to open it. A step past the end is an error (the link is
+    /// stale: the scenario changed since), so the face can fall back with a note.
+    pub fn from_link(link: &Link, mut files: Box<dyn Files>) -> Result<App, UiError> {
+        let mut controller = match &link.open {
+            Opened::Embedded(name) => open_embedded(name).unwrap_or_else(|| {
+                Err(LinkError {
+                    field: format!("open={name}"),
+                    message: format!(
+                        "this version of ringside carries nothing named `{name}`{}",
+                        crate::suggest::hint(name, EMBEDDED.iter().map(|(n, _)| *n))
+                    ),
+                }
+                .into())
+            })?,
+            Opened::Local(name) => {
+                let bytes = files.read(name).map_err(|_| UiError::Io {
+                    path: name.clone(),
+                    message: format!(
+                        "the link was made with this file open from the sender's disk; open it \
+                         here to continue at step {}",
+                        link.step
+                    ),
+                })?;
+                open_bytes(name, &bytes, files.as_mut())?
+            }
+        };
+        let end = controller.end();
+        if link.step > end || link.marks.iter().any(|&m| m > end) {
+            return Err(LinkError {
+                field: format!("step={}", link.step),
+                message: format!(
+                    "past the end: `{}` has {end} positions now (the link is older than it)",
+                    link.open.name()
+                ),
+            }
+            .into());
+        }
+        place(controller.as_mut(), link);
+        Ok(App::new(controller, files))
+    }
+
+    /// What a link to the current view keeps.
+    pub fn link(&self) -> Link {
+        self.current.link()
+    }
+
+    /// The link the user asked for (`:link`), once.
+    pub fn take_asked_link(&mut self) -> Option<Link> {
+        self.asked_link.take()
+    }
+
+    /// The last cursor position of what is open.
+    pub fn end(&self) -> u64 {
+        self.current.end()
+    }
+
+    /// Shows a message on the status line (a face's own news: a file opened, a link copied).
+    pub fn message(&mut self, error: bool, text: String) {
+        self.current.message(error, text);
     }
 
     /// Opens a target the way `ringside tui TARGET` does: an embedded scenario by name, else
@@ -134,6 +206,12 @@ impl App {
                     Err(e) => self.current.message(true, e.to_string()),
                 }
             }
+            Request::CopyLink => {
+                let link = self.current.link();
+                self.current
+                    .message(false, format!("link: #{}", link.fragment()));
+                self.asked_link = Some(link);
+            }
             Request::Compare(name) => {
                 let done = find_scenario(&name, self.files.as_mut())
                     .map_err(|e| e.to_string())
@@ -144,6 +222,135 @@ impl App {
             }
         }
     }
+}
+
+/// Puts a freshly opened controller where a link was: marks first (each set at its step),
+/// the comparison and the selected slot, the focus and zoom, then the cursor, reached from
+/// the step before it so that the last step's changes show as they did to the sender.
+fn place(c: &mut dyn Controller, link: &Link) {
+    for &m in &link.marks {
+        c.apply(Command::Goto(m));
+        c.apply(Command::Mark);
+    }
+    if link.compare {
+        c.apply(Command::Compare(None));
+    }
+    if let Some(slot) = link.selected {
+        c.apply(Command::Select {
+            pane: PaneId::Ring,
+            item: Item::Slot(slot),
+        });
+    }
+    c.apply(Command::FocusPane(link.focus));
+    if link.zoom {
+        c.apply(Command::Zoom);
+    }
+    c.apply(Command::Goto(link.step.saturating_sub(1)));
+    if link.step > 0 {
+        c.apply(Command::Step(Dir::Forward));
+    }
+    c.message(false, format!("opened from a link at step {}", link.step));
+}
+
+/// Whether the app carries something of this name ([`open_embedded`] opens it): an embedded
+/// scenario, a tutorial run `chapter-N/P` (`chapter-N` is its first run), or an embedded
+/// trace. Cheap: it parses nothing.
+pub fn is_embedded(name: &str) -> bool {
+    EMBEDDED.iter().any(|(n, _)| *n == name)
+        || TRACES.iter().any(|t| t.name == name)
+        || chapter_run(name).is_some_and(|(c, p)| usize::from(c) <= CHAPTERS.len() && p >= 1)
+}
+
+/// `chapter-N` or `chapter-N/P` as (N, P).
+fn chapter_run(name: &str) -> Option<(u8, usize)> {
+    let rest = name.strip_prefix("chapter-")?;
+    let (c, p) = rest.split_once('/').unwrap_or((rest, "1"));
+    Some((c.parse().ok()?, p.parse().ok()?))
+}
+
+/// Opens something the app carries, by the name [`is_embedded`] accepts; `None` when there
+/// is nothing of that name.
+pub fn open_embedded(name: &str) -> Option<Result<Box<dyn Controller>, UiError>> {
+    if EMBEDDED.iter().any(|(n, _)| *n == name) {
+        let open = || -> Result<Box<dyn Controller>, UiError> {
+            Ok(Box::new(ScenarioUi::with_scenario(
+                name,
+                Scenario::embedded(name)?,
+            )?))
+        };
+        return Some(open());
+    }
+    if let Some(t) = TRACES.iter().find(|t| t.name == name) {
+        return Some(Ok(Box::new(TraceUi::new(
+            TraceStore::from_bytes(t.log, t.path),
+            t.qmp
+                .map(|(p, b)| crate::trace::qmp::QmpTranscript::parse(b, p))
+                .as_ref(),
+            &[],
+        ))));
+    }
+    let (chapter, part) = chapter_run(name)?;
+    if !is_embedded(name) {
+        return None;
+    }
+    let open = || -> Result<Box<dyn Controller>, UiError> {
+        let ch = Chapter::get(chapter)?;
+        let p = ch.parts.get(part - 1).ok_or_else(|| LinkError {
+            field: format!("open={name}"),
+            message: format!("chapter {chapter} has {} runs", ch.parts.len()),
+        })?;
+        match p.lesson(chapter, part - 1)? {
+            Lesson::Scenario { name, scenario } => {
+                Ok(Box::new(ScenarioUi::with_scenario(&name, *scenario)?))
+            }
+            Lesson::Trace(t) => open_embedded(t.name).unwrap_or_else(|| {
+                Err(ScenarioError::NotFound {
+                    name: t.name.to_string(),
+                    hint: String::new(),
+                }
+                .into())
+            }),
+        }
+    };
+    Some(open())
+}
+
+/// One thing the app carries, for a face's list of what to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The name [`open_embedded`] takes.
+    pub name: String,
+    /// What to show for it.
+    pub title: String,
+}
+
+/// What the app carries, in two lists: the tutorial's runs in course order (titled "3.1
+/// chapter title: part title"), and the embedded scenarios by name (titled by their own
+/// titles). A chapter that does not parse is left out of the list (its error shows when
+/// opened by name).
+pub fn catalogue() -> (Vec<Entry>, Vec<Entry>) {
+    let mut tutorial = Vec::new();
+    for (i, _) in CHAPTERS.iter().enumerate() {
+        let Ok(ch) = Chapter::get(i as u8 + 1) else {
+            continue;
+        };
+        for (k, part) in ch.parts.iter().enumerate() {
+            tutorial.push(Entry {
+                name: format!("chapter-{}/{}", ch.number, k + 1),
+                title: format!("{}.{} {}: {}", ch.number, k + 1, ch.title, part.title),
+            });
+        }
+    }
+    let scenarios = EMBEDDED
+        .iter()
+        .map(|(name, text)| Entry {
+            name: (*name).to_string(),
+            title: Scenario::parse(name, text)
+                .map(|s| s.title)
+                .unwrap_or_default(),
+        })
+        .collect();
+    (tutorial, scenarios)
 }
 
 fn read(files: &mut dyn Files, path: &str) -> Result<Vec<u8>, UiError> {

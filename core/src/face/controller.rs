@@ -15,6 +15,7 @@ pub mod trace;
 
 use crate::command::{Command, Condition, Dir, Item, KeyPress, PaneId, ParseError, PromptKind};
 use crate::command::{next_hit, parse_palette};
+use crate::face::link::Link;
 use crate::face::screen::{Screen, Size};
 use crate::view::UiView;
 
@@ -35,6 +36,8 @@ pub enum Request {
     Load(String),
     /// Open this scenario (embedded name or file) beside the current one.
     Compare(String),
+    /// Make a link to the view.
+    CopyLink,
 }
 
 /// What a document says back to a command it handled.
@@ -68,6 +71,10 @@ pub trait Controller {
     fn should_quit(&self) -> bool;
     /// Shows a message on the status line.
     fn message(&mut self, error: bool, text: String);
+    /// What a link to this view keeps.
+    fn link(&self) -> Link;
+    /// The last cursor position (the cursor runs from 0 to this).
+    fn end(&self) -> u64;
     /// Opens a scenario beside the current one, when this controller can compare.
     fn compare(&mut self, name: &str, scenario: crate::scenario::Scenario) -> Result<(), String> {
         let _ = (name, scenario);
@@ -131,6 +138,8 @@ pub trait Document {
         let _ = (name, scenario);
         Err("compare works on scenarios, not traces".into())
     }
+    /// What a link to this document at its cursor keeps, with the stepper's state.
+    fn link(&self, state: &StepperState) -> Link;
     /// The screen.
     fn screen(&mut self, size: Size, ui: UiView, marks: &[u64], mark: Option<u64>) -> Screen;
 }
@@ -286,6 +295,7 @@ impl<D: Document> Stepper<D> {
                 Err(e) => self.chrome.error(e),
             },
             Command::Load(path) => return Some(Request::Load(path)),
+            Command::CopyLink => return Some(Request::CopyLink),
             Command::Escape => {
                 if !self.chrome.escape() {
                     self.doc.escape();
@@ -352,6 +362,14 @@ impl<D: Document> Controller for Stepper<D> {
 
     fn message(&mut self, error: bool, text: String) {
         self.chrome.say(error, text);
+    }
+
+    fn link(&self) -> Link {
+        self.doc.link(&self.state())
+    }
+
+    fn end(&self) -> u64 {
+        self.doc.end()
     }
 
     fn compare(&mut self, name: &str, scenario: crate::scenario::Scenario) -> Result<(), String> {

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::{Document, Reply, Request, Stepper, StepperState, hop};
 use crate::command::{Command, Condition, Dir, Item, PaneId};
 use crate::engine::Ring;
-use crate::face::app::UiError;
+use crate::face::app::{UiError, is_embedded};
+use crate::face::link::Link;
 use crate::face::screen::{Screen, Size, scenario as screen};
 use crate::features::Features;
 use crate::layout::RingKind;
@@ -464,6 +465,10 @@ impl Document for ScenarioDoc {
 
     fn save(&self, state: &StepperState) -> Result<Vec<u8>, String> {
         Ok(self.saved(state).to_ron().into_bytes())
+    }
+
+    fn link(&self, state: &StepperState) -> Link {
+        Link::of_session(&self.saved(state), is_embedded(&self.source))
     }
 
     fn compare(&mut self, name: &str, scenario: Scenario) -> Result<(), String> {

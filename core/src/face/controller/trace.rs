@@ -7,8 +7,9 @@
 //! Shift+←/→ moves to the selected queue's previous/next event: when a queue hangs, its own
 //! pops, fills, flushes, kicks and interrupts are the story, and other devices' traffic is noise.
 
-use super::{Document, Reply, Stepper, hop};
+use super::{Document, Reply, Stepper, StepperState, hop};
 use crate::command::{Command, Condition, Dir, Item, PaneId};
+use crate::face::link::{Link, Opened};
 use crate::face::screen::{Screen, Size, trace as screen};
 use crate::memory::Agent;
 use crate::trace::qmp::QmpTranscript;
@@ -275,6 +276,17 @@ impl Document for TraceDoc {
             Command::Compare(_) => Reply::Error("compare works on scenarios, not traces".into()),
             _ => Reply::Done,
         }
+    }
+
+    /// A trace the app carries (a tutorial capture) is linked by name; any other is a file
+    /// from the user's disk.
+    fn link(&self, state: &StepperState) -> Link {
+        let source = self.session.store().source();
+        let open = match crate::tutorial::TRACES.iter().find(|t| t.path == source) {
+            Some(t) => Opened::Embedded(t.name.to_string()),
+            None => Opened::Local(source.to_string()),
+        };
+        Link::of(open, self.cursor, state)
     }
 
     fn screen(&mut self, size: Size, ui: UiView, marks: &[u64], mark: Option<u64>) -> Screen {
