@@ -1,0 +1,372 @@
+//! The page, driven natively through egui_kittest (no GPU): keys, clicks and dropped files
+//! go in as egui input, and what the page shows is read back from its accessibility tree
+//! (each pane, each line of text, the tool bar's labels) and its published state.
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use egui::{Event, Key, Modifiers, PointerButton, Pos2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use ringside_core::command::{Command, Item, PaneId};
+use ringside_web::WebApp;
+use ringside_web::files::NoStore;
+use ringside_web::native::NativeHost;
+
+fn page(fragment: Option<&str>) -> Harness<'static, WebApp> {
+    let app = WebApp::new(
+        Box::new(NativeHost::new(fragment.map(String::from))),
+        Rc::new(NoStore),
+    );
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut WebApp| app.ui(ui), app);
+    h.run();
+    h
+}
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+/// A file dropped on the page, as egui hands it over.
+#[derive(Debug)]
+struct Dropped {
+    path: PathBuf,
+    bytes: Vec<u8>,
+}
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        Ok(self.bytes.clone())
+    }
+}
+
+fn drop_files(h: &mut Harness<'static, WebApp>, files: &[(&str, Vec<u8>)]) {
+    for (name, bytes) in files {
+        h.input_mut().dropped_files.push(Arc::new(Dropped {
+            path: PathBuf::from(name),
+            bytes: bytes.clone(),
+        }));
+    }
+    h.run();
+}
+
+/// Whether some node's label or value contains `text`: panes and lines are labelled, egui's
+/// own labels carry their text as the value.
+fn shows(h: &Harness<'static, WebApp>, text: &str) -> bool {
+    h.query_all_by(|n| {
+        n.label().is_some_and(|l| l.contains(text)) || n.value().is_some_and(|v| v.contains(text))
+    })
+    .next()
+    .is_some()
+}
+
+#[track_caller]
+fn assert_shows(h: &Harness<'static, WebApp>, text: &str) {
+    assert!(
+        shows(h, text),
+        "nothing shows {text:?}; the page:\n{}",
+        h.state().screen().map(|s| s.text()).unwrap_or_default()
+    );
+}
+
+fn typed(h: &mut Harness<'static, WebApp>, text: &str) {
+    h.event(Event::Text(text.into()));
+    h.run();
+}
+
+fn step(h: &Harness<'static, WebApp>) -> u64 {
+    h.state().state().step
+}
+
+/// The centre of the first cell of the screen target whose command this is.
+fn target(h: &Harness<'static, WebApp>, cmd: &Command) -> Pos2 {
+    let app = h.state();
+    let screen = app.screen().expect("a screen was painted");
+    let t = screen
+        .targets
+        .iter()
+        .find(|t| &t.command == cmd)
+        .unwrap_or_else(|| panic!("no target for {cmd:?}"));
+    let grid = app.grid().expect("a grid");
+    grid.pos(t.area.x, t.area.y) + grid.cell * 0.5
+}
+
+fn click_at(h: &mut Harness<'static, WebApp>, pos: Pos2) {
+    h.event(Event::PointerMoved(pos));
+    for pressed in [true, false] {
+        h.event(Event::PointerButton {
+            pos,
+            button: PointerButton::Primary,
+            pressed,
+            modifiers: Modifiers::NONE,
+        });
+    }
+    h.run();
+}
+
+#[test]
+fn the_page_opens_on_the_tutorial_and_the_keys_step_it() {
+    let mut h = page(None);
+    let s = h.state().state().clone();
+    assert_eq!(s.open, "tutorial-split-basics");
+    assert_eq!(s.step, 0);
+    assert_shows(&h, &format!("0 / {}", s.end));
+    assert_shows(&h, " step 0/");
+    h.key_press(Key::ArrowRight);
+    h.run();
+    assert_eq!(step(&h), 1);
+    assert_shows(&h, " step 1/");
+    assert_shows(&h, &format!("1 / {}", s.end));
+    assert!(!shows(&h, " step 0/"));
+    typed(&mut h, "l");
+    assert_eq!(step(&h), 2);
+    h.key_press(Key::ArrowLeft);
+    h.run();
+    assert_eq!(step(&h), 1);
+    // Shift+L types "L": a whole op, several micro steps.
+    h.key_press_modifiers(Modifiers::SHIFT, Key::L);
+    typed(&mut h, "L");
+    assert!(step(&h) > 2, "{}", step(&h));
+    h.key_press(Key::End);
+    h.run();
+    assert_eq!(step(&h), s.end);
+}
+
+#[test]
+fn tab_and_digits_move_the_focus_and_space_plays() {
+    let mut h = page(None);
+    assert_shows(&h, "▶1 ring");
+    h.key_press(Key::Tab);
+    h.run();
+    assert_eq!(
+        h.state().state().focus.as_deref(),
+        Some("▶2 cache lines (model)")
+    );
+    typed(&mut h, "6");
+    assert_shows(&h, "▶6 timeline");
+    assert!(!shows(&h, "▶1 ring"));
+    // Playing repaints by itself: a few frames at a time.
+    h.event(Event::Text(" ".into()));
+    h.run_steps(3);
+    assert!(h.state().state().playing.is_some());
+    h.get_by_label("■ pause");
+    h.event(Event::Text(" ".into()));
+    h.run_steps(3);
+    assert!(h.state().state().playing.is_none());
+    h.get_by_label("▶ play");
+}
+
+#[test]
+fn the_buttons_and_the_screen_take_clicks() {
+    let mut h = page(Some("open=split-unbatched&step=30"));
+    h.get_by_label("▶").click();
+    h.run();
+    assert_eq!(step(&h), 31);
+    h.get_by_label("◀").click();
+    h.get_by_label("◀").click();
+    h.run();
+    assert_eq!(step(&h), 29);
+    // A click on a slot of the ring selects it; the link keeps the selection.
+    let slot = Command::Select {
+        pane: PaneId::Ring,
+        item: Item::Slot(3),
+    };
+    let pos = target(&h, &slot);
+    click_at(&mut h, pos);
+    assert!(
+        h.state().state().link.contains("&slot=3"),
+        "{}",
+        h.state().state().link
+    );
+    // A click elsewhere in a pane focuses it.
+    let pos = target(&h, &Command::FocusPane(PaneId::Memory));
+    click_at(&mut h, pos + egui::vec2(40.0, 40.0));
+    assert_eq!(h.state().state().focus.as_deref(), Some("▶3 memory"));
+    h.get_by_label("Help").click();
+    h.run();
+    assert!(h.state().state().help);
+    assert_shows(&h, "micro step forward: one load or store");
+    h.key_press(Key::Escape);
+    h.run();
+    assert!(!h.state().state().help);
+}
+
+#[test]
+fn a_slot_shows_its_owner() {
+    // split-unbatched at step 36: the driver has published buffer 0 (avail.idx 1), so slot 0
+    // is the device's until it returns it; at step 30 the driver was still writing it.
+    let h = page(Some("open=split-unbatched&step=30"));
+    let slot0 = |owner: &'static str| {
+        move |n: &egui_kittest::kittest::AccessKitNode<'_>| {
+            n.label()
+                .is_some_and(|l| l.trim_start().starts_with("0  0x1000000") && l.contains(owner))
+        }
+    };
+    h.get_by(slot0(" drv"));
+    assert!(h.query_by(slot0(" dev")).is_none());
+    let h = page(Some("open=split-unbatched&step=36"));
+    h.get_by(slot0(" dev"));
+    assert!(h.query_by(slot0(" drv")).is_none());
+}
+
+#[test]
+fn the_wheel_moves_the_selection() {
+    let mut h = page(Some("open=split-unbatched&step=30&slot=4"));
+    h.event(Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Line,
+        delta: egui::vec2(0.0, -2.0),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Wheel,
+        modifiers: Modifiers::NONE,
+    });
+    h.run();
+    assert!(
+        h.state().state().link.contains("&slot=6"),
+        "{}",
+        h.state().state().link
+    );
+}
+
+#[test]
+fn the_palette_opens_with_colon_and_ctrl_k() {
+    let mut h = page(None);
+    h.key_press_modifiers(Modifiers::CTRL, Key::K);
+    h.run();
+    assert!(
+        h.state().state().status.starts_with(':'),
+        "{}",
+        h.state().state().status
+    );
+    typed(&mut h, "goto 7");
+    h.key_press(Key::Enter);
+    h.run();
+    assert_eq!(step(&h), 7);
+    typed(&mut h, ":link");
+    // The copy is in the output of the frame that handled the key (one event, one frame).
+    h.event(Event::Key {
+        key: Key::Enter,
+        physical_key: None,
+        pressed: true,
+        repeat: false,
+        modifiers: Modifiers::NONE,
+    });
+    h.step();
+    let copied: Vec<String> = h
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            egui::OutputCommand::CopyText(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(copied, ["#open=tutorial-split-basics&step=7"]);
+    h.run();
+    assert_shows(&h, "link copied: #open=tutorial-split-basics&step=7");
+}
+
+#[test]
+fn a_link_opens_at_its_step_and_a_bad_one_falls_back_with_a_note() {
+    let h = page(Some("#open=packed-wrap&step=25&marks=10&pane=cache&zoom=1"));
+    let s = h.state().state();
+    assert_eq!((s.open.as_str(), s.step), ("packed-wrap", 25));
+    assert_eq!(s.panes, ["▶2 cache lines (model)"]);
+    assert_shows(&h, " step 25/");
+    assert_shows(&h, "marks 10");
+    assert_eq!(
+        s.link,
+        "open=packed-wrap&step=25&marks=10&pane=cache&zoom=1"
+    );
+
+    let h = page(Some("open=packed-wrap&step=ten"));
+    let s = h.state().state();
+    assert_eq!((s.open.as_str(), s.step), ("tutorial-split-basics", 0));
+    assert_shows(
+        &h,
+        "The link could not be opened, so this is the start page. bad link: `step=ten`: `ten` is not a step number",
+    );
+
+    let h = page(Some("open=packed-wrap&step=900000"));
+    assert_eq!(h.state().state().open, "tutorial-split-basics");
+    assert_shows(&h, "bad link: `step=900000`: past the end");
+}
+
+#[test]
+fn a_link_to_a_local_file_waits_for_that_file() {
+    let mut h = page(Some("file=mine.ron&step=5&pane=memory"));
+    assert_eq!(h.state().state().open, "tutorial-split-basics");
+    assert_shows(&h, "open from the sender's disk");
+    let text = std::fs::read(repo("scenarios/talk/packed-wrap.ron")).unwrap();
+    drop_files(&mut h, &[("mine.ron", text)]);
+    let s = h.state().state();
+    assert_eq!((s.open.as_str(), s.step, s.local), ("mine.ron", 5, true));
+    assert_eq!(s.focus.as_deref(), Some("▶3 memory"));
+    assert_eq!(s.note, None);
+}
+
+#[test]
+fn a_dropped_qemu_trace_replays() {
+    let mut h = page(None);
+    let log = std::fs::read(repo("traces/split-default/trace.log")).unwrap();
+    drop_files(&mut h, &[("trace.log", log)]);
+    let s = h.state().state().clone();
+    assert_eq!((s.open.as_str(), s.local, s.step), ("trace.log", true, 0));
+    assert!(s.end > 100, "{}", s.end);
+    assert_eq!(s.status, "opened trace.log");
+    assert_eq!(s.error, None);
+    h.key_press(Key::End);
+    h.run();
+    assert_eq!(step(&h), s.end);
+    assert_shows(&h, &format!("event {}/{}", s.end, s.end));
+}
+
+#[test]
+fn a_bad_file_shows_its_located_error_and_keeps_the_view() {
+    let mut h = page(None);
+    h.key_press(Key::ArrowRight);
+    h.run();
+    let bad = std::fs::read(repo("scenarios/invalid/unknown-op.ron")).unwrap();
+    drop_files(&mut h, &[("unknown-op.ron", bad)]);
+    // The located text the file's own header comment gives (the CLI prints the same).
+    assert_shows(
+        &h,
+        "cannot open unknown-op.ron: unknown-op.ron:6:35: unknown name `Kik` in `Op`",
+    );
+    let s = h.state().state();
+    assert!(s.error.as_deref().unwrap().contains("did you mean `Kick`?"));
+    assert_eq!((s.open.as_str(), s.step), ("tutorial-split-basics", 1));
+    h.get_by_label("Dismiss").click();
+    h.run();
+    assert_eq!(h.state().state().error, None);
+}
+
+#[test]
+fn the_open_menu_lists_the_tutorial_and_the_scenarios() {
+    let mut h = page(None);
+    h.get_by_label("Open ▾").click();
+    h.run();
+    h.get_by_label_contains("5.1 ").click();
+    h.run();
+    let s = h.state().state();
+    assert!(
+        s.open.starts_with("chapter-5/1") || s.open == "packed-unbatched",
+        "{}",
+        s.open
+    );
+    h.get_by_label("Open ▾").click();
+    h.run();
+    let entry = h.get_by_label_contains("split-vs-packed  —");
+    entry.scroll_to_me();
+    h.run();
+    h.get_by_label_contains("split-vs-packed  —").click();
+    h.run();
+    assert_eq!(h.state().state().open, "split-vs-packed");
+}
