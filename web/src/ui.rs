@@ -225,6 +225,11 @@ impl WebApp {
         ));
     }
 
+    /// Shows an app (whatever it has open), clearing the notes.
+    pub fn show(&mut self, app: App) {
+        self.replace(app);
+    }
+
     fn replace(&mut self, app: App) {
         self.app = app;
         self.dirty = true;
