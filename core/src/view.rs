@@ -22,7 +22,7 @@ use crate::finding::{FindingSource, Severity};
 use crate::layout::{
     DESC_SIZE, PackedLayout, PackedPos, RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE, RingIdx,
     RingLayout, SplitLayout, VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT,
-    VIRTQ_DESC_F_WRITE, VIRTQ_USED_F_NO_NOTIFY, vring_need_event,
+    VIRTQ_DESC_F_WRITE, VIRTQ_USED_F_NO_NOTIFY, WrapCounter, vring_need_event,
 };
 use crate::memory::{Access, AccessKind, Agent, Field, Ordering, Space};
 use crate::op::Op;
@@ -135,7 +135,26 @@ pub struct SessionView {
     pub findings: Vec<FindingRow>,
     /// Both agents' ops around the cursor.
     pub timeline: Timeline,
+    /// The latest notifications up to the cursor, oldest first.
+    pub notifications: Vec<NotifyRow>,
 }
+
+/// One notification sent: a kick (the driver notifies the device) or an interrupt (the device
+/// notifies the driver).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyRow {
+    /// The micro step of the register write.
+    pub step: u64,
+    /// Who sent it.
+    pub from: Agent,
+    /// `kick` or `interrupt`, with the value written.
+    pub text: String,
+    /// Sent during the op at the cursor.
+    pub now: bool,
+}
+
+/// How many of the latest notifications a view keeps.
+const RECENT_NOTIFICATIONS: usize = 8;
 
 /// The title bar.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -179,6 +198,10 @@ pub struct DescRow {
     pub notes: Vec<String>,
     /// The selected slot.
     pub selected: bool,
+    /// Split: the descriptor `next` names when NEXT is set (the chain's next link).
+    pub next: Option<u16>,
+    /// INDIRECT is set: the buffer points at a table of descriptors.
+    pub indirect: bool,
 }
 
 /// One entry of an available or used ring.
@@ -224,6 +247,32 @@ pub struct RingSide {
     pub rows: Vec<SlotRow>,
 }
 
+/// The part of a ring a position points into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Strip {
+    /// The descriptor table (split) or the descriptor ring (packed).
+    Descriptors,
+    /// The split available ring.
+    Avail,
+    /// The split used ring.
+    Used,
+}
+
+/// A position one side keeps in its private state, where the drawings mark it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// Which part of the ring.
+    pub strip: Strip,
+    /// The slot it points at.
+    pub slot: u16,
+    /// Whose it is.
+    pub agent: Agent,
+    /// What it is, in the code's words: `next avail`, `last_avail_idx`, `used_idx`.
+    pub name: String,
+    /// Packed: the wrap counter that goes with it.
+    pub wrap: Option<WrapCounter>,
+}
+
 /// A split ring.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SplitPane {
@@ -237,6 +286,8 @@ pub struct SplitPane {
     pub kick: EventWindow,
     /// The device's interrupt decision (window over used.idx, event `used_event`).
     pub interrupt: EventWindow,
+    /// Both sides' positions.
+    pub positions: Vec<Position>,
 }
 
 /// A packed event suppression area.
@@ -263,6 +314,8 @@ pub struct PackedPane {
     pub device_event: EventArea,
     /// The buffer IDs the driver has out, in the order it made them available.
     pub ids: Vec<IdRow>,
+    /// Both sides' positions, with their wrap counters.
+    pub positions: Vec<Position>,
 }
 
 /// Where an outstanding packed buffer is. A slot's owner says who may write that slot next;
@@ -680,7 +733,26 @@ pub fn build(session: &mut Session, ctx: &ViewContext<'_>, labels: &mut LineLabe
         narration: narration(session, ctx),
         findings: findings(session, &changes, ctx),
         timeline: timeline(session, ctx),
+        notifications: notifications(session),
     }
+}
+
+fn notifications(session: &Session) -> Vec<NotifyRow> {
+    let p = session.position();
+    let op_start = session.op_start(p.op);
+    let all = &session.state().notifications;
+    all[all.len().saturating_sub(RECENT_NOTIFICATIONS)..]
+        .iter()
+        .map(|n| NotifyRow {
+            step: n.step,
+            from: n.from,
+            text: match n.from {
+                Agent::Driver => format!("kick (wrote {:#x})", n.value),
+                Agent::Device => "interrupt".to_string(),
+            },
+            now: n.step >= op_start,
+        })
+        .collect()
 }
 
 fn span(layout: &RingLayout) -> (u64, u64) {
@@ -819,6 +891,8 @@ fn desc_row(
         owner,
         notes: Vec::new(),
         selected,
+        next: (!packed && flags & VIRTQ_DESC_F_NEXT != 0).then(|| b.u16(link_at)),
+        indirect: flags & VIRTQ_DESC_F_INDIRECT != 0,
     }
 }
 
@@ -1015,7 +1089,51 @@ fn split_pane(
         },
         kick,
         interrupt,
+        positions: split_positions(q, driver, device),
     }
+}
+
+/// Where each side stands in a split ring: the driver's next free descriptor, next avail
+/// entry and last used entry read; the device's last avail entry read and next used entry.
+fn split_positions(q: u16, driver: &SplitDriver, device: &SplitDevice) -> Vec<Position> {
+    let at = |strip, slot, agent, name: &str| Position {
+        strip,
+        slot,
+        agent,
+        name: name.to_string(),
+        wrap: None,
+    };
+    let mut out = Vec::new();
+    if let Some(&top) = driver.free.last() {
+        out.push(at(Strip::Descriptors, top, Agent::Driver, "next free"));
+    }
+    out.extend([
+        at(
+            Strip::Avail,
+            driver.avail_idx.slot(q),
+            Agent::Driver,
+            "avail_idx",
+        ),
+        at(
+            Strip::Avail,
+            device.last_avail.slot(q),
+            Agent::Device,
+            "last_avail_idx",
+        ),
+        at(
+            Strip::Used,
+            device.used_idx.slot(q),
+            Agent::Device,
+            "used_idx",
+        ),
+        at(
+            Strip::Used,
+            driver.last_used.slot(q),
+            Agent::Driver,
+            "last_used_idx",
+        ),
+    ]);
+    out
 }
 
 /// Works out a notification decision with real numbers, as `vring_need_event` does.
@@ -1134,15 +1252,23 @@ fn packed_pane(
         })
         .collect();
     let marks = [
-        ("drv.avail", driver.next_avail),
-        ("drv.used", driver.next_used),
-        ("dev.avail", device.next_avail),
-        ("dev.used", device.next_used),
+        ("drv.avail", Agent::Driver, "next avail", driver.next_avail),
+        ("drv.used", Agent::Driver, "next used", driver.next_used),
+        ("dev.avail", Agent::Device, "next avail", device.next_avail),
+        ("dev.used", Agent::Device, "next used", device.next_used),
     ];
-    for (name, p) in marks {
+    let mut positions = Vec::new();
+    for (note, agent, name, p) in marks {
         if let Some(r) = descs.get_mut(usize::from(p.slot)) {
-            r.notes.push(format!("{name} w{}", p.wrap));
+            r.notes.push(format!("{note} w{}", p.wrap));
         }
+        positions.push(Position {
+            strip: Strip::Descriptors,
+            slot: p.slot,
+            agent,
+            name: name.to_string(),
+            wrap: Some(p.wrap),
+        });
     }
     PackedPane {
         descs,
@@ -1157,6 +1283,7 @@ fn packed_pane(
         driver_event: event_area(b, l.driver_event, ch),
         device_event: event_area(b, l.device_event, ch),
         ids: outstanding_ids(l, driver, device, b),
+        positions,
     }
 }
 

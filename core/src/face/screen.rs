@@ -8,6 +8,7 @@
 
 pub mod chrome;
 pub mod layout;
+pub mod picture;
 mod ring;
 pub mod scenario;
 pub mod text;
@@ -104,6 +105,8 @@ pub struct Screen {
     pub overlay: Option<Overlay>,
     /// Clickable items, most specific first; a click elsewhere in a pane focuses it.
     pub targets: Vec<Target>,
+    /// Drawings for a face that can draw (the terminal shows the text panes only).
+    pub pictures: picture::Pictures,
 }
 
 impl Screen {

@@ -250,6 +250,19 @@ pub fn screen(frame: &Frame, size: Size) -> Screen {
             .as_ref()
             .map(|(scroll, rows)| chrome::help(size.rect(), *scroll, rows)),
         targets,
+        pictures: pictures(frame),
+    }
+}
+
+fn pictures(frame: &Frame) -> super::picture::Pictures {
+    use super::picture;
+    let mut rings: Vec<_> = picture::ring(&frame.main, None).into_iter().collect();
+    if let Some((label, other)) = &frame.compare {
+        rings.extend(picture::ring(other, Some(label)));
+    }
+    picture::Pictures {
+        rings,
+        cache: picture::cache(&frame.main),
     }
 }
 

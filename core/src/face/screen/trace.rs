@@ -159,6 +159,7 @@ pub fn screen(frame: &TraceFrame, size: Size) -> Screen {
             .as_ref()
             .map(|(scroll, rows)| chrome::help(size.rect(), *scroll, rows)),
         targets,
+        pictures: Default::default(),
     }
 }
 
