@@ -166,10 +166,11 @@ fn desc_slots(descs: &[DescRow], packed: bool, ids: &[(u16, IdPlace)]) -> Vec<Sl
                 format!("flags {}", r.flags.text),
                 format!("{link} {}", r.link.text),
             ];
-            if packed && let Ok(id) = r.link.text.parse::<u16>() {
-                if let Some((_, place)) = ids.iter().find(|(i, _)| *i == id) {
-                    tooltip.push(format!("buffer {id}: {}", place_words(*place)));
-                }
+            if packed
+                && let Ok(id) = r.link.text.parse::<u16>()
+                && let Some((_, place)) = ids.iter().find(|(i, _)| *i == id)
+            {
+                tooltip.push(format!("buffer {id}: {}", place_words(*place)));
             }
             tooltip.extend(r.notes.iter().map(|n| format!("◀ {n}")));
             SlotPicture {
