@@ -1660,7 +1660,7 @@ pub struct HelpRow {
 }
 
 /// The UI's own state, as the painter needs it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct UiView {
     /// Focused pane.
     pub focus: crate::command::PaneId,

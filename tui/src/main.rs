@@ -122,10 +122,20 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => app::open(None, None, None),
-        Some(Command::Tui { target, qmp, rings }) => {
-            app::open(target.as_deref(), qmp.as_deref(), rings.as_deref())
-        }
+        None => app::open(app::Opening::Resume, false),
+        Some(Command::Tui {
+            target: Some(target),
+            qmp,
+            rings,
+        }) => app::open(
+            app::Opening::Target {
+                target: &target,
+                qmp: qmp.as_deref(),
+                rings: rings.as_deref(),
+            },
+            false,
+        ),
+        Some(Command::Tui { target: None, .. }) => app::open(app::Opening::Resume, false),
         Some(Command::Tutorial {
             markdown: Some(dir),
             ..
@@ -133,7 +143,13 @@ fn main() -> ExitCode {
         Some(Command::Tutorial {
             markdown: None,
             no_save,
-        }) => tutorial_cmd::list(no_save),
+        }) => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                app::open(app::Opening::Course, no_save)
+            } else {
+                tutorial_cmd::list(no_save)
+            }
+        }
         Some(Command::List) => scenario_cmd::list(),
         Some(Command::Run { scenario, json }) => scenario_cmd::run(&scenario, json),
         Some(Command::Compare { a, b }) => scenario_cmd::compare(&a, &b),

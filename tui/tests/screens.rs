@@ -164,7 +164,7 @@ fn split_wrap() -> TraceUi {
     // Relative to the crate (cargo runs tests there), so the header is the same on any machine.
     let d = "../traces/split-wrap";
     let app = ringside_tui::app::open_app(
-        Some(&format!("{d}/trace.log")),
+        &format!("{d}/trace.log"),
         Some(std::path::Path::new(&format!("{d}/qmp.jsonl"))),
         Some(std::path::Path::new(&format!("{d}/rings"))),
     );

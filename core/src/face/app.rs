@@ -18,6 +18,12 @@ pub trait Files {
     fn read(&mut self, name: &str) -> Result<Vec<u8>, String>;
     /// Writes a file, or says why not.
     fn write(&mut self, name: &str, bytes: &[u8]) -> Result<(), String>;
+    /// Keeps a piece of state between runs (the course progress), or says why not. A face
+    /// that keeps nothing (tests, `--no-save`) accepts and forgets.
+    fn keep(&mut self, key: &str, bytes: &[u8]) -> Result<(), String> {
+        let _ = (key, bytes);
+        Ok(())
+    }
 }
 
 /// Something could not be opened.
@@ -132,6 +138,12 @@ impl App {
                         self.current.message(false, format!("loaded {path}"));
                     }
                     Err(e) => self.current.message(true, e.to_string()),
+                }
+            }
+            Request::Keep { key, bytes } => {
+                if let Err(e) = self.files.keep(&key, &bytes) {
+                    self.current
+                        .message(true, format!("cannot keep the {key}: {e}"));
                 }
             }
             Request::Compare(name) => {

@@ -38,9 +38,11 @@ pub fn play_and_marks(line: &mut Line, ui: &UiView, mark_delta: Option<u64>) {
 
 /// A pane's title: its number (the key that focuses it), a focus mark and its name.
 pub fn title(p: PaneId, ui: &UiView, name: &str) -> String {
-    let n = PaneId::ALL.iter().position(|&x| x == p).unwrap_or(0) + 1;
     let mark = if ui.focus == p { "▶" } else { "" };
-    format!("{mark}{n} {name}")
+    match PaneId::ALL.iter().position(|&x| x == p) {
+        Some(i) => format!("{mark}{} {name}", i + 1),
+        None => format!("{mark}{name}"),
+    }
 }
 
 /// A pane with its standard title; every line is cut to the inner width at a word boundary

@@ -39,6 +39,7 @@ impl Slots {
             PaneId::Timeline => self.timeline,
             PaneId::Transport => self.transport,
             PaneId::Cache => self.cache,
+            PaneId::Lesson => None,
         }
     }
 
@@ -51,6 +52,7 @@ impl Slots {
             PaneId::Timeline => self.timeline = r,
             PaneId::Transport => self.transport = r,
             PaneId::Cache => self.cache = r,
+            PaneId::Lesson => {}
         }
     }
 

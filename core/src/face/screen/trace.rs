@@ -20,7 +20,7 @@ fn name(p: PaneId) -> &'static str {
         PaneId::Memory => "ring dump",
         PaneId::Timeline => "events per queue",
         PaneId::Findings => "findings up to here",
-        PaneId::Cache | PaneId::Transport => p.title(),
+        PaneId::Cache | PaneId::Transport | PaneId::Lesson => p.title(),
     }
 }
 
@@ -42,7 +42,7 @@ impl Slots {
             PaneId::Findings => Some(&mut self.findings),
             PaneId::Memory => Some(&mut self.ring),
             PaneId::Timeline => Some(&mut self.timeline),
-            PaneId::Cache | PaneId::Transport => None,
+            PaneId::Cache | PaneId::Transport | PaneId::Lesson => None,
         }
     }
 }
