@@ -496,7 +496,7 @@ impl Ui {
                     .findings
                     .0
                     .get(index)
-                    .map(|f| f.step);
+                    .and_then(|f| f.step());
                 if let Some(step) = f {
                     self.move_to(step);
                 }

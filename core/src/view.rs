@@ -1291,11 +1291,14 @@ fn findings(session: &Session, ch: &Changes, ctx: &ViewContext<'_>) -> Vec<Findi
         .findings
         .0
         .iter()
-        .map(|f| FindingRow {
-            step: f.step,
-            severity: f.severity,
-            text: format!("{}: {}", f.code, f.message),
-            change: ch.step(f.step, cursor, ctx),
+        .map(|f| {
+            let step = f.step().unwrap_or_default();
+            FindingRow {
+                step,
+                severity: f.severity,
+                text: format!("{}: {}", f.code, f.message),
+                change: ch.step(step, cursor, ctx),
+            }
         })
         .collect()
 }
@@ -1348,7 +1351,12 @@ fn timeline(session: &Session, ctx: &ViewContext<'_>) -> Timeline {
             current: i == cur,
             notified: fin.notifications.iter().any(|n| in_op(n.step, i)),
             marked: ctx.marks.iter().any(|&m| in_op(m, i)),
-            finding: fin.findings.0.iter().any(|f| in_op(f.step, i)),
+            finding: fin
+                .findings
+                .0
+                .iter()
+                .filter_map(|f| f.step())
+                .any(|s| in_op(s, i)),
         })
         .collect();
     Timeline { ops, total }

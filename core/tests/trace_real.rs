@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ringside_core::detect::code;
+use ringside_core::finding::Code;
 use ringside_core::trace::event::DeviceType;
 use ringside_core::trace::qmp::QmpTranscript;
 use ringside_core::trace::replay::{QueueReport, ReplayReport, parse_time};
@@ -198,7 +198,7 @@ fn packed_positions_match_qemus_own_counters() {
             "{name}"
         );
         assert!(
-            !r.findings.iter().any(|f| f.code == code::QMP_MISMATCH),
+            !r.findings.iter().any(|f| f.code == Code::QmpMismatch),
             "{name}: {:#?}",
             r.findings
         );
@@ -238,18 +238,18 @@ fn a_deleted_fill_is_caught_twice() {
     let rings = ringdump::load_dir(&d.join("rings")).unwrap();
     let r = replay(&store, Some(&qmp), &rings, &ReplayOptions::default());
     let codes: Vec<_> = r.findings.iter().map(|f| f.code).collect();
-    assert!(codes.contains(&code::FLUSH_MISMATCH), "{codes:?}");
-    assert!(codes.contains(&code::LEAK), "{codes:?}");
-    assert!(!codes.contains(&code::QMP_MISMATCH), "{codes:?}");
+    assert!(codes.contains(&Code::FlushMismatch), "{codes:?}");
+    assert!(codes.contains(&Code::Leak), "{codes:?}");
+    assert!(!codes.contains(&Code::QmpMismatch), "{codes:?}");
     assert!(r.has_errors());
     // The flush mismatch is reported on the flush right after the dropped line (line numbers
     // shift by one after the deletion).
     let fm = r
         .findings
         .iter()
-        .find(|f| f.code == code::FLUSH_MISMATCH)
+        .find(|f| f.code == Code::FlushMismatch)
         .unwrap();
-    assert_eq!(fm.line, Some(dropped as u64));
+    assert_eq!(fm.line(), Some(dropped as u64));
 }
 
 #[test]
@@ -288,14 +288,17 @@ fn an_edited_qmp_counter_is_a_mismatch() {
     let m: Vec<_> = r
         .findings
         .iter()
-        .filter(|f| f.code == code::QMP_MISMATCH)
+        .filter(|f| f.code == Code::QmpMismatch)
         .collect();
     assert_eq!(m.len(), usize::from(hits >= 2), "{m:#?}");
     if let Some(m) = m.first() {
         let want = format!("used-idx {} (replayed {used})", used - 1);
         assert!(m.message.contains(&want), "{}", m.message);
         // Placed at the second VM stop.
-        assert_eq!(m.line, Some(grep_n(&trace, "state change to running 0", 2)));
+        assert_eq!(
+            m.line(),
+            Some(grep_n(&trace, "state change to running 0", 2))
+        );
     }
 }
 
@@ -395,17 +398,18 @@ fn a_kick_the_device_never_answers_is_unserviced() {
     let ku: Vec<_> = r
         .findings
         .iter()
-        .filter(|f| f.code == code::KICK_UNSERVICED)
+        .filter(|f| f.code == Code::KickUnserviced)
         .collect();
     assert_eq!(ku.len(), 1, "{:#?}", r.findings);
     let f = ku[0];
-    assert_eq!(f.line, Some(kick as u64));
-    assert_eq!(f.queue, Some(0));
+    let seen = f.seen_at().unwrap();
+    assert_eq!(seen.line, Some(kick as u64));
+    assert_eq!(seen.queue, Some(0));
     assert!(
-        f.device.as_deref().unwrap().starts_with("virtio-blk"),
+        seen.device.as_deref().unwrap().starts_with("virtio-blk"),
         "{f}"
     );
-    assert!(f.evidence.as_deref().unwrap().contains("done"), "{f}");
+    assert!(seen.evidence.as_ref().unwrap().file.contains("done"), "{f}");
     assert!(
         f.message
             .contains(&format!("shows {lost} available buffers")),
@@ -414,5 +418,5 @@ fn a_kick_the_device_never_answers_is_unserviced() {
 
     // The real trace answers every kick.
     let r = full("split-default", &ReplayOptions::default());
-    assert!(!r.findings.iter().any(|f| f.code == code::KICK_UNSERVICED));
+    assert!(!r.findings.iter().any(|f| f.code == Code::KickUnserviced));
 }

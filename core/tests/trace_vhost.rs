@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ringside_core::detect::code;
+use ringside_core::finding::Code;
 use ringside_core::trace::qmp::QmpTranscript;
 use ringside_core::trace::replay::ReplayReport;
 use ringside_core::trace::{
@@ -220,12 +220,14 @@ fn an_edited_vhost_ring_address_is_a_mismatch() {
     let m: Vec<_> = r
         .findings
         .iter()
-        .filter(|f| f.code == code::QMP_MISMATCH)
+        .filter(|f| f.code == Code::QmpMismatch)
         .collect();
     assert_eq!(m.len(), 1, "{:#?}", r.findings);
     assert!(m[0].message.contains("avail-phys"), "{}", m[0]);
     assert_eq!(
-        m[0].evidence.as_deref(),
-        Some(format!("edited.jsonl:{line}").as_str())
+        m[0].seen_at()
+            .and_then(|s| s.evidence.as_ref())
+            .map(|e| e.to_string()),
+        Some(format!("edited.jsonl:{line}"))
     );
 }

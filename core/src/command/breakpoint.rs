@@ -434,13 +434,11 @@ impl Condition {
                 let (col, w) = lx.word();
                 if w.is_empty() {
                     Condition::Finding(None)
-                } else if Code::parse(w).is_some()
-                    || crate::detect::CATALOGUE.iter().any(|c| c.0 == w)
-                {
+                } else if Code::parse(w).is_some() || Code::parse_trace(w).is_some() {
                     Condition::Finding(Some(w.to_string()))
                 } else {
                     let codes: Vec<&str> = Code::ALL.iter().map(|c| c.name()).collect();
-                    let trace: Vec<&str> = crate::detect::CATALOGUE.iter().map(|c| c.0).collect();
+                    let trace: Vec<&str> = Code::TRACE.iter().map(|c| c.name()).collect();
                     return Err(ParseError::new(
                         col,
                         format!("unknown finding code `{w}`"),
@@ -606,7 +604,7 @@ impl Condition {
                 .0
                 .iter()
                 .filter(|f| code.as_deref().is_none_or(|c| f.code.name() == c))
-                .map(|f| f.step)
+                .filter_map(|f| f.step())
                 .collect(),
             Condition::Op(name) => {
                 let kind = KINDS.iter().find(|k| k.0 == name).map(|k| k.1);

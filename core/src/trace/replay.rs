@@ -30,7 +30,8 @@ use super::event::{DeviceType, Event, EventKind, NO_OBJ, ObjId, fmt_time};
 use super::qmp::{QmpBody, QmpTranscript, QueueStatus};
 use super::ringdump::{self, DumpInput, Expect, RingState};
 use super::store::{ImportStats, TraceStore};
-use crate::detect::{self, Finding, Severity, code};
+use crate::detect;
+use crate::finding::{Code, FileSpot, Finding, Severity};
 use crate::layout::{PackedPos, RingIdx, RingKind, vring_need_event};
 
 /// What to replay and how.
@@ -556,7 +557,7 @@ struct PendingKick {
     kick: (u32, u64),
     /// What proved the work pending, and where.
     proof: String,
-    evidence: String,
+    evidence: FileSpot,
 }
 
 /// Where findings go during a pass (or nowhere, when seeking).
@@ -793,8 +794,8 @@ impl Replayer {
                     let (qn, ptr) = (q.queue, store.object(elem));
                     let l2 = label.clone();
                     sink.push(|| {
-                        Finding::new(
-                            code::LEAK,
+                        Finding::seen(
+                            Code::Leak,
                             Severity::Warning,
                             format!(
                                 "elem {ptr:#x} popped again while its pop at line {} was never                                  completed: that buffer was dropped without virtqueue_fill",
@@ -824,8 +825,8 @@ impl Replayer {
                     let n = q.inuse;
                     let qn = q.queue;
                     sink.push(|| {
-                        Finding::new(
-                            code::SIZE_EXCEEDED,
+                        Finding::seen(
+                            Code::SizeExceeded,
                             Severity::Error,
                             format!("Virtqueue size exceeded ({n} buffers in flight, size {size})"),
                         )
@@ -852,8 +853,8 @@ impl Replayer {
                         q.pending_ndescs += 1;
                         match q.done.get(&elem) {
                             Some(&first) => sink.push(|| {
-                                Finding::new(
-                                    code::DOUBLE_COMPLETION,
+                                Finding::seen(
+                                    Code::DoubleCompletion,
                                     Severity::Error,
                                     format!(
                                         "buffer elem {ptr:#x} completed twice (virtqueue_fill at \
@@ -864,8 +865,8 @@ impl Replayer {
                                 .on(label, Some(qn))
                             }),
                             None => sink.push(|| {
-                                Finding::new(
-                                    code::UNKNOWN_COMPLETION,
+                                Finding::seen(
+                                    Code::UnknownCompletion,
                                     Severity::Warning,
                                     format!(
                                         "virtqueue_fill of elem {ptr:#x} that was never popped \
@@ -909,8 +910,8 @@ impl Replayer {
                 if count != q.pending_fills {
                     let (p, qn) = (q.pending_fills, q.queue);
                     sink.push(|| {
-                        Finding::new(
-                            code::FLUSH_MISMATCH,
+                        Finding::seen(
+                            Code::FlushMismatch,
                             Severity::Error,
                             format!(
                                 "virtqueue_flush count {count} after {p} virtqueue_fill since the \
@@ -953,8 +954,8 @@ impl Replayer {
                 {
                     let (qn, used) = (q.queue, q.used_idx);
                     sink.push(|| {
-                        Finding::new(
-                            code::SPURIOUS_NOTIFICATION,
+                        Finding::seen(
+                            Code::SpuriousNotification,
                             Severity::Info,
                             format!(
                                 "used-buffer notification with used.idx still {used}, as at the \
@@ -994,8 +995,8 @@ impl Replayer {
                 if status & 0x40 != 0 && old & 0x40 == 0 {
                     let l2 = label.clone();
                     sink.push(|| {
-                        Finding::new(
-                            code::DEVICE_BROKEN,
+                        Finding::seen(
+                            Code::DeviceBroken,
                             Severity::Error,
                             format!(
                                 "status {status:#04x} has VIRTIO_CONFIG_S_NEEDS_RESET: QEMU hit a \
@@ -1013,8 +1014,8 @@ impl Replayer {
                             let (n, qn) = (q.outstanding.len(), q.queue);
                             let l2 = label.clone();
                             sink.push(|| {
-                                Finding::new(
-                                    code::RESET_IN_FLIGHT,
+                                Finding::seen(
+                                    Code::ResetInFlight,
                                     Severity::Info,
                                     format!("device reset dropped {n} buffers in flight"),
                                 )
@@ -1092,8 +1093,8 @@ impl Replayer {
                     let later = q.max_done_seq - o.seq;
                     let ptr = store.object(elem);
                     sink.push(|| {
-                        Finding::new(
-                            code::LEAK,
+                        Finding::seen(
+                            Code::Leak,
                             Severity::Warning,
                             format!(
                                 "buffer elem {ptr:#x} (in_num {} out_num {}) popped here was \
@@ -1111,8 +1112,8 @@ impl Replayer {
             }
             if in_flight > 0 {
                 sink.push(|| {
-                    Finding::new(
-                        code::IN_FLIGHT,
+                    Finding::seen(
+                        Code::InFlight,
                         Severity::Info,
                         format!("{in_flight} buffers still in flight where the replay ends"),
                     )
@@ -1131,8 +1132,8 @@ impl Replayer {
                 {
                     let used = q.used_idx;
                     sink.push(|| {
-                        Finding::new(
-                            code::STALL,
+                        Finding::seen(
+                            Code::Stall,
                             Severity::Warning,
                             format!(
                                 "used.idx moved to {used} after the last used-buffer notification \
@@ -1230,8 +1231,8 @@ impl Replayer {
             }
             let label = qi.map_or_else(|| vs.name.clone(), |i| self.label(st, i));
             sink.push(|| {
-                Finding::new(
-                    code::QMP_MISMATCH,
+                Finding::seen(
+                    Code::QmpMismatch,
                     Severity::Error,
                     format!(
                         "x-query-virtio-vhost-queue-status (the ring as the backend was given \
@@ -1239,7 +1240,7 @@ impl Replayer {
                         diffs.join(", ")
                     ),
                 )
-                .from_file(format!("{}:{}", qmp.source, rec.line))
+                .from_file(FileSpot::line(qmp.source.clone(), rec.line))
                 .on(label, Some(qn))
             });
         }
@@ -1258,13 +1259,13 @@ impl Replayer {
     ) -> Option<PendingKick> {
         let t = DeviceType::from_qemu_name(&qs.name);
         let where_ = |f: Finding| {
-            f.from_file(format!("{file}:{qmp_line}"))
+            f.from_file(FileSpot::line(file, qmp_line))
                 .at(u64::from(at.line), at.time())
         };
         if qs.inuse > qs.vring_num && qs.vring_num > 0 {
             sink.push(|| {
-                where_(Finding::new(
-                    code::SIZE_EXCEEDED,
+                where_(Finding::seen(
+                    Code::SizeExceeded,
                     Severity::Error,
                     format!(
                         "Virtqueue size exceeded (QMP inuse {} > vring-num {})",
@@ -1282,7 +1283,7 @@ impl Replayer {
                 detect::avail_jump(qs.last_avail_idx, qs.shadow_avail_idx, qs.vring_num)
         {
             sink.push(|| {
-                where_(Finding::new(code::AVAIL_IDX_JUMP, Severity::Error, m))
+                where_(Finding::seen(Code::AvailIdxJump, Severity::Error, m))
                     .on(label.clone(), Some(q.queue))
             });
         }
@@ -1308,8 +1309,8 @@ impl Replayer {
         }
         if !diffs.is_empty() {
             sink.push(|| {
-                where_(Finding::new(
-                    code::QMP_MISMATCH,
+                where_(Finding::seen(
+                    Code::QmpMismatch,
                     Severity::Error,
                     format!(
                         "x-query-virtio-queue-status disagrees with the trace: {}",
@@ -1328,7 +1329,7 @@ impl Replayer {
                      never popped (shadow-avail-idx {}, last-avail-idx {})",
                     qs.shadow_avail_idx, qs.last_avail_idx
                 ),
-                format!("{file}:{qmp_line}"),
+                FileSpot::line(file, qmp_line),
             )
         })
     }
@@ -1341,7 +1342,7 @@ impl Replayer {
         st: &ReplayState,
         qi: usize,
         pending: u16,
-        proof: impl FnOnce() -> (String, String),
+        proof: impl FnOnce() -> (String, FileSpot),
     ) -> Option<PendingKick> {
         let q = st.queues.get(qi)?;
         let dev = st.devices.get(q.dev)?;
@@ -1374,8 +1375,8 @@ impl Replayer {
             seen.push((k.qi, k.kick.0));
             let label = self.label(st, k.qi);
             sink.push(|| {
-                Finding::new(
-                    code::KICK_UNSERVICED,
+                Finding::seen(
+                    Code::KickUnserviced,
                     Severity::Warning,
                     format!(
                         "the driver kicked here and the device never popped again up to the end \
@@ -1424,14 +1425,11 @@ impl Replayer {
         for f in ringdump::check_state(&ins, Some(expect)) {
             // A receive queue's device keeps notifications off while it has buffers, and QEMU
             // writes avail_event only while they are on: a 0 there is by design.
-            if f.code == code::EVENT_IDX_UNUSED && q.is_rx(dtype, nq) {
+            if f.code == Code::EventIdxUnused && q.is_rx(dtype, nq) {
                 continue;
             }
-            sink.push(|| {
-                let mut f = f.at(u64::from(at.line), at.time());
-                f.device = Some(label.clone());
-                f
-            });
+            let queue = f.seen_at().and_then(|s| s.queue);
+            sink.push(|| f.at(u64::from(at.line), at.time()).on(label.clone(), queue));
         }
         let RingState::Split(s) = &ins.state else {
             return None;
@@ -1458,8 +1456,8 @@ impl Replayer {
                     _ => "avail.flags has no VRING_AVAIL_F_NO_INTERRUPT".to_string(),
                 };
                 sink.push(|| {
-                    Finding::new(
-                        code::MISSING_NOTIFICATION,
+                    Finding::seen(
+                        Code::MissingNotification,
                         Severity::Error,
                         format!(
                             "no used-buffer notification after the flush at line {fl}, but {why}: \
@@ -1468,7 +1466,7 @@ impl Replayer {
                     )
                     .at(u64::from(at.line), at.time())
                     .on(label.clone(), Some(q.queue))
-                    .from_file(d.name.clone())
+                    .from_file(FileSpot::file(d.name.clone()))
                 });
             }
         }
@@ -1485,7 +1483,7 @@ impl Replayer {
                      last_avail_idx {})",
                     s.avail_idx, q.last_avail_idx
                 ),
-                d.name.clone(),
+                FileSpot::file(d.name.clone()),
             )
         });
         if kick.is_some() || q.unanswered_kick().is_some() {
@@ -1499,7 +1497,7 @@ impl Replayer {
         };
         let (code_, sev, msg) = if armed {
             (
-                code::MISSING_NOTIFICATION,
+                Code::MissingNotification,
                 Severity::Error,
                 format!(
                     "{pending} available buffers (avail.idx {}, last_avail_idx {}) and the \
@@ -1509,7 +1507,7 @@ impl Replayer {
             )
         } else {
             (
-                code::STALL,
+                Code::Stall,
                 Severity::Warning,
                 format!(
                     "{pending} available buffers (avail.idx {}, last_avail_idx {}), no kick \
@@ -1519,10 +1517,10 @@ impl Replayer {
             )
         };
         sink.push(|| {
-            Finding::new(code_, sev, msg)
+            Finding::seen(code_, sev, msg)
                 .at(u64::from(at.line), at.time())
                 .on(label.clone(), Some(q.queue))
-                .from_file(d.name.clone())
+                .from_file(FileSpot::file(d.name.clone()))
         });
         None
     }
@@ -1605,7 +1603,7 @@ pub struct ReplayReport {
 impl ReplayReport {
     /// Whether an error-level finding exists (`ringside check` exits 1).
     pub fn has_errors(&self) -> bool {
-        detect::has_errors(&self.findings)
+        crate::finding::has_errors(&self.findings)
     }
 
     /// The findings alone, one per line (what `ringside check` prints).
@@ -1821,8 +1819,8 @@ pub fn replay_with_backend(
                 Some(s) if s <= end => probes.push((s, k as u32 + 1)),
                 Some(_) => {}
                 None => findings.push(
-                    Finding::new(
-                        code::BAD_INPUT,
+                    Finding::seen(
+                        Code::BadInput,
                         Severity::Warning,
                         format!(
                             "QMP snapshot {} could not be placed in the trace (no VM stop marker \
@@ -1831,7 +1829,7 @@ pub fn replay_with_backend(
                             k + 1
                         ),
                     )
-                    .from_file(q.source.clone()),
+                    .from_file(FileSpot::file(q.source.clone())),
                 ),
             }
         }
@@ -1916,8 +1914,8 @@ pub fn replay_with_backend(
                 && (s.broken || s.status & 0x40 != 0)
             {
                 findings.push(
-                    Finding::new(
-                        code::DEVICE_BROKEN,
+                    Finding::seen(
+                        Code::DeviceBroken,
                         Severity::Error,
                         format!(
                             "QMP x-query-virtio-status: {} is {} (status {:#04x})",
@@ -1926,7 +1924,7 @@ pub fn replay_with_backend(
                             s.status
                         ),
                     )
-                    .from_file(format!("{}:{}", q.source, rec.line))
+                    .from_file(FileSpot::line(q.source.clone(), rec.line))
                     .on(s.name.clone(), None),
                 );
             }
@@ -1945,8 +1943,8 @@ pub fn replay_with_backend(
     }
     if store.stats.unknown_lines > 0 {
         findings.push(
-            Finding::new(
-                code::UNKNOWN_LINES,
+            Finding::seen(
+                Code::UnknownLines,
                 Severity::Info,
                 format!(
                     "{} lines are not virtio/virtqueue/vhost events ({} malformed); kept as \
@@ -1954,7 +1952,7 @@ pub fn replay_with_backend(
                     store.stats.unknown_lines, store.stats.malformed_lines
                 ),
             )
-            .from_file(store.source().to_string()),
+            .from_file(FileSpot::file(store.source())),
         );
     }
     let mut warnings: Vec<ImportWarning> = store.warnings.list.clone();
@@ -1962,21 +1960,15 @@ pub fn replay_with_backend(
         warnings.extend(q.warnings.list.iter().cloned());
     }
     for w in &warnings {
-        findings.push(Finding {
-            code: code::BAD_INPUT,
-            severity: Severity::Warning,
-            line: None,
-            time_us: None,
-            device: None,
-            queue: None,
-            evidence: Some(match w.line {
-                Some(l) => format!("{}:{l}", w.file),
-                None => format!("{}@{}", w.file, w.offset.unwrap_or(0)),
-            }),
-            message: w.message.clone(),
-        });
+        let spot = match w.line {
+            Some(l) => FileSpot::line(w.file.clone(), l),
+            None => FileSpot::offset(w.file.clone(), w.offset.unwrap_or(0)),
+        };
+        findings.push(
+            Finding::seen(Code::BadInput, Severity::Warning, w.message.clone()).from_file(spot),
+        );
     }
-    findings.sort_by_key(|f| (f.line.is_none(), f.line));
+    findings.sort_by_key(|f| (f.line().is_none(), f.line()));
     let last = events.last();
     ReplayReport {
         trace: store.source().to_string(),
@@ -2173,7 +2165,7 @@ impl TraceSession {
         self.report
             .findings
             .iter()
-            .filter(|f| f.line.is_some_and(|l| l <= line))
+            .filter(|f| f.line().is_some_and(|l| l <= line))
             .collect()
     }
 }
@@ -2206,13 +2198,13 @@ virtqueue_flush vq 0x200 count 1
         assert_eq!((q.last_avail_idx, q.used_idx), (2, 2));
         // inuse = pops - flushed, saturating, as QEMU's.
         assert_eq!(q.inuse, 0);
-        let codes: Vec<_> = rep.findings.iter().map(|f| (f.code, f.line)).collect();
+        let codes: Vec<_> = rep.findings.iter().map(|f| (f.code, f.line())).collect();
         assert!(
-            codes.contains(&(code::DOUBLE_COMPLETION, Some(10))),
+            codes.contains(&(Code::DoubleCompletion, Some(10))),
             "{codes:?}"
         );
         // elem 0x300 was popped at line 4 and never filled while 0x301 (popped later) was.
-        assert!(codes.contains(&(code::LEAK, Some(4))), "{codes:?}");
+        assert!(codes.contains(&(Code::Leak, Some(4))), "{codes:?}");
         assert!(rep.has_errors());
     }
 
@@ -2230,7 +2222,7 @@ virtqueue_flush vq 0x200 count 1
         assert!(
             !rep.findings
                 .iter()
-                .any(|f| f.code == code::DOUBLE_COMPLETION)
+                .any(|f| f.code == Code::DoubleCompletion)
         );
     }
 

@@ -13,7 +13,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::error::TraceError;
-use crate::detect::{self, Finding, Severity, code};
+use crate::detect;
+use crate::finding::{Code, FileSpot, Finding, Severity};
 use crate::layout::{
     self, LayoutError, PackedLayout, PackedPos, RingKind, SplitLayout, VIRTQ_DESC_F_AVAIL,
     VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE,
@@ -357,10 +358,10 @@ pub struct Expect {
 pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
     let mut out = Vec::new();
     let dev = ins.device.clone().unwrap_or_else(|| ins.name.clone());
-    let mk = |c: &'static str, s: Severity, m: String| {
-        Finding::new(c, s, m)
+    let mk = |c: Code, s: Severity, m: String| {
+        Finding::seen(c, s, m)
             .on(dev.clone(), ins.queue)
-            .from_file(ins.name.clone())
+            .from_file(FileSpot::file(ins.name.clone()))
     };
     let e = expect.unwrap_or_default();
     match &ins.state {
@@ -373,7 +374,7 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
                 .or(st.avail_event.filter(|_| e.event_idx != Some(false)))
                 .unwrap_or(st.used_idx);
             if let Some(m) = detect::avail_jump(last, st.avail_idx, u32::from(q)) {
-                out.push(mk(code::AVAIL_IDX_JUMP, Severity::Error, m));
+                out.push(mk(Code::AvailIdxJump, Severity::Error, m));
             } else {
                 let n = st.avail_idx.wrapping_sub(last);
                 for k in 0..n {
@@ -387,7 +388,7 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
                 let written = st.used_idx >= q || (i as u16) < st.used_idx;
                 if written && id >= u32::from(q) {
                     out.push(mk(
-                        code::USED_IDX_JUMP,
+                        Code::UsedIdxJump,
                         Severity::Error,
                         format!("id {id} out of range (used.ring[{i}], queue size {q})"),
                     ));
@@ -395,7 +396,7 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
             }
             if let Some(x) = e.used_idx.filter(|&u| u != st.used_idx) {
                 out.push(mk(
-                    code::DUMP_MISMATCH,
+                    Code::DumpMismatch,
                     Severity::Error,
                     format!(
                         "used.idx in memory is {} but the replayed used_idx is {x}",
@@ -405,7 +406,7 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
             }
             if e.event_idx == Some(true) && st.avail_event == Some(0) && st.used_idx > q {
                 out.push(mk(
-                    code::EVENT_IDX_UNUSED,
+                    Code::EventIdxUnused,
                     Severity::Warning,
                     format!(
                         "VIRTIO_RING_F_EVENT_IDX negotiated but avail_event is still 0 after \
@@ -430,7 +431,7 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
                     reserved += 1;
                     if reserved == 1 {
                         out.push(mk(
-                            code::SHIFT_AS_MASK,
+                            Code::ShiftAsMask,
                             Severity::Warning,
                             format!(
                                 "desc[{i}].flags = {:#06x} sets reserved bits: AVAIL is 1 << 7 \
@@ -450,7 +451,7 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
                     && d.flags & VIRTQ_DESC_F_NEXT != 0
                 {
                     out.push(mk(
-                        code::INDIRECT_MISUSE,
+                        Code::IndirectMisuse,
                         Severity::Error,
                         format!("desc[{i}] has both INDIRECT and NEXT (a driver MUST NOT)"),
                     ));
@@ -458,7 +459,7 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
             }
             if len_no_write > 0 {
                 out.push(mk(
-                    code::USED_LEN_WITHOUT_WRITE,
+                    Code::UsedLenWithoutWrite,
                     Severity::Info,
                     format!(
                         "{len_no_write} used descriptors carry a len but no VIRTQ_DESC_F_WRITE: \
@@ -487,7 +488,7 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
                         && last.next_or_id != h.next_or_id
                     {
                         out.push(mk(
-                            code::BUFFER_ID_PLACEMENT,
+                            Code::BufferIdPlacement,
                             Severity::Warning,
                             format!(
                                 "chain at slot {i}: head carries buffer id {} but the last \
@@ -505,7 +506,7 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
             for (area, (_, flags)) in [("driver", st.driver_event), ("device", st.device_event)] {
                 if flags > 2 {
                     out.push(mk(
-                        code::AREA_SWAP,
+                        Code::AreaSwap,
                         Severity::Warning,
                         format!(
                             "{area} event suppression flags = {flags}: only ENABLE 0, DISABLE 1 \
@@ -526,7 +527,7 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
                     let touched = d.addr != 0 || d.flags != 0 || d.len != 0;
                     if touched && a == u && a != lap.0 {
                         out.push(mk(
-                            code::WRAP_DESYNC,
+                            Code::WrapDesync,
                             Severity::Error,
                             format!(
                                 "the last used descriptor (slot {prev}) has AVAIL=USED={} but the \
@@ -543,15 +544,11 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
     out
 }
 
-fn check_split_chain(
-    st: &SplitState,
-    head: u16,
-    out: &mut dyn FnMut(&'static str, Severity, String),
-) {
+fn check_split_chain(st: &SplitState, head: u16, out: &mut dyn FnMut(Code, Severity, String)) {
     let q = st.size;
     if head >= q {
         out(
-            code::BAD_HEAD,
+            Code::BadHead,
             Severity::Error,
             format!("Guest says index {head} is available"),
         );
@@ -562,7 +559,7 @@ fn check_split_chain(
     for n in 0..=q {
         if n == q {
             out(
-                code::LOOPED_DESCRIPTOR,
+                Code::LoopedDescriptor,
                 Severity::Error,
                 format!("Looped descriptor (chain from head {head} is longer than {q})"),
             );
@@ -574,7 +571,7 @@ fn check_split_chain(
         if d.flags & VIRTQ_DESC_F_INDIRECT != 0 {
             if d.len == 0 || d.len % 16 != 0 {
                 out(
-                    code::INDIRECT_MISUSE,
+                    Code::IndirectMisuse,
                     Severity::Error,
                     format!(
                         "Invalid size for indirect buffer table (desc[{i}].len = {})",
@@ -584,14 +581,14 @@ fn check_split_chain(
             }
             if d.flags & VIRTQ_DESC_F_NEXT != 0 {
                 out(
-                    code::INDIRECT_MISUSE,
+                    Code::IndirectMisuse,
                     Severity::Error,
                     format!("desc[{i}] has both INDIRECT and NEXT (a driver MUST NOT)"),
                 );
             }
         } else if d.len == 0 {
             out(
-                code::ZERO_LENGTH,
+                Code::ZeroLength,
                 Severity::Error,
                 format!("virtio: zero sized buffers are not allowed (desc[{i}])"),
             );
@@ -599,7 +596,7 @@ fn check_split_chain(
         let write = d.flags & VIRTQ_DESC_F_WRITE != 0;
         if seen_write && !write && d.flags & VIRTQ_DESC_F_INDIRECT == 0 {
             out(
-                code::DESCRIPTOR_ORDER,
+                Code::DescriptorOrder,
                 Severity::Error,
                 format!(
                     "Incorrect order for descriptors (desc[{i}] readable after a writable one, chain from head {head})"
@@ -612,7 +609,7 @@ fn check_split_chain(
         }
         if d.next_or_id >= q {
             out(
-                code::BAD_NEXT,
+                Code::BadNext,
                 Severity::Error,
                 format!("Desc next is {}", d.next_or_id),
             );

@@ -234,8 +234,8 @@ impl TraceUi {
                 .report()
                 .findings
                 .iter()
-                .filter(|f| code.as_deref().is_none_or(|c| f.code == c))
-                .filter_map(|f| f.line.map(|l| line_step(store, l)))
+                .filter(|f| code.as_deref().is_none_or(|c| f.code.name() == c))
+                .filter_map(|f| f.line().map(|l| line_step(store, l)))
                 .collect(),
             Condition::Counter {
                 queue,
