@@ -11,8 +11,8 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use super::event::{EventKind, ObjId};
+use super::import::store::TraceStore;
 use super::replay::{ReplayOptions, Replayer, window};
-use super::store::TraceStore;
 
 /// Writes the Chrome trace-event JSON of a trace (within the options' window).
 pub fn export_chrome<W: Write>(store: &TraceStore, opts: &ReplayOptions, out: W) -> io::Result<()> {

@@ -24,13 +24,13 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::backend::{BackendLog, BackendReport};
+use super::detect;
 use super::error::{ImportWarning, TraceError};
 use super::event::{DeviceType, Event, EventKind, NO_OBJ, ObjId, fmt_time};
-use super::qmp::{QmpBody, QmpTranscript, QueueStatus};
-use super::ringdump::{self, DumpInput, Expect, RingState};
-use super::store::{ImportStats, TraceStore};
-use crate::detect;
+use super::import::backend::{BackendLog, BackendReport};
+use super::import::qmp::{QmpBody, QmpTranscript, QueueStatus};
+use super::import::ringdump::{self, DumpInput, Expect, RingState};
+use super::import::store::{ImportStats, TraceStore};
 use crate::finding::{Code, FileSpot, Finding, Severity};
 use crate::layout::{PackedPos, RingIdx, RingKind, vring_need_event};
 
@@ -1701,7 +1701,7 @@ impl fmt::Display for ReplayReport {
             }
         }
         if let Some(b) = &self.backend {
-            let c = |c: &super::backend::BlockCounts| {
+            let c = |c: &super::import::backend::BlockCounts| {
                 format!(
                     "{} reads ({} bytes), {} writes ({} bytes)",
                     c.reads, c.bytes_read, c.writes, c.bytes_written
@@ -1796,7 +1796,7 @@ pub fn replay(
 }
 
 /// [`replay`] with the vhost backend's own log beside the trace (`--backend FILE`): its block
-/// requests are counted and shown with the vhost device (see [`super::backend`] for what such
+/// requests are counted and shown with the vhost device (see [`super::import::backend`] for what such
 /// a log can and cannot tell).
 pub fn replay_with_backend(
     store: &TraceStore,

@@ -18,10 +18,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::error::TraceError;
-use super::event::NO_TIME;
+use super::lines;
 use super::qemu_log;
-use super::store;
+use crate::trace::error::TraceError;
+use crate::trace::event::NO_TIME;
 
 /// A block request the backend submitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,7 +61,7 @@ impl BackendLog {
             source: source.to_string(),
             ..BackendLog::default()
         };
-        store::for_each_line_in(data, |no, _, line| log.line(no, line), |_, _| {});
+        lines::for_each_line_in(data, |no, _, line| log.line(no, line), |_, _| {});
         log
     }
 

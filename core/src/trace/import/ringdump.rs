@@ -12,14 +12,14 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::error::TraceError;
-use crate::detect;
 use crate::finding::{Code, FileSpot, Finding, Severity};
 use crate::layout::{
     self, LayoutError, PackedLayout, PackedPos, RingKind, SplitLayout, VIRTQ_DESC_F_AVAIL,
     VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE,
 };
 use crate::memory::GuestMemory;
+use crate::trace::detect;
+use crate::trace::error::TraceError;
 
 /// The raw areas of one queue.
 #[derive(Debug, Clone, Default)]

@@ -17,7 +17,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::error::{ImportWarning, TraceError, Warnings};
+use crate::trace::error::{ImportWarning, TraceError, Warnings};
 
 /// One device from `x-query-virtio`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
