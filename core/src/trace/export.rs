@@ -41,7 +41,7 @@ pub fn export_chrome<W: Write>(store: &TraceStore, opts: &ReplayOptions, out: W)
         r.step(&mut st, store, e);
         let t = ts(e);
         let qref = |vq: ObjId| {
-            r.queue_index(&st, vq)
+            st.queue_of(vq)
                 .and_then(|i| st.queues.get(i).map(|q| (i, q)))
         };
         match e.kind {
