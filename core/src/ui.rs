@@ -580,31 +580,10 @@ pub enum Opened {
     Trace(Box<TraceUi>),
 }
 
-/// Opens a scenario (embedded name, RON file or saved session) or a QEMU trace: `--qmp` or
-/// `--rings` mean a trace; otherwise a file that is not a scenario is one when most of its
-/// lines import as virtio, virtqueue or vhost events.
-pub fn open_target(
-    target: &str,
-    qmp: Option<&std::path::Path>,
-    rings: Option<&std::path::Path>,
-) -> Result<Opened, UiError> {
-    let path = std::path::Path::new(target);
-    if qmp.is_some() || rings.is_some() {
-        return Ok(Opened::Trace(Box::new(TraceUi::open(path, qmp, rings)?)));
-    }
-    let scenario_error = match Ui::open(target) {
-        Ok(ui) => return Ok(Opened::Scenario(Box::new(ui))),
-        Err(e) => e,
-    };
-    let is_ron = path.extension().is_some_and(|x| x == "ron");
-    if path.is_file() && !is_ron {
-        let store = crate::trace::TraceStore::open(path).map_err(Box::new)?;
-        let unknown = store.stats.unknown_lines as usize;
-        if store.events().len() > 2 * unknown {
-            return Ok(Opened::Trace(Box::new(TraceUi::new(store, None, &[]))));
-        }
-    }
-    Err(scenario_error)
+/// Opens a scenario (embedded name, RON file or saved session). Traces are opened from bytes
+/// by the face ([`TraceUi::new`] on a [`crate::trace::Capture`]): core reads no files.
+pub fn open_target(target: &str) -> Result<Opened, UiError> {
+    Ui::open(target).map(|ui| Opened::Scenario(Box::new(ui)))
 }
 
 fn load_saved(path: &str) -> Result<SavedSession, UiError> {

@@ -5,28 +5,18 @@
 //! derives them the way one would by hand: plain substring counts (what `grep -c` gives) and
 //! QEMU's own counters read out of qmp.jsonl by substring search, never by the QMP parser.
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use common::{capture, dir, dumps, store};
 use ringside_core::finding::Code;
 use ringside_core::trace::event::DeviceType;
 use ringside_core::trace::qmp::QmpTranscript;
 use ringside_core::trace::replay::{QueueReport, ReplayReport, parse_time};
 use ringside_core::trace::ringdump::{self, RingState};
-use ringside_core::trace::{ReplayOptions, TraceStore, replay, replay_files};
-
-fn dir(name: &str) -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../traces")).join(name)
-}
+use ringside_core::trace::{Capture, ReplayOptions, TraceStore, replay};
 
 fn full(name: &str, opts: &ReplayOptions) -> ReplayReport {
-    let d = dir(name);
-    replay_files(
-        &d.join("trace.log"),
-        Some(&d.join("qmp.jsonl")),
-        Some(&d.join("rings")),
-        opts,
-    )
-    .expect("capture readable")
+    replay(&capture(name), opts)
 }
 
 fn read(name: &str, file: &str) -> String {
@@ -233,10 +223,9 @@ fn a_deleted_fill_is_caught_twice() {
         out.push_str(l);
         out.push('\n');
     }
-    let store = TraceStore::from_bytes(out.as_bytes(), "mutated.log");
-    let qmp = QmpTranscript::open(&d.join("qmp.jsonl")).unwrap();
-    let rings = ringdump::load_dir(&d.join("rings")).unwrap();
-    let r = replay(&store, Some(&qmp), &rings, &ReplayOptions::default());
+    let mut c = capture("split-default");
+    c.store = TraceStore::from_bytes(out.as_bytes(), "mutated.log");
+    let r = replay(&c, &ReplayOptions::default());
     let codes: Vec<_> = r.findings.iter().map(|f| f.code).collect();
     assert!(codes.contains(&Code::FlushMismatch), "{codes:?}");
     assert!(codes.contains(&Code::Leak), "{codes:?}");
@@ -255,7 +244,6 @@ fn a_deleted_fill_is_caught_twice() {
 #[test]
 fn an_edited_qmp_counter_is_a_mismatch() {
     // Lower the `done` snapshot's blk0 used-idx by one.
-    let d = dir("split-default");
     let text = read("split-default", "qmp.jsonl");
     let trace = read("split-default", "trace.log");
     let used = qmp_blk_q0(&text, 2, "used-idx");
@@ -283,8 +271,10 @@ fn an_edited_qmp_counter_is_a_mismatch() {
     assert!(hits >= 1);
     // If idle and done had the same used-idx, edit the second such line (the done snapshot).
     let qmp = QmpTranscript::parse(edited.as_bytes(), "edited.jsonl");
-    let store = TraceStore::open(&d.join("trace.log")).unwrap();
-    let r = replay(&store, Some(&qmp), &[], &ReplayOptions::default());
+    let r = replay(
+        &Capture::new(store("split-default")).with_qmp(qmp),
+        &ReplayOptions::default(),
+    );
     let m: Vec<_> = r
         .findings
         .iter()
@@ -308,7 +298,7 @@ fn ring_dumps_agree_with_qmp() {
     // shadow-avail-idx and used-idx at that snapshot, and QEMU wrote avail_event =
     // last-avail-idx on its last pop (EVENT_IDX is negotiated by default).
     let qmp = read("split-default", "qmp.jsonl");
-    let dumps = ringdump::load_dir(&dir("split-default/rings")).unwrap();
+    let dumps = dumps("split-default");
     let d = dumps.iter().find(|d| d.name == "idle-blk0-q0").unwrap();
     let ins = ringdump::inspect(d).unwrap();
     let RingState::Split(s) = &ins.state else {
@@ -338,14 +328,14 @@ fn ring_dumps_agree_with_qmp() {
 
 #[test]
 fn timestamps_and_until_time() {
-    let store = TraceStore::open(&dir("split-default-ts/trace.log")).unwrap();
+    let store = store("split-default-ts");
     assert_eq!(store.stats.timestamped_events, store.stats.lines);
     let t = store.events()[99].time().unwrap();
     let opts = ReplayOptions {
         until_time_us: parse_time(&ringside_core::trace::event::fmt_time(t)),
         ..Default::default()
     };
-    let r = replay(&store, None, &[], &opts);
+    let r = replay(&Capture::new(store.clone()), &opts);
     // Events are in time order in this single-threaded capture, so the window ends at or
     // after event 100 and before any later timestamp.
     assert!(r.steps >= 100);
@@ -363,7 +353,6 @@ fn a_kick_the_device_never_answers_is_unserviced() {
     // kicked, the `done` ring dump shows the buffers it made available, and the device never
     // pops again. Expected: kick-unserviced at that kick, with as many pending buffers as pops
     // were deleted before the stop (counted here by plain substring search).
-    let d = dir("split-default");
     let text = read("split-default", "trace.log");
     let vq = blk_vq(&text);
     let stop = grep_n(&text, "state change to running 0", 2) as usize;
@@ -391,10 +380,9 @@ fn a_kick_the_device_never_answers_is_unserviced() {
         out.push_str(l);
         out.push('\n');
     }
-    let store = TraceStore::from_bytes(out.as_bytes(), "mutated.log");
-    let qmp = QmpTranscript::open(&d.join("qmp.jsonl")).unwrap();
-    let rings = ringdump::load_dir(&d.join("rings")).unwrap();
-    let r = replay(&store, Some(&qmp), &rings, &ReplayOptions::default());
+    let mut c = capture("split-default");
+    c.store = TraceStore::from_bytes(out.as_bytes(), "mutated.log");
+    let r = replay(&c, &ReplayOptions::default());
     let ku: Vec<_> = r
         .findings
         .iter()

@@ -1,22 +1,16 @@
 //! The trace screen's frames on the real captures in traces/, checked against numbers counted
 //! straight from the trace text (the way one would with grep), not through the importer.
 
-use std::path::Path;
+mod common;
 
 use ringside_core::command::{Command, Condition, Dir, PaneId};
-use ringside_core::ui::{Opened, TraceUi, open_target};
+use ringside_core::ui::TraceUi;
 use ringside_core::view::trace::{QUEUE_COLUMNS, QueueRow, TraceView};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../traces/");
 
 fn open(name: &str) -> TraceUi {
-    let d = format!("{DIR}{name}");
-    TraceUi::open(
-        Path::new(&format!("{d}/trace.log")),
-        Some(Path::new(&format!("{d}/qmp.jsonl"))),
-        Some(Path::new(&format!("{d}/rings"))),
-    )
-    .unwrap()
+    TraceUi::new(common::capture(name))
 }
 
 fn text(name: &str) -> String {
@@ -205,21 +199,4 @@ fn ring_dumps_show_for_the_selected_queue() {
     let want = sel.name.replace('.', "-");
     assert!(r.title.ends_with(&want), "{} vs {want}", r.title);
     assert!(r.lines.iter().any(|l| l.starts_with("avail: flags")));
-}
-
-#[test]
-fn targets_open_as_scenarios_or_traces() {
-    let trace = format!("{DIR}split-default/trace.log");
-    assert!(matches!(
-        open_target(&trace, None, None),
-        Ok(Opened::Trace(_))
-    ));
-    let name = ringside_core::scenario::EMBEDDED[0].0;
-    assert!(matches!(
-        open_target(name, None, None),
-        Ok(Opened::Scenario(_))
-    ));
-    // A file that is neither: the scenario error.
-    let readme = format!("{DIR}README.md");
-    assert!(open_target(&readme, None, None).is_err());
 }

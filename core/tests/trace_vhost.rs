@@ -2,18 +2,18 @@
 //! capture in `traces/vhost-user-blk` (traces/README.md). Expectations come from substring
 //! counts over the files, never from the code under test.
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use std::path::PathBuf;
+
+use common::{capture, named};
 use ringside_core::finding::Code;
 use ringside_core::trace::qmp::QmpTranscript;
 use ringside_core::trace::replay::ReplayReport;
-use ringside_core::trace::{
-    BackendLog, ReplayOptions, TraceSession, TraceStore, replay, replay_files_with_backend,
-    replay_with_backend,
-};
+use ringside_core::trace::{BackendLog, Capture, ReplayOptions, TraceSession, TraceStore, replay};
 
 fn dir() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../traces")).join("vhost-user-blk")
+    common::dir("vhost-user-blk")
 }
 
 fn read(file: &str) -> String {
@@ -21,15 +21,11 @@ fn read(file: &str) -> String {
 }
 
 fn run(opts: &ReplayOptions) -> ReplayReport {
-    let d = dir();
-    replay_files_with_backend(
-        &d.join("trace.log"),
-        Some(&d.join("qmp.jsonl")),
-        Some(&d.join("rings")),
-        Some(&d.join("qsd-trace.log")),
+    let (name, bytes) = named(&dir().join("qsd-trace.log"));
+    replay(
+        &capture("vhost-user-blk").with_backend(BackendLog::parse(&bytes, &name)),
         opts,
     )
-    .expect("capture readable")
 }
 
 fn grep_c(text: &str, needle: &str) -> u64 {
@@ -175,7 +171,10 @@ fn a_timed_backend_log_is_counted_per_vhost_session() {
     let store = TraceStore::from_bytes(trace.as_bytes(), "t.log");
     let b = BackendLog::parse(log.as_bytes(), "qsd.log");
     assert_eq!((b.other_lines, b.malformed_lines), (1, 1));
-    let r = replay_with_backend(&store, None, &[], Some(&b), &ReplayOptions::default());
+    let r = replay(
+        &Capture::new(store).with_backend(b),
+        &ReplayOptions::default(),
+    );
     let br = r.backend.unwrap();
     let counts: Vec<(u64, u64)> = br
         .windows
@@ -193,7 +192,6 @@ fn a_timed_backend_log_is_counted_per_vhost_session() {
 #[test]
 fn an_edited_vhost_ring_address_is_a_mismatch() {
     // Move the backend's avail-phys of the first vhost queue status by 2 bytes.
-    let d = dir();
     let text = read("qmp.jsonl");
     let line = text
         .lines()
@@ -216,8 +214,10 @@ fn an_edited_vhost_ring_address_is_a_mismatch() {
         })
         .collect();
     let qmp = QmpTranscript::parse(edited.as_bytes(), "edited.jsonl");
-    let store = TraceStore::open(&d.join("trace.log")).unwrap();
-    let r = replay_with_backend(&store, Some(&qmp), &[], None, &ReplayOptions::default());
+    let r = replay(
+        &Capture::new(common::store("vhost-user-blk")).with_qmp(qmp),
+        &ReplayOptions::default(),
+    );
     let m: Vec<_> = r
         .findings
         .iter()
@@ -239,11 +239,9 @@ fn stepping_shows_what_the_report_shows_from_one_pass() {
     let store = TraceStore::from_bytes(&std::fs::read(d.join("trace.log")).unwrap(), "t.log");
     let qmp = QmpTranscript::parse(read("qmp.jsonl").as_bytes(), "qmp.jsonl");
     let opts = ReplayOptions::default();
-    let session = TraceSession::new(store.clone(), Some(&qmp), &[], &opts);
-    assert_eq!(
-        session.report().to_string(),
-        replay(&store, Some(&qmp), &[], &opts).to_string()
-    );
+    let c = Capture::new(store.clone()).with_qmp(qmp);
+    let session = TraceSession::new(c.clone(), &opts);
+    assert_eq!(session.report().to_string(), replay(&c, &opts).to_string());
     // A state rebuilt from a checkpoint is the state stepped from the start, on both sides of
     // every snapshot (where the vhost queue takes QEMU's counters).
     let r = session.replayer();

@@ -161,3 +161,25 @@ fn a_reader_that_goes_away_is_not_a_panic() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn targets_open_as_scenarios_or_traces() {
+    use ringside_core::ui::Opened;
+    use ringside_tui::files::open_target;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../traces/");
+    let trace = format!("{dir}split-default/trace.log");
+    assert!(matches!(
+        open_target(&trace, None, None),
+        Ok(Opened::Trace(_))
+    ));
+    let name = ringside_core::scenario::EMBEDDED[0].0;
+    assert!(matches!(
+        open_target(name, None, None),
+        Ok(Opened::Scenario(_))
+    ));
+    // A file that is neither says what it is and what was expected.
+    let readme = format!("{dir}README.md");
+    let e = open_target(&readme, None, None).err().unwrap().to_string();
+    assert!(e.contains("not an input ringside reads"), "{e}");
+    assert!(e.contains("expected a scenario"), "{e}");
+}

@@ -25,8 +25,6 @@ pub use backend::BackendLog;
 pub use error::{ImportWarning, TraceError};
 pub use event::{DeviceType, Event, EventKind};
 pub use export::{export_chrome, export_chrome_string};
-pub use replay::{
-    ReplayOptions, ReplayReport, TraceSession, replay, replay_files, replay_files_with_backend,
-    replay_with_backend,
-};
+pub use import::{Capture, CaptureFiles, NamedFile};
+pub use replay::{ReplayOptions, ReplayReport, TraceSession, replay};
 pub use store::TraceStore;

@@ -7,16 +7,12 @@
 //! Shift+←/→ moves to the selected queue's previous/next event: when a queue hangs, its own
 //! pops, fills, flushes, kicks and interrupts are the story, and other devices' traffic is noise.
 
-use std::path::Path;
-
-use super::UiError;
 use super::chrome::Chrome;
 use crate::command::{Command, Condition, Dir, KeyPress, PaneId};
 use crate::memory::Agent;
-use crate::trace::qmp::QmpTranscript;
 use crate::trace::replay::Replayer;
 use crate::trace::ringdump;
-use crate::trace::{DeviceType, EventKind, ReplayOptions, TraceSession, TraceStore};
+use crate::trace::{Capture, DeviceType, EventKind, ReplayOptions, TraceSession};
 use crate::view::trace::{
     PlacedDump, TraceContext, TraceFrame, event_matches, event_queue, line_step, queue_names,
 };
@@ -34,29 +30,14 @@ pub struct TraceUi {
 }
 
 impl TraceUi {
-    /// Opens a trace with an optional QMP transcript and rings directory.
-    pub fn open(trace: &Path, qmp: Option<&Path>, rings: Option<&Path>) -> Result<Self, UiError> {
-        let store = TraceStore::open(trace).map_err(Box::new)?;
-        let qmp = qmp.map(QmpTranscript::open).transpose().map_err(Box::new)?;
-        let inputs = match rings {
-            Some(d) => ringdump::load_dir(d).map_err(Box::new)?,
-            None => Vec::new(),
-        };
-        Ok(Self::new(store, qmp.as_ref(), &inputs))
-    }
-
-    /// Opens an imported trace.
-    pub fn new(
-        store: TraceStore,
-        qmp: Option<&QmpTranscript>,
-        inputs: &[ringdump::DumpInput],
-    ) -> Self {
+    /// Opens an imported capture (see [`Capture::load`]).
+    pub fn new(capture: Capture) -> Self {
         let opts = ReplayOptions::default();
-        let replayer = Replayer::new(&store, qmp, inputs, &opts);
-        let session = TraceSession::new(store, qmp, inputs, &opts);
+        let session = TraceSession::new(capture, &opts);
+        let replayer = session.replayer().clone();
         let st = session.state_at(0);
         let names = queue_names(&st);
-        let dumps = place_dumps(&session, &st, inputs);
+        let dumps = place_dumps(&session, &st, &session.capture().dumps);
         // Start on the busiest queue: the one a hang hunt most likely starts from.
         let end = session.state_at(session.len());
         let queue = (0..end.queues.len())

@@ -18,7 +18,7 @@ use ratatui::crossterm::event::{
 use ratatui::crossterm::execute;
 use ratatui::layout::{Position, Size};
 use ringside_core::command::{Command, Key, KeyPress};
-use ringside_core::ui::{Opened, Ui, open_target};
+use ringside_core::ui::{Opened, Ui};
 use ringside_core::view::FrameOptions;
 
 pub use paint::{Hit, paint};
@@ -42,8 +42,10 @@ pub fn open(
         return Ok(ExitCode::from(EXIT_NOT_A_TTY));
     }
     let mut ui = match target {
-        None => Ui::tutorial().map(|u| Opened::Scenario(Box::new(u))),
-        Some(t) => open_target(t, qmp, rings),
+        None => Ui::tutorial()
+            .map(|u| Opened::Scenario(Box::new(u)))
+            .map_err(anyhow::Error::from),
+        Some(t) => crate::files::open_target(t, qmp, rings),
     }
     .with_context(|| format!("cannot open {}", target.unwrap_or("the tutorial")))?;
     run(&mut ui)?;

@@ -7,10 +7,8 @@
 //! second copy. The queue size is taken from the caller or inferred from the file sizes.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::finding::{Code, FileSpot, Finding, Severity};
 use crate::layout::{
@@ -40,8 +38,11 @@ pub struct DumpInput {
     pub addrs: Option<(u64, u64, u64)>,
     /// File names of the three areas, for messages.
     pub files: [String; 3],
-    /// Snapshot label and device/queue identity from `rings/index.json`.
+    /// Snapshot label (`idle`, `done`, from `rings/index.json` or the file names).
     pub snapshot: Option<String>,
+    /// Which QMP snapshot (1-based: the k-th `stop`) the dump was taken in, when known: from the
+    /// transcript's `pmemsave` of the file, else the label's order in `index.json`.
+    pub taken_at: Option<u32>,
     /// QEMU device name (`virtio-blk`).
     pub device_name: Option<String>,
     /// Queue index.
@@ -692,126 +693,6 @@ impl fmt::Display for Inspection {
         }
         Ok(())
     }
-}
-
-/// Loads every dump of a rings directory: from `index.json` (as `traces/qmp.py` writes it) when
-/// present, else from files named `<name>-desc.bin`, `<name>-avail.bin`, `<name>-used.bin`.
-pub fn load_dir(dir: &Path) -> Result<Vec<DumpInput>, TraceError> {
-    let index = dir.join("index.json");
-    let io = |p: &Path, e| TraceError::Io {
-        file: p.display().to_string(),
-        source: e,
-        hint: "ring dumps are the files pmemsave wrote (see traces/README.md)",
-    };
-    if index.exists() {
-        let text = std::fs::read(&index).map_err(|e| io(&index, e))?;
-        let v: Value = serde_json::from_slice(&text).map_err(|e| TraceError::Line {
-            file: index.display().to_string(),
-            line: e.line() as u64,
-            what: format!("index.json does not parse: {e}"),
-            expected: "a JSON array of dump descriptions".into(),
-            hint: "regenerate it with traces/qmp.py".into(),
-        })?;
-        let mut out: Vec<DumpInput> = Vec::new();
-        for entry in v.as_array().map(Vec::as_slice).unwrap_or_default() {
-            if entry.get("skipped").is_some() {
-                continue;
-            }
-            let s = |k: &str| entry.get(k).and_then(Value::as_str).unwrap_or_default();
-            let u = |k: &str| entry.get(k).and_then(Value::as_u64);
-            let file = Path::new(s("file"));
-            let base = file.file_name().map(PathBuf::from).unwrap_or_default();
-            let path = dir.join(base);
-            let snap = s("snapshot").to_string();
-            let devid = s("device").to_string();
-            let queue = u("queue").and_then(|q| u16::try_from(q).ok());
-            let name = format!("{snap}-{devid}-q{}", queue.unwrap_or(0));
-            let pos = out.iter().position(|d| d.name == name);
-            let idx = match pos {
-                Some(i) => i,
-                None => {
-                    out.push(DumpInput {
-                        name: name.clone(),
-                        kind: Some(
-                            if entry.get("packed").and_then(Value::as_bool) == Some(true) {
-                                RingKind::Packed
-                            } else {
-                                RingKind::Split
-                            },
-                        ),
-                        size: u("vring-num").and_then(|n| u16::try_from(n).ok()),
-                        snapshot: Some(snap),
-                        device_name: Some(s("virtio-name").to_string()),
-                        queue,
-                        addrs: Some((0, 0, 0)),
-                        ..Default::default()
-                    });
-                    out.len() - 1
-                }
-            };
-            let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
-            let Some(d) = out.get_mut(idx) else { continue };
-            let addr = u("addr").unwrap_or(0);
-            let shown = path.display().to_string();
-            match s("area") {
-                "desc" => {
-                    d.desc = bytes;
-                    d.files[0] = shown;
-                    d.addrs = d.addrs.map(|(_, b, c)| (addr, b, c));
-                }
-                "avail" => {
-                    d.driver = bytes;
-                    d.files[1] = shown;
-                    d.addrs = d.addrs.map(|(a, _, c)| (a, addr, c));
-                }
-                "used" => {
-                    d.device = bytes;
-                    d.files[2] = shown;
-                    d.addrs = d.addrs.map(|(a, b, _)| (a, b, addr));
-                }
-                _ => {}
-            }
-        }
-        return Ok(out);
-    }
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map_err(|e| io(dir, e))?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()
-                .and_then(|n| n.strip_suffix("-desc.bin"))
-                .map(str::to_string)
-        })
-        .collect();
-    names.sort();
-    let mut out = Vec::new();
-    for n in names {
-        let mut d = DumpInput {
-            name: n.clone(),
-            ..Default::default()
-        };
-        for (i, area) in ["desc", "avail", "used"].iter().enumerate() {
-            let p = dir.join(format!("{n}-{area}.bin"));
-            let bytes = std::fs::read(&p).map_err(|e| io(&p, e))?;
-            if let Some(f) = d.files.get_mut(i) {
-                *f = p.display().to_string();
-            }
-            match i {
-                0 => d.desc = bytes,
-                1 => d.driver = bytes,
-                _ => d.device = bytes,
-            }
-        }
-        out.push(d);
-    }
-    Ok(out)
-}
-
-/// Decodes every dump in a directory (`ringside inspect DIR`). A dump that cannot be decoded
-/// becomes an error entry rather than stopping the others.
-pub fn inspect_dir(dir: &Path) -> Result<Vec<Result<Inspection, TraceError>>, TraceError> {
-    Ok(load_dir(dir)?.iter().map(inspect).collect())
 }
 
 #[cfg(test)]

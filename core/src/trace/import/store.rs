@@ -7,12 +7,12 @@
 
 use std::borrow::Cow;
 use std::io::Read;
-use std::path::Path;
 
 use serde::Serialize;
 
 use super::lines::{MAX_LINE, for_each_line, for_each_line_in};
 use super::qemu_log::{self, LogParser, LogSink, Prefix};
+use super::sniff::InputKind;
 use crate::trace::error::{ImportWarning, TraceError, Warnings};
 use crate::trace::event::{Event, EventKind, NO_TIME, NameId, ObjId, TextId};
 
@@ -367,8 +367,9 @@ impl TraceStore {
         Self::from_sized_reader(r, source, None)
     }
 
-    /// [`TraceStore::from_reader`] for a reader of `size_hint` bytes, if known.
-    fn from_sized_reader<R: Read>(
+    /// [`TraceStore::from_reader`] for a reader of `size_hint` bytes (a file's length, so
+    /// the event vector is sized once).
+    pub fn from_sized_reader<R: Read>(
         r: R,
         source: &str,
         size_hint: Option<u64>,
@@ -383,7 +384,7 @@ impl TraceStore {
         );
         let bytes = res.map_err(|e| TraceError::Io {
             file: source.to_string(),
-            source: e,
+            message: e.to_string(),
             hint: "check the path and permissions",
         })?;
         Ok(b.finish(bytes, &long))
@@ -402,16 +403,50 @@ impl TraceStore {
         b.finish(data.len() as u64, &long)
     }
 
-    /// Opens and imports a trace file.
-    pub fn open(path: &Path) -> Result<TraceStore, TraceError> {
-        let name = path.display().to_string();
-        let f = std::fs::File::open(path).map_err(|e| TraceError::Io {
-            file: name.clone(),
-            source: e,
-            hint: "check the path; QEMU writes the trace where `-D` points",
-        })?;
-        let size = f.metadata().ok().map(|m| m.len());
-        Self::from_sized_reader(f, &name, size)
+    /// Imports a trace held in memory and checks that it is one: an empty file, or one in
+    /// which no line is a virtio, virtqueue or vhost event (random bytes, a QMP transcript, a
+    /// backend log given as the trace), is an error that says what the bytes are instead.
+    pub fn parse(data: &[u8], source: &str) -> Result<TraceStore, TraceError> {
+        Self::from_bytes(data, source).ensure_trace(data)
+    }
+
+    /// This store, if it holds at least one virtio, virtqueue or vhost event; else the error
+    /// [`TraceStore::parse`] gives, worded from `head`, the input's first bytes (a streamed
+    /// import checks after the fact with the first 64 KiB).
+    pub fn ensure_trace(self, head: &[u8]) -> Result<TraceStore, TraceError> {
+        let st = &self.stats;
+        if st.lines > st.blank_lines + st.unknown_lines {
+            return Ok(self);
+        }
+        let source = self.source;
+        let s = super::sniff::sniff(&source, head);
+        let hint = match s.kind {
+            InputKind::QmpTranscript => "this is a QMP transcript: pass it with --qmp".to_string(),
+            InputKind::BackendLog => {
+                "this is a backend's log: pass it with --backend beside QEMU's trace".to_string()
+            }
+            InputKind::RingDump | InputKind::RingDumpZip | InputKind::RingDumpIndex => {
+                "ring dumps go with --rings (a folder or a zip)".to_string()
+            }
+            InputKind::Scenario | InputKind::SavedSession => {
+                "scenarios run with `ringside run` or open with `ringside tui`".to_string()
+            }
+            _ => "capture with `-trace 'virtqueue_*' -trace 'virtio_*' -trace 'vhost_*' -D FILE` \
+                  (traces/README.md)"
+                .to_string(),
+        };
+        let what = match s.kind {
+            InputKind::Unknown => s.why,
+            k => format!("{} ({}), not a trace", k.describe(), s.why),
+        };
+        Err(TraceError::Unusable {
+            file: source,
+            what,
+            expected: "a QEMU trace log: lines of virtio_*, virtqueue_* or vhost_* events from \
+                       the `log` trace backend"
+                .into(),
+            hint,
+        })
     }
 
     /// The file name the trace came from.

@@ -46,7 +46,7 @@ pub(super) struct VhostSync {
 /// Every queue status of every snapshot placed in the trace, in step order (the transcript's
 /// order within a step).
 pub(super) fn vhost_syncs(store: &TraceStore, qmp: &QmpTranscript) -> Vec<VhostSync> {
-    let steps = snapshot_steps(store, qmp);
+    let steps = snapshot_steps(store, Some(qmp), qmp.stop_times.len());
     let mut out: Vec<VhostSync> = qmp
         .queue_statuses()
         .filter_map(|(rec, qs)| {
@@ -66,9 +66,14 @@ pub(super) fn vhost_syncs(store: &TraceStore, qmp: &QmpTranscript) -> Vec<VhostS
     out
 }
 
-/// The step (number of events applied) at which each QMP snapshot was taken: the k-th VM stop
-/// in the trace (`virtio_rng_vm_state_change … running 0`), else the QMP `STOP` event's time.
-pub(super) fn snapshot_steps(store: &TraceStore, qmp: &QmpTranscript) -> Vec<Option<usize>> {
+/// The step (number of events applied) at which each of the first `n` snapshots was taken: the
+/// k-th VM stop in the trace (`virtio_rng_vm_state_change … running 0`), else the time of the
+/// QMP `STOP` event of the k-th `stop` command, when the trace has timestamps.
+pub(super) fn snapshot_steps(
+    store: &TraceStore,
+    qmp: Option<&QmpTranscript>,
+    n: usize,
+) -> Vec<Option<usize>> {
     let stops: Vec<usize> = store
         .events()
         .iter()
@@ -77,10 +82,10 @@ pub(super) fn snapshot_steps(store: &TraceStore, qmp: &QmpTranscript) -> Vec<Opt
         .map(|(i, _)| i + 1)
         .collect();
     let timed = store.stats.timestamped_events > 0;
-    (0..qmp.stop_times.len())
+    (0..n)
         .map(|k| {
             stops.get(k).copied().or_else(|| {
-                let t = qmp.stop_times.get(k).copied().flatten()?;
+                let t = qmp?.stop_times.get(k).copied().flatten()?;
                 timed.then(|| store.steps_until_time(t))
             })
         })
@@ -349,11 +354,32 @@ impl Replayer {
         qs: Option<&QueueStatus>,
         at: &Event,
         sink: &mut Sink<'_>,
+    ) -> Result<Option<PendingKick>, String> {
+        let name = d.device_name.as_deref().ok_or(
+            "its device is not known (no index.json `virtio-name`, no QMP x-query-virtio or \
+             pmemsave naming it)",
+        )?;
+        let queue = d.queue.ok_or("its queue index is not known")?;
+        let t = DeviceType::from_qemu_name(name);
+        let qi = Self::find_queue(st, t, queue)
+            .ok_or_else(|| format!("the trace has no single {name} device with a queue {queue}"))?;
+        let ins = ringdump::inspect(d).map_err(|e| format!("it does not decode: {e}"))?;
+        Ok(self.audit_dump(st, d, qi, &ins, qs, at, sink))
+    }
+
+    /// [`Replayer::check_dump`] once the dump is tied to queue `qi` and decoded.
+    #[allow(clippy::too_many_arguments)]
+    fn audit_dump(
+        &self,
+        st: &ReplayState,
+        d: &DumpInput,
+        qi: usize,
+        ins: &ringdump::Inspection,
+        qs: Option<&QueueStatus>,
+        at: &Event,
+        sink: &mut Sink<'_>,
     ) -> Option<PendingKick> {
-        let t = DeviceType::from_qemu_name(d.device_name.as_deref().unwrap_or(""));
-        let qi = Self::find_queue(st, t, d.queue?)?;
         let q = st.queues.get(qi)?;
-        let ins = ringdump::inspect(d).ok()?;
         let dev = st.devices.get(q.dev);
         let event_idx = dev
             .filter(|d| !d.features.is_empty())
@@ -367,7 +393,7 @@ impl Replayer {
         let label = self.label(st, qi);
         let nq = st.queues.iter().filter(|x| x.dev == q.dev).count() as u16;
         let dtype = dev.map_or(DeviceType::Unknown, |d| d.device_type);
-        for f in ringdump::check_state(&ins, Some(expect)) {
+        for f in ringdump::check_state(ins, Some(expect)) {
             // A receive queue's device keeps notifications off while it has buffers, and QEMU
             // writes avail_event only while they are on: a 0 there is by design.
             if f.code == Code::EventIdxUnused && q.is_rx(dtype, nq) {

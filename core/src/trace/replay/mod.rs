@@ -14,14 +14,8 @@
 //! QMP snapshots and ring dumps, when given, fill in sizes and features and are cross-checked
 //! at the trace step where the VM was stopped for them.
 
-use std::path::Path;
-
 use serde::Serialize;
 
-use super::error::TraceError;
-use super::import::backend::BackendLog;
-use super::import::qmp::QmpTranscript;
-use super::import::ringdump;
 use super::import::store::TraceStore;
 use crate::layout::RingKind;
 
@@ -34,7 +28,7 @@ pub mod session;
 pub mod state;
 
 pub use apply::Replayer;
-pub use pass::{replay, replay_with_backend};
+pub use pass::replay;
 pub use report::{QueueReport, ReplayReport};
 pub use session::TraceSession;
 pub use state::{DeviceState, QueueState, ReplayState, VhostState, vhost_user_request};
@@ -77,42 +71,6 @@ pub fn window(store: &TraceStore, opts: &ReplayOptions) -> usize {
         n = n.min(store.steps_until_time(t));
     }
     n
-}
-
-/// [`replay`] from file paths: the trace, an optional QMP transcript, an optional rings
-/// directory.
-pub fn replay_files(
-    trace: &Path,
-    qmp: Option<&Path>,
-    rings: Option<&Path>,
-    opts: &ReplayOptions,
-) -> Result<ReplayReport, TraceError> {
-    replay_files_with_backend(trace, qmp, rings, None, opts)
-}
-
-/// [`replay_with_backend`] from file paths: the trace, an optional QMP transcript, an optional
-/// rings directory, an optional backend log (`--backend FILE`).
-pub fn replay_files_with_backend(
-    trace: &Path,
-    qmp: Option<&Path>,
-    rings: Option<&Path>,
-    backend: Option<&Path>,
-    opts: &ReplayOptions,
-) -> Result<ReplayReport, TraceError> {
-    let store = TraceStore::open(trace)?;
-    let qmp = qmp.map(QmpTranscript::open).transpose()?;
-    let dumps = match rings {
-        Some(d) => ringdump::load_dir(d)?,
-        None => Vec::new(),
-    };
-    let backend = backend.map(BackendLog::open).transpose()?;
-    Ok(replay_with_backend(
-        &store,
-        qmp.as_ref(),
-        &dumps,
-        backend.as_ref(),
-        opts,
-    ))
 }
 
 #[cfg(test)]

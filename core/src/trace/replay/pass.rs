@@ -9,34 +9,22 @@ use super::window;
 use crate::finding::{Code, FileSpot, Finding, Severity};
 use crate::trace::error::ImportWarning;
 use crate::trace::event::{Event, EventKind};
-use crate::trace::import::backend::{BackendLog, BackendReport};
-use crate::trace::import::qmp::{QmpBody, QmpTranscript, QueueStatus};
-use crate::trace::import::ringdump::DumpInput;
-use crate::trace::import::store::TraceStore;
+use crate::trace::import::Capture;
+use crate::trace::import::backend::BackendReport;
+use crate::trace::import::qmp::{QmpBody, QueueStatus};
 
-/// Replays a trace with optional QMP transcript and ring dumps: the library call behind
-/// `ringside replay` and `ringside check`.
-pub fn replay(
-    store: &TraceStore,
-    qmp: Option<&QmpTranscript>,
-    rings: &[DumpInput],
-    opts: &ReplayOptions,
-) -> ReplayReport {
-    replay_with_backend(store, qmp, rings, None, opts)
+/// Replays a capture (the trace, and the QMP transcript, ring dumps and backend log beside it
+/// when there are some): the library call behind `ringside replay` and `ringside check`. The
+/// backend's block requests are counted and shown with the vhost device (see
+/// [`crate::trace::import::backend`] for what such a log can and cannot tell).
+pub fn replay(capture: &Capture, opts: &ReplayOptions) -> ReplayReport {
+    let r = Replayer::new(&capture.store, capture.qmp.as_ref(), &capture.dumps, opts);
+    run(&r, capture, opts, &mut |_| {})
 }
 
-/// [`replay`] with the vhost backend's own log beside the trace (`--backend FILE`): its block
-/// requests are counted and shown with the vhost device (see [`crate::trace::import::backend`]
-/// for what such a log can and cannot tell).
-pub fn replay_with_backend(
-    store: &TraceStore,
-    qmp: Option<&QmpTranscript>,
-    rings: &[DumpInput],
-    backend: Option<&BackendLog>,
-    opts: &ReplayOptions,
-) -> ReplayReport {
-    let r = Replayer::new(store, qmp, rings, opts);
-    run(&r, store, qmp, rings, backend, opts, &mut |_| {})
+/// An input left out, as a finding.
+fn unused(spot: FileSpot, message: String) -> Finding {
+    Finding::seen(Code::InputUnused, Severity::Warning, message).from_file(spot)
 }
 
 /// The one pass over the window: every event applied with the streaming detectors on, the
@@ -44,49 +32,64 @@ pub fn replay_with_backend(
 /// the state after each event (the stepping session keeps its checkpoints from it).
 pub(super) fn run(
     r: &Replayer,
-    store: &TraceStore,
-    qmp: Option<&QmpTranscript>,
-    rings: &[DumpInput],
-    backend: Option<&BackendLog>,
+    capture: &Capture,
     opts: &ReplayOptions,
     on_step: &mut dyn FnMut(&ReplayState),
 ) -> ReplayReport {
+    let (store, qmp, rings) = (&capture.store, capture.qmp.as_ref(), &capture.dumps);
+    let backend = capture.backend.as_ref();
     let mut st = r.initial(store);
-    let mut findings = Vec::new();
+    let mut findings: Vec<Finding> = capture
+        .unused
+        .iter()
+        .map(|w| unused(FileSpot::file(w.file.clone()), w.message.clone()))
+        .collect();
     let end = window(store, opts);
     let events = store.events().get(..end).unwrap_or_default();
 
-    // Probes: at which steps QMP snapshots and dumps are checked.
+    // Probes: at which steps QMP snapshots and dumps are checked. Snapshot k is the k-th
+    // `stop` of the transcript; a dump says which it was taken in.
+    let snaps = qmp.map_or(0, |q| q.stop_times.len());
+    let dumped = rings.iter().filter_map(|d| d.taken_at).max().unwrap_or(0);
+    let steps = snapshot_steps(store, qmp, snaps.max(dumped as usize));
     let mut probes: Vec<(usize, u32)> = Vec::new();
-    if let Some(q) = qmp {
-        for (k, s) in snapshot_steps(store, q).into_iter().enumerate() {
-            match s {
-                Some(s) if s <= end => probes.push((s, k as u32 + 1)),
-                Some(_) => {}
-                None => findings.push(
-                    Finding::seen(
-                        Code::BadInput,
-                        Severity::Warning,
-                        format!(
-                            "QMP snapshot {} could not be placed in the trace (no VM stop marker \
-                             `virtio_rng_vm_state_change … running 0` and no timestamps): not \
-                             cross-checked",
-                            k + 1
-                        ),
-                    )
-                    .from_file(FileSpot::file(q.source.clone())),
-                ),
+    for (k, s) in steps.iter().enumerate() {
+        let snap = k as u32 + 1;
+        match *s {
+            Some(s) if s <= end => probes.push((s, snap)),
+            Some(_) => {}
+            None => {
+                let why = "no VM stop marker `virtio_rng_vm_state_change … running 0` for it in \
+                           the trace, and no timestamps to place its QMP STOP event";
+                if let Some(q) = qmp.filter(|_| k < snaps) {
+                    findings.push(
+                        Finding::seen(
+                            Code::BadInput,
+                            Severity::Warning,
+                            format!(
+                                "QMP snapshot {snap} could not be placed in the trace ({why}): \
+                                 not cross-checked"
+                            ),
+                        )
+                        .from_file(FileSpot::file(q.source.clone())),
+                    );
+                }
+                for d in rings.iter().filter(|d| d.taken_at == Some(snap)) {
+                    findings.push(unused(
+                        FileSpot::file(d.name.clone()),
+                        format!("ring dump of snapshot {snap} not placed in the trace ({why})"),
+                    ));
+                }
             }
         }
     }
-    // Dump labels in order of appearance ↔ snapshots 1, 2, …
-    let mut labels: Vec<String> = Vec::new();
-    for d in rings {
-        if let Some(l) = &d.snapshot
-            && !labels.contains(l)
-        {
-            labels.push(l.clone());
-        }
+    for d in rings.iter().filter(|d| d.taken_at.is_none()) {
+        findings.push(unused(
+            FileSpot::file(d.name.clone()),
+            "ring dump not tied to a snapshot (no index.json, no pmemsave of it in a QMP \
+             transcript): decoded (`ringside inspect`), not cross-checked"
+                .into(),
+        ));
     }
     let mut qmp_checked = 0;
     let mut dumps_checked = 0;
@@ -100,33 +103,39 @@ pub(super) fn run(
                     kicks: &mut Vec<PendingKick>,
                     qmp_checked: &mut usize,
                     dumps_checked: &mut usize| {
+        let mut left_out = Vec::new();
         let mut sink = Sink {
-            out: Some(findings),
+            out: Some(&mut *findings),
         };
         let mut from_qmp = Vec::new();
         let mut statuses: Vec<&QueueStatus> = Vec::new();
-        if let Some(q) = qmp {
+        if let Some(q) = qmp.filter(|_| snap as usize <= snaps) {
             for (rec, qs) in q.queue_statuses().filter(|(r, _)| r.snapshot == snap) {
                 from_qmp.extend(r.check_qmp_queue(st, qs, rec.line, &q.source, at, &mut sink));
                 statuses.push(qs);
             }
             *qmp_checked += 1;
         }
-        let label = labels.get(snap as usize - 1);
-        for d in rings
-            .iter()
-            .filter(|d| d.snapshot.as_ref() == label && label.is_some())
-        {
+        for d in rings.iter().filter(|d| d.taken_at == Some(snap)) {
             let t = d.device_name.as_deref().unwrap_or("");
             let qs = statuses
                 .iter()
                 .find(|s| s.name == t && Some(s.queue_index) == d.queue)
                 .copied();
-            kicks.extend(r.check_dump(st, d, qs, at, &mut sink));
-            *dumps_checked += 1;
+            match r.check_dump(st, d, qs, at, &mut sink) {
+                Ok(k) => {
+                    kicks.extend(k);
+                    *dumps_checked += 1;
+                }
+                Err(why) => left_out.push(unused(
+                    FileSpot::file(d.name.clone()),
+                    format!("ring dump not cross-checked: {why}"),
+                )),
+            }
         }
         // After the dumps': a dump's avail.idx is the driver's own word, the better proof.
         kicks.append(&mut from_qmp);
+        findings.append(&mut left_out);
     };
     for e in events {
         let mut sink = Sink {
@@ -265,6 +274,7 @@ fn vhost_sessions(events: &[Event]) -> Vec<(u64, u64, u64, u64)> {
 mod tests {
     use super::*;
     use crate::trace::event::DeviceType;
+    use crate::trace::import::store::TraceStore;
 
     const SPLIT: &str = "\
 virtio_set_status vdev 0x100 val 15
@@ -283,7 +293,7 @@ virtqueue_flush vq 0x200 count 1
     #[test]
     fn split_counters_and_streaming_detectors() {
         let store = TraceStore::from_bytes(SPLIT.as_bytes(), "t.log");
-        let rep = replay(&store, None, &[], &ReplayOptions::default());
+        let rep = replay(&Capture::new(store), &ReplayOptions::default());
         let q = &rep.queues[0];
         assert_eq!(q.device_type, DeviceType::Blk);
         assert_eq!((q.pops, q.fills, q.flushes), (2, 2, 2));
@@ -307,7 +317,7 @@ virtqueue_flush vq 0x200 count 1
             until_line: Some(8),
             ..Default::default()
         };
-        let rep = replay(&store, None, &[], &opts);
+        let rep = replay(&Capture::new(store.clone()), &opts);
         assert_eq!(rep.last_line, Some(8));
         let q = &rep.queues[0];
         assert_eq!((q.pops, q.flushes, q.used_idx, q.inuse), (2, 1, 1, 1));
