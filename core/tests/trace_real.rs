@@ -408,3 +408,78 @@ fn a_kick_the_device_never_answers_is_unserviced() {
     let r = full("split-default", &ReplayOptions::default());
     assert!(!r.findings.iter().any(|f| f.code == Code::KickUnserviced));
 }
+
+#[test]
+fn packed_captures_replay_packed_without_qmp() {
+    // QEMU 7.2 traces virtqueue_flush only on split rings: a packed capture must be learned as
+    // packed from its own events, with no errors, and count what the QMP-aided replay counts.
+    for name in [
+        "packed",
+        "packed-noevidx",
+        "packed-noindirect",
+        "packed-wrap",
+    ] {
+        assert!(
+            read(name, "qmp.jsonl").contains("VIRTIO_F_RING_PACKED"),
+            "{name} negotiated packed rings (QMP's guest-features)"
+        );
+        assert_eq!(
+            grep_c(&read(name, "trace.log"), "virtqueue_flush"),
+            1,
+            "{name}"
+        );
+        let alone = replay(&Capture::new(store(name)), &ReplayOptions::default());
+        assert!(!alone.has_errors(), "{name}:\n{}", alone.findings_text());
+        let with = full(name, &ReplayOptions::default());
+        for (a, w) in alone.queues.iter().zip(&with.queues) {
+            assert_eq!(
+                a.layout.to_string(),
+                "packed",
+                "{name} {} q{}",
+                a.device,
+                a.queue
+            );
+            assert_eq!(
+                (a.pops, a.fills, a.inuse),
+                (w.pops, w.fills, w.inuse),
+                "{name} {} q{}",
+                a.device,
+                a.queue
+            );
+        }
+    }
+    for name in ["split-default", "split-wrap", "split-noindirect"] {
+        let alone = replay(&Capture::new(store(name)), &ReplayOptions::default());
+        assert!(alone.queues.iter().all(|q| q.layout.to_string() == "split"));
+        assert!(!alone.has_errors(), "{name}:\n{}", alone.findings_text());
+    }
+}
+
+#[test]
+fn a_trace_that_cannot_tell_the_layout_says_unknown() {
+    // The first blk pop and fill of the packed capture, cut right after the fill: no flush, no
+    // traffic after the fill, no QMP: nothing tells split from packed.
+    let text = read("packed", "trace.log");
+    let fill = text
+        .lines()
+        .position(|l| l.contains("virtqueue_fill"))
+        .unwrap();
+    let cut: String = text
+        .lines()
+        .take(fill + 1)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let r = replay(
+        &Capture::new(TraceStore::parse(cut.as_bytes(), "cut.log").unwrap()),
+        &ReplayOptions::default(),
+    );
+    let filled = r.queues.iter().find(|q| q.fills == 1).unwrap();
+    assert_eq!(filled.layout.to_string(), "unknown");
+    assert!(
+        r.findings.iter().any(|f| f.code == Code::LayoutUnknown
+            && f.seen_at().and_then(|s| s.device.as_deref()) == Some(&filled.device)),
+        "{}",
+        r.findings_text()
+    );
+    assert!(!r.has_errors(), "{}", r.findings_text());
+}

@@ -17,7 +17,8 @@ use super::ReplayOptions;
 use super::crosscheck::{VhostSync, vhost_syncs};
 use super::identity::{Facts, Identity, learn_facts, learn_identity};
 use super::state::{
-    DeviceState, Outstanding, QueueState, ReplayState, VhostState, default_size, vhost_user_request,
+    DeviceState, Outstanding, QueueLayout, QueueState, ReplayState, VhostState, default_size,
+    vhost_user_request,
 };
 use crate::finding::{Code, Finding, Severity};
 use crate::layout::{RingIdx, RingKind};
@@ -147,17 +148,12 @@ impl Replayer {
             .devices
             .get(dev)
             .map_or(DeviceType::Unknown, |d| d.device_type);
-        let packed = self
+        let cfg = self
             .opts
             .ring_kind
             .map(|k| k == RingKind::Packed)
-            .or_else(|| self.facts.packed.get(&t).copied())
-            .unwrap_or(false);
-        let layout = if packed {
-            RingKind::Packed
-        } else {
-            RingKind::Split
-        };
+            .or_else(|| self.facts.packed.get(&t).copied());
+        let layout = self.layout_for(vq, 0, cfg);
         let size = self
             .facts
             .sizes
@@ -167,16 +163,26 @@ impl Replayer {
         let mut qs = match vq {
             Some(vq) => {
                 st.vq_index.insert(vq, st.queues.len());
-                let mut qs = QueueState::new(dev, q, (store.object(vq), vq), layout, size);
-                if self.ident.flush_epochs.contains(&(vq, 0)) {
-                    qs.set_layout(false);
-                }
-                qs
+                QueueState::new(dev, q, (store.object(vq), vq), (layout, cfg), size)
             }
-            None => QueueState::new(dev, q, (0, NO_OBJ), layout, size),
+            None => QueueState::new(dev, q, (0, NO_OBJ), (layout, cfg), size),
         };
         qs.vhost = vq.is_none();
         st.queues.push(qs);
+    }
+
+    /// A queue's layout in an epoch: what the trace shows there (QEMU 7.2 traces flushes only
+    /// on split rings, see [`super::identity::epoch_layouts`]), else what the options, QMP or
+    /// a dump say (`cfg`), else unknown: never a guess that would replay a packed ring as split.
+    fn layout_for(&self, vq: Option<ObjId>, epoch: u32, cfg: Option<bool>) -> QueueLayout {
+        if let Some(k) = vq.and_then(|vq| self.ident.layouts.get(&(vq, epoch))) {
+            return (*k).into();
+        }
+        match cfg {
+            Some(true) => QueueLayout::Packed,
+            Some(false) => QueueLayout::Split,
+            None => QueueLayout::Unknown,
+        }
     }
 
     fn queue_of(&self, st: &mut ReplayState, store: &TraceStore, vq: ObjId) -> usize {
@@ -261,6 +267,7 @@ impl Replayer {
                 };
                 q.pops += 1;
                 q.inuse += 1;
+                q.popped_unknown |= q.layout == QueueLayout::Unknown;
                 let ndescs = if indirect {
                     1
                 } else {
@@ -437,6 +444,7 @@ impl Replayer {
                     q.signalled_batches += 1;
                 } else if let Some((l, u)) = q.last_irq
                     && u == q.used_idx.0
+                    && q.layout != QueueLayout::Unknown
                 {
                     let (qn, used) = (q.queue, q.used_idx);
                     sink.push(|| {
@@ -512,9 +520,14 @@ impl Replayer {
                         if old != 0 || q.pops > 0 {
                             q.reset();
                         }
-                        let split_now = self.ident.flush_epochs.contains(&(q.vq_obj, q.epoch));
-                        let want = q.packed_cfg && !split_now;
-                        if want != (q.layout == RingKind::Packed) {
+                        let vq = Some(q.vq_obj).filter(|&v| v != NO_OBJ);
+                        // A reset alone changes no layout: an epoch that shows none keeps the
+                        // one the queue last ran with.
+                        let want = match self.layout_for(vq, q.epoch, q.packed_cfg) {
+                            QueueLayout::Unknown => q.layout,
+                            known => known,
+                        };
+                        if want != q.layout {
                             q.set_layout(want);
                         }
                     }
@@ -571,6 +584,19 @@ impl Replayer {
     pub(super) fn finish(&self, st: &ReplayState, store: &TraceStore, sink: &mut Sink<'_>) {
         for (qi, q) in st.queues.iter().enumerate() {
             let label = self.label(st, qi);
+            if q.popped_unknown {
+                sink.push(|| {
+                    Finding::seen(
+                        Code::LayoutUnknown,
+                        Severity::Info,
+                        "ring layout unknown: this stretch of the trace has no virtqueue_flush \
+                         (split only) and no completion followed by more traffic (packed), and \
+                         no QMP status or ring dump says; pops and completions are counted, \
+                         positions and layout checks are left out (add --qmp)",
+                    )
+                    .on(label.clone(), Some(q.queue))
+                });
+            }
             let mut out: Vec<(&ObjId, &Outstanding)> = q.outstanding.iter().collect();
             out.sort_by_key(|(_, o)| o.seq);
             let mut in_flight = 0;

@@ -6,9 +6,9 @@
 //! of the window ([`Replayer::check_pending_kicks`]): a later pop answers them.
 
 use super::apply::{Replayer, Sink};
-use super::state::ReplayState;
+use super::state::{QueueLayout, ReplayState};
 use crate::finding::{Code, FileSpot, Finding, Severity};
-use crate::layout::{RingIdx, RingKind, vring_need_event};
+use crate::layout::{RingIdx, vring_need_event};
 use crate::trace::detect;
 use crate::trace::event::{DeviceType, Event, EventKind};
 use crate::trace::import::qmp::{QmpTranscript, QueueStatus};
@@ -162,7 +162,7 @@ impl Replayer {
             differ("desc-phys", vs.desc_phys, qs.vring_desc);
             differ("avail-phys", vs.avail_phys, qs.vring_avail);
             differ("used-phys", vs.used_phys, qs.vring_used);
-            if q.is_some_and(|q| q.layout == RingKind::Split) {
+            if q.is_some_and(|q| q.layout == QueueLayout::Split) {
                 let ev = q
                     .and_then(|q| st.devices.get(q.dev))
                     .is_some_and(|d| d.has("VIRTIO_RING_F_EVENT_IDX"));
@@ -223,7 +223,7 @@ impl Replayer {
         let qi = Self::find_queue(st, t, qs.queue_index)?;
         let q = st.queues.get(qi)?;
         let label = self.label(st, qi);
-        if q.layout == RingKind::Split
+        if q.layout == QueueLayout::Split
             && let Some(m) =
                 detect::avail_jump(qs.last_avail_idx, qs.shadow_avail_idx, qs.vring_num)
         {
@@ -293,7 +293,11 @@ impl Replayer {
         let dev = st.devices.get(q.dev)?;
         let nq = st.queues.iter().filter(|x| x.dev == q.dev).count() as u16;
         let running = dev.status & 0x04 != 0 && dev.status & 0x40 == 0;
-        if pending == 0 || q.layout != RingKind::Split || !running || q.is_rx(dev.device_type, nq) {
+        if pending == 0
+            || q.layout != QueueLayout::Split
+            || !running
+            || q.is_rx(dev.device_type, nq)
+        {
             return None;
         }
         let kick = q.unanswered_kick()?;
@@ -385,8 +389,8 @@ impl Replayer {
             .filter(|d| !d.features.is_empty())
             .map(|d| d.has("VIRTIO_RING_F_EVENT_IDX"));
         let expect = Expect {
-            last_avail_idx: (q.layout == RingKind::Split).then_some(q.last_avail_idx.0),
-            used_idx: (q.layout == RingKind::Split).then_some(q.used_idx.0),
+            last_avail_idx: (q.layout == QueueLayout::Split).then_some(q.last_avail_idx.0),
+            used_idx: (q.layout == QueueLayout::Split).then_some(q.used_idx.0),
             used_pos: q.used_pos,
             event_idx,
         };
@@ -444,7 +448,7 @@ impl Replayer {
         // Available-buffer side: work pending and the device idle. A kick not yet answered
         // is a pending kick (`kick-unserviced` if the rest of the window does not pop either).
         let pending = s.avail_idx.wrapping_sub(q.last_avail_idx.0);
-        if q.layout != RingKind::Split || pending == 0 || q.is_rx(dtype, nq) {
+        if q.layout != QueueLayout::Split || pending == 0 || q.is_rx(dtype, nq) {
             return None;
         }
         let kick = self.pending_kick(st, qi, pending, || {

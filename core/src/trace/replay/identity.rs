@@ -25,10 +25,9 @@ pub(super) struct Identity {
     pub(super) order: Vec<ObjId>,
     /// vdev → number of queues seen
     pub(super) nqueues: HashMap<ObjId, u16>,
-    /// (vq, epoch) pairs with a `virtqueue_flush`: QEMU 7.2 traces flushes only on split
-    /// rings, so such an epoch (the span between two resets) ran split whatever was
-    /// negotiated later (SeaBIOS drives a packed-capable device split before Linux resets it).
-    pub(super) flush_epochs: std::collections::HashSet<(ObjId, u32)>,
+    /// The layout the trace itself shows for a queue (`vq`) in an epoch (the span between two
+    /// resets), see [`epoch_layouts`].
+    pub(super) layouts: HashMap<(ObjId, u32), RingKind>,
     /// vdev → (hdev, type) for devices a vhost backend serves. `vhost_dev_start` names the
     /// `struct vhost_dev`, not the `vdev`; QEMU starts vhost from the device's status write,
     /// so the vdev is that of the `virtio_set_status` just before.
@@ -83,22 +82,7 @@ pub(super) fn learn_identity(
         }
     }
     let _ = store;
-    let mut epoch: HashMap<ObjId, u32> = HashMap::new();
-    for e in events {
-        match e.kind {
-            EventKind::SetStatus { vdev, status: 0 } => *epoch.entry(vdev).or_insert(0) += 1,
-            EventKind::Flush { vq, .. } => {
-                let ep = id
-                    .vq
-                    .get(&vq)
-                    .and_then(|(vdev, _)| epoch.get(vdev))
-                    .copied()
-                    .unwrap_or(0);
-                id.flush_epochs.insert((vq, ep));
-            }
-            _ => {}
-        }
-    }
+    id.layouts = epoch_layouts(&id.vq, events);
     // QMP names: assign each device type QMP lists to the one trace device that can take it.
     if let Some(q) = qmp {
         let mut names: Vec<(DeviceType, Option<u64>)> = Vec::new();
@@ -142,6 +126,71 @@ pub(super) fn learn_identity(
         }
     }
     id
+}
+
+/// What one queue did in one epoch, as far as the layout goes.
+#[derive(Debug, Clone, Copy, Default)]
+struct EpochSeen {
+    flush: bool,
+    fill: bool,
+    after_fill: bool,
+}
+
+/// The layout each queue's epochs show in QEMU 7.2's own events. `hw/virtio/virtio.c` traces
+/// `virtqueue_flush` in `virtqueue_split_flush` only (`virtqueue_packed_flush` has no trace
+/// point), while `virtqueue_fill`, `virtqueue_pop` and the notifications are traced for both
+/// layouts. So:
+///
+/// - an epoch with a flush ran split (SeaBIOS drives a packed-capable device split before
+///   Linux resets it and negotiates packed);
+/// - an epoch with fills, traffic on the queue after a fill (a pop, a fill, a kick or an
+///   interrupt: a split device would have flushed before any of those) and no flush ran packed;
+/// - an epoch with no fill, or whose only fill ends the trace, shows nothing: left out, so
+///   QMP, the dumps or "unknown" decide.
+pub(super) fn epoch_layouts(
+    vq_of: &HashMap<ObjId, (ObjId, u16)>,
+    events: &[Event],
+) -> HashMap<(ObjId, u32), RingKind> {
+    let mut epoch: HashMap<ObjId, u32> = HashMap::new();
+    let mut seen: HashMap<(ObjId, u32), EpochSeen> = HashMap::new();
+    for e in events {
+        let vq = match e.kind {
+            EventKind::SetStatus { vdev, status: 0 } => {
+                *epoch.entry(vdev).or_insert(0) += 1;
+                continue;
+            }
+            EventKind::Flush { vq, .. }
+            | EventKind::Fill { vq, .. }
+            | EventKind::Pop { vq, .. }
+            | EventKind::Notify { vq, .. }
+            | EventKind::QueueNotify { vq, .. } => vq,
+            _ => continue,
+        };
+        let ep = vq_of
+            .get(&vq)
+            .and_then(|(vdev, _)| epoch.get(vdev))
+            .copied()
+            .unwrap_or(0);
+        let s = seen.entry((vq, ep)).or_default();
+        s.after_fill |= s.fill;
+        match e.kind {
+            EventKind::Flush { .. } => s.flush = true,
+            EventKind::Fill { .. } => s.fill = true,
+            _ => {}
+        }
+    }
+    seen.into_iter()
+        .filter_map(|(k, s)| {
+            let layout = if s.flush {
+                RingKind::Split
+            } else if s.fill && s.after_fill {
+                RingKind::Packed
+            } else {
+                return None;
+            };
+            Some((k, layout))
+        })
+        .collect()
 }
 
 /// Per-device-type facts from QMP and dumps: layout, features, per-queue sizes.
@@ -191,4 +240,47 @@ pub(super) fn learn_facts(qmp: Option<&QmpTranscript>, rings: &[DumpInput]) -> F
         }
     }
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layouts(t: &str) -> Vec<(u32, RingKind)> {
+        let store = TraceStore::from_bytes(t.as_bytes(), "t.log");
+        let id = learn_identity(&store, store.events(), None);
+        let mut v: Vec<(u32, RingKind)> = id.layouts.iter().map(|(&(_, e), &k)| (e, k)).collect();
+        v.sort_by_key(|x| x.0);
+        v
+    }
+
+    #[test]
+    fn each_epoch_shows_its_own_layout() {
+        // SeaBIOS drives the device split (a flush), Linux resets it and runs it packed (fills,
+        // more traffic, no flush), then a reset and one last fill that ends the trace.
+        let t = "\
+virtio_queue_notify vdev 0x1 n 0 vq 0x2
+virtqueue_pop vq 0x2 elem 0x3 in_num 1 out_num 1
+virtqueue_fill vq 0x2 elem 0x3 len 1 idx 0
+virtqueue_flush vq 0x2 count 1
+virtio_set_status vdev 0x1 val 0
+virtqueue_pop vq 0x2 elem 0x3 in_num 1 out_num 1
+virtqueue_fill vq 0x2 elem 0x3 len 1 idx 0
+virtio_notify vdev 0x1 vq 0x2
+virtio_set_status vdev 0x1 val 0
+virtqueue_pop vq 0x2 elem 0x3 in_num 1 out_num 1
+virtqueue_fill vq 0x2 elem 0x3 len 1 idx 0
+";
+        assert_eq!(layouts(t), [(0, RingKind::Split), (1, RingKind::Packed)]);
+        // Split's pop-fill-pop-fill-flush batch (virtio-net rx) is split, not packed.
+        let rx = "\
+virtio_queue_notify vdev 0x1 n 0 vq 0x2
+virtqueue_pop vq 0x2 elem 0x3 in_num 1 out_num 0
+virtqueue_fill vq 0x2 elem 0x3 len 1 idx 0
+virtqueue_pop vq 0x2 elem 0x4 in_num 1 out_num 0
+virtqueue_fill vq 0x2 elem 0x4 len 1 idx 1
+virtqueue_flush vq 0x2 count 2
+";
+        assert_eq!(layouts(rx), [(0, RingKind::Split)]);
+    }
 }

@@ -31,7 +31,9 @@ pub use apply::Replayer;
 pub use pass::replay;
 pub use report::{QueueReport, ReplayReport};
 pub use session::TraceSession;
-pub use state::{DeviceState, QueueState, ReplayState, VhostState, vhost_user_request};
+pub use state::{
+    DeviceState, QueueLayout, QueueState, ReplayState, VhostState, vhost_user_request,
+};
 
 /// What to replay and how.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -40,7 +42,8 @@ pub struct ReplayOptions {
     pub until_line: Option<u64>,
     /// Stop after the last event at or before this time, µs since the epoch (`--until-time`).
     pub until_time_us: Option<u64>,
-    /// Force every queue's layout (otherwise QMP/dumps say, default split).
+    /// Every queue's layout where the trace does not show it (otherwise QMP or the dumps say,
+    /// else it is unknown).
     pub ring_kind: Option<RingKind>,
     /// Whether drivers use indirect descriptors (packed descriptor counts); QMP overrides.
     pub indirect: Option<bool>,

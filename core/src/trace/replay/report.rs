@@ -6,9 +6,9 @@ use std::fmt;
 use serde::Serialize;
 
 use super::apply::Replayer;
-use super::state::{DeviceState, ReplayState};
+use super::state::{DeviceState, QueueLayout, ReplayState};
 use crate::finding::Finding;
-use crate::layout::{PackedPos, RingKind};
+use crate::layout::PackedPos;
 use crate::trace::error::ImportWarning;
 use crate::trace::event::{DeviceType, fmt_time};
 use crate::trace::import::backend::{BackendReport, BlockCounts};
@@ -26,7 +26,7 @@ pub struct QueueReport {
     /// `vq` pointer.
     pub vq: String,
     /// Layout.
-    pub layout: RingKind,
+    pub layout: QueueLayout,
     /// Size, when known.
     pub size: Option<u16>,
     /// Served by a vhost backend (counters from QMP, see [`QueueState::vhost`]).

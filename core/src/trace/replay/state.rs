@@ -1,6 +1,7 @@
 //! What replay knows at one step: every device and queue, with QEMU's own counters.
 
 use std::collections::HashMap;
+use std::fmt;
 
 use serde::Serialize;
 
@@ -152,11 +153,14 @@ pub struct QueueState {
     /// Resets of the device so far (status 0 writes), which select the layout per epoch.
     #[serde(skip)]
     pub(super) epoch: u32,
-    /// Whether the device negotiates packed rings (QMP, dumps or options).
+    /// Whether the device negotiates packed rings, when QMP, a dump or the options say.
     #[serde(skip)]
-    pub(super) packed_cfg: bool,
-    /// Layout.
-    pub layout: RingKind,
+    pub(super) packed_cfg: Option<bool>,
+    /// Layout (in the current epoch).
+    pub layout: QueueLayout,
+    /// Buffers were popped while the layout was unknown.
+    #[serde(skip)]
+    pub(super) popped_unknown: bool,
     /// Queue size, when known (QMP, dumps, defaults for the device type).
     pub size: Option<u16>,
     /// Served by a vhost backend: the trace has no virtqueue events for it, and its
@@ -218,18 +222,19 @@ impl QueueState {
         dev: usize,
         queue: u16,
         vq: (u64, ObjId),
-        layout: RingKind,
+        (layout, packed_cfg): (QueueLayout, Option<bool>),
         size: Option<u16>,
     ) -> Self {
-        let packed = layout == RingKind::Packed;
+        let packed = layout == QueueLayout::Packed;
         QueueState {
             dev,
             queue,
             vq: vq.0,
             vq_obj: vq.1,
             epoch: 0,
-            packed_cfg: packed,
+            packed_cfg,
             layout,
+            popped_unknown: false,
             size,
             vhost: false,
             pops: 0,
@@ -259,18 +264,15 @@ impl QueueState {
         }
     }
 
-    pub(super) fn set_layout(&mut self, packed: bool) {
-        self.layout = if packed {
-            RingKind::Packed
-        } else {
-            RingKind::Split
-        };
+    pub(super) fn set_layout(&mut self, layout: QueueLayout) {
+        let packed = layout == QueueLayout::Packed;
+        self.layout = layout;
         self.avail_pos = packed.then_some(PackedPos::START);
         self.used_pos = packed.then_some(PackedPos::START);
     }
 
     pub(super) fn reset(&mut self) {
-        let packed = self.layout == RingKind::Packed;
+        let packed = self.layout == QueueLayout::Packed;
         self.last_avail_idx = RingIdx(0);
         self.used_idx = RingIdx(0);
         self.inuse = 0;
@@ -300,6 +302,37 @@ impl QueueState {
     /// packets, so pending work there is normal).
     pub(super) fn is_rx(&self, t: DeviceType, nqueues: u16) -> bool {
         t == DeviceType::Net && self.queue.is_multiple_of(2) && self.queue + 1 < nqueues.max(2)
+    }
+}
+
+/// A replayed queue's layout: what the trace, QMP or a ring dump shows, or unknown when none
+/// does (replay then counts pops and completions but runs no layout-specific check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum QueueLayout {
+    /// Descriptor table, available ring, used ring.
+    Split,
+    /// One descriptor ring.
+    Packed,
+    /// Nothing says.
+    Unknown,
+}
+
+impl From<RingKind> for QueueLayout {
+    fn from(k: RingKind) -> Self {
+        match k {
+            RingKind::Split => QueueLayout::Split,
+            RingKind::Packed => QueueLayout::Packed,
+        }
+    }
+}
+
+impl fmt::Display for QueueLayout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            QueueLayout::Split => "split",
+            QueueLayout::Packed => "packed",
+            QueueLayout::Unknown => "unknown",
+        })
     }
 }
 
