@@ -483,3 +483,31 @@ fn a_trace_that_cannot_tell_the_layout_says_unknown() {
     );
     assert!(!r.has_errors(), "{}", r.findings_text());
 }
+
+#[test]
+fn a_zipped_rings_folder_reads_like_the_folder() {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in common::files_of(&dir("split-default").join("rings")) {
+        let base = name.rsplit('/').next().unwrap();
+        w.start_file(format!("rings/{base}"), opts).unwrap();
+        w.write_all(&bytes).unwrap();
+    }
+    let zipped = w.finish().unwrap().into_inner();
+    let d = dir("split-default");
+    let c = Capture::load(
+        store("split-default"),
+        ringside_core::trace::CaptureFiles {
+            qmp: Some(common::named(&d.join("qmp.jsonl"))),
+            rings: vec![("rings.zip".into(), zipped)],
+            backend: None,
+        },
+    )
+    .unwrap();
+    let from_zip = replay(&c, &ReplayOptions::default());
+    let from_dir = full("split-default", &ReplayOptions::default());
+    assert_eq!(from_zip.dumps_checked, 10);
+    assert_eq!(from_zip.to_string(), from_dir.to_string());
+}

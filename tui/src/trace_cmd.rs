@@ -141,6 +141,9 @@ pub fn export(args: &ReplayArgs, format: &str, out: Option<&Path>) -> anyhow::Re
     }
     let store = files::trace(&args.trace)?;
     let opts = args.options()?;
+    if let Some(note) = trace::untimed_note(&store) {
+        eprintln!("ringside: note: {note}");
+    }
     match out {
         Some(p) => {
             let f = std::fs::File::create(p)

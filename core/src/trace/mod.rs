@@ -24,7 +24,7 @@ pub use import::{backend, qemu_log, qmp, ringdump, store};
 pub use backend::BackendLog;
 pub use error::{ImportWarning, TraceError};
 pub use event::{DeviceType, Event, EventKind};
-pub use export::{export_chrome, export_chrome_string};
+pub use export::{export_chrome, export_chrome_string, untimed_note};
 pub use import::{Capture, CaptureFiles, NamedFile};
 pub use replay::{ReplayOptions, ReplayReport, TraceSession, replay};
 pub use store::TraceStore;

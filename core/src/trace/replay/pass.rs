@@ -216,9 +216,14 @@ pub(super) fn run(
             Some(l) => FileSpot::line(w.file.clone(), l),
             None => FileSpot::offset(w.file.clone(), w.offset.unwrap_or(0)),
         };
-        findings.push(
-            Finding::seen(Code::BadInput, Severity::Warning, w.message.clone()).from_file(spot),
-        );
+        let mut message = w.message.clone();
+        if !w.expected.is_empty() {
+            message.push_str(&format!("; expected {}", w.expected));
+        }
+        if !w.hint.is_empty() {
+            message.push_str(&format!(" (hint: {})", w.hint));
+        }
+        findings.push(Finding::seen(Code::BadInput, Severity::Warning, message).from_file(spot));
     }
     findings.sort_by_key(|f| (f.line().is_none(), f.line()));
     let last = events.last();
