@@ -46,36 +46,14 @@ macro_rules! codes {
         impl Code {
             /// Every code of both families.
             pub const EVERY: &'static [Code] = &[$(Code::$name,)*];
+            /// Every code with its family, in declaration order.
+            const FAMILIES: &'static [(Code, Family)] = &[$((Code::$name, Family::$family),)*];
             /// The codes the engine raises (what a scenario's expectations can name).
-            pub const ALL: &'static [Code] = &{
-                const N: usize = 0 $(+ Family::$family.engine() as usize)*;
-                let every = [$((Code::$name, Family::$family),)*];
-                let mut out = [Code::Stall; N];
-                let (mut i, mut k) = (0, 0);
-                while i < every.len() {
-                    if every[i].1.engine() {
-                        out[k] = every[i].0;
-                        k += 1;
-                    }
-                    i += 1;
-                }
-                out
-            };
+            pub const ALL: &'static [Code] =
+                &pick::<{ 0 $(+ Family::$family.engine() as usize)* }>(Code::FAMILIES, true);
             /// The codes the trace detectors raise (replay, QMP and ring-dump checks).
-            pub const TRACE: &'static [Code] = &{
-                const N: usize = 0 $(+ Family::$family.trace() as usize)*;
-                let every = [$((Code::$name, Family::$family),)*];
-                let mut out = [Code::Stall; N];
-                let (mut i, mut k) = (0, 0);
-                while i < every.len() {
-                    if every[i].1.trace() {
-                        out[k] = every[i].0;
-                        k += 1;
-                    }
-                    i += 1;
-                }
-                out
-            };
+            pub const TRACE: &'static [Code] =
+                &pick::<{ 0 $(+ Family::$family.trace() as usize)* }>(Code::FAMILIES, false);
             /// The stable kebab-case name used in scenarios, `ringside check` and JSON.
             pub fn name(self) -> &'static str {
                 match self { $(Code::$name => $text,)* }
@@ -98,6 +76,22 @@ enum Family {
     Trace,
     /// Both.
     Both,
+}
+
+/// The `N` codes of `every` of the engine's family (`engine`) or the trace's, in order (`N`
+/// counted by the caller).
+const fn pick<const N: usize>(every: &[(Code, Family)], engine: bool) -> [Code; N] {
+    let mut out = [Code::Stall; N];
+    let (mut i, mut k) = (0, 0);
+    while i < every.len() {
+        let f = every[i].1;
+        if (engine && f.engine()) || (!engine && f.trace()) {
+            out[k] = every[i].0;
+            k += 1;
+        }
+        i += 1;
+    }
+    out
 }
 
 impl Family {
