@@ -1,25 +1,19 @@
 //! The trace screen's frames on the real captures in traces/, checked against numbers counted
 //! straight from the trace text (the way one would with grep), not through the importer.
 
-use std::path::Path;
+mod common;
 
 use ringside_core::command::{Command, Condition, Dir, PaneId};
 use ringside_core::face::app::{App, Files};
 use ringside_core::face::controller::Controller;
 use ringside_core::face::controller::trace::TraceUi;
 use ringside_core::face::screen::Size;
-use ringside_core::trace::qmp::QmpTranscript;
-use ringside_core::trace::{TraceStore, ringdump};
 use ringside_core::view::trace::{QUEUE_COLUMNS, QueueRow, TraceView};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../traces/");
 
 fn open(name: &str) -> TraceUi {
-    let d = format!("{DIR}{name}");
-    let store = TraceStore::open(Path::new(&format!("{d}/trace.log"))).unwrap();
-    let qmp = QmpTranscript::open(Path::new(&format!("{d}/qmp.jsonl"))).unwrap();
-    let rings = ringdump::load_dir(Path::new(&format!("{d}/rings"))).unwrap();
-    TraceUi::new(store, Some(&qmp), &rings)
+    TraceUi::new(common::capture(name))
 }
 
 /// The disk, as a test's files.

@@ -21,14 +21,16 @@ fn scenario(name: &str) -> ScenarioUi {
 }
 
 fn trace(dir: &str) -> TraceUi {
-    use ringside_core::trace::qmp::QmpTranscript;
-    use ringside_core::trace::{TraceStore, ringdump};
     let d = format!("../traces/{dir}");
     let p = |f: &str| std::path::PathBuf::from(format!("{d}/{f}"));
-    let store = TraceStore::open(&p("trace.log")).unwrap();
-    let qmp = QmpTranscript::open(&p("qmp.jsonl")).unwrap();
-    let rings = ringdump::load_dir(&p("rings")).unwrap();
-    TraceUi::new(store, Some(&qmp), &rings)
+    let capture = ringside_tui::files::capture(
+        &p("trace.log"),
+        Some(&p("qmp.jsonl")),
+        Some(&p("rings")),
+        None,
+    )
+    .unwrap();
+    TraceUi::new(capture)
 }
 
 /// The painted text of one rectangle, row by row.

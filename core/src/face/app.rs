@@ -10,7 +10,8 @@ use super::screen::{Screen, Size};
 use crate::command::{Command, KeyPress};
 use crate::engine::EngineError;
 use crate::scenario::{EMBEDDED, Scenario, ScenarioError};
-use crate::trace::TraceStore;
+use crate::trace::import::sniff::{InputKind, sniff};
+use crate::trace::{Capture, TraceStore};
 
 /// Files as a face has them.
 pub trait Files {
@@ -46,6 +47,18 @@ pub enum UiError {
     /// The trace, QMP transcript or ring dumps could not be imported.
     #[error(transparent)]
     Trace(#[from] Box<crate::trace::TraceError>),
+    /// A file that is not a scenario, a saved session or a trace.
+    #[error(
+        "{name}: {what} ({why}); expected a scenario (`ringside list` names them), a .ron scenario or saved session, or a QEMU trace log"
+    )]
+    NotOpenable {
+        /// The file.
+        name: String,
+        /// What it looks like.
+        what: String,
+        /// Why the sniffer says so.
+        why: String,
+    },
     /// A saved session is malformed.
     #[error("{path}: not a saved session: {message}")]
     Saved {
@@ -196,27 +209,39 @@ fn restore(saved: &SavedSession, files: &mut dyn Files) -> Result<Box<dyn Contro
     Ok(Box::new(ui))
 }
 
-/// Opens a file's bytes: a saved session, a scenario, or (when most lines import as virtio
-/// events) a QEMU trace. A file that is none of them gets the scenario loader's error.
+/// Opens a file's bytes by what they are: a saved session, a scenario, or a QEMU trace log.
+/// A `.ron` file that parses as neither gets the scenario loader's located error; anything else
+/// says what it looks like and what was expected.
 pub fn open_bytes(
     name: &str,
     bytes: &[u8],
     files: &mut dyn Files,
 ) -> Result<Box<dyn Controller>, UiError> {
-    let text = String::from_utf8_lossy(bytes);
-    if let Ok(saved) = SavedSession::parse(name, &text) {
-        return restore(&saved, files);
-    }
-    let scenario_error = match Scenario::parse(name, &text) {
-        Ok(s) => return Ok(Box::new(ScenarioUi::with_scenario(name, s)?)),
-        Err(e) => e,
-    };
-    if !name.ends_with(".ron") {
-        let store = TraceStore::from_bytes(bytes, name);
-        let unknown = store.stats.unknown_lines as usize;
-        if store.events().len() > 2 * unknown {
-            return Ok(Box::new(TraceUi::new(store, None, &[])));
+    let text = || String::from_utf8_lossy(bytes);
+    let s = sniff(name, bytes);
+    match s.kind {
+        InputKind::SavedSession => restore(&SavedSession::parse(name, &text())?, files),
+        InputKind::TraceLog => {
+            let store = TraceStore::parse(bytes, name).map_err(Box::new)?;
+            Ok(Box::new(TraceUi::new(Capture::new(store))))
         }
+        InputKind::Scenario => Ok(Box::new(ScenarioUi::with_scenario(
+            name,
+            Scenario::parse(name, &text())?,
+        )?)),
+        // A scenario with a syntax error sniffs as nothing: the loader says where.
+        _ if name.ends_with(".ron") => Err(Scenario::parse(name, &text()).err().map_or_else(
+            || UiError::NotOpenable {
+                name: name.to_string(),
+                what: s.kind.describe().to_string(),
+                why: s.why.clone(),
+            },
+            UiError::from,
+        )),
+        k => Err(UiError::NotOpenable {
+            name: name.to_string(),
+            what: k.describe().to_string(),
+            why: s.why,
+        }),
     }
-    Err(scenario_error.into())
 }

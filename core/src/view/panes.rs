@@ -221,12 +221,15 @@ pub(super) fn findings(session: &Session, ch: &Changes, ctx: &ViewContext<'_>) -
         .findings
         .0
         .iter()
-        .map(|f| FindingRow {
-            step: f.step,
-            severity: f.severity,
-            text: format!("{}: {}", f.code, f.message),
-            change: ch.step(f.step, cursor, ctx),
-            source: f.source,
+        .map(|f| {
+            let step = f.step().unwrap_or_default();
+            FindingRow {
+                step,
+                severity: f.severity,
+                text: format!("{}: {}", f.code, f.message),
+                change: ch.step(step, cursor, ctx),
+                source: f.source,
+            }
         })
         .collect()
 }
@@ -279,7 +282,12 @@ pub(super) fn timeline(session: &Session, ctx: &ViewContext<'_>) -> Timeline {
             current: i == cur,
             notified: fin.notifications.iter().any(|n| in_op(n.step, i)),
             marked: ctx.marks.iter().any(|&m| in_op(m, i)),
-            finding: fin.findings.0.iter().any(|f| in_op(f.step, i)),
+            finding: fin
+                .findings
+                .0
+                .iter()
+                .filter_map(|f| f.step())
+                .any(|s| in_op(s, i)),
         })
         .collect();
     Timeline { ops, total }

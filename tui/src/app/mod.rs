@@ -17,12 +17,9 @@ use ratatui::crossterm::event::{
 };
 use ratatui::crossterm::execute;
 use ringside_core::command::{Command, Key, KeyPress};
-use ringside_core::face::app::{App, UiError};
-use ringside_core::face::controller::trace::TraceUi;
+use ringside_core::face::app::App;
 use ringside_core::face::controller::tutorial::TutorialUi;
 use ringside_core::face::screen::{Screen, Size};
-use ringside_core::trace::qmp::QmpTranscript;
-use ringside_core::trace::{TraceStore, ringdump};
 
 pub use disk::Disk;
 
@@ -84,25 +81,15 @@ pub fn course_app(resume: bool, no_save: bool) -> anyhow::Result<App> {
     Ok(App::new(Box::new(ui), Box::new(Disk::with_progress(store))))
 }
 
-/// What `ringside tui TARGET` opens: a trace with its QMP transcript and ring dumps, or a
-/// target core opens from its name or bytes (scenario, saved session, trace).
+/// What `ringside tui TARGET` opens: a trace with its QMP transcript and ring dumps, or what
+/// the target's name or bytes are (scenario, saved session, trace).
 pub fn open_app(
     target: &str,
     qmp: Option<&std::path::Path>,
     rings: Option<&std::path::Path>,
-) -> Result<App, UiError> {
-    let files = Box::new(Disk::default());
-    if qmp.is_some() || rings.is_some() {
-        let store = TraceStore::open(std::path::Path::new(target)).map_err(Box::new)?;
-        let qmp = qmp.map(QmpTranscript::open).transpose().map_err(Box::new)?;
-        let inputs = match rings {
-            Some(d) => ringdump::load_dir(d).map_err(Box::new)?,
-            None => Vec::new(),
-        };
-        let ui = TraceUi::new(store, qmp.as_ref(), &inputs);
-        return Ok(App::new(Box::new(ui), files));
-    }
-    App::open(target, files)
+) -> anyhow::Result<App> {
+    let controller = crate::files::open_target(target, qmp, rings)?;
+    Ok(App::new(controller, Box::new(Disk::default())))
 }
 
 fn restore() {

@@ -16,8 +16,6 @@ use crate::command::{Command, Dir, Key, KeyPress, PaneId, lookup};
 use crate::face::screen::chrome;
 use crate::face::screen::{Bar, Line, Pane, Rect, Screen, Size, Style, Target, wrap};
 use crate::scenario::Scenario;
-use crate::trace::TraceStore;
-use crate::trace::qmp::QmpTranscript;
 use crate::tutorial::{
     At, Chapter, Checkpoint, EmbeddedTrace, Lesson, Progress, Subject, Truth, Verdict,
 };
@@ -219,14 +217,10 @@ impl TutorialUi {
                     Err(e) => return self.say(true, e.to_string()),
                 }
             }
-            Ok(Lesson::Trace(t)) => {
-                let store = TraceStore::from_bytes(t.log, t.path);
-                let qmp = t.qmp.map(|(p, b)| QmpTranscript::parse(b, p));
-                Run::Trace {
-                    trace: t,
-                    ui: Box::new(TraceUi::new(store, qmp.as_ref(), &[])),
-                }
-            }
+            Ok(Lesson::Trace(t)) => Run::Trace {
+                trace: t,
+                ui: Box::new(TraceUi::new(t.capture())),
+            },
             Err(e) => return self.say(true, e.to_string()),
         };
         let mut open = Box::new(Open {
