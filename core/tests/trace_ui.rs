@@ -30,7 +30,7 @@ impl Files for Disk {
 
 fn header(target: &str) -> Result<String, String> {
     let mut app = App::open(target, Box::new(Disk)).map_err(|e| e.to_string())?;
-    Ok(app.screen(Size::new(120, 40)).header.line.text())
+    Ok(app.screen(Size::new(120, 40)).header.text())
 }
 
 fn text(name: &str) -> String {

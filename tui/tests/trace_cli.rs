@@ -170,7 +170,7 @@ fn targets_open_as_scenarios_or_traces() {
     // What opened shows in its header: a trace counts events, a scenario steps.
     let header = |t: &str| {
         let mut c = open_target(t, None, None).unwrap();
-        c.screen(Size::new(120, 40)).header.line.text()
+        c.screen(Size::new(120, 40)).header.text()
     };
     let trace = format!("{dir}split-default/trace.log");
     assert!(header(&trace).contains(" event 0/"));

@@ -577,7 +577,7 @@ fn list_screen(
     size: Size,
     message: &Option<(bool, String)>,
 ) -> Screen {
-    let [head, body, status, hint] = chrome::bands(size);
+    let [head, body, status, hint] = chrome::bands(size, 1);
     let ui = UiView {
         focus: PaneId::Lesson,
         ..UiView::default()
@@ -775,7 +775,9 @@ fn part_screen(ch: &Chapter, o: &mut Open, size: Size, message: &Option<(bool, S
             extra.push(k, Style::KEY);
             extra.push(format!(" {t}  "), Style::PLAIN);
         }
-        extra.extend(screen.hints.line.clone());
+        if let Some(l) = screen.hints.lines.first() {
+            extra.extend(l.clone());
+        }
         screen.hints = chrome::bar(screen.hints.area, extra);
     }
     screen

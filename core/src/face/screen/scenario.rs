@@ -220,7 +220,8 @@ fn place_band(s: &mut Slots, band: Rect) {
 
 /// The screen of a scenario frame.
 pub fn screen(frame: &Frame, size: Size) -> Screen {
-    let [head, body, status, hint] = chrome::bands(size);
+    let status_lines = chrome::status_lines(&frame.ui, size.cols);
+    let [head, body, status, hint] = chrome::bands(size, status_lines.len());
     let mut panes = Vec::new();
     let mut targets = Vec::new();
     let hidden = match &frame.compare {
@@ -244,7 +245,7 @@ pub fn screen(frame: &Frame, size: Size) -> Screen {
         size,
         header: chrome::bar(head, header(frame)),
         panes,
-        status: chrome::status(status, &frame.ui),
+        status: chrome::status(status, status_lines),
         hints: chrome::hints(hint, &frame.ui, &hidden),
         overlay: frame
             .ui

@@ -96,7 +96,8 @@ fn layout(body: Rect, v: &TraceView, focus: PaneId, zoom: bool) -> Slots {
 
 /// The screen of a trace frame.
 pub fn screen(frame: &TraceFrame, size: Size) -> Screen {
-    let [head, body, status, hint] = chrome::bands(size);
+    let status_lines = chrome::status_lines(&frame.ui, size.cols);
+    let [head, body, status, hint] = chrome::bands(size, status_lines.len());
     let v = &frame.view;
     let ui = &frame.ui;
     let mut slots = layout(body, v, ui.focus, ui.zoom);
@@ -152,7 +153,7 @@ pub fn screen(frame: &TraceFrame, size: Size) -> Screen {
         size,
         header: chrome::bar(head, header(frame)),
         panes,
-        status: chrome::status(status, ui),
+        status: chrome::status(status, status_lines),
         hints: chrome::hints(hint, ui, &hidden),
         overlay: ui
             .help
