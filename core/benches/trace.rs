@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ringside_core::trace::{ReplayOptions, TraceSession, TraceStore};
+use ringside_core::trace::{Capture, ReplayOptions, TraceSession, TraceStore};
 
 fn base() -> Vec<u8> {
     let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../traces"));
@@ -107,7 +107,7 @@ fn seek(c: &mut Criterion) {
     let import = t0.elapsed();
     let n = store.events().len();
     let t1 = Instant::now();
-    let session = TraceSession::new(store, None, &[], &ReplayOptions::default());
+    let session = TraceSession::new(Capture::new(store), &ReplayOptions::default());
     eprintln!(
         "seek: {n} events imported in {:.2?}, session (replay + checkpoints) built in {:.2?}",
         import,

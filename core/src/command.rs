@@ -43,6 +43,9 @@ pub enum PaneId {
     Transport,
     /// Cache lines of the ring and the c2c drill-down.
     Cache,
+    /// The course: the chapter list, a part's introduction, a checkpoint's question and its
+    /// verdict. Not in the Tab order: it shows while the course is open.
+    Lesson,
 }
 
 impl PaneId {
@@ -67,6 +70,7 @@ impl PaneId {
             PaneId::Timeline => "timeline",
             PaneId::Transport => "features & status",
             PaneId::Cache => "cache lines",
+            PaneId::Lesson => "course",
         }
     }
 
@@ -191,6 +195,12 @@ pub enum Command {
     Load(String),
     /// Make a link to this view (the browser app copies it; every face shows it).
     CopyLink,
+    /// Open what is selected (a chapter of the course list).
+    Activate,
+    /// The course: the next or previous part (at a chapter's end, the next chapter).
+    Part(Dir),
+    /// The course: back to the chapter list.
+    Course,
     /// Quit.
     Quit,
 }

@@ -586,9 +586,33 @@ pub fn vring_need_event(event: u16, new: u16, old: u16) -> bool {
     new.wrapping_sub(event).wrapping_sub(1) < new.wrapping_sub(old)
 }
 
+/// The split-ring used-buffer notification rule QEMU applies in `virtio_split_should_notify`
+/// with EVENT_IDX: notify iff `used_event` lies in `(signalled_used, used_idx]`, i.e.
+/// `vring_need_event(used_event, used_idx, signalled_used)`, or when the last signal is not
+/// valid.
+pub fn split_should_notify(
+    used_event: u16,
+    used_idx: u16,
+    signalled_used: u16,
+    signalled_valid: bool,
+) -> bool {
+    !signalled_valid || vring_need_event(used_event, used_idx, signalled_used)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notify_window_is_half_open_on_the_old_side() {
+        // Signalled at 5, now 8: event 5 was already covered, 6..=7 fire (vring_need_event's
+        // [old, new) window is over the index *before* the entry written).
+        assert!(!split_should_notify(4, 8, 5, true));
+        assert!(split_should_notify(5, 8, 5, true));
+        assert!(split_should_notify(7, 8, 5, true));
+        assert!(!split_should_notify(8, 8, 5, true));
+        assert!(split_should_notify(8, 8, 5, false));
+    }
 
     #[test]
     fn split_offsets_match_the_spec_structs() {

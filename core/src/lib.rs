@@ -10,7 +10,6 @@
 pub mod behaviour;
 pub mod cache;
 pub mod command;
-pub mod detect;
 pub mod engine;
 pub mod face;
 pub mod features;

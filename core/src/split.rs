@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::behaviour::{DeviceFault, DriverFault};
-use crate::detect;
 use crate::features::Features;
 use crate::finding::Code;
 use crate::layout::{
@@ -939,7 +938,7 @@ impl SplitDevice {
                 as u16;
             let old = self.signalled.replace(new);
             let since = old.map_or(0, |o| o.0);
-            detect::split_should_notify(ev, new.0, since, old.is_some()) || on_empty
+            crate::layout::split_should_notify(ev, new.0, since, old.is_some()) || on_empty
         } else {
             let fl = cx
                 .bus

@@ -199,7 +199,7 @@ fn driver_faults_are_reported_with_qemus_words() {
         assert!(hit.message.contains(words), "{fault:?}: {}", hit.message);
         // The device read it in the ring: a detection, by the device.
         assert_eq!(hit.source, FindingSource::Detected, "{kind} {fault:?}");
-        assert_eq!(hit.agent, Some(Agent::Device), "{kind} {fault:?}");
+        assert_eq!(hit.agent(), Some(Agent::Device), "{kind} {fault:?}");
         // The device stops using a broken ring, as QEMU does; nothing was reclaimed.
         assert_eq!(e.ledger.reclaimed, 0, "{fault:?}");
     }
@@ -265,7 +265,7 @@ fn no_recheck_after_enabling_callbacks_misses_the_used_buffer() {
             &ops,
         );
         assert_eq!(codes(&e), vec![Code::Stall], "{kind}");
-        assert_eq!(e.findings.0[0].agent, Some(Agent::Device), "{kind}");
+        assert_eq!(e.findings.0[0].agent(), Some(Agent::Device), "{kind}");
         assert_eq!(e.counters.interrupts_suppressed, 1);
         // The correct driver: same steps, no fault. Its re-check sees the used buffer, so
         // the end of the run strands nothing.
@@ -297,7 +297,7 @@ fn a_device_that_re_enables_without_re_checking_misses_the_kick() {
             &ops,
         );
         assert_eq!(codes(&e), vec![Code::Stall], "{kind}");
-        assert_eq!(e.findings.0[0].agent, Some(Agent::Driver), "{kind}");
+        assert_eq!(e.findings.0[0].agent(), Some(Agent::Driver), "{kind}");
         assert_eq!(e.counters.kicks_suppressed, 1, "{kind}");
         let e = run(EngineConfig::simple(kind, 8, Features::NONE), &ops);
         assert!(e.findings.0.is_empty(), "{kind}: {:?}", e.findings);
@@ -388,7 +388,7 @@ fn reusing_inflight_descriptors_and_ids_is_ledger_ground_truth() {
     );
     let f = one(&e, Code::UsedIdNotOutstanding);
     assert_eq!(f.source, FindingSource::Detected);
-    assert_eq!(f.agent, Some(Agent::Driver));
+    assert_eq!(f.agent(), Some(Agent::Driver));
     assert!(f.message.contains("id 0 is not a head"), "{}", f.message);
 }
 
@@ -425,7 +425,7 @@ fn device_faults_are_caught_by_the_driver() {
             );
             // Read by the driver in the used ring, as Linux's BAD_RING checks do.
             assert_eq!(hit.source, FindingSource::Detected, "{kind} {fault:?}");
-            assert_eq!(hit.agent, Some(Agent::Driver), "{kind} {fault:?}");
+            assert_eq!(hit.agent(), Some(Agent::Driver), "{kind} {fault:?}");
         }
     }
 }

@@ -398,3 +398,82 @@ fn the_cache_pane_shows_transfers_and_invalidations_apart() {
     assert_ne!(transfers, invalidations);
     assert!(s.contains("over 512"), "{s}");
 }
+
+#[test]
+fn the_pictures_carry_owners_positions_chains_and_notifications() {
+    use ringside_core::face::screen::Size;
+    use ringside_core::memory::Agent;
+    let mut ui = ScenarioUi::tutorial().unwrap();
+    // Right after the kick (op 4): the chain 0 -> 1 is the device's, the driver's next avail
+    // entry is slot 1, and the kick is the newest notification.
+    for _ in 0..4 {
+        ui.apply(Command::Op(Dir::Forward));
+    }
+    let s = ui.screen(Size::new(120, 40));
+    let ring = &s.pictures.rings[0];
+    assert!(!ring.packed);
+    let names: Vec<&str> = ring.strips.iter().map(|x| x.name.as_str()).collect();
+    assert_eq!(names, ["descriptor table", "available ring", "used ring"]);
+    let desc = &ring.strips[0];
+    assert_eq!(desc.links, vec![(0, 1)]);
+    assert_eq!(desc.slots[0].owner, Owner::Device);
+    assert_eq!(desc.slots[1].owner, Owner::Device);
+    assert!(
+        desc.slots[0]
+            .tooltip
+            .iter()
+            .any(|t| t.starts_with("flags 0x0001")),
+        "{:?}",
+        desc.slots[0].tooltip
+    );
+    let avail = &ring.strips[1];
+    let drv = avail
+        .marks
+        .iter()
+        .find(|m| m.agent == Agent::Driver)
+        .unwrap();
+    assert_eq!((drv.slot, drv.label.as_str()), (1, "driver avail_idx"));
+    let kick = ring.notifications.last().unwrap();
+    assert_eq!(kick.from, Agent::Driver);
+    assert!(kick.label.starts_with("kick"), "{}", kick.label);
+    // A click on a slot in the picture selects it, as the text pane's row does.
+    ui.apply(desc.slots[3].command.clone().unwrap());
+    assert!(ui.frame(FrameOptions::default()).main.ring.descs()[3].selected);
+    // The cache picture has every line of the cache pane.
+    let cache = s.pictures.cache.unwrap();
+    assert_eq!(
+        cache.lines.len(),
+        ui.frame(FrameOptions::default()).main.cache.lines.len()
+    );
+}
+
+#[test]
+fn packed_pictures_mark_positions_with_their_wrap_counters() {
+    use ringside_core::face::screen::Size;
+    let mut ui = ScenarioUi::with_scenario(
+        "packed-wrap",
+        ringside_core::scenario::Scenario::embedded("packed-wrap").unwrap(),
+    )
+    .unwrap();
+    ui.apply(Command::Last);
+    let ringside_core::engine::Ring::Packed { driver, .. } =
+        ui.session().state().ring.clone().unwrap()
+    else {
+        panic!("packed")
+    };
+    let s = ui.screen(Size::new(120, 40));
+    let ring = &s.pictures.rings[0];
+    assert!(ring.packed);
+    let m = ring.strips[0]
+        .marks
+        .iter()
+        .find(|m| m.label.starts_with("driver next avail"))
+        .unwrap();
+    assert_eq!(m.slot, driver.next_avail.slot);
+    assert!(
+        m.label
+            .ends_with(&format!("(wrap {})", driver.next_avail.wrap.bit())),
+        "{}",
+        m.label
+    );
+}

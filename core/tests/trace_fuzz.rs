@@ -5,7 +5,7 @@ use proptest::prelude::*;
 
 use ringside_core::trace::qmp::QmpTranscript;
 use ringside_core::trace::ringdump::{self, DumpInput};
-use ringside_core::trace::{ReplayOptions, TraceStore, export_chrome_string, replay};
+use ringside_core::trace::{Capture, ReplayOptions, TraceStore, export_chrome_string, replay};
 
 /// Real lines from traces/split-default and traces/packed (timestamped), every modelled kind.
 const REAL: &[&str] = &[
@@ -52,7 +52,7 @@ fn check_trace(data: &[u8]) {
     for w in &store.warnings.list {
         assert!(w.line.is_some(), "warning without a line: {w:?}");
     }
-    let rep = replay(&store, None, &[], &ReplayOptions::default());
+    let rep = replay(&Capture::new(store.clone()), &ReplayOptions::default());
     let _ = rep.to_string();
     let _ = export_chrome_string(&store, &ReplayOptions::default());
 }
@@ -94,7 +94,7 @@ proptest! {
         let m = mutate(QMP, pos, op, byte);
         let q = QmpTranscript::parse(&m, "m.jsonl");
         let store = TraceStore::from_bytes(REAL.join("\n").as_bytes(), "t.log");
-        let _ = replay(&store, Some(&q), &[], &ReplayOptions::default()).to_string();
+        let _ = replay(&Capture::new(store).with_qmp(q), &ReplayOptions::default()).to_string();
     }
 
     #[test]

@@ -5,28 +5,18 @@
 //! derives them the way one would by hand: plain substring counts (what `grep -c` gives) and
 //! QEMU's own counters read out of qmp.jsonl by substring search, never by the QMP parser.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use ringside_core::detect::code;
+use common::{capture, dir, dumps, store};
+use ringside_core::finding::Code;
 use ringside_core::trace::event::DeviceType;
 use ringside_core::trace::qmp::QmpTranscript;
 use ringside_core::trace::replay::{QueueReport, ReplayReport, parse_time};
 use ringside_core::trace::ringdump::{self, RingState};
-use ringside_core::trace::{ReplayOptions, TraceStore, replay, replay_files};
-
-fn dir(name: &str) -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../traces")).join(name)
-}
+use ringside_core::trace::{Capture, ReplayOptions, TraceStore, replay};
 
 fn full(name: &str, opts: &ReplayOptions) -> ReplayReport {
-    let d = dir(name);
-    replay_files(
-        &d.join("trace.log"),
-        Some(&d.join("qmp.jsonl")),
-        Some(&d.join("rings")),
-        opts,
-    )
-    .expect("capture readable")
+    replay(&capture(name), opts)
 }
 
 fn read(name: &str, file: &str) -> String {
@@ -198,7 +188,7 @@ fn packed_positions_match_qemus_own_counters() {
             "{name}"
         );
         assert!(
-            !r.findings.iter().any(|f| f.code == code::QMP_MISMATCH),
+            !r.findings.iter().any(|f| f.code == Code::QmpMismatch),
             "{name}: {:#?}",
             r.findings
         );
@@ -233,29 +223,27 @@ fn a_deleted_fill_is_caught_twice() {
         out.push_str(l);
         out.push('\n');
     }
-    let store = TraceStore::from_bytes(out.as_bytes(), "mutated.log");
-    let qmp = QmpTranscript::open(&d.join("qmp.jsonl")).unwrap();
-    let rings = ringdump::load_dir(&d.join("rings")).unwrap();
-    let r = replay(&store, Some(&qmp), &rings, &ReplayOptions::default());
+    let mut c = capture("split-default");
+    c.store = TraceStore::from_bytes(out.as_bytes(), "mutated.log");
+    let r = replay(&c, &ReplayOptions::default());
     let codes: Vec<_> = r.findings.iter().map(|f| f.code).collect();
-    assert!(codes.contains(&code::FLUSH_MISMATCH), "{codes:?}");
-    assert!(codes.contains(&code::LEAK), "{codes:?}");
-    assert!(!codes.contains(&code::QMP_MISMATCH), "{codes:?}");
+    assert!(codes.contains(&Code::FlushMismatch), "{codes:?}");
+    assert!(codes.contains(&Code::Leak), "{codes:?}");
+    assert!(!codes.contains(&Code::QmpMismatch), "{codes:?}");
     assert!(r.has_errors());
     // The flush mismatch is reported on the flush right after the dropped line (line numbers
     // shift by one after the deletion).
     let fm = r
         .findings
         .iter()
-        .find(|f| f.code == code::FLUSH_MISMATCH)
+        .find(|f| f.code == Code::FlushMismatch)
         .unwrap();
-    assert_eq!(fm.line, Some(dropped as u64));
+    assert_eq!(fm.line(), Some(dropped as u64));
 }
 
 #[test]
 fn an_edited_qmp_counter_is_a_mismatch() {
     // Lower the `done` snapshot's blk0 used-idx by one.
-    let d = dir("split-default");
     let text = read("split-default", "qmp.jsonl");
     let trace = read("split-default", "trace.log");
     let used = qmp_blk_q0(&text, 2, "used-idx");
@@ -283,19 +271,24 @@ fn an_edited_qmp_counter_is_a_mismatch() {
     assert!(hits >= 1);
     // If idle and done had the same used-idx, edit the second such line (the done snapshot).
     let qmp = QmpTranscript::parse(edited.as_bytes(), "edited.jsonl");
-    let store = TraceStore::open(&d.join("trace.log")).unwrap();
-    let r = replay(&store, Some(&qmp), &[], &ReplayOptions::default());
+    let r = replay(
+        &Capture::new(store("split-default")).with_qmp(qmp),
+        &ReplayOptions::default(),
+    );
     let m: Vec<_> = r
         .findings
         .iter()
-        .filter(|f| f.code == code::QMP_MISMATCH)
+        .filter(|f| f.code == Code::QmpMismatch)
         .collect();
     assert_eq!(m.len(), usize::from(hits >= 2), "{m:#?}");
     if let Some(m) = m.first() {
         let want = format!("used-idx {} (replayed {used})", used - 1);
         assert!(m.message.contains(&want), "{}", m.message);
         // Placed at the second VM stop.
-        assert_eq!(m.line, Some(grep_n(&trace, "state change to running 0", 2)));
+        assert_eq!(
+            m.line(),
+            Some(grep_n(&trace, "state change to running 0", 2))
+        );
     }
 }
 
@@ -305,7 +298,7 @@ fn ring_dumps_agree_with_qmp() {
     // shadow-avail-idx and used-idx at that snapshot, and QEMU wrote avail_event =
     // last-avail-idx on its last pop (EVENT_IDX is negotiated by default).
     let qmp = read("split-default", "qmp.jsonl");
-    let dumps = ringdump::load_dir(&dir("split-default/rings")).unwrap();
+    let dumps = dumps("split-default");
     let d = dumps.iter().find(|d| d.name == "idle-blk0-q0").unwrap();
     let ins = ringdump::inspect(d).unwrap();
     let RingState::Split(s) = &ins.state else {
@@ -335,14 +328,14 @@ fn ring_dumps_agree_with_qmp() {
 
 #[test]
 fn timestamps_and_until_time() {
-    let store = TraceStore::open(&dir("split-default-ts/trace.log")).unwrap();
+    let store = store("split-default-ts");
     assert_eq!(store.stats.timestamped_events, store.stats.lines);
     let t = store.events()[99].time().unwrap();
     let opts = ReplayOptions {
         until_time_us: parse_time(&ringside_core::trace::event::fmt_time(t)),
         ..Default::default()
     };
-    let r = replay(&store, None, &[], &opts);
+    let r = replay(&Capture::new(store.clone()), &opts);
     // Events are in time order in this single-threaded capture, so the window ends at or
     // after event 100 and before any later timestamp.
     assert!(r.steps >= 100);
@@ -360,7 +353,6 @@ fn a_kick_the_device_never_answers_is_unserviced() {
     // kicked, the `done` ring dump shows the buffers it made available, and the device never
     // pops again. Expected: kick-unserviced at that kick, with as many pending buffers as pops
     // were deleted before the stop (counted here by plain substring search).
-    let d = dir("split-default");
     let text = read("split-default", "trace.log");
     let vq = blk_vq(&text);
     let stop = grep_n(&text, "state change to running 0", 2) as usize;
@@ -388,24 +380,24 @@ fn a_kick_the_device_never_answers_is_unserviced() {
         out.push_str(l);
         out.push('\n');
     }
-    let store = TraceStore::from_bytes(out.as_bytes(), "mutated.log");
-    let qmp = QmpTranscript::open(&d.join("qmp.jsonl")).unwrap();
-    let rings = ringdump::load_dir(&d.join("rings")).unwrap();
-    let r = replay(&store, Some(&qmp), &rings, &ReplayOptions::default());
+    let mut c = capture("split-default");
+    c.store = TraceStore::from_bytes(out.as_bytes(), "mutated.log");
+    let r = replay(&c, &ReplayOptions::default());
     let ku: Vec<_> = r
         .findings
         .iter()
-        .filter(|f| f.code == code::KICK_UNSERVICED)
+        .filter(|f| f.code == Code::KickUnserviced)
         .collect();
     assert_eq!(ku.len(), 1, "{:#?}", r.findings);
     let f = ku[0];
-    assert_eq!(f.line, Some(kick as u64));
-    assert_eq!(f.queue, Some(0));
+    let seen = f.seen_at().unwrap();
+    assert_eq!(seen.line, Some(kick as u64));
+    assert_eq!(seen.queue, Some(0));
     assert!(
-        f.device.as_deref().unwrap().starts_with("virtio-blk"),
+        seen.device.as_deref().unwrap().starts_with("virtio-blk"),
         "{f}"
     );
-    assert!(f.evidence.as_deref().unwrap().contains("done"), "{f}");
+    assert!(seen.evidence.as_ref().unwrap().file.contains("done"), "{f}");
     assert!(
         f.message
             .contains(&format!("shows {lost} available buffers")),
@@ -414,5 +406,108 @@ fn a_kick_the_device_never_answers_is_unserviced() {
 
     // The real trace answers every kick.
     let r = full("split-default", &ReplayOptions::default());
-    assert!(!r.findings.iter().any(|f| f.code == code::KICK_UNSERVICED));
+    assert!(!r.findings.iter().any(|f| f.code == Code::KickUnserviced));
+}
+
+#[test]
+fn packed_captures_replay_packed_without_qmp() {
+    // QEMU 7.2 traces virtqueue_flush only on split rings: a packed capture must be learned as
+    // packed from its own events, with no errors, and count what the QMP-aided replay counts.
+    for name in [
+        "packed",
+        "packed-noevidx",
+        "packed-noindirect",
+        "packed-wrap",
+    ] {
+        assert!(
+            read(name, "qmp.jsonl").contains("VIRTIO_F_RING_PACKED"),
+            "{name} negotiated packed rings (QMP's guest-features)"
+        );
+        assert_eq!(
+            grep_c(&read(name, "trace.log"), "virtqueue_flush"),
+            1,
+            "{name}"
+        );
+        let alone = replay(&Capture::new(store(name)), &ReplayOptions::default());
+        assert!(!alone.has_errors(), "{name}:\n{}", alone.findings_text());
+        let with = full(name, &ReplayOptions::default());
+        for (a, w) in alone.queues.iter().zip(&with.queues) {
+            assert_eq!(
+                a.layout.to_string(),
+                "packed",
+                "{name} {} q{}",
+                a.device,
+                a.queue
+            );
+            assert_eq!(
+                (a.pops, a.fills, a.inuse),
+                (w.pops, w.fills, w.inuse),
+                "{name} {} q{}",
+                a.device,
+                a.queue
+            );
+        }
+    }
+    for name in ["split-default", "split-wrap", "split-noindirect"] {
+        let alone = replay(&Capture::new(store(name)), &ReplayOptions::default());
+        assert!(alone.queues.iter().all(|q| q.layout.to_string() == "split"));
+        assert!(!alone.has_errors(), "{name}:\n{}", alone.findings_text());
+    }
+}
+
+#[test]
+fn a_trace_that_cannot_tell_the_layout_says_unknown() {
+    // The first blk pop and fill of the packed capture, cut right after the fill: no flush, no
+    // traffic after the fill, no QMP: nothing tells split from packed.
+    let text = read("packed", "trace.log");
+    let fill = text
+        .lines()
+        .position(|l| l.contains("virtqueue_fill"))
+        .unwrap();
+    let cut: String = text
+        .lines()
+        .take(fill + 1)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let r = replay(
+        &Capture::new(TraceStore::parse(cut.as_bytes(), "cut.log").unwrap()),
+        &ReplayOptions::default(),
+    );
+    let filled = r.queues.iter().find(|q| q.fills == 1).unwrap();
+    assert_eq!(filled.layout.to_string(), "unknown");
+    assert!(
+        r.findings.iter().any(|f| f.code == Code::LayoutUnknown
+            && f.seen_at().and_then(|s| s.device.as_deref()) == Some(&filled.device)),
+        "{}",
+        r.findings_text()
+    );
+    assert!(!r.has_errors(), "{}", r.findings_text());
+}
+
+#[test]
+fn a_zipped_rings_folder_reads_like_the_folder() {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in common::files_of(&dir("split-default").join("rings")) {
+        let base = name.rsplit('/').next().unwrap();
+        w.start_file(format!("rings/{base}"), opts).unwrap();
+        w.write_all(&bytes).unwrap();
+    }
+    let zipped = w.finish().unwrap().into_inner();
+    let d = dir("split-default");
+    let c = Capture::load(
+        store("split-default"),
+        ringside_core::trace::CaptureFiles {
+            qmp: Some(common::named(&d.join("qmp.jsonl"))),
+            rings: vec![("rings.zip".into(), zipped)],
+            backend: None,
+        },
+    )
+    .unwrap();
+    let from_zip = replay(&c, &ReplayOptions::default());
+    let from_dir = full("split-default", &ReplayOptions::default());
+    assert_eq!(from_zip.dumps_checked, 10);
+    assert_eq!(from_zip.to_string(), from_dir.to_string());
 }

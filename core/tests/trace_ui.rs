@@ -1,25 +1,19 @@
 //! The trace screen's frames on the real captures in traces/, checked against numbers counted
 //! straight from the trace text (the way one would with grep), not through the importer.
 
-use std::path::Path;
+mod common;
 
 use ringside_core::command::{Command, Condition, Dir, PaneId};
 use ringside_core::face::app::{App, Files};
 use ringside_core::face::controller::Controller;
 use ringside_core::face::controller::trace::TraceUi;
 use ringside_core::face::screen::Size;
-use ringside_core::trace::qmp::QmpTranscript;
-use ringside_core::trace::{TraceStore, ringdump};
 use ringside_core::view::trace::{QUEUE_COLUMNS, QueueRow, TraceView};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../traces/");
 
 fn open(name: &str) -> TraceUi {
-    let d = format!("{DIR}{name}");
-    let store = TraceStore::open(Path::new(&format!("{d}/trace.log"))).unwrap();
-    let qmp = QmpTranscript::open(Path::new(&format!("{d}/qmp.jsonl"))).unwrap();
-    let rings = ringdump::load_dir(Path::new(&format!("{d}/rings"))).unwrap();
-    TraceUi::new(store, Some(&qmp), &rings)
+    TraceUi::new(common::capture(name))
 }
 
 /// The disk, as a test's files.
@@ -36,7 +30,7 @@ impl Files for Disk {
 
 fn header(target: &str) -> Result<String, String> {
     let mut app = App::open(target, Box::new(Disk)).map_err(|e| e.to_string())?;
-    Ok(app.screen(Size::new(120, 40)).header.line.text())
+    Ok(app.screen(Size::new(120, 40)).header.text())
 }
 
 fn text(name: &str) -> String {
@@ -283,4 +277,58 @@ fn the_status_byte_is_decoded_in_the_event_pane() {
     let val = e.fields.iter().find(|f| f.0 == "val").unwrap();
     assert_eq!(val.1, "15 (ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK)");
     assert!(e.raw.ends_with("val 15"), "{}", e.raw);
+}
+
+/// A capture's files as a person drops them on the page: in no particular order (ring dumps
+/// first, the trace last), with a stray scenario among them.
+fn dropped(name: &str) -> Vec<ringside_core::trace::NamedFile> {
+    let d = common::dir(name);
+    let mut v = common::files_of(&d.join("rings"));
+    v.push(common::named(&d.join("qmp.jsonl")));
+    v.push((
+        "stray.ron".into(),
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scenarios/talk/packed-wrap.ron"
+        ))
+        .unwrap(),
+    ));
+    v.push(common::named(&d.join("trace.log")));
+    v
+}
+
+#[test]
+fn files_dropped_together_open_as_one_capture() {
+    use ringside_core::face::app::open_files;
+    let (name, mut c) = open_files(dropped("split-default"), &mut Disk).unwrap();
+    assert!(name.ends_with("split-default/trace.log"), "{name}");
+    // The same screens as the capture assembled by hand, QMP and ring dumps included...
+    let mut by_hand = open("split-default");
+    let trace_only = TraceUi::new(ringside_core::trace::Capture::new(common::store(
+        "split-default",
+    )));
+    let mut trace_only: Box<dyn Controller> = Box::new(trace_only);
+    let size = Size::new(160, 50);
+    let mut differs = false;
+    for step in [0, 300, 799] {
+        c.apply(Command::Goto(step));
+        by_hand.apply(Command::Goto(step));
+        trace_only.apply(Command::Goto(step));
+        let s = c.screen(size);
+        assert_eq!(s.panes, by_hand.screen(size).panes, "step {step}");
+        differs |= s.panes != trace_only.screen(size).panes;
+    }
+    // ...which the trace alone does not give.
+    assert!(differs);
+    // Two traces at once is an error that names both.
+    let mut two = dropped("split-default");
+    two.push(common::named(&common::dir("packed").join("trace.log")));
+    let e = open_files(two, &mut Disk).err().unwrap().to_string();
+    assert!(
+        e.contains("split-default/trace.log") && e.contains("packed/trace.log"),
+        "{e}"
+    );
+    // Without a trace, the first file that opens is shown.
+    let (name, _) = open_files(dropped("split-default")[31..33].to_vec(), &mut Disk).unwrap();
+    assert_eq!(name, "stray.ron");
 }

@@ -2,17 +2,18 @@
 //! capture in `traces/vhost-user-blk` (traces/README.md). Expectations come from substring
 //! counts over the files, never from the code under test.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use ringside_core::detect::code;
+use std::path::PathBuf;
+
+use common::{capture, named};
+use ringside_core::finding::Code;
 use ringside_core::trace::qmp::QmpTranscript;
 use ringside_core::trace::replay::ReplayReport;
-use ringside_core::trace::{
-    BackendLog, ReplayOptions, TraceStore, replay_files_with_backend, replay_with_backend,
-};
+use ringside_core::trace::{BackendLog, Capture, ReplayOptions, TraceSession, TraceStore, replay};
 
 fn dir() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../traces")).join("vhost-user-blk")
+    common::dir("vhost-user-blk")
 }
 
 fn read(file: &str) -> String {
@@ -20,15 +21,11 @@ fn read(file: &str) -> String {
 }
 
 fn run(opts: &ReplayOptions) -> ReplayReport {
-    let d = dir();
-    replay_files_with_backend(
-        &d.join("trace.log"),
-        Some(&d.join("qmp.jsonl")),
-        Some(&d.join("rings")),
-        Some(&d.join("qsd-trace.log")),
+    let (name, bytes) = named(&dir().join("qsd-trace.log"));
+    replay(
+        &capture("vhost-user-blk").with_backend(BackendLog::parse(&bytes, &name)),
         opts,
     )
-    .expect("capture readable")
 }
 
 fn grep_c(text: &str, needle: &str) -> u64 {
@@ -174,7 +171,10 @@ fn a_timed_backend_log_is_counted_per_vhost_session() {
     let store = TraceStore::from_bytes(trace.as_bytes(), "t.log");
     let b = BackendLog::parse(log.as_bytes(), "qsd.log");
     assert_eq!((b.other_lines, b.malformed_lines), (1, 1));
-    let r = replay_with_backend(&store, None, &[], Some(&b), &ReplayOptions::default());
+    let r = replay(
+        &Capture::new(store).with_backend(b),
+        &ReplayOptions::default(),
+    );
     let br = r.backend.unwrap();
     let counts: Vec<(u64, u64)> = br
         .windows
@@ -192,7 +192,6 @@ fn a_timed_backend_log_is_counted_per_vhost_session() {
 #[test]
 fn an_edited_vhost_ring_address_is_a_mismatch() {
     // Move the backend's avail-phys of the first vhost queue status by 2 bytes.
-    let d = dir();
     let text = read("qmp.jsonl");
     let line = text
         .lines()
@@ -215,17 +214,83 @@ fn an_edited_vhost_ring_address_is_a_mismatch() {
         })
         .collect();
     let qmp = QmpTranscript::parse(edited.as_bytes(), "edited.jsonl");
-    let store = TraceStore::open(&d.join("trace.log")).unwrap();
-    let r = replay_with_backend(&store, Some(&qmp), &[], None, &ReplayOptions::default());
+    let r = replay(
+        &Capture::new(common::store("vhost-user-blk")).with_qmp(qmp),
+        &ReplayOptions::default(),
+    );
     let m: Vec<_> = r
         .findings
         .iter()
-        .filter(|f| f.code == code::QMP_MISMATCH)
+        .filter(|f| f.code == Code::QmpMismatch)
         .collect();
     assert_eq!(m.len(), 1, "{:#?}", r.findings);
     assert!(m[0].message.contains("avail-phys"), "{}", m[0]);
     assert_eq!(
-        m[0].evidence.as_deref(),
-        Some(format!("edited.jsonl:{line}").as_str())
+        m[0].seen_at()
+            .and_then(|s| s.evidence.as_ref())
+            .map(|e| e.to_string()),
+        Some(format!("edited.jsonl:{line}"))
     );
+}
+
+#[test]
+fn stepping_shows_what_the_report_shows_from_one_pass() {
+    let d = dir();
+    let store = TraceStore::from_bytes(&std::fs::read(d.join("trace.log")).unwrap(), "t.log");
+    let qmp = QmpTranscript::parse(read("qmp.jsonl").as_bytes(), "qmp.jsonl");
+    let opts = ReplayOptions::default();
+    let c = Capture::new(store.clone()).with_qmp(qmp);
+    let session = TraceSession::new(c.clone(), &opts);
+    assert_eq!(session.report().to_string(), replay(&c, &opts).to_string());
+    // A state rebuilt from a checkpoint is the state stepped from the start, on both sides of
+    // every snapshot (where the vhost queue takes QEMU's counters).
+    let r = session.replayer();
+    let mut st = r.initial(&store);
+    let n = store.events().len();
+    for (i, e) in store.events().iter().enumerate() {
+        r.step(&mut st, &store, e);
+        if (i + 1) % 997 == 0 || i + 1 == n {
+            assert_eq!(
+                serde_json::to_string(&session.state_at(i + 1)).unwrap(),
+                serde_json::to_string(&st).unwrap(),
+                "step {}",
+                i + 1
+            );
+        }
+    }
+    // At each snapshot's VM stop the vhost queue takes that snapshot's
+    // `x-query-virtio-queue-status`, as the report's pass does (numbers read from the QMP
+    // text, places from the trace text, not from the importer).
+    let trace = read("trace.log");
+    let stops: Vec<u64> = trace
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("state change to running 0"))
+        .map(|(i, _)| i as u64 + 1)
+        .collect();
+    let text = read("qmp.jsonl");
+    let statuses: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("\"last-avail-idx\"") && l.contains("virtio-blk"))
+        .collect();
+    assert_eq!(statuses.len(), 2, "idle and done");
+    let field = |line: &str, k: &str| -> u16 {
+        let at = line.find(&format!("\"{k}\": ")).unwrap() + k.len() + 4;
+        line[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    for (stop, status) in stops.iter().zip(&statuses) {
+        let at = session.state_at(store.steps_until_line(*stop));
+        let q = at.queues.iter().find(|q| q.vhost).unwrap();
+        assert_eq!(
+            q.last_avail_idx.0,
+            field(status, "last-avail-idx"),
+            "{stop}"
+        );
+        assert_eq!(q.used_idx.0, field(status, "used-idx"), "{stop}");
+    }
 }

@@ -54,7 +54,8 @@ enum Command {
         /// With a trace: QMP transcript (JSON lines) with x-query-virtio-* answers.
         #[arg(long, requires = "target")]
         qmp: Option<std::path::PathBuf>,
-        /// With a trace: directory of ring dumps saved with pmemsave (with its index.json).
+        /// With a trace: ring dumps saved with pmemsave (a directory, with or without its
+        /// index.json, or a zip).
         #[arg(long, requires = "target")]
         rings: Option<std::path::PathBuf>,
     },
@@ -98,10 +99,15 @@ enum Command {
         #[command(flatten)]
         args: trace_cmd::ReplayArgs,
     },
-    /// Decode ring dumps saved with pmemsave (a directory with index.json).
+    /// Decode ring dumps saved with pmemsave (a directory, with or without index.json, or a
+    /// zip of one).
     Inspect {
-        /// The directory.
+        /// The directory or zip.
         dir: std::path::PathBuf,
+        /// QMP transcript of the capture: tells which queue and snapshot each dump is when the
+        /// folder has no index.json.
+        #[arg(long)]
+        qmp: Option<std::path::PathBuf>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -122,10 +128,20 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => app::open(None, None, None),
-        Some(Command::Tui { target, qmp, rings }) => {
-            app::open(target.as_deref(), qmp.as_deref(), rings.as_deref())
-        }
+        None => app::open(app::Opening::Resume, false),
+        Some(Command::Tui {
+            target: Some(target),
+            qmp,
+            rings,
+        }) => app::open(
+            app::Opening::Target {
+                target: &target,
+                qmp: qmp.as_deref(),
+                rings: rings.as_deref(),
+            },
+            false,
+        ),
+        Some(Command::Tui { target: None, .. }) => app::open(app::Opening::Resume, false),
         Some(Command::Tutorial {
             markdown: Some(dir),
             ..
@@ -133,13 +149,19 @@ fn main() -> ExitCode {
         Some(Command::Tutorial {
             markdown: None,
             no_save,
-        }) => tutorial_cmd::list(no_save),
+        }) => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                app::open(app::Opening::Course, no_save)
+            } else {
+                tutorial_cmd::list(no_save)
+            }
+        }
         Some(Command::List) => scenario_cmd::list(),
         Some(Command::Run { scenario, json }) => scenario_cmd::run(&scenario, json),
         Some(Command::Compare { a, b }) => scenario_cmd::compare(&a, &b),
         Some(Command::Replay { args, json }) => trace_cmd::replay(&args, json),
         Some(Command::Check { args }) => trace_cmd::check(&args),
-        Some(Command::Inspect { dir, json }) => trace_cmd::inspect(&dir, json),
+        Some(Command::Inspect { dir, qmp, json }) => trace_cmd::inspect(&dir, qmp.as_deref(), json),
         Some(Command::Export {
             args,
             format,

@@ -30,7 +30,7 @@ pub fn list() -> anyhow::Result<ExitCode> {
 }
 
 fn load_and_run(name: &str) -> anyhow::Result<Run> {
-    let s = find_scenario(name, &mut Disk)?;
+    let s = find_scenario(name, &mut Disk::default())?;
     Ok(Run::new(name, &s)?)
 }
 

@@ -1,5 +1,6 @@
 //! `ringside replay`, `check`, `inspect` and `export`: the trace-debugging commands. All the
-//! work is core's (`ringside_core::trace`); this module maps arguments and prints.
+//! work is core's (`ringside_core::trace`); this module reads the files it is given
+//! ([`ringside_tui::files`]), maps arguments and prints.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -7,16 +8,18 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::Args;
 use ringside_core::trace::{self, ReplayOptions, ringdump};
+use ringside_tui::files;
 
 /// What to replay and how far.
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
     /// QEMU trace log (`-trace 'virtqueue_*' -trace 'virtio_*' -D FILE`).
     pub trace: PathBuf,
-    /// QMP transcript (JSON lines) with x-query-virtio-* answers, to fill in and cross-check.
+    /// QMP transcript (JSON lines, pretty-printed objects, or a JSON array of messages or of
+    /// request/response records) with x-query-virtio-* answers, to fill in and cross-check.
     #[arg(long)]
     pub qmp: Option<PathBuf>,
-    /// Directory of ring dumps saved with pmemsave (with its index.json).
+    /// Ring dumps saved with pmemsave: a directory (with or without its index.json) or a zip.
     #[arg(long)]
     pub rings: Option<PathBuf>,
     /// The vhost-user backend's own trace log (qemu-storage-daemon `--trace ... -D FILE`),
@@ -48,13 +51,13 @@ impl ReplayArgs {
 
     fn report(&self) -> anyhow::Result<trace::ReplayReport> {
         let opts = self.options()?;
-        Ok(trace::replay_files_with_backend(
+        let capture = files::capture(
             &self.trace,
             self.qmp.as_deref(),
             self.rings.as_deref(),
             self.backend.as_deref(),
-            &opts,
-        )?)
+        )?;
+        Ok(trace::replay(&capture, &opts))
     }
 }
 
@@ -84,20 +87,32 @@ pub fn check(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// `ringside inspect`: decodes ring dumps (a directory with index.json).
-pub fn inspect(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let mut failed = false;
-    let mut all = Vec::new();
-    let dumps = ringdump::inspect_dir(dir)?;
-    if dumps.is_empty() {
+/// `ringside inspect`: decodes ring dumps (a directory, with or without index.json, or a zip;
+/// `--qmp` identifies dumps the folder does not describe itself).
+pub fn inspect(path: &Path, qmp: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {
+    let qmp = match qmp {
+        Some(p) => {
+            let (name, bytes) = files::read(p)?;
+            Some(trace::qmp::QmpTranscript::parse(&bytes, &name))
+        }
+        None => None,
+    };
+    let set = trace::import::dumpset::load_files(files::rings(path)?, qmp.as_ref())?;
+    for w in &set.unused {
+        eprintln!("ringside: {}: {}", w.file, w.message);
+    }
+    if set.dumps.is_empty() {
         bail!(
             "{}: no ring dumps found; expected the files pmemsave wrote (NAME-desc.bin with \
-             NAME-avail.bin and NAME-used.bin) and, ideally, the index.json traces/qmp.py \
-             writes beside them",
-            dir.display()
+             NAME-avail.bin and NAME-used.bin, or -driver.bin and -device.bin for a packed \
+             ring's event suppression areas) and, ideally, the index.json traces/qmp.py writes \
+             beside them",
+            path.display()
         );
     }
-    for r in dumps {
+    let mut failed = false;
+    let mut all = Vec::new();
+    for r in set.dumps.iter().map(ringdump::inspect) {
         match r {
             Ok(i) if json => all.push(i),
             Ok(i) => outln!("{i}")?,
@@ -124,8 +139,11 @@ pub fn export(args: &ReplayArgs, format: &str, out: Option<&Path>) -> anyhow::Re
             "unknown export format `{format}`: the one format is `chrome` (Chrome trace-event JSON, opens in Perfetto)"
         );
     }
-    let store = trace::TraceStore::open(&args.trace)?;
+    let store = files::trace(&args.trace)?;
     let opts = args.options()?;
+    if let Some(note) = trace::untimed_note(&store) {
+        eprintln!("ringside: note: {note}");
+    }
     match out {
         Some(p) => {
             let f = std::fs::File::create(p)

@@ -93,7 +93,9 @@ fn step_back_help_and_quit_in_a_real_terminal() {
     let t = Tmux(format!("ringside-e2e-{}", std::process::id()));
     let status = Command::new("tmux")
         .args(["new-session", "-d", "-s", &t.0, "-x", "100", "-y", "30"])
-        .arg(format!("{bin}; echo EXITED $?; sleep 30"))
+        .arg(format!(
+            "{bin} tui tutorial-split-basics; echo EXITED $?; sleep 30"
+        ))
         .status()
         .expect("tmux is needed for this test: apt-get install -y tmux");
     assert!(status.success());
@@ -111,6 +113,35 @@ fn step_back_help_and_quit_in_a_real_terminal() {
     t.keys(&["Escape"]);
     let s = t.wait_gone("help — Esc");
     assert!(s.contains("step 10/41"), "{s}");
+    t.keys(&["q"]);
+    t.wait_for("EXITED 0");
+}
+
+#[test]
+fn no_arguments_open_the_course_and_a_question_waits_for_its_answer() {
+    if !tmux_available() {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_ringside");
+    let t = Tmux(format!("ringside-e2e-course-{}", std::process::id()));
+    let status = Command::new("tmux")
+        .args(["new-session", "-d", "-s", &t.0, "-x", "100", "-y", "30"])
+        .arg(format!(
+            "RINGSIDE_NO_SAVE=1 {bin}; echo EXITED $?; sleep 30"
+        ))
+        .status()
+        .expect("tmux is needed for this test: apt-get install -y tmux");
+    assert!(status.success());
+    t.wait_for("Chapter 1: What a virtqueue is");
+    // Stepping past the negotiation reaches the first question, which stops the cursor.
+    t.keys(&["S-Right", "S-Right"]);
+    let s = t.wait_for("your answer:");
+    assert!(s.contains("desc[1].flags"), "{s}");
+    t.keys(&["S-Right"]);
+    t.keys(&["2", "Enter"]);
+    t.wait_for("✓ Right: 2.");
+    t.keys(&["t"]);
+    t.wait_for("the course: 0 of 10 chapters done");
     t.keys(&["q"]);
     t.wait_for("EXITED 0");
 }

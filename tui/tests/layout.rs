@@ -21,14 +21,16 @@ fn scenario(name: &str) -> ScenarioUi {
 }
 
 fn trace(dir: &str) -> TraceUi {
-    use ringside_core::trace::qmp::QmpTranscript;
-    use ringside_core::trace::{TraceStore, ringdump};
     let d = format!("../traces/{dir}");
     let p = |f: &str| std::path::PathBuf::from(format!("{d}/{f}"));
-    let store = TraceStore::open(&p("trace.log")).unwrap();
-    let qmp = QmpTranscript::open(&p("qmp.jsonl")).unwrap();
-    let rings = ringdump::load_dir(&p("rings")).unwrap();
-    TraceUi::new(store, Some(&qmp), &rings)
+    let capture = ringside_tui::files::capture(
+        &p("trace.log"),
+        Some(&p("qmp.jsonl")),
+        Some(&p("rings")),
+        None,
+    )
+    .unwrap();
+    TraceUi::new(capture)
 }
 
 /// The painted text of one rectangle, row by row.
@@ -68,7 +70,7 @@ fn vocabulary(ui: &mut dyn Controller, p: PaneId) -> HashSet<String> {
         }
     }
     for bar in [&s.header, &s.status, &s.hints] {
-        words.extend(tokens(&bar.line.text()).map(str::to_string));
+        words.extend(tokens(&bar.text()).map(str::to_string));
     }
     words
 }
@@ -115,11 +117,13 @@ fn no_cut_words(name: &str, ui: &mut dyn Controller, panes: &[PaneId]) {
                 }
             }
             for bar in [s.header.area, s.status.area, s.hints.area] {
-                for word in tokens(&rows(&t, bar)[0]) {
-                    assert!(
-                        vocab.contains(word) || is_fit_mark(word),
-                        "{name} at {w}x{h}: bar shows `{word}`"
-                    );
+                for row in rows(&t, bar) {
+                    for word in tokens(&row) {
+                        assert!(
+                            vocab.contains(word) || is_fit_mark(word),
+                            "{name} at {w}x{h}: bar shows `{word}`"
+                        );
+                    }
                 }
             }
         }
@@ -201,7 +205,7 @@ fn every_pane_is_one_key_away_and_shows_when_focused() {
             .into_iter()
             .filter(|p| s.pane(*p).is_none())
             .collect();
-        let hint = s.hints.line.text();
+        let hint = s.hints.text();
         for p in &hidden {
             let key = (PaneId::ALL.iter().position(|q| q == p).unwrap() + 1).to_string();
             assert!(
@@ -276,6 +280,25 @@ fn the_ring_scrolls_around_the_cursor() {
     ui.apply(Command::Escape);
     ui.apply(Command::Escape);
     assert!(slot_row(&ui.screen(Size::new(160, 50)), touched).is_some());
+}
+
+#[test]
+fn a_refused_condition_lists_every_name_it_knows() {
+    // `op` with a bad name answers with the list of every op and kind: at 80 columns it wraps
+    // onto the status rows instead of being cut.
+    let mut ui = scenario("tutorial-split-basics");
+    ui.apply(Command::Prompt(ringside_core::command::PromptKind::Break));
+    for c in "op nosuchop".chars() {
+        ui.key(KeyPress::ch(c));
+    }
+    ui.key(KeyPress::plain(Key::Enter));
+    let (s, t) = paint_at(&mut ui, 80, 24);
+    let shown = rows(&t, s.status.area).join(" ");
+    assert!(s.status.area.height > 1, "{shown}");
+    // The last name of the list (the last op kind) is on screen.
+    for name in ["reclaim", "transport", "notify"] {
+        assert!(shown.contains(name), "{name} missing from: {shown}");
+    }
 }
 
 #[test]

@@ -163,18 +163,14 @@ fn trace_screen(ui: &mut TraceUi, w: u16, h: u16) -> Buffer {
 fn split_wrap() -> TraceUi {
     // Relative to the crate (cargo runs tests there), so the header is the same on any machine.
     let d = "../traces/split-wrap";
-    let app = ringside_tui::app::open_app(
-        Some(&format!("{d}/trace.log")),
+    let capture = ringside_tui::files::capture(
+        std::path::Path::new(&format!("{d}/trace.log")),
         Some(std::path::Path::new(&format!("{d}/qmp.jsonl"))),
         Some(std::path::Path::new(&format!("{d}/rings"))),
-    );
-    assert!(app.is_ok(), "the TUI opens the capture");
-    use ringside_core::trace::qmp::QmpTranscript;
-    use ringside_core::trace::{TraceStore, ringdump};
-    let store = TraceStore::open(std::path::Path::new(&format!("{d}/trace.log"))).unwrap();
-    let qmp = QmpTranscript::open(std::path::Path::new(&format!("{d}/qmp.jsonl"))).unwrap();
-    let rings = ringdump::load_dir(std::path::Path::new(&format!("{d}/rings"))).unwrap();
-    TraceUi::new(store, Some(&qmp), &rings)
+        None,
+    )
+    .unwrap();
+    TraceUi::new(capture)
 }
 
 #[test]
@@ -239,13 +235,13 @@ fn focused_cache_pane_is_usable_at_80x24() {
 
 #[test]
 fn odd_traces_and_tiny_terminals_do_not_panic() {
-    use ringside_core::trace::TraceStore;
+    use ringside_core::trace::{Capture, TraceStore};
     for data in [
         &b""[..],
         b"garbage \xff\x00\n",
         b"virtqueue_pop vq 0x1 elem 0x2 in_num 1 out_num 1\nvirtqueue_flush vq 0x1 count 9\n",
     ] {
-        let mut ui = TraceUi::new(TraceStore::from_bytes(data, "odd"), None, &[]);
+        let mut ui = TraceUi::new(Capture::new(TraceStore::from_bytes(data, "odd")));
         for cmd in [
             Command::Step(Dir::Forward),
             Command::Op(Dir::Forward),

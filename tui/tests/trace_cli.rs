@@ -161,3 +161,260 @@ fn a_reader_that_goes_away_is_not_a_panic() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn targets_open_as_scenarios_or_traces() {
+    use ringside_core::face::screen::Size;
+    use ringside_tui::files::open_target;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../traces/");
+    // What opened shows in its header: a trace counts events, a scenario steps.
+    let header = |t: &str| {
+        let mut c = open_target(t, None, None).unwrap();
+        c.screen(Size::new(120, 40)).header.text()
+    };
+    let trace = format!("{dir}split-default/trace.log");
+    assert!(header(&trace).contains(" event 0/"));
+    let name = ringside_core::scenario::EMBEDDED[0].0;
+    assert!(header(name).contains(" step 0/"));
+    // A file that is neither says what it is and what was expected.
+    let readme = format!("{dir}README.md");
+    let e = open_target(&readme, None, None).err().unwrap().to_string();
+    assert!(e.contains("not an input ringside reads"), "{e}");
+    assert!(e.contains("expected a scenario"), "{e}");
+}
+
+/// A fresh directory under the system's temp dir.
+fn scratch(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("ringside-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn capture_file(capture: &str, file: &str) -> std::path::PathBuf {
+    std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../traces"))
+        .join(capture)
+        .join(file)
+}
+
+/// Copies a capture's ring dumps (without index.json), renaming the area words.
+fn resave_rings(capture: &str, areas: [(&str, &str); 3], tag: &str) -> std::path::PathBuf {
+    let d = scratch(tag);
+    for e in std::fs::read_dir(capture_file(capture, "rings")).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_str().unwrap().to_string();
+        let Some(stem) = name.strip_suffix(".bin") else {
+            continue;
+        };
+        let (head, area) = stem.rsplit_once('-').unwrap();
+        let to = areas.iter().find(|a| a.0 == area).unwrap().1;
+        std::fs::copy(&p, d.join(format!("{head}-{to}.bin"))).unwrap();
+    }
+    d
+}
+
+#[test]
+fn inputs_that_are_not_traces_exit_2_saying_what_they_are() {
+    let d = scratch("not-traces");
+    let empty = d.join("empty.log");
+    std::fs::write(&empty, b"").unwrap();
+    // Bytes that are no text (a fixed xorshift stream, so the test is the same every run).
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let noise: Vec<u8> = (0..4000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let random = d.join("random.log");
+    std::fs::write(&random, &noise).unwrap();
+    let qmp = capture_file("split-default", "qmp.jsonl");
+    let qmp = qmp.to_str().unwrap();
+    for (file, says) in [
+        (empty.to_str().unwrap(), "the file is empty"),
+        (random.to_str().unwrap(), "binary data"),
+        (qmp, "pass it with --qmp"),
+    ] {
+        for cmd in ["replay", "check", "export"] {
+            let (code, out, err) = ringside(&[cmd, file]);
+            assert_eq!(code, 2, "{cmd} {file}: {out}{err}");
+            assert!(err.contains(says), "{cmd} {file}: {err}");
+            assert!(err.contains("expected a QEMU trace log"), "{err}");
+            assert_eq!(err.matches(file).count(), 1, "said once: {err}");
+        }
+    }
+}
+
+#[test]
+fn a_warning_is_printed_once() {
+    let d = scratch("warn-once");
+    let mut text = std::fs::read(capture_file("split-default", "trace.log")).unwrap();
+    text.extend_from_slice(b"\xff\xfe not a trace line\n");
+    let t = d.join("trace.log");
+    std::fs::write(&t, &text).unwrap();
+    let (code, out, err) = ringside(&["replay", t.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches("binary data").count(), 1, "{out}");
+}
+
+#[test]
+fn ring_dumps_saved_other_ways_are_all_used() {
+    let trace = capture_file("packed", "trace.log");
+    let qmp = capture_file("packed", "qmp.jsonl");
+    // The spec's words for a packed ring's areas, and no index.json: QMP's pmemsave commands
+    // and queue statuses say which dump is which.
+    let spec = resave_rings(
+        "packed",
+        [("desc", "desc"), ("avail", "driver"), ("used", "device")],
+        "rings-spec",
+    );
+    let (code, out, err) = ringside(&[
+        "replay",
+        trace.to_str().unwrap(),
+        "--qmp",
+        qmp.to_str().unwrap(),
+        "--rings",
+        spec.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("cross-checked: 2 QMP snapshots, 10 ring dumps"),
+        "{out}"
+    );
+    assert!(!out.contains("input-unused"), "{out}");
+    let (code, out, err) = ringside(&["inspect", spec.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches("  packed, size ").count(), 10, "{out}");
+    // A split capture's folder without its index.json.
+    let bare = resave_rings(
+        "split-default",
+        [("desc", "desc"), ("avail", "avail"), ("used", "used")],
+        "rings-bare",
+    );
+    let (code, out, err) = ringside(&[
+        "replay",
+        capture_file("split-default", "trace.log").to_str().unwrap(),
+        "--qmp",
+        capture_file("split-default", "qmp.jsonl").to_str().unwrap(),
+        "--rings",
+        bare.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("cross-checked: 2 QMP snapshots, 10 ring dumps"),
+        "{out}"
+    );
+    // Without QMP nothing says which snapshot a bare dump belongs to: said, not dropped.
+    let (code, out, err) = ringside(&[
+        "check",
+        capture_file("split-default", "trace.log").to_str().unwrap(),
+        "--rings",
+        bare.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches("input-unused").count(), 10, "{out}");
+    assert!(out.contains("not tied to a snapshot"), "{out}");
+}
+
+#[test]
+fn a_qmp_transcript_saved_as_request_response_records_reads_like_the_original() {
+    // traces/split-default/qmp.jsonl re-saved as one JSON array: each command with its reply
+    // as {"request", "response"}, events and the greeting as they are.
+    let text = std::fs::read_to_string(capture_file("split-default", "qmp.jsonl")).unwrap();
+    let mut pending: Vec<(String, serde_json::Value)> = Vec::new();
+    let mut records = Vec::new();
+    for l in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        let id = v.get("id").map(|i| i.to_string());
+        if v.get("execute").is_some() {
+            pending.push((id.unwrap_or_default(), v));
+        } else if let Some(id) =
+            id.filter(|_| v.get("return").is_some() || v.get("error").is_some())
+        {
+            let at = pending.iter().position(|p| p.0 == id).unwrap();
+            let (_, req) = pending.remove(at);
+            records.push(serde_json::json!({"request": req, "response": v}));
+        } else {
+            records.push(v);
+        }
+    }
+    assert!(pending.is_empty());
+    let d = scratch("qmp-records");
+    let q = d.join("qmp.json");
+    std::fs::write(&q, serde_json::to_string_pretty(&records).unwrap()).unwrap();
+    let trace = capture_file("split-default", "trace.log");
+    let run = |qmp: &str| {
+        let (code, out, err) = ringside(&["replay", trace.to_str().unwrap(), "--qmp", qmp]);
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let records = run(q.to_str().unwrap());
+    let original = run(capture_file("split-default", "qmp.jsonl").to_str().unwrap());
+    assert!(!records.contains("bad-input"), "{records}");
+    assert!(
+        records.contains("cross-checked: 2 QMP snapshots"),
+        "{records}"
+    );
+    // The same replay, findings included, but for the one QMP error response QEMU gave, which
+    // names its file and line.
+    let strip = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| !l.contains("qmp.json"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(strip(&records), strip(&original));
+}
+
+#[test]
+fn a_backend_log_whose_lines_carry_stamps_is_timed() {
+    // traces/vhost-user-blk/qsd-trace.log's real lines, re-saved as `ts '%.s'` would: each
+    // behind an epoch stamp. The stamps are the test's (qemu-storage-daemon writes none), one
+    // millisecond apart from the first vhost_dev_start of the QEMU trace.
+    let log = std::fs::read_to_string(capture_file("vhost-user-blk", "qsd-trace.log")).unwrap();
+    let reads = log
+        .lines()
+        .filter(|l| l.starts_with("blk_co_preadv "))
+        .count();
+    let trace = std::fs::read_to_string(capture_file("vhost-user-blk", "trace.log")).unwrap();
+    let start = trace
+        .lines()
+        .find(|l| l.contains(":vhost_dev_start "))
+        .unwrap();
+    let t0: f64 = start.split(['@', ':']).nth(1).unwrap().parse().unwrap();
+    let d = scratch("qsd-ts");
+    let stamped: String = log
+        .lines()
+        .enumerate()
+        .map(|(i, l)| format!("{:.6} {l}\n", t0 + (i as f64 + 1.0) / 1000.0))
+        .collect();
+    let b = d.join("qsd-ts.log");
+    std::fs::write(&b, stamped).unwrap();
+    let (code, out, err) = ringside(&[
+        "replay",
+        capture_file("vhost-user-blk", "trace.log")
+            .to_str()
+            .unwrap(),
+        "--backend",
+        b.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("{reads} reads")),
+        "{reads} reads:\n{out}"
+    );
+    assert!(out.contains("up to the end of the window"), "{out}");
+    assert!(!out.contains("no timestamps"), "{out}");
+}
+
+#[test]
+fn export_of_an_untimed_trace_says_it_uses_line_numbers() {
+    let (code, _, err) = ringside(&["export", "traces/split-default/trace.log"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("line numbers as time"), "{err}");
+    let (code, _, err) = ringside(&["export", "traces/split-default-ts/trace.log"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("line numbers"), "{err}");
+}

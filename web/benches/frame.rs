@@ -19,7 +19,11 @@ use ringside_web::native::NativeHost;
 
 /// A ring of `size` entries under `rounds` rounds of `batch` buffers each way.
 fn ring(layout: &str, size: u32, batch: u32, rounds: u32) -> App {
-    let packed = if layout == "Packed" { ", \"RING_PACKED\"" } else { "" };
+    let packed = if layout == "Packed" {
+        ", \"RING_PACKED\""
+    } else {
+        ""
+    };
     let text = format!(
         r#"Scenario(
     title: "bench: {size}-entry {layout} ring",
@@ -87,17 +91,30 @@ fn bench(c: &mut Criterion) {
         let cells = page.screen().map_or(Size::new(0, 0), |s| s.size);
         let mut forward = true;
         c.bench_function(
-            &format!("web {name}: step + frame at 1280x800 ({}x{} cells)", cells.cols, cells.rows),
+            &format!(
+                "web {name}: step + frame at 1280x800 ({}x{} cells)",
+                cells.cols, cells.rows
+            ),
             |b| {
                 b.iter(|| {
                     forward = !forward;
-                    let k = if forward { Key::ArrowRight } else { Key::ArrowLeft };
+                    let k = if forward {
+                        Key::ArrowRight
+                    } else {
+                        Key::ArrowLeft
+                    };
                     frame(&ctx, &mut page, vec![key(k)])
                 })
             },
         );
         c.bench_function(&format!("web {name}: frame, nothing changed"), |b| {
-            b.iter(|| frame(&ctx, &mut page, vec![Event::PointerMoved(Pos2::new(600.0, 400.0))]))
+            b.iter(|| {
+                frame(
+                    &ctx,
+                    &mut page,
+                    vec![Event::PointerMoved(Pos2::new(600.0, 400.0))],
+                )
+            })
         });
         let mut app = ring(layout, size, batch, rounds);
         app.apply(Command::Goto(mid));

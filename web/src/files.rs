@@ -1,6 +1,6 @@
 //! The browser's files: what the user dropped or picked, kept in memory by name for as long as
-//! the page is open, and the sessions the user saved, kept in the browser's local storage (a
-//! save also downloads the file). Nothing leaves the page.
+//! the page is open, and the sessions the user saved and the course progress, kept in the
+//! browser's local storage (a save also downloads the file). Nothing leaves the page.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -14,6 +14,10 @@ pub trait Store {
     fn load(&self, name: &str) -> Option<Vec<u8>>;
     /// Keeps a file (and offers it as a download, where there is a browser).
     fn save(&self, name: &str, bytes: &[u8]) -> Result<(), String>;
+    /// Keeps a piece of state between visits (the course progress) under a key.
+    fn keep(&self, key: &str, bytes: &[u8]) -> Result<(), String>;
+    /// The state kept under a key.
+    fn kept(&self, key: &str) -> Option<Vec<u8>>;
 }
 
 /// No storage beyond the page: the native window and the tests.
@@ -27,6 +31,14 @@ impl Store for NoStore {
 
     fn save(&self, _: &str, _: &[u8]) -> Result<(), String> {
         Ok(())
+    }
+
+    fn keep(&self, _: &str, _: &[u8]) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn kept(&self, _: &str) -> Option<Vec<u8>> {
+        None
     }
 }
 
@@ -52,6 +64,11 @@ impl PageFiles {
         self.files.borrow_mut().insert(name.to_string(), bytes);
     }
 
+    /// The state kept under a key, from an earlier visit.
+    pub fn kept(&self, key: &str) -> Option<Vec<u8>> {
+        self.store.kept(key)
+    }
+
     /// Whether the user gave a file of this name.
     pub fn has(&self, name: &str) -> bool {
         self.files.borrow().contains_key(name)
@@ -72,5 +89,9 @@ impl Files for PageFiles {
         self.store.save(name, bytes)?;
         self.add(name, bytes.to_vec());
         Ok(())
+    }
+
+    fn keep(&mut self, key: &str, bytes: &[u8]) -> Result<(), String> {
+        self.store.keep(key, bytes)
     }
 }

@@ -174,8 +174,10 @@ impl<'a> Painter<'a> {
     }
 
     fn bar(&mut self, name: &str, b: &screen::Bar) {
-        self.line(b.area.x, b.area.y, b.area.width, &b.line);
-        self.node(name, egui::Role::Label, &b.line.text());
+        for (r, l) in b.lines.iter().take(usize::from(b.area.height)).enumerate() {
+            self.line(b.area.x, b.area.y + r as u16, b.area.width, l);
+        }
+        self.node(name, egui::Role::Label, &b.text());
     }
 
     /// A box of cells: a line through the middle of its border cells, the title on the top

@@ -7,10 +7,13 @@ use std::rc::Rc;
 
 use egui::{CursorIcon, FontId, Id, Sense};
 use ringside_core::command::{Command, Dir, lookup};
-use ringside_core::face::app::{App, Entry, catalogue, open_bytes, open_embedded};
+use ringside_core::face::app::{App, Entry, UiError, catalogue, open_embedded, open_files};
+use ringside_core::face::controller::Controller;
 use ringside_core::face::controller::scenario::ScenarioUi;
+use ringside_core::face::controller::tutorial::{PROGRESS_KEY, TutorialUi};
 use ringside_core::face::link::{Link, Opened};
 use ringside_core::face::screen::Screen;
+use ringside_core::tutorial::Progress;
 use serde::Serialize;
 
 use crate::files::{PageFiles, Store};
@@ -129,11 +132,27 @@ pub fn install_fonts(ctx: &egui::Context) {
     });
 }
 
-/// The start page: the tutorial's first scenario, as `ringside` with no argument opens.
+/// The start page, as `ringside` with no argument opens it: the course where this browser's
+/// learner left off (the progress kept in local storage), else its first chapter.
 fn start(files: &PageFiles) -> App {
-    // The embedded tutorial always parses (core's tests load every embedded scenario).
-    let ui = ScenarioUi::tutorial().expect("the embedded tutorial opens");
-    App::new(Box::new(ui), Box::new(files.clone()))
+    let (progress, note) = match files.kept(PROGRESS_KEY) {
+        None => (Progress::default(), None),
+        Some(b) => match Progress::parse(&String::from_utf8_lossy(&b)) {
+            Ok(p) => (p, None),
+            Err(e) => (
+                Progress::default(),
+                Some(format!(
+                    "the course progress this browser kept cannot be read ({e}); starting afresh"
+                )),
+            ),
+        },
+    };
+    let controller: Box<dyn Controller> = match TutorialUi::resume(progress, note) {
+        Ok(t) => Box::new(t),
+        // The embedded scenarios always parse (core's tests load every one).
+        Err(_) => Box::new(ScenarioUi::tutorial().expect("the embedded tutorial opens")),
+    };
+    App::new(controller, Box::new(files.clone()))
 }
 
 impl WebApp {
@@ -250,8 +269,9 @@ impl WebApp {
     }
 
     /// Opens files the user gave at once: a link waiting for one of them opens where it was
-    /// made; otherwise the first that opens (a scenario, saved session or trace) is shown, and
-    /// every file is kept for compare and load.
+    /// made; otherwise core makes what it can of them together (a trace with its QMP
+    /// transcript and ring dumps, else the first scenario or saved session), and every file is
+    /// kept for compare and load.
     pub fn open_files(&mut self, batch: Vec<Incoming>) {
         let mut errors = Vec::new();
         let mut given = Vec::new();
@@ -274,39 +294,40 @@ impl WebApp {
             }
             return;
         }
-        let mut opened = None;
-        for (name, bytes) in &given {
-            let mut files = self.files.clone();
-            match open_bytes(name, bytes, &mut files) {
-                Ok(c) => {
-                    opened = Some((name.clone(), c));
-                    break;
-                }
-                Err(e) => errors.push(format!("cannot open {name}: {e}")),
+        if given.is_empty() {
+            if !errors.is_empty() {
+                self.error = Some(errors.join("\n"));
             }
+            return;
         }
-        match opened {
-            Some((name, c)) => {
+        let names: Vec<String> = given.iter().map(|(n, _)| n.clone()).collect();
+        let mut files = self.files.clone();
+        match open_files(given, &mut files) {
+            Ok((name, c)) => {
+                self.waiting = None;
                 self.replace(App::new(c, Box::new(self.files.clone())));
-                let others: Vec<&str> = given
+                let others: Vec<&str> = names
                     .iter()
-                    .map(|(n, _)| n.as_str())
+                    .map(String::as_str)
                     .filter(|n| *n != name)
                     .collect();
                 let mut msg = format!("opened {name}");
                 if !others.is_empty() {
-                    msg.push_str(&format!(
-                        "; also kept {} (for compare and load)",
-                        others.join(", ")
-                    ));
+                    msg.push_str(&format!(" with {}", others.join(", ")));
                 }
                 self.app.message(false, msg);
                 if !errors.is_empty() {
                     self.note = Some(errors.join("\n"));
                 }
             }
-            None if !errors.is_empty() => self.error = Some(errors.join("\n")),
-            None => {}
+            Err(e) => {
+                let name = match &e {
+                    UiError::NotOpenable { name, .. } => name.clone(),
+                    _ => names.join(", "),
+                };
+                errors.push(format!("cannot open {name}: {e}"));
+                self.error = Some(errors.join("\n"));
+            }
         }
     }
 
@@ -598,7 +619,7 @@ impl WebApp {
                 .find(|p| p.focused)
                 .map(|p| p.title.clone());
             s.help = screen.overlay.is_some();
-            s.status = screen.status.line.text();
+            s.status = screen.status.text();
             s.cols = screen.size.cols;
             s.rows = screen.size.rows;
         }

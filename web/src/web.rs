@@ -140,6 +140,8 @@ impl Host for BrowserHost {
 struct LocalStore;
 
 const PREFIX: &str = "ringside:";
+/// State kept between visits (the course progress), apart from saved files.
+const KEPT: &str = "ringside-kept:";
 
 impl Store for LocalStore {
     fn load(&self, name: &str) -> Option<Vec<u8>> {
@@ -157,6 +159,21 @@ impl Store for LocalStore {
                 .map_err(|_| "the browser's storage refused it (full?)".to_string())?;
         }
         download(&w, name, bytes).map_err(|e| format!("cannot offer the download: {e:?}"))
+    }
+
+    fn keep(&self, key: &str, bytes: &[u8]) -> Result<(), String> {
+        let s = window()
+            .and_then(|w| w.local_storage().ok().flatten())
+            .ok_or("this browser keeps no local storage")?;
+        s.set_item(&format!("{KEPT}{key}"), &String::from_utf8_lossy(bytes))
+            .map_err(|_| "the browser's storage refused it (full?)".to_string())
+    }
+
+    fn kept(&self, key: &str) -> Option<Vec<u8>> {
+        let s = window()?.local_storage().ok()??;
+        s.get_item(&format!("{KEPT}{key}"))
+            .ok()?
+            .map(String::into_bytes)
     }
 }
 

@@ -112,10 +112,10 @@ fn click_at(h: &mut Harness<'static, WebApp>, pos: Pos2) {
 }
 
 #[test]
-fn the_page_opens_on_the_tutorial_and_the_keys_step_it() {
+fn the_page_opens_on_the_course_and_the_keys_step_it() {
     let mut h = page(None);
     let s = h.state().state().clone();
-    assert_eq!(s.open, "tutorial-split-basics");
+    assert_eq!(s.open, "chapter-1/1");
     assert_eq!(s.step, 0);
     assert_shows(&h, &format!("0 / {}", s.end));
     assert_shows(&h, " step 0/");
@@ -134,9 +134,24 @@ fn the_page_opens_on_the_tutorial_and_the_keys_step_it() {
     h.key_press_modifiers(Modifiers::SHIFT, Key::L);
     typed(&mut h, "L");
     assert!(step(&h) > 2, "{}", step(&h));
+    // The course stops at its first question, before the step it asks about, and takes the
+    // answer from the keys; answered, End goes on (to the next question or the end).
     h.key_press(Key::End);
     h.run();
-    assert_eq!(step(&h), s.end);
+    let asked = step(&h);
+    assert!(asked < s.end);
+    assert_shows(
+        &h,
+        "Question: The driver is about to add a chain of two descriptors",
+    );
+    typed(&mut h, "2");
+    assert_shows(&h, "your answer: 2");
+    h.key_press(Key::Enter);
+    h.run();
+    assert!(!shows(&h, "your answer: 2"));
+    h.key_press(Key::End);
+    h.run();
+    assert!(step(&h) > asked, "{} after {asked}", step(&h));
 }
 
 #[test]
@@ -236,7 +251,7 @@ fn the_wheel_moves_the_selection() {
 
 #[test]
 fn the_palette_opens_with_colon_and_ctrl_k() {
-    let mut h = page(None);
+    let mut h = page(Some("open=split-unbatched&step=0"));
     h.key_press_modifiers(Modifiers::CTRL, Key::K);
     h.run();
     assert!(
@@ -268,9 +283,9 @@ fn the_palette_opens_with_colon_and_ctrl_k() {
             _ => None,
         })
         .collect();
-    assert_eq!(copied, ["#open=tutorial-split-basics&step=7"]);
+    assert_eq!(copied, ["#open=split-unbatched&step=7"]);
     h.run();
-    assert_shows(&h, "link copied: #open=tutorial-split-basics&step=7");
+    assert_shows(&h, "link copied: #open=split-unbatched&step=7");
 }
 
 #[test]
@@ -288,21 +303,21 @@ fn a_link_opens_at_its_step_and_a_bad_one_falls_back_with_a_note() {
 
     let h = page(Some("open=packed-wrap&step=ten"));
     let s = h.state().state();
-    assert_eq!((s.open.as_str(), s.step), ("tutorial-split-basics", 0));
+    assert_eq!((s.open.as_str(), s.step), ("chapter-1/1", 0));
     assert_shows(
         &h,
         "The link could not be opened, so this is the start page. bad link: `step=ten`: `ten` is not a step number",
     );
 
     let h = page(Some("open=packed-wrap&step=900000"));
-    assert_eq!(h.state().state().open, "tutorial-split-basics");
+    assert_eq!(h.state().state().open, "chapter-1/1");
     assert_shows(&h, "bad link: `step=900000`: past the end");
 }
 
 #[test]
 fn a_link_to_a_local_file_waits_for_that_file() {
     let mut h = page(Some("file=mine.ron&step=5&pane=memory"));
-    assert_eq!(h.state().state().open, "tutorial-split-basics");
+    assert_eq!(h.state().state().open, "chapter-1/1");
     assert_shows(&h, "open from the sender's disk");
     let text = std::fs::read(repo("scenarios/talk/packed-wrap.ron")).unwrap();
     drop_files(&mut h, &[("mine.ron", text)]);
@@ -342,7 +357,7 @@ fn a_bad_file_shows_its_located_error_and_keeps_the_view() {
     );
     let s = h.state().state();
     assert!(s.error.as_deref().unwrap().contains("did you mean `Kick`?"));
-    assert_eq!((s.open.as_str(), s.step), ("tutorial-split-basics", 1));
+    assert_eq!((s.open.as_str(), s.step), ("chapter-1/1", 1));
     h.get_by_label("Dismiss").click();
     h.run();
     assert_eq!(h.state().state().error, None);
@@ -369,4 +384,45 @@ fn the_open_menu_lists_the_tutorial_and_the_scenarios() {
     h.get_by_label_contains("split-vs-packed  —").click();
     h.run();
     assert_eq!(h.state().state().open, "split-vs-packed");
+}
+
+#[test]
+fn a_capture_dropped_as_many_files_opens_as_one() {
+    let dir = repo("traces/split-default");
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.join("rings"))
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files.push((
+        "qmp.jsonl".into(),
+        std::fs::read(dir.join("qmp.jsonl")).unwrap(),
+    ));
+    files.push((
+        "trace.log".into(),
+        std::fs::read(dir.join("trace.log")).unwrap(),
+    ));
+    let texts = |files: &[(String, Vec<u8>)]| {
+        let mut h = page(None);
+        let refs: Vec<(&str, Vec<u8>)> =
+            files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+        drop_files(&mut h, &refs);
+        h.key_press(Key::End);
+        h.run();
+        let s = h.state().state().clone();
+        assert_eq!((s.open.as_str(), s.error), ("trace.log", None));
+        (s.status, h.state().screen().unwrap().panes.clone())
+    };
+    let (status, all) = texts(&files);
+    assert!(status.starts_with("opened trace.log with "), "{status}");
+    assert!(status.contains("qmp.jsonl"), "{status}");
+    let (_, alone) = texts(&files[files.len() - 1..]);
+    // The QMP transcript and the dumps change what the panes say.
+    assert_ne!(all, alone);
 }

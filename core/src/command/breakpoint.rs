@@ -375,13 +375,11 @@ impl Condition {
                 let (col, w) = lx.word();
                 if w.is_empty() {
                     Condition::Finding(None)
-                } else if Code::parse(w).is_some()
-                    || crate::detect::CATALOGUE.iter().any(|c| c.0 == w)
-                {
+                } else if Code::parse(w).is_some() || Code::parse_trace(w).is_some() {
                     Condition::Finding(Some(w.to_string()))
                 } else {
                     let codes: Vec<&str> = Code::ALL.iter().map(|c| c.name()).collect();
-                    let trace: Vec<&str> = crate::detect::CATALOGUE.iter().map(|c| c.0).collect();
+                    let trace: Vec<&str> = Code::TRACE.iter().map(|c| c.name()).collect();
                     return Err(ParseError::new(
                         col,
                         format!("unknown finding code `{w}`"),

@@ -350,7 +350,36 @@ pub fn bindings() -> Vec<Binding> {
             pane_desc(*p),
         ));
     }
+    const COURSE: &str = "The course (ringside tutorial)";
     v.extend([
+        b(
+            COURSE,
+            &[K::plain(Key::Enter)],
+            C::Activate,
+            None,
+            "open the chosen chapter; with a question showing, check the answer typed",
+        ),
+        b(
+            COURSE,
+            &[K::ch(']')],
+            C::Part(Dir::Forward),
+            None,
+            "the next part of the chapter (at its end, the next chapter)",
+        ),
+        b(
+            COURSE,
+            &[K::ch('[')],
+            C::Part(Dir::Back),
+            None,
+            "the previous part",
+        ),
+        b(
+            COURSE,
+            &[K::ch('t')],
+            C::Course,
+            None,
+            "back to the chapter list",
+        ),
         b(
             APP,
             &[
@@ -393,6 +422,7 @@ fn pane_desc(p: PaneId) -> &'static str {
         PaneId::Timeline => "focus the timeline pane",
         PaneId::Transport => "focus the features & status pane",
         PaneId::Cache => "focus the cache pane (↑/↓ pick a line for the c2c drill-down)",
+        PaneId::Lesson => "the course's pane",
     }
 }
 

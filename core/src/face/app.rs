@@ -5,14 +5,17 @@
 
 use super::controller::scenario::{CompareWith, SavedSession, ScenarioUi};
 use super::controller::trace::TraceUi;
+use super::controller::tutorial::{COURSE, TutorialUi};
 use super::controller::{Controller, Request};
 use super::link::{Link, LinkError, Opened};
 use super::screen::{Screen, Size};
 use crate::command::{Command, Dir, Item, KeyPress, PaneId};
 use crate::engine::EngineError;
 use crate::scenario::{EMBEDDED, Scenario, ScenarioError};
-use crate::trace::TraceStore;
-use crate::tutorial::{CHAPTERS, Chapter, Lesson, TRACES};
+use crate::trace::import::archive;
+use crate::trace::import::sniff::{InputKind, sniff};
+use crate::trace::{Capture, CaptureFiles, NamedFile, TraceStore};
+use crate::tutorial::{CHAPTERS, Chapter, Lesson, Progress, TRACES};
 
 /// Files as a face has them.
 pub trait Files {
@@ -20,6 +23,12 @@ pub trait Files {
     fn read(&mut self, name: &str) -> Result<Vec<u8>, String>;
     /// Writes a file, or says why not.
     fn write(&mut self, name: &str, bytes: &[u8]) -> Result<(), String>;
+    /// Keeps a piece of state between runs (the course progress), or says why not. A face
+    /// that keeps nothing (tests, `--no-save`) accepts and forgets.
+    fn keep(&mut self, key: &str, bytes: &[u8]) -> Result<(), String> {
+        let _ = (key, bytes);
+        Ok(())
+    }
 }
 
 /// Something could not be opened.
@@ -42,6 +51,18 @@ pub enum UiError {
     /// The trace, QMP transcript or ring dumps could not be imported.
     #[error(transparent)]
     Trace(#[from] Box<crate::trace::TraceError>),
+    /// A file that is not a scenario, a saved session or a trace.
+    #[error(
+        "{name}: {what} ({why}); expected a scenario (`ringside list` names them), a .ron scenario or saved session, or a QEMU trace log"
+    )]
+    NotOpenable {
+        /// The file.
+        name: String,
+        /// What it looks like.
+        what: String,
+        /// Why the sniffer says so.
+        why: String,
+    },
     /// A saved session is malformed.
     #[error("{path}: not a saved session: {message}")]
     Saved {
@@ -212,6 +233,12 @@ impl App {
                     .message(false, format!("link: #{}", link.fragment()));
                 self.asked_link = Some(link);
             }
+            Request::Keep { key, bytes } => {
+                if let Err(e) = self.files.keep(&key, &bytes) {
+                    self.current
+                        .message(true, format!("cannot keep the {key}: {e}"));
+                }
+            }
             Request::Compare(name) => {
                 let done = find_scenario(&name, self.files.as_mut())
                     .map_err(|e| e.to_string())
@@ -252,11 +279,13 @@ fn place(c: &mut dyn Controller, link: &Link) {
     c.message(false, format!("opened from a link at step {}", link.step));
 }
 
-/// Whether the app carries something of this name ([`open_embedded`] opens it): an embedded
-/// scenario, a tutorial run `chapter-N/P` (`chapter-N` is its first run), or an embedded
+/// Whether the app carries something of this name ([`open_embedded`] opens it): the course's
+/// chapter list (`course`), an embedded scenario, a tutorial run `chapter-N/P` (`chapter-N`
+/// is its first run, opened by itself, without the course's questions), or an embedded
 /// trace. Cheap: it parses nothing.
 pub fn is_embedded(name: &str) -> bool {
-    EMBEDDED.iter().any(|(n, _)| *n == name)
+    name == COURSE
+        || EMBEDDED.iter().any(|(n, _)| *n == name)
         || TRACES.iter().any(|t| t.name == name)
         || chapter_run(name).is_some_and(|(c, p)| usize::from(c) <= CHAPTERS.len() && p >= 1)
 }
@@ -271,6 +300,16 @@ fn chapter_run(name: &str) -> Option<(u8, usize)> {
 /// Opens something the app carries, by the name [`is_embedded`] accepts; `None` when there
 /// is nothing of that name.
 pub fn open_embedded(name: &str) -> Option<Result<Box<dyn Controller>, UiError>> {
+    if name == COURSE {
+        return Some(
+            TutorialUi::list(Progress::default(), None)
+                .map(|t| Box::new(t) as Box<dyn Controller>)
+                .map_err(|message| UiError::Io {
+                    path: COURSE.into(),
+                    message,
+                }),
+        );
+    }
     if EMBEDDED.iter().any(|(n, _)| *n == name) {
         let open = || -> Result<Box<dyn Controller>, UiError> {
             Ok(Box::new(ScenarioUi::with_scenario(
@@ -281,13 +320,7 @@ pub fn open_embedded(name: &str) -> Option<Result<Box<dyn Controller>, UiError>>
         return Some(open());
     }
     if let Some(t) = TRACES.iter().find(|t| t.name == name) {
-        return Some(Ok(Box::new(TraceUi::new(
-            TraceStore::from_bytes(t.log, t.path),
-            t.qmp
-                .map(|(p, b)| crate::trace::qmp::QmpTranscript::parse(b, p))
-                .as_ref(),
-            &[],
-        ))));
+        return Some(Ok(Box::new(TraceUi::new(t.capture()))));
     }
     let (chapter, part) = chapter_run(name)?;
     if !is_embedded(name) {
@@ -391,27 +424,117 @@ fn restore(saved: &SavedSession, files: &mut dyn Files) -> Result<Box<dyn Contro
     Ok(Box::new(ui))
 }
 
-/// Opens a file's bytes: a saved session, a scenario, or (when most lines import as virtio
-/// events) a QEMU trace. A file that is none of them gets the scenario loader's error.
+/// Opens files handed over together (dropped on the browser page or picked at once) by what
+/// each is ([`sniff`]): a QEMU trace log with what lies beside it (a QMP transcript, ring
+/// dumps as the files of a rings folder or as zips, a backend log) becomes one capture, in
+/// whatever order the files come; a zip that holds a trace log counts as its files. Without a
+/// trace log, the first file that opens is shown (a scenario, a saved session). Returns the
+/// name of what opened; the error is the first file's when none does.
+pub fn open_files(
+    given: Vec<NamedFile>,
+    files: &mut dyn Files,
+) -> Result<(String, Box<dyn Controller>), UiError> {
+    let mut all: Vec<(NamedFile, InputKind)> = Vec::new();
+    for (name, bytes) in given {
+        if archive::is_zip(&bytes) {
+            let inner = archive::unzip(&bytes, &name).map_err(Box::new)?;
+            if inner
+                .iter()
+                .any(|(n, b)| sniff(n, b).kind == InputKind::TraceLog)
+            {
+                all.extend(inner.into_iter().map(|(n, b)| {
+                    let k = sniff(&n, &b).kind;
+                    ((n, b), k)
+                }));
+                continue;
+            }
+        }
+        let k = sniff(&name, &bytes).kind;
+        all.push(((name, bytes), k));
+    }
+    let traces: Vec<&str> = all
+        .iter()
+        .filter(|(_, k)| *k == InputKind::TraceLog)
+        .map(|((n, _), _)| n.as_str())
+        .collect();
+    if traces.len() > 1 {
+        return Err(UiError::NotOpenable {
+            name: traces.join(", "),
+            what: "several QEMU trace logs".into(),
+            why: "one capture has one trace".into(),
+        });
+    }
+    if let [trace] = traces[..] {
+        let trace = trace.to_string();
+        let mut capture = CaptureFiles::default();
+        let mut log = None;
+        for ((name, bytes), kind) in all {
+            match kind {
+                InputKind::TraceLog => log = Some(bytes),
+                InputKind::QmpTranscript if capture.qmp.is_none() => {
+                    capture.qmp = Some((name, bytes))
+                }
+                InputKind::RingDumpZip | InputKind::RingDumpIndex | InputKind::RingDump => {
+                    capture.rings.push((name, bytes))
+                }
+                InputKind::BackendLog if capture.backend.is_none() => {
+                    capture.backend = Some((name, bytes))
+                }
+                _ => {}
+            }
+        }
+        let store = TraceStore::parse(&log.unwrap_or_default(), &trace).map_err(Box::new)?;
+        let c = Capture::load(store, capture).map_err(Box::new)?;
+        return Ok((trace, Box::new(TraceUi::new(c))));
+    }
+    let mut first_error = None;
+    for ((name, bytes), _) in all {
+        match open_bytes(&name, &bytes, files) {
+            Ok(c) => return Ok((name, c)),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| UiError::Io {
+        path: String::new(),
+        message: "no file given".into(),
+    }))
+}
+
+/// Opens a file's bytes by what they are: a saved session, a scenario, or a QEMU trace log.
+/// A `.ron` file that parses as neither gets the scenario loader's located error; anything else
+/// says what it looks like and what was expected.
 pub fn open_bytes(
     name: &str,
     bytes: &[u8],
     files: &mut dyn Files,
 ) -> Result<Box<dyn Controller>, UiError> {
-    let text = String::from_utf8_lossy(bytes);
-    if let Ok(saved) = SavedSession::parse(name, &text) {
-        return restore(&saved, files);
-    }
-    let scenario_error = match Scenario::parse(name, &text) {
-        Ok(s) => return Ok(Box::new(ScenarioUi::with_scenario(name, s)?)),
-        Err(e) => e,
-    };
-    if !name.ends_with(".ron") {
-        let store = TraceStore::from_bytes(bytes, name);
-        let unknown = store.stats.unknown_lines as usize;
-        if store.events().len() > 2 * unknown {
-            return Ok(Box::new(TraceUi::new(store, None, &[])));
+    let text = || String::from_utf8_lossy(bytes);
+    let s = sniff(name, bytes);
+    match s.kind {
+        InputKind::SavedSession => restore(&SavedSession::parse(name, &text())?, files),
+        InputKind::TraceLog => {
+            let store = TraceStore::parse(bytes, name).map_err(Box::new)?;
+            Ok(Box::new(TraceUi::new(Capture::new(store))))
         }
+        InputKind::Scenario => Ok(Box::new(ScenarioUi::with_scenario(
+            name,
+            Scenario::parse(name, &text())?,
+        )?)),
+        // A scenario with a syntax error sniffs as nothing: the loader says where.
+        _ if name.ends_with(".ron") => Err(Scenario::parse(name, &text()).err().map_or_else(
+            || UiError::NotOpenable {
+                name: name.to_string(),
+                what: s.kind.describe().to_string(),
+                why: s.why.clone(),
+            },
+            UiError::from,
+        )),
+        k => Err(UiError::NotOpenable {
+            name: name.to_string(),
+            what: k.describe().to_string(),
+            why: s.why,
+        }),
     }
-    Err(scenario_error.into())
 }

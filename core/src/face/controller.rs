@@ -12,6 +12,7 @@ mod breaks;
 mod chrome;
 pub mod scenario;
 pub mod trace;
+pub mod tutorial;
 
 use crate::command::{Command, Condition, Dir, Item, KeyPress, PaneId, ParseError, PromptKind};
 use crate::command::{next_hit, parse_palette};
@@ -38,6 +39,14 @@ pub enum Request {
     Compare(String),
     /// Make a link to the view.
     CopyLink,
+    /// Keep this state between runs under a name (the course progress): the terminal writes
+    /// it to the user's config directory, the browser to its local storage.
+    Keep {
+        /// What it is.
+        key: String,
+        /// Its bytes.
+        bytes: Vec<u8>,
+    },
 }
 
 /// What a document says back to a command it handled.

@@ -79,7 +79,13 @@ fn pane_name(p: PaneId) -> &'static str {
         PaneId::Timeline => "timeline",
         PaneId::Transport => "transport",
         PaneId::Cache => "cache",
+        PaneId::Lesson => "lesson",
     }
+}
+
+/// Every pane a link can focus: the stepping panes and the course's.
+fn panes() -> impl Iterator<Item = PaneId> {
+    PaneId::ALL.into_iter().chain([PaneId::Lesson])
 }
 
 /// Percent-encodes everything but unreserved characters and `/` (chapter runs have one).
@@ -231,13 +237,10 @@ impl Link {
                         .collect::<Result<_, _>>()?;
                 }
                 "pane" => {
-                    link.focus = PaneId::ALL
-                        .into_iter()
-                        .find(|&p| pane_name(p) == v)
-                        .ok_or_else(|| {
-                            let names: Vec<&str> = PaneId::ALL.into_iter().map(pane_name).collect();
-                            err(field, format!("panes are {}", names.join(", ")))
-                        })?;
+                    link.focus = panes().find(|&p| pane_name(p) == v).ok_or_else(|| {
+                        let names: Vec<&str> = panes().map(pane_name).collect();
+                        err(field, format!("panes are {}", names.join(", ")))
+                    })?;
                 }
                 "zoom" => link.zoom = flag(field, v)?,
                 "slot" => link.selected = Some(number(field, v, "a slot number")?),
@@ -287,7 +290,7 @@ mod tests {
 
     #[test]
     fn every_pane_has_a_name_that_reads_back() {
-        for p in PaneId::ALL {
+        for p in panes() {
             let l = Link {
                 focus: p,
                 ..Link::at_start(Opened::Embedded("x".into()))
@@ -365,9 +368,9 @@ mod app_tests {
         let mut app = App::from_link(&sent(), Box::new(Mem::default())).unwrap();
         assert_eq!(app.link(), sent());
         let s = app.screen(Size::new(140, 45));
-        assert!(s.header.line.text().contains(" step 30/"), "{}", s.text());
+        assert!(s.header.text().contains(" step 30/"), "{}", s.text());
         assert!(s.pane(PaneId::Cache).is_some_and(|p| p.focused));
-        assert!(s.header.line.text().contains("marks 3,7"), "{}", s.text());
+        assert!(s.header.text().contains("marks 3,7"), "{}", s.text());
         // The sender got there by stepping: the receiver sees the same panes, the last
         // step's changes (strong) and the changes since the mark (weak) included.
         let mut sender = App::open("split-unbatched", Box::new(Mem::default())).unwrap();
@@ -463,11 +466,10 @@ mod app_tests {
         let s = app.screen(Size::new(140, 45));
         assert!(
             s.status
-                .line
                 .text()
                 .starts_with("link: #open=split-unbatched&step=30&marks=3,7&pane=cache&slot=2"),
             "{}",
-            s.status.line.text()
+            s.status.text()
         );
         assert_eq!(app.take_asked_link(), Some(sent()));
         assert_eq!(app.take_asked_link(), None);

@@ -8,6 +8,7 @@
 
 pub mod chrome;
 pub mod layout;
+pub mod picture;
 mod ring;
 pub mod scenario;
 pub mod text;
@@ -41,13 +42,25 @@ impl Size {
     }
 }
 
-/// A row of text outside the panes: the header, the status line, the hint bar.
+/// Text outside the panes: the header, the status line, the hint bar. One row each, but for
+/// a status message too long for one row, which wraps onto a few.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Bar {
     /// Where.
     pub area: Rect,
-    /// What.
-    pub line: Line,
+    /// What, one line per row of the area.
+    pub lines: Vec<Line>,
+}
+
+impl Bar {
+    /// The text, rows joined by spaces.
+    pub fn text(&self) -> String {
+        self.lines
+            .iter()
+            .map(Line::text)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 /// One pane: a bordered box with a title and lines inside.
@@ -104,6 +117,8 @@ pub struct Screen {
     pub overlay: Option<Overlay>,
     /// Clickable items, most specific first; a click elsewhere in a pane focuses it.
     pub targets: Vec<Target>,
+    /// Drawings for a face that can draw (the terminal shows the text panes only).
+    pub pictures: picture::Pictures,
 }
 
 impl Screen {
@@ -143,7 +158,11 @@ impl Screen {
                 x += text::width(&c.to_string()).max(1);
             }
         };
-        put(self.header.area, 0, &self.header.line);
+        for bar in [&self.header, &self.status, &self.hints] {
+            for (r, l) in bar.lines.iter().enumerate() {
+                put(bar.area, r as u16, l);
+            }
+        }
         for p in &self.panes {
             put(p.area, 0, &Line::plain(p.title.clone()));
             let inner = p.area.inner();
@@ -151,8 +170,6 @@ impl Screen {
                 put(inner, r as u16, l);
             }
         }
-        put(self.status.area, 0, &self.status.line);
-        put(self.hints.area, 0, &self.hints.line);
         if let Some(o) = &self.overlay {
             let inner = o.area.inner();
             for (r, l) in o.lines.iter().enumerate().take(usize::from(inner.height)) {

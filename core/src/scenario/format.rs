@@ -178,7 +178,22 @@ pub(crate) fn load_as<T: serde::de::DeserializeOwned>(
         de.end().map_err(|e| de.span_error(e))?;
         Ok::<_, ron::error::SpannedError>(value)
     })();
-    let value = parsed.map_err(|e| from_ron(file, text, e, shape))?;
+    let value = parsed.map_err(|e| match (&e.code, ignored.first()) {
+        // A misspelt required field is first an unknown one, then a missing one: say the
+        // cause, at the misspelling, with the missing field as the likely meaning.
+        (ron::error::Error::MissingStructField { field, .. }, Some(path)) => {
+            let mut err = unknown_field(file, text, path);
+            if let ScenarioError::Parse { message, hint, .. } = &mut err {
+                let name = path.rsplit('.').next().unwrap_or(path);
+                message.push_str(&format!("; `{field}` is missing"));
+                if suggest::closest(name, [*field]).is_some() {
+                    *hint = Some(format!("did you mean `{field}`?"));
+                }
+            }
+            err
+        }
+        _ => from_ron(file, text, e, shape),
+    })?;
     if let Some(path) = ignored.first() {
         return Err(unknown_field(file, text, path));
     }
@@ -457,5 +472,36 @@ mod tests {
         assert_eq!(m, "unknown feature `X`");
         assert_eq!(e.as_deref(), Some("one of A, B"));
         assert_eq!(h.as_deref(), Some("did you mean `A`?"));
+    }
+
+    #[test]
+    fn a_misspelt_required_field_is_unknown_with_a_did_you_mean() {
+        let text = include_str!("../../../scenarios/tutorial/01-split-basics.ron").replacen(
+            "device_features:",
+            "device_feature:",
+            1,
+        );
+        let e = load("t.ron", &text).unwrap_err();
+        let ScenarioError::Parse {
+            line,
+            message,
+            hint,
+            ..
+        } = &e
+        else {
+            panic!("{e}")
+        };
+        assert!(message.starts_with("unknown field `device_feature`"), "{e}");
+        assert_eq!(
+            hint.as_deref(),
+            Some("did you mean `device_features`?"),
+            "{e}"
+        );
+        let want = text
+            .lines()
+            .position(|l| l.contains("device_feature:"))
+            .unwrap()
+            + 1;
+        assert_eq!(*line, want, "{e}");
     }
 }

@@ -279,11 +279,11 @@ impl Report {
             .map(|(i, f)| FindingReport {
                 code: f.code,
                 severity: f.severity,
-                step: f.step,
+                step: f.step().unwrap_or_default(),
                 scenario_step: op_of_finding
                     .get(i)
                     .and_then(|op| step_of_op.get(*op).copied()),
-                agent: f.agent,
+                agent: f.agent(),
                 message: f.message.clone(),
                 source: f.source,
             })

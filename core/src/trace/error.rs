@@ -15,16 +15,29 @@ use crate::layout::LayoutError;
 /// Why an input could not be imported at all.
 #[derive(Debug, Error)]
 pub enum TraceError {
-    /// Reading the input failed.
-    #[error("{file}: cannot read: {source} (hint: {hint})")]
+    /// Reading a stream failed ([`crate::trace::TraceStore::from_reader`]). The error's text is
+    /// kept, not the error itself, so that it is printed once.
+    #[error("{file}: cannot read: {message} (hint: {hint})")]
     Io {
         /// File name (or `<memory>`).
         file: String,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
+        /// What the reader said.
+        message: String,
         /// What to try.
         hint: &'static str,
+    },
+    /// A whole input is not what it was given as (an empty file, a QMP transcript passed as the
+    /// trace, random bytes).
+    #[error("{file}: {what}; expected {expected} (hint: {hint})")]
+    Unusable {
+        /// File name.
+        file: String,
+        /// What it is.
+        what: String,
+        /// What was expected.
+        expected: String,
+        /// What to try.
+        hint: String,
     },
     /// A text input is unusable at a given line.
     #[error("{file}:{line}: {what}; expected {expected} (hint: {hint})")]

@@ -266,10 +266,9 @@ impl Event {
     }
 }
 
-/// Formats microseconds since the epoch the way QEMU prints them (`sec.usec`).
-pub fn fmt_time(us: u64) -> String {
-    format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
-}
+/// Formats microseconds since the epoch the way QEMU prints them (`sec.usec`); it lives with
+/// the findings, which print trace times too and sit below the trace layer.
+pub use crate::finding::fmt_time;
 
 #[cfg(test)]
 mod tests {

@@ -11,8 +11,20 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use super::event::{EventKind, ObjId};
+use super::import::store::TraceStore;
 use super::replay::{ReplayOptions, Replayer, window};
-use super::store::TraceStore;
+
+/// What the export's `ts` are, in words, when they are not time: an untimed trace (QEMU without
+/// `-msg timestamp=on`) is laid out by line numbers, and a reader must be told.
+pub fn untimed_note(store: &TraceStore) -> Option<String> {
+    (store.stats.timestamped_events == 0).then(|| {
+        format!(
+            "{} has no timestamps (QEMU ran without -msg timestamp=on): the export uses line \
+             numbers as time, so durations are in lines, not microseconds",
+            store.source()
+        )
+    })
+}
 
 /// Writes the Chrome trace-event JSON of a trace (within the options' window).
 pub fn export_chrome<W: Write>(store: &TraceStore, opts: &ReplayOptions, out: W) -> io::Result<()> {
@@ -41,7 +53,7 @@ pub fn export_chrome<W: Write>(store: &TraceStore, opts: &ReplayOptions, out: W)
         r.step(&mut st, store, e);
         let t = ts(e);
         let qref = |vq: ObjId| {
-            r.queue_index(&st, vq)
+            st.queue_of(vq)
                 .and_then(|i| st.queues.get(i).map(|q| (i, q)))
         };
         match e.kind {
@@ -101,8 +113,10 @@ pub fn export_chrome<W: Write>(store: &TraceStore, opts: &ReplayOptions, out: W)
             _ => {}
         }
     }
+    let time = untimed_note(store)
+        .unwrap_or_else(|| "microseconds since the trace's first event".to_string());
     let doc = json!({"traceEvents": events, "displayTimeUnit": "ms",
-        "otherData": {"source": store.source()}});
+        "otherData": {"source": store.source(), "ts": time}});
     // `From` keeps an I/O error as it was (a closed pipe stays `BrokenPipe`).
     serde_json::to_writer(out, &doc).map_err(io::Error::from)
 }
@@ -132,8 +146,10 @@ mod tests {
         let evs = v["traceEvents"].as_array().unwrap();
         let ph: Vec<&str> = evs.iter().map(|e| e["ph"].as_str().unwrap()).collect();
         assert_eq!(ph, ["M", "M", "i", "b", "C", "e", "C", "i"]);
-        // Untimed trace: ts is the line number.
+        // Untimed trace: ts is the line number, and the file says so.
         assert_eq!(evs[3]["ts"], 2);
+        let said = v["otherData"]["ts"].as_str().unwrap();
+        assert!(said.contains("line numbers as time"), "{said}");
         assert_eq!(evs[5]["id"], evs[3]["id"]);
     }
 }

@@ -796,15 +796,16 @@ impl Question {
             .checked_sub(1)
             .and_then(|i| t.store().events().get(i))
             .map_or(0, |e| u64::from(e.line));
-        let findings: Vec<&crate::detect::Finding> = t
+        let findings: Vec<&crate::finding::Finding> = t
             .findings_until(step)
             .into_iter()
             .filter(|f| f.severity >= crate::finding::Severity::Warning)
             .collect();
-        let queue_of = |f: &crate::detect::Finding| -> Option<String> {
+        let queue_of = |f: &crate::finding::Finding| -> Option<String> {
+            let seen = f.seen_at()?;
             st.queues.iter().enumerate().find_map(|(i, q)| {
                 let dev = st.devices.get(q.dev)?;
-                (Some(dev.label()) == f.device && Some(q.queue) == f.queue)
+                (Some(dev.label()) == seen.device && Some(q.queue) == seen.queue)
                     .then(|| names[i].clone())
             })
         };
@@ -836,9 +837,9 @@ impl Question {
                 let first = findings
                     .iter()
                     .find(|f| queue_of(f).as_deref() == Some(queue.as_str()));
-                let mut choices: Vec<String> = crate::detect::CATALOGUE
+                let mut choices: Vec<String> = crate::trace::detect::CATALOGUE
                     .iter()
-                    .map(|c| c.0.to_string())
+                    .map(|c| c.0.name().to_string())
                     .collect();
                 choices.push("none".into());
                 let (word, evidence) = match first {
@@ -862,7 +863,7 @@ impl Question {
                 let queue = queue_of(f)
                     .ok_or_else(|| format!("the first finding ({}) names no queue", f.code))?;
                 let value = if *self == Question::FindingLine {
-                    Expected::Number(f.line.unwrap_or(0) as f64)
+                    Expected::Number(f.line().unwrap_or(0) as f64)
                 } else {
                     Expected::Word {
                         word: queue.clone(),
@@ -881,8 +882,11 @@ impl Question {
     }
 }
 
-fn finding_text(f: &crate::detect::Finding) -> String {
-    let at = f.line.map(|l| format!(" at line {l}")).unwrap_or_default();
+fn finding_text(f: &crate::finding::Finding) -> String {
+    let at = f
+        .line()
+        .map(|l| format!(" at line {l}"))
+        .unwrap_or_default();
     format!("{}[{}]{at}: {}", f.severity, f.code, f.message)
 }
 

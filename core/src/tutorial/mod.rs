@@ -27,7 +27,7 @@ use crate::scenario::{EMBEDDED, Scenario, ScenarioError};
 use crate::session::Session;
 use crate::suggest;
 use crate::trace::qmp::QmpTranscript;
-use crate::trace::{ReplayOptions, TraceSession, TraceStore};
+use crate::trace::{Capture, ReplayOptions, TraceSession, TraceStore};
 
 pub use checkpoint::{
     At, Checkpoint, CheckpointError, Expected, Question, Subject, Truth, Verdict,
@@ -158,9 +158,17 @@ pub struct EmbeddedTrace {
 impl EmbeddedTrace {
     /// Replays it for stepping.
     pub fn session(&self) -> TraceSession {
+        TraceSession::new(self.capture(), &ReplayOptions::default())
+    }
+
+    /// Its trace and QMP transcript, imported.
+    pub fn capture(&self) -> Capture {
         let store = TraceStore::from_bytes(self.log, self.path);
-        let qmp = self.qmp.map(|(p, b)| QmpTranscript::parse(b, p));
-        TraceSession::new(store, qmp.as_ref(), &[], &ReplayOptions::default())
+        let capture = Capture::new(store);
+        match self.qmp {
+            Some((p, b)) => capture.with_qmp(QmpTranscript::parse(b, p)),
+            None => capture,
+        }
     }
 
     /// The command that shows the same findings from the files.

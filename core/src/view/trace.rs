@@ -402,11 +402,11 @@ fn queue_row(
     }
 }
 
-fn severity(s: crate::detect::Severity) -> Severity {
+fn severity(s: crate::finding::Severity) -> Severity {
     match s {
-        crate::detect::Severity::Info => Severity::Info,
-        crate::detect::Severity::Warning => Severity::Warning,
-        crate::detect::Severity::Error => Severity::Error,
+        crate::finding::Severity::Info => Severity::Info,
+        crate::finding::Severity::Warning => Severity::Warning,
+        crate::finding::Severity::Error => Severity::Error,
     }
 }
 
@@ -531,12 +531,12 @@ pub fn build(session: &TraceSession, dumps: &[PlacedDump], ctx: &TraceContext<'_
         .and_then(|m| m.checked_sub(1))
         .and_then(|i| events.get(i as usize))
         .map(|e| u64::from(e.line));
-    let row = |f: &crate::detect::Finding| TraceFindingRow {
-        line: f.line,
-        step: f.line.map(|l| line_step(store, l)),
+    let row = |f: &crate::finding::Finding| TraceFindingRow {
+        line: f.line(),
+        step: f.line().map(|l| line_step(store, l)),
         severity: severity(f.severity),
         text: finding_text(f),
-        change: match (f.line, line, mark_line) {
+        change: match (f.line(), line, mark_line) {
             (Some(l), Some(c), _) if l == c => Change::Strong,
             (Some(l), _, Some(m)) if l > m => Change::Weak,
             _ => Change::None,
@@ -552,7 +552,7 @@ pub fn build(session: &TraceSession, dumps: &[PlacedDump], ctx: &TraceContext<'_
             .report()
             .findings
             .iter()
-            .filter(|f| f.line.is_none())
+            .filter(|f| f.line().is_none())
             .map(row),
     );
     let timeline = timeline(session, &st, &names, cursor, ctx);
@@ -582,16 +582,17 @@ pub fn build(session: &TraceSession, dumps: &[PlacedDump], ctx: &TraceContext<'_
     }
 }
 
-fn finding_text(f: &crate::detect::Finding) -> String {
+fn finding_text(f: &crate::finding::Finding) -> String {
     let mut s = f.code.to_string();
-    if let Some(d) = &f.device {
+    let seen = f.seen_at().cloned().unwrap_or_default();
+    if let Some(d) = &seen.device {
         s.push(' ');
         s.push_str(d);
-        if let Some(q) = f.queue {
+        if let Some(q) = seen.queue {
             s.push_str(&format!(" q{q}"));
         }
     }
-    if let Some(e) = &f.evidence {
+    if let Some(e) = &seen.evidence {
         s.push_str(&format!(" ({e})"));
     }
     s.push_str(": ");
@@ -631,7 +632,7 @@ fn timeline(
         .report()
         .findings
         .iter()
-        .filter_map(|f| f.line)
+        .filter_map(|f| f.line())
         .collect();
     let mut flags = String::new();
     for (k, e) in shown.iter().enumerate() {

@@ -1,10 +1,32 @@
-//! The terminal UI's files: the disk, relative to the working directory.
+//! The terminal UI's files: the disk, relative to the working directory, and the course
+//! progress in the user's config directory.
 
 use ringside_core::face::app::Files;
+use ringside_core::face::controller::tutorial::PROGRESS_KEY;
+
+use crate::progress::ProgressStore;
 
 /// Files on disk.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Disk;
+#[derive(Debug, Clone)]
+pub struct Disk {
+    progress: ProgressStore,
+}
+
+impl Default for Disk {
+    /// The disk, keeping no course progress.
+    fn default() -> Self {
+        Disk {
+            progress: ProgressStore::off(),
+        }
+    }
+}
+
+impl Disk {
+    /// The disk, keeping the course progress in `store`.
+    pub fn with_progress(store: ProgressStore) -> Disk {
+        Disk { progress: store }
+    }
+}
 
 impl Files for Disk {
     fn read(&mut self, name: &str) -> Result<Vec<u8>, String> {
@@ -13,5 +35,14 @@ impl Files for Disk {
 
     fn write(&mut self, name: &str, bytes: &[u8]) -> Result<(), String> {
         std::fs::write(name, bytes).map_err(|e| e.to_string())
+    }
+
+    fn keep(&mut self, key: &str, bytes: &[u8]) -> Result<(), String> {
+        if key != PROGRESS_KEY {
+            return Err(format!("nowhere to keep `{key}`"));
+        }
+        let text = String::from_utf8_lossy(bytes);
+        let p = ringside_core::tutorial::Progress::parse(&text).map_err(|e| e.to_string())?;
+        self.progress.save(&p).map_err(|e| format!("{e:#}"))
     }
 }

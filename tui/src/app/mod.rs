@@ -17,61 +17,79 @@ use ratatui::crossterm::event::{
 };
 use ratatui::crossterm::execute;
 use ringside_core::command::{Command, Key, KeyPress};
-use ringside_core::face::app::{App, UiError};
-use ringside_core::face::controller::scenario::ScenarioUi;
-use ringside_core::face::controller::trace::TraceUi;
+use ringside_core::face::app::App;
+use ringside_core::face::controller::tutorial::TutorialUi;
 use ringside_core::face::screen::{Screen, Size};
-use ringside_core::trace::qmp::QmpTranscript;
-use ringside_core::trace::{TraceStore, ringdump};
 
 pub use disk::Disk;
+
+use crate::progress::ProgressStore;
 pub use paint::paint;
 pub use theme::Theme;
 
 /// Exit code when stdout or stdin is not a terminal.
 const EXIT_NOT_A_TTY: u8 = 2;
 
-/// Opens the UI on a scenario, a saved session, a QEMU trace (with its QMP transcript and ring
-/// dumps), or (with `None`) the tutorial's first chapter.
-pub fn open(
-    target: Option<&str>,
-    qmp: Option<&std::path::Path>,
-    rings: Option<&std::path::Path>,
-) -> anyhow::Result<ExitCode> {
+/// What the stepping UI opens.
+#[derive(Debug, Clone, Copy)]
+pub enum Opening<'a> {
+    /// The course where the learner left off (`ringside` with no arguments).
+    Resume,
+    /// The course's chapter list (`ringside tutorial`).
+    Course,
+    /// A scenario, a saved session, or a QEMU trace with its QMP transcript and ring dumps.
+    Target {
+        /// Scenario name or file, saved session, or trace file.
+        target: &'a str,
+        /// QMP transcript of a trace.
+        qmp: Option<&'a std::path::Path>,
+        /// Ring dumps of a trace.
+        rings: Option<&'a std::path::Path>,
+    },
+}
+
+/// Opens the stepping UI; `no_save` keeps the course progress from being read or written.
+pub fn open(what: Opening<'_>, no_save: bool) -> anyhow::Result<ExitCode> {
     if !stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!(
             "ringside: the stepping UI needs a terminal (stdin and stdout are not both TTYs); use `ringside run` for headless output"
         );
         return Ok(ExitCode::from(EXIT_NOT_A_TTY));
     }
-    let mut app = open_app(target, qmp, rings)
-        .with_context(|| format!("cannot open {}", target.unwrap_or("the tutorial")))?;
+    let mut app = match what {
+        Opening::Target { target, qmp, rings } => {
+            open_app(target, qmp, rings).with_context(|| format!("cannot open {target}"))?
+        }
+        course => course_app(matches!(course, Opening::Resume), no_save)?,
+    };
     run(&mut app)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// What `ringside tui` opens: the tutorial; a trace with its QMP transcript and ring dumps;
-/// or a target core opens from its name or bytes (scenario, saved session, trace).
+/// The course, with the progress kept in the user's config directory (unless `no_save` or
+/// `RINGSIDE_NO_SAVE`): where the learner left off (`resume`) or the chapter list. A progress
+/// file that cannot be used is reported once, in the course's status line, and replaced.
+pub fn course_app(resume: bool, no_save: bool) -> anyhow::Result<App> {
+    let store = ProgressStore::from_env(no_save);
+    let (progress, warning) = store.load();
+    let ui = if resume {
+        TutorialUi::resume(progress, warning)
+    } else {
+        TutorialUi::list(progress, warning)
+    }
+    .map_err(|e| anyhow::anyhow!("cannot open the course: {e}"))?;
+    Ok(App::new(Box::new(ui), Box::new(Disk::with_progress(store))))
+}
+
+/// What `ringside tui TARGET` opens: a trace with its QMP transcript and ring dumps, or what
+/// the target's name or bytes are (scenario, saved session, trace).
 pub fn open_app(
-    target: Option<&str>,
+    target: &str,
     qmp: Option<&std::path::Path>,
     rings: Option<&std::path::Path>,
-) -> Result<App, UiError> {
-    let files = Box::new(Disk);
-    match target {
-        None => Ok(App::new(Box::new(ScenarioUi::tutorial()?), files)),
-        Some(t) if qmp.is_some() || rings.is_some() => {
-            let store = TraceStore::open(std::path::Path::new(t)).map_err(Box::new)?;
-            let qmp = qmp.map(QmpTranscript::open).transpose().map_err(Box::new)?;
-            let inputs = match rings {
-                Some(d) => ringdump::load_dir(d).map_err(Box::new)?,
-                None => Vec::new(),
-            };
-            let ui = TraceUi::new(store, qmp.as_ref(), &inputs);
-            Ok(App::new(Box::new(ui), files))
-        }
-        Some(t) => App::open(t, files),
-    }
+) -> anyhow::Result<App> {
+    let controller = crate::files::open_target(target, qmp, rings)?;
+    Ok(App::new(controller, Box::new(Disk::default())))
 }
 
 fn restore() {

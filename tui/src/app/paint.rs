@@ -27,9 +27,13 @@ fn lines<'a>(ls: &'a [screen::Line], theme: &Theme) -> Vec<Line<'a>> {
     ls.iter().map(|l| line(l, theme)).collect()
 }
 
+fn bar(t: &mut Term<'_>, b: &screen::Bar, theme: &Theme) {
+    t.render_widget(Paragraph::new(lines(&b.lines, theme)), rect(b.area));
+}
+
 /// Paints a screen.
 pub fn paint(t: &mut Term<'_>, s: &Screen, theme: &Theme) {
-    t.render_widget(line(&s.header.line, theme), rect(s.header.area));
+    bar(t, &s.header, theme);
     for p in &s.panes {
         let block = Block::new()
             .borders(Borders::ALL)
@@ -40,8 +44,8 @@ pub fn paint(t: &mut Term<'_>, s: &Screen, theme: &Theme) {
             rect(p.area),
         );
     }
-    t.render_widget(line(&s.status.line, theme), rect(s.status.area));
-    t.render_widget(line(&s.hints.line, theme), rect(s.hints.area));
+    bar(t, &s.status, theme);
+    bar(t, &s.hints, theme);
     if let Some(o) = &s.overlay {
         let r = rect(o.area);
         let block = Block::new()

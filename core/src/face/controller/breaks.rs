@@ -42,7 +42,7 @@ pub(crate) fn hits(s: &Session, c: &Condition) -> Vec<u64> {
             .0
             .iter()
             .filter(|f| code.as_deref().is_none_or(|c| f.code.name() == c))
-            .map(|f| f.step)
+            .filter_map(|f| f.step())
             .collect(),
         Condition::Op(name) => {
             let kind = op_kind(name);

@@ -424,7 +424,7 @@ impl Document for ScenarioDoc {
                 let i = (from as i64 + i64::from(by)).max(0) as usize;
                 self.cache_line = Some(i.min(n.saturating_sub(1)));
             }
-            PaneId::Narration | PaneId::Transport => {}
+            PaneId::Narration | PaneId::Transport | PaneId::Lesson => {}
         }
     }
 

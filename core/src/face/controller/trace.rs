@@ -12,10 +12,9 @@ use crate::command::{Command, Condition, Dir, Item, PaneId};
 use crate::face::link::{Link, Opened};
 use crate::face::screen::{Screen, Size, trace as screen};
 use crate::memory::Agent;
-use crate::trace::qmp::QmpTranscript;
 use crate::trace::replay::Replayer;
 use crate::trace::ringdump;
-use crate::trace::{DeviceType, EventKind, ReplayOptions, TraceSession, TraceStore};
+use crate::trace::{Capture, DeviceType, EventKind, ReplayOptions, TraceSession};
 use crate::view::UiView;
 use crate::view::trace::{
     PlacedDump, TraceContext, TraceFrame, event_matches, event_queue, line_step, queue_names,
@@ -36,18 +35,14 @@ pub struct TraceDoc {
 }
 
 impl TraceUi {
-    /// Opens an imported trace.
-    pub fn new(
-        store: TraceStore,
-        qmp: Option<&QmpTranscript>,
-        inputs: &[ringdump::DumpInput],
-    ) -> Self {
+    /// Opens an imported capture (see [`Capture::load`]).
+    pub fn new(capture: Capture) -> Self {
         let opts = ReplayOptions::default();
-        let replayer = Replayer::new(&store, qmp, inputs, &opts);
-        let session = TraceSession::new(store, qmp, inputs, &opts);
+        let session = TraceSession::new(capture, &opts);
+        let replayer = session.replayer().clone();
         let st = session.state_at(0);
         let names = queue_names(&st);
-        let dumps = place_dumps(&session, &st, inputs);
+        let dumps = place_dumps(&session, &st, &session.capture().dumps);
         // Start on the busiest queue: the one a hang hunt most likely starts from.
         let end = session.state_at(session.len());
         let queue = (0..end.queues.len())
@@ -196,8 +191,8 @@ impl Document for TraceDoc {
                 .report()
                 .findings
                 .iter()
-                .filter(|f| code.as_deref().is_none_or(|c| f.code == c))
-                .filter_map(|f| f.line.map(|l| line_step(store, l)))
+                .filter(|f| code.as_deref().is_none_or(|c| f.code.name() == c))
+                .filter_map(|f| f.line().map(|l| line_step(store, l)))
                 .collect(),
             Condition::Counter {
                 queue,

@@ -7,15 +7,18 @@ use crate::command::{Command, PaneId};
 use crate::finding::Severity;
 use crate::view::{Change, HelpRow, UiView};
 
-/// The four bands of every screen: header, body, status line, hint bar.
-pub fn bands(size: Size) -> [Rect; 4] {
+/// The four bands of every screen: header, body, status line (`status_rows` tall), hint bar.
+pub fn bands(size: Size, status_rows: usize) -> [Rect; 4] {
     size.rect().rows([
         Constraint::Length(1),
         Constraint::Min(1),
-        Constraint::Length(1),
+        Constraint::Length(status_rows.max(1) as u16),
         Constraint::Length(1),
     ])
 }
+
+/// The most rows a status message takes; longer ones end with a note that there is more.
+const STATUS_ROWS: usize = 6;
 
 /// The app's badge that opens the header.
 pub fn badge() -> Span {
@@ -38,9 +41,11 @@ pub fn play_and_marks(line: &mut Line, ui: &UiView, mark_delta: Option<u64>) {
 
 /// A pane's title: its number (the key that focuses it), a focus mark and its name.
 pub fn title(p: PaneId, ui: &UiView, name: &str) -> String {
-    let n = PaneId::ALL.iter().position(|&x| x == p).unwrap_or(0) + 1;
     let mark = if ui.focus == p { "▶" } else { "" };
-    format!("{mark}{n} {name}")
+    match PaneId::ALL.iter().position(|&x| x == p) {
+        Some(i) => format!("{mark}{} {name}", i + 1),
+        None => format!("{mark}{name}"),
+    }
 }
 
 /// A pane with its standard title; every line is cut to the inner width at a word boundary
@@ -62,10 +67,13 @@ pub fn pane(p: PaneId, area: Rect, ui: &UiView, name: &str, mut lines: Vec<Line>
     }
 }
 
-/// A bar's line, cut to its width at a word boundary.
+/// A one-row bar, its line cut to the width at a word boundary.
 pub fn bar(area: Rect, mut line: Line) -> Bar {
     line.fit_words(usize::from(area.width));
-    Bar { area, line }
+    Bar {
+        area,
+        lines: vec![line],
+    }
 }
 
 /// Focus targets for every pane on screen (after the item targets, so items win).
@@ -78,9 +86,11 @@ pub fn focus_targets(panes: &[Pane], targets: &mut Vec<Target>) {
     }
 }
 
-/// The status row: the prompt being typed, else the last message, else breakpoints, search
-/// and speed.
-pub fn status(area: Rect, ui: &UiView) -> Bar {
+/// The status line's rows at a width: the prompt being typed (and why the last Enter was
+/// refused), else the last message, else breakpoints, search and speed. A long message (a
+/// refused condition lists every name it knows) wraps onto up to [`STATUS_ROWS`] rows rather
+/// than being cut.
+pub fn status_lines(ui: &UiView, width: u16) -> Vec<Line> {
     let line = if let Some(p) = &ui.prompt {
         let mut l = Line::styled(p.label.clone(), Style::LABEL);
         l.push(p.text.clone(), Style::PLAIN);
@@ -109,7 +119,16 @@ pub fn status(area: Rect, ui: &UiView) -> Bar {
         s.push_str(&format!("speed {}/s", ui.speed));
         Line::styled(s, Style::DIM)
     };
-    bar(area, line)
+    super::clip(
+        super::wrap(&[line], usize::from(width), true),
+        usize::from(width),
+        STATUS_ROWS,
+    )
+}
+
+/// The status bar in its band.
+pub fn status(area: Rect, lines: Vec<Line>) -> Bar {
+    Bar { area, lines }
 }
 
 /// The hint bar: panes with no room on screen (each one key away), then the keys with a hint

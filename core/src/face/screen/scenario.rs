@@ -39,6 +39,7 @@ impl Slots {
             PaneId::Timeline => self.timeline,
             PaneId::Transport => self.transport,
             PaneId::Cache => self.cache,
+            PaneId::Lesson => None,
         }
     }
 
@@ -51,6 +52,7 @@ impl Slots {
             PaneId::Timeline => self.timeline = r,
             PaneId::Transport => self.transport = r,
             PaneId::Cache => self.cache = r,
+            PaneId::Lesson => {}
         }
     }
 
@@ -218,7 +220,8 @@ fn place_band(s: &mut Slots, band: Rect) {
 
 /// The screen of a scenario frame.
 pub fn screen(frame: &Frame, size: Size) -> Screen {
-    let [head, body, status, hint] = chrome::bands(size);
+    let status_lines = chrome::status_lines(&frame.ui, size.cols);
+    let [head, body, status, hint] = chrome::bands(size, status_lines.len());
     let mut panes = Vec::new();
     let mut targets = Vec::new();
     let hidden = match &frame.compare {
@@ -242,7 +245,7 @@ pub fn screen(frame: &Frame, size: Size) -> Screen {
         size,
         header: chrome::bar(head, header(frame)),
         panes,
-        status: chrome::status(status, &frame.ui),
+        status: chrome::status(status, status_lines),
         hints: chrome::hints(hint, &frame.ui, &hidden),
         overlay: frame
             .ui
@@ -250,6 +253,19 @@ pub fn screen(frame: &Frame, size: Size) -> Screen {
             .as_ref()
             .map(|(scroll, rows)| chrome::help(size.rect(), *scroll, rows)),
         targets,
+        pictures: pictures(frame),
+    }
+}
+
+fn pictures(frame: &Frame) -> super::picture::Pictures {
+    use super::picture;
+    let mut rings: Vec<_> = picture::ring(&frame.main, None).into_iter().collect();
+    if let Some((label, other)) = &frame.compare {
+        rings.extend(picture::ring(other, Some(label)));
+    }
+    picture::Pictures {
+        rings,
+        cache: picture::cache(&frame.main),
     }
 }
 

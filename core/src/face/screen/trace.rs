@@ -20,7 +20,7 @@ fn name(p: PaneId) -> &'static str {
         PaneId::Memory => "ring dump",
         PaneId::Timeline => "events per queue",
         PaneId::Findings => "findings up to here",
-        PaneId::Cache | PaneId::Transport => p.title(),
+        PaneId::Cache | PaneId::Transport | PaneId::Lesson => p.title(),
     }
 }
 
@@ -42,7 +42,7 @@ impl Slots {
             PaneId::Findings => Some(&mut self.findings),
             PaneId::Memory => Some(&mut self.ring),
             PaneId::Timeline => Some(&mut self.timeline),
-            PaneId::Cache | PaneId::Transport => None,
+            PaneId::Cache | PaneId::Transport | PaneId::Lesson => None,
         }
     }
 }
@@ -96,7 +96,8 @@ fn layout(body: Rect, v: &TraceView, focus: PaneId, zoom: bool) -> Slots {
 
 /// The screen of a trace frame.
 pub fn screen(frame: &TraceFrame, size: Size) -> Screen {
-    let [head, body, status, hint] = chrome::bands(size);
+    let status_lines = chrome::status_lines(&frame.ui, size.cols);
+    let [head, body, status, hint] = chrome::bands(size, status_lines.len());
     let v = &frame.view;
     let ui = &frame.ui;
     let mut slots = layout(body, v, ui.focus, ui.zoom);
@@ -152,13 +153,14 @@ pub fn screen(frame: &TraceFrame, size: Size) -> Screen {
         size,
         header: chrome::bar(head, header(frame)),
         panes,
-        status: chrome::status(status, ui),
+        status: chrome::status(status, status_lines),
         hints: chrome::hints(hint, ui, &hidden),
         overlay: ui
             .help
             .as_ref()
             .map(|(scroll, rows)| chrome::help(size.rect(), *scroll, rows)),
         targets,
+        pictures: Default::default(),
     }
 }
 

@@ -12,12 +12,11 @@
 //! command starts a new snapshot; QMP `STOP` events give its wall-clock time.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::error::{ImportWarning, TraceError, Warnings};
+use crate::trace::error::{ImportWarning, TraceError, Warnings};
 
 /// One device from `x-query-virtio`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -163,6 +162,16 @@ pub enum QmpBody {
         /// `execute`.
         execute: String,
     },
+    /// A `pmemsave` command as sent: guest memory saved to a file (a ring dump). With the queue
+    /// statuses of the same snapshot it tells which area of which queue the file holds.
+    Pmemsave {
+        /// Guest-physical address (`val`).
+        addr: u64,
+        /// Bytes saved.
+        size: u64,
+        /// The file as QEMU was told it (`filename`).
+        file: String,
+    },
     /// `x-query-virtio`.
     Devices {
         /// The devices.
@@ -280,17 +289,6 @@ struct Pending {
 }
 
 impl QmpTranscript {
-    /// Reads a QMP file.
-    pub fn open(path: &Path) -> Result<QmpTranscript, TraceError> {
-        let name = path.display().to_string();
-        let data = std::fs::read(path).map_err(|e| TraceError::Io {
-            file: name.clone(),
-            source: e,
-            hint: "check the path of the QMP transcript",
-        })?;
-        Ok(Self::parse(&data, &name))
-    }
-
     /// Parses QMP objects from bytes. Never fails: unparsable parts become warnings.
     pub fn parse(data: &[u8], source: &str) -> QmpTranscript {
         let mut t = QmpTranscript {
@@ -378,6 +376,9 @@ impl QmpTranscript {
         let mut by_id: HashMap<String, Pending> = HashMap::new();
         let mut fifo: Vec<Pending> = Vec::new();
         let mut snapshot = 0u32;
+        let objects = objects
+            .into_iter()
+            .flat_map(|(line, v)| split_record(v).into_iter().map(move |v| (line, v)));
         for (line, v) in objects {
             let Some(obj) = v.as_object() else {
                 self.warn(
@@ -407,15 +408,23 @@ impl QmpTranscript {
                     snapshot += 1;
                     self.stop_times.push(None);
                 }
+                let body = match (exec, &p.args) {
+                    ("pmemsave", a) => QmpBody::Pmemsave {
+                        addr: u(a, "val").unwrap_or(0),
+                        size: u(a, "size").unwrap_or(0),
+                        file: s(a, "filename").unwrap_or_default(),
+                    },
+                    _ => QmpBody::Command {
+                        execute: exec.to_string(),
+                    },
+                };
                 match id {
                     Some(id) => {
                         by_id.insert(id, p);
                     }
                     None => fifo.push(p),
                 }
-                QmpBody::Command {
-                    execute: exec.to_string(),
-                }
+                body
             } else if let Some(ev) = obj.get("event").and_then(Value::as_str) {
                 let ts = obj.get("timestamp");
                 let time_us = ts.and_then(|t| {
@@ -679,6 +688,16 @@ impl QmpTranscript {
         })
     }
 
+    /// Every `pmemsave` with the snapshot it was issued in.
+    pub fn pmemsaves(&self) -> impl Iterator<Item = (u32, u64, u64, &str)> {
+        self.records.iter().filter_map(|r| match &r.body {
+            QmpBody::Pmemsave { addr, size, file } => {
+                Some((r.snapshot, *addr, *size, file.as_str()))
+            }
+            _ => None,
+        })
+    }
+
     /// The first error response as a [`TraceError`], for strict callers.
     pub fn first_error(&self) -> Option<TraceError> {
         self.records.iter().find_map(|r| match &r.body {
@@ -697,6 +716,62 @@ impl QmpTranscript {
             _ => None,
         })
     }
+}
+
+/// The keys a QMP message itself has.
+const QMP_KEYS: [&str; 5] = ["execute", "return", "error", "event", "QMP"];
+
+/// One message, or the two of a request/response record (`{"request": {...}, "response":
+/// {...}}`, also `command`/`reply`, `req`/`resp`): the way many QMP clients and proxies log
+/// an exchange. A request may be the command's name alone (`"command": "stop"`, arguments
+/// beside it); a response that is not a `return`/`error` object is the returned value. The
+/// response takes the request's `id` when it has none, so the pair stays a pair.
+fn split_record(v: Value) -> Vec<Value> {
+    let Value::Object(mut o) = v else {
+        return vec![v];
+    };
+    if QMP_KEYS.iter().any(|k| o.contains_key(*k)) {
+        return vec![Value::Object(o)];
+    }
+    let take = |o: &mut serde_json::Map<String, Value>, keys: &[&str]| {
+        keys.iter().find_map(|k| o.remove(*k))
+    };
+    let Some(req) = take(&mut o, &["request", "command", "req", "cmd"]) else {
+        return vec![Value::Object(o)];
+    };
+    let resp = take(&mut o, &["response", "reply", "resp", "result"]);
+    let mut req = match req {
+        Value::Object(r) => r,
+        Value::String(name) => {
+            let mut r = serde_json::Map::new();
+            r.insert("execute".into(), Value::String(name));
+            if let Some(a) = take(&mut o, &["arguments", "args"]) {
+                r.insert("arguments".into(), a);
+            }
+            r
+        }
+        other => return vec![other],
+    };
+    let id = req.get("id").cloned().or_else(|| o.get("id").cloned());
+    if let Some(id) = &id {
+        req.entry("id").or_insert_with(|| id.clone());
+    }
+    let mut out = vec![Value::Object(req)];
+    if let Some(resp) = resp {
+        let mut resp = match resp {
+            Value::Object(r) if r.contains_key("return") || r.contains_key("error") => r,
+            other => {
+                let mut r = serde_json::Map::new();
+                r.insert("return".into(), other);
+                r
+            }
+        };
+        if let Some(id) = id {
+            resp.entry("id").or_insert(id);
+        }
+        out.push(Value::Object(resp));
+    }
+    out
 }
 
 /// Start lines of the top-level elements of a JSON array (a cheap bracket scan that honours

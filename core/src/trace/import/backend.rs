@@ -14,14 +14,12 @@
 //! windows. When a backend log does carry `tid@sec.usec:` prefixes (the `log` backend of a
 //! program with `-msg timestamp=on`), replay counts its requests per window.
 
-use std::path::Path;
-
 use serde::Serialize;
 
-use super::error::TraceError;
-use super::event::NO_TIME;
+use super::lines;
 use super::qemu_log;
-use super::store;
+use super::stamp::{self, Stamp};
+use crate::trace::event::NO_TIME;
 
 /// A block request the backend submitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -52,6 +50,9 @@ pub struct BackendLog {
     pub other_lines: u64,
     /// `blk_co_preadv`/`blk_co_pwritev` lines whose arguments did not parse.
     pub malformed_lines: u64,
+    /// Lines stamped by another tool with a time that has no date or no zone (`Nov 01
+    /// 12:34:56`): recognised, but not placeable in the trace's time.
+    pub unplaceable_stamps: u64,
 }
 
 impl BackendLog {
@@ -61,24 +62,23 @@ impl BackendLog {
             source: source.to_string(),
             ..BackendLog::default()
         };
-        store::for_each_line_in(data, |no, _, line| log.line(no, line), |_, _| {});
+        lines::for_each_line_in(data, |no, _, line| log.line(no, line), |_, _| {});
         log
-    }
-
-    /// Opens and reads a backend log file.
-    pub fn open(path: &Path) -> Result<BackendLog, TraceError> {
-        let name = path.display().to_string();
-        let data = std::fs::read(path).map_err(|e| TraceError::Io {
-            file: name.clone(),
-            source: e,
-            hint: "the backend's trace file (qemu-storage-daemon `--trace file=…`)",
-        })?;
-        Ok(Self::parse(&data, &name))
     }
 
     fn line(&mut self, no: u64, line: &[u8]) {
         self.lines += 1;
         let (prefix, rest) = qemu_log::split_prefix(line);
+        let (stamp, rest) = stamp::strip(rest);
+        let time_us = match stamp {
+            _ if prefix.time_us != NO_TIME => Some(prefix.time_us),
+            Stamp::Epoch(t) => Some(t),
+            Stamp::Unplaceable => {
+                self.unplaceable_stamps += 1;
+                None
+            }
+            Stamp::None => None,
+        };
         let (write, args) = if let Some(a) = rest.strip_prefix(b"blk_co_pwritev ") {
             (true, a)
         } else if let Some(a) = rest.strip_prefix(b"blk_co_preadv ") {
@@ -90,7 +90,7 @@ impl BackendLog {
         match qemu_log::parse_blk_co(args) {
             Some((offset, bytes)) => self.requests.push(BackendRequest {
                 line: no,
-                time_us: (prefix.time_us != NO_TIME).then_some(prefix.time_us),
+                time_us,
                 write,
                 offset,
                 bytes,
@@ -200,7 +200,15 @@ impl BackendReport {
                 counts: BlockCounts::of(in_time(fu, tu)),
             })
             .collect();
-        let note = if timed {
+        let note = if !timed && log.unplaceable_stamps > 0 {
+            format!(
+                "{} lines carry a time without a date or zone (as `ts` writes by default): they \
+                 cannot be placed in the trace's time, so the requests are counted for the whole \
+                 log (stamp with `ts '%.s'` or an ISO time with its zone); block-layer requests \
+                 (blk_co_preadv/pwritev), not virtqueue elements",
+                log.unplaceable_stamps
+            )
+        } else if timed {
             "block-layer requests (blk_co_preadv/pwritev), not virtqueue elements: flushes, \
              GET_ID and discards have no such line"
                 .to_string()

@@ -7,18 +7,17 @@
 //! second copy. The queue size is taken from the caller or inferred from the file sizes.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use serde_json::Value;
 
-use super::error::TraceError;
-use crate::detect::{self, Finding, Severity, code};
+use crate::finding::{Code, FileSpot, Finding, Severity};
 use crate::layout::{
     self, LayoutError, PackedLayout, PackedPos, RingKind, SplitLayout, VIRTQ_DESC_F_AVAIL,
     VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE,
 };
 use crate::memory::GuestMemory;
+use crate::trace::detect;
+use crate::trace::error::TraceError;
 
 /// The raw areas of one queue.
 #[derive(Debug, Clone, Default)]
@@ -39,8 +38,11 @@ pub struct DumpInput {
     pub addrs: Option<(u64, u64, u64)>,
     /// File names of the three areas, for messages.
     pub files: [String; 3],
-    /// Snapshot label and device/queue identity from `rings/index.json`.
+    /// Snapshot label (`idle`, `done`, from `rings/index.json` or the file names).
     pub snapshot: Option<String>,
+    /// Which QMP snapshot (1-based: the k-th `stop`) the dump was taken in, when known: from the
+    /// transcript's `pmemsave` of the file, else the label's order in `index.json`.
+    pub taken_at: Option<u32>,
     /// QEMU device name (`virtio-blk`).
     pub device_name: Option<String>,
     /// Queue index.
@@ -357,10 +359,10 @@ pub struct Expect {
 pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
     let mut out = Vec::new();
     let dev = ins.device.clone().unwrap_or_else(|| ins.name.clone());
-    let mk = |c: &'static str, s: Severity, m: String| {
-        Finding::new(c, s, m)
+    let mk = |c: Code, s: Severity, m: String| {
+        Finding::seen(c, s, m)
             .on(dev.clone(), ins.queue)
-            .from_file(ins.name.clone())
+            .from_file(FileSpot::file(ins.name.clone()))
     };
     let e = expect.unwrap_or_default();
     match &ins.state {
@@ -373,7 +375,7 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
                 .or(st.avail_event.filter(|_| e.event_idx != Some(false)))
                 .unwrap_or(st.used_idx);
             if let Some(m) = detect::avail_jump(last, st.avail_idx, u32::from(q)) {
-                out.push(mk(code::AVAIL_IDX_JUMP, Severity::Error, m));
+                out.push(mk(Code::AvailIdxJump, Severity::Error, m));
             } else {
                 let n = st.avail_idx.wrapping_sub(last);
                 for k in 0..n {
@@ -387,7 +389,7 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
                 let written = st.used_idx >= q || (i as u16) < st.used_idx;
                 if written && id >= u32::from(q) {
                     out.push(mk(
-                        code::USED_IDX_JUMP,
+                        Code::UsedIdxJump,
                         Severity::Error,
                         format!("id {id} out of range (used.ring[{i}], queue size {q})"),
                     ));
@@ -395,7 +397,7 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
             }
             if let Some(x) = e.used_idx.filter(|&u| u != st.used_idx) {
                 out.push(mk(
-                    code::DUMP_MISMATCH,
+                    Code::DumpMismatch,
                     Severity::Error,
                     format!(
                         "used.idx in memory is {} but the replayed used_idx is {x}",
@@ -405,7 +407,7 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
             }
             if e.event_idx == Some(true) && st.avail_event == Some(0) && st.used_idx > q {
                 out.push(mk(
-                    code::EVENT_IDX_UNUSED,
+                    Code::EventIdxUnused,
                     Severity::Warning,
                     format!(
                         "VIRTIO_RING_F_EVENT_IDX negotiated but avail_event is still 0 after \
@@ -430,7 +432,7 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
                     reserved += 1;
                     if reserved == 1 {
                         out.push(mk(
-                            code::SHIFT_AS_MASK,
+                            Code::ShiftAsMask,
                             Severity::Warning,
                             format!(
                                 "desc[{i}].flags = {:#06x} sets reserved bits: AVAIL is 1 << 7 \
@@ -450,7 +452,7 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
                     && d.flags & VIRTQ_DESC_F_NEXT != 0
                 {
                     out.push(mk(
-                        code::INDIRECT_MISUSE,
+                        Code::IndirectMisuse,
                         Severity::Error,
                         format!("desc[{i}] has both INDIRECT and NEXT (a driver MUST NOT)"),
                     ));
@@ -458,7 +460,7 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
             }
             if len_no_write > 0 {
                 out.push(mk(
-                    code::USED_LEN_WITHOUT_WRITE,
+                    Code::UsedLenWithoutWrite,
                     Severity::Info,
                     format!(
                         "{len_no_write} used descriptors carry a len but no VIRTQ_DESC_F_WRITE: \
@@ -487,12 +489,12 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
                         && last.next_or_id != h.next_or_id
                     {
                         out.push(mk(
-                            code::BUFFER_ID_PLACEMENT,
+                            Code::BufferIdPlacement,
                             Severity::Warning,
                             format!(
                                 "chain at slot {i}: head carries buffer id {} but the last \
-                                 descriptor (slot {j}) carries {}; the spec reads the last, \
-                                 QEMU the head",
+                                 descriptor (slot {j}) carries {}; the spec and QEMU since \
+                                 9.1 read the last, QEMU 4.2 to 9.0 the head",
                                 h.next_or_id, last.next_or_id
                             ),
                         ));
@@ -505,7 +507,7 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
             for (area, (_, flags)) in [("driver", st.driver_event), ("device", st.device_event)] {
                 if flags > 2 {
                     out.push(mk(
-                        code::AREA_SWAP,
+                        Code::AreaSwap,
                         Severity::Warning,
                         format!(
                             "{area} event suppression flags = {flags}: only ENABLE 0, DISABLE 1 \
@@ -526,7 +528,7 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
                     let touched = d.addr != 0 || d.flags != 0 || d.len != 0;
                     if touched && a == u && a != lap.0 {
                         out.push(mk(
-                            code::WRAP_DESYNC,
+                            Code::WrapDesync,
                             Severity::Error,
                             format!(
                                 "the last used descriptor (slot {prev}) has AVAIL=USED={} but the \
@@ -543,15 +545,11 @@ pub fn check_state(ins: &Inspection, expect: Option<Expect>) -> Vec<Finding> {
     out
 }
 
-fn check_split_chain(
-    st: &SplitState,
-    head: u16,
-    out: &mut dyn FnMut(&'static str, Severity, String),
-) {
+fn check_split_chain(st: &SplitState, head: u16, out: &mut dyn FnMut(Code, Severity, String)) {
     let q = st.size;
     if head >= q {
         out(
-            code::BAD_HEAD,
+            Code::BadHead,
             Severity::Error,
             format!("Guest says index {head} is available"),
         );
@@ -562,7 +560,7 @@ fn check_split_chain(
     for n in 0..=q {
         if n == q {
             out(
-                code::LOOPED_DESCRIPTOR,
+                Code::LoopedDescriptor,
                 Severity::Error,
                 format!("Looped descriptor (chain from head {head} is longer than {q})"),
             );
@@ -574,7 +572,7 @@ fn check_split_chain(
         if d.flags & VIRTQ_DESC_F_INDIRECT != 0 {
             if d.len == 0 || d.len % 16 != 0 {
                 out(
-                    code::INDIRECT_MISUSE,
+                    Code::IndirectMisuse,
                     Severity::Error,
                     format!(
                         "Invalid size for indirect buffer table (desc[{i}].len = {})",
@@ -584,14 +582,14 @@ fn check_split_chain(
             }
             if d.flags & VIRTQ_DESC_F_NEXT != 0 {
                 out(
-                    code::INDIRECT_MISUSE,
+                    Code::IndirectMisuse,
                     Severity::Error,
                     format!("desc[{i}] has both INDIRECT and NEXT (a driver MUST NOT)"),
                 );
             }
         } else if d.len == 0 {
             out(
-                code::ZERO_LENGTH,
+                Code::ZeroLength,
                 Severity::Error,
                 format!("virtio: zero sized buffers are not allowed (desc[{i}])"),
             );
@@ -599,7 +597,7 @@ fn check_split_chain(
         let write = d.flags & VIRTQ_DESC_F_WRITE != 0;
         if seen_write && !write && d.flags & VIRTQ_DESC_F_INDIRECT == 0 {
             out(
-                code::DESCRIPTOR_ORDER,
+                Code::DescriptorOrder,
                 Severity::Error,
                 format!(
                     "Incorrect order for descriptors (desc[{i}] readable after a writable one, chain from head {head})"
@@ -612,7 +610,7 @@ fn check_split_chain(
         }
         if d.next_or_id >= q {
             out(
-                code::BAD_NEXT,
+                Code::BadNext,
                 Severity::Error,
                 format!("Desc next is {}", d.next_or_id),
             );
@@ -695,126 +693,6 @@ impl fmt::Display for Inspection {
         }
         Ok(())
     }
-}
-
-/// Loads every dump of a rings directory: from `index.json` (as `traces/qmp.py` writes it) when
-/// present, else from files named `<name>-desc.bin`, `<name>-avail.bin`, `<name>-used.bin`.
-pub fn load_dir(dir: &Path) -> Result<Vec<DumpInput>, TraceError> {
-    let index = dir.join("index.json");
-    let io = |p: &Path, e| TraceError::Io {
-        file: p.display().to_string(),
-        source: e,
-        hint: "ring dumps are the files pmemsave wrote (see traces/README.md)",
-    };
-    if index.exists() {
-        let text = std::fs::read(&index).map_err(|e| io(&index, e))?;
-        let v: Value = serde_json::from_slice(&text).map_err(|e| TraceError::Line {
-            file: index.display().to_string(),
-            line: e.line() as u64,
-            what: format!("index.json does not parse: {e}"),
-            expected: "a JSON array of dump descriptions".into(),
-            hint: "regenerate it with traces/qmp.py".into(),
-        })?;
-        let mut out: Vec<DumpInput> = Vec::new();
-        for entry in v.as_array().map(Vec::as_slice).unwrap_or_default() {
-            if entry.get("skipped").is_some() {
-                continue;
-            }
-            let s = |k: &str| entry.get(k).and_then(Value::as_str).unwrap_or_default();
-            let u = |k: &str| entry.get(k).and_then(Value::as_u64);
-            let file = Path::new(s("file"));
-            let base = file.file_name().map(PathBuf::from).unwrap_or_default();
-            let path = dir.join(base);
-            let snap = s("snapshot").to_string();
-            let devid = s("device").to_string();
-            let queue = u("queue").and_then(|q| u16::try_from(q).ok());
-            let name = format!("{snap}-{devid}-q{}", queue.unwrap_or(0));
-            let pos = out.iter().position(|d| d.name == name);
-            let idx = match pos {
-                Some(i) => i,
-                None => {
-                    out.push(DumpInput {
-                        name: name.clone(),
-                        kind: Some(
-                            if entry.get("packed").and_then(Value::as_bool) == Some(true) {
-                                RingKind::Packed
-                            } else {
-                                RingKind::Split
-                            },
-                        ),
-                        size: u("vring-num").and_then(|n| u16::try_from(n).ok()),
-                        snapshot: Some(snap),
-                        device_name: Some(s("virtio-name").to_string()),
-                        queue,
-                        addrs: Some((0, 0, 0)),
-                        ..Default::default()
-                    });
-                    out.len() - 1
-                }
-            };
-            let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
-            let Some(d) = out.get_mut(idx) else { continue };
-            let addr = u("addr").unwrap_or(0);
-            let shown = path.display().to_string();
-            match s("area") {
-                "desc" => {
-                    d.desc = bytes;
-                    d.files[0] = shown;
-                    d.addrs = d.addrs.map(|(_, b, c)| (addr, b, c));
-                }
-                "avail" => {
-                    d.driver = bytes;
-                    d.files[1] = shown;
-                    d.addrs = d.addrs.map(|(a, _, c)| (a, addr, c));
-                }
-                "used" => {
-                    d.device = bytes;
-                    d.files[2] = shown;
-                    d.addrs = d.addrs.map(|(a, b, _)| (a, b, addr));
-                }
-                _ => {}
-            }
-        }
-        return Ok(out);
-    }
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map_err(|e| io(dir, e))?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()
-                .and_then(|n| n.strip_suffix("-desc.bin"))
-                .map(str::to_string)
-        })
-        .collect();
-    names.sort();
-    let mut out = Vec::new();
-    for n in names {
-        let mut d = DumpInput {
-            name: n.clone(),
-            ..Default::default()
-        };
-        for (i, area) in ["desc", "avail", "used"].iter().enumerate() {
-            let p = dir.join(format!("{n}-{area}.bin"));
-            let bytes = std::fs::read(&p).map_err(|e| io(&p, e))?;
-            if let Some(f) = d.files.get_mut(i) {
-                *f = p.display().to_string();
-            }
-            match i {
-                0 => d.desc = bytes,
-                1 => d.driver = bytes,
-                _ => d.device = bytes,
-            }
-        }
-        out.push(d);
-    }
-    Ok(out)
-}
-
-/// Decodes every dump in a directory (`ringside inspect DIR`). A dump that cannot be decoded
-/// becomes an error entry rather than stopping the others.
-pub fn inspect_dir(dir: &Path) -> Result<Vec<Result<Inspection, TraceError>>, TraceError> {
-    Ok(load_dir(dir)?.iter().map(inspect).collect())
 }
 
 #[cfg(test)]

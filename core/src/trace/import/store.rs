@@ -7,13 +7,14 @@
 
 use std::borrow::Cow;
 use std::io::Read;
-use std::path::Path;
 
 use serde::Serialize;
 
-use super::error::{ImportWarning, TraceError, Warnings};
-use super::event::{Event, EventKind, NO_TIME, NameId, ObjId, TextId};
-use super::qemu_log::{self, Prefix};
+use super::lines::{MAX_LINE, for_each_line, for_each_line_in};
+use super::qemu_log::{self, LogParser, LogSink, Prefix};
+use super::sniff::InputKind;
+use crate::trace::error::{ImportWarning, TraceError, Warnings};
+use crate::trace::event::{Event, EventKind, NO_TIME, NameId, ObjId, TextId};
 
 /// Interns keys into dense ids: an open-addressing table (linear probing, Fibonacci
 /// hashing) of `(key, id)` slots. A trace names a few thousand distinct pointers and a few
@@ -105,12 +106,8 @@ fn hash_bytes(b: &[u8]) -> u64 {
 /// ([`Builder::reserve_for_size`]).
 const SAMPLE_LINES: u64 = 4096;
 
-/// Lines longer than this are cut (the rest skipped with a warning): no QEMU trace line comes
-/// near it, and it bounds memory when a binary file is fed by mistake.
-pub const MAX_LINE: usize = 64 * 1024;
-
 /// Accumulates a store while lines stream in.
-pub(crate) struct Builder {
+struct Builder {
     source: String,
     events: Vec<Event>,
     objects: Vec<u64>,
@@ -128,10 +125,6 @@ pub(crate) struct Builder {
     warnings: Warnings,
     /// The trace's size in bytes, when known before reading it: sizes the event vector.
     size_hint: Option<u64>,
-    /// The last line's prefix, for [`qemu_log::PrefixMemo::split`].
-    pub(crate) prefix_memo: qemu_log::PrefixMemo,
-    /// Event names seen lately, for `qemu_log`'s unmodelled events.
-    pub(crate) name_memo: qemu_log::NameMemo,
 }
 
 impl Builder {
@@ -153,56 +146,7 @@ impl Builder {
             timestamps: 0,
             warnings: Warnings::default(),
             size_hint,
-            prefix_memo: qemu_log::PrefixMemo::default(),
-            name_memo: qemu_log::NameMemo::default(),
         }
-    }
-
-    /// Interns a host pointer.
-    #[inline]
-    pub(crate) fn obj(&mut self, p: u64) -> ObjId {
-        let next = self.objects.len() as ObjId;
-        let id = self.obj_index.get_or_insert(p, |_| true, next);
-        if id == next {
-            self.objects.push(p);
-        }
-        id
-    }
-
-    /// Interns an event name.
-    pub(crate) fn name(&mut self, n: &[u8]) -> NameId {
-        let next = self.names.len() as NameId;
-        let names = &self.names;
-        let same = |id: u32| names.get(id as usize).is_some_and(|x| x.as_bytes() == n);
-        let id = self.name_index.get_or_insert(hash_bytes(n), same, next);
-        if id == next {
-            self.names.push(String::from_utf8_lossy(n).into_owned());
-        }
-        id
-    }
-
-    /// Keeps a piece of text.
-    pub(crate) fn text(&mut self, t: &[u8]) -> TextId {
-        let id = self.spans.len() as TextId;
-        self.spans.push((self.text.len() as u64, t.len() as u32));
-        self.text.extend_from_slice(t);
-        id
-    }
-
-    pub(crate) fn push(&mut self, line: u32, p: Prefix, kind: EventKind) {
-        if p.time_us != NO_TIME {
-            self.timestamps += 1;
-        }
-        self.events.push(Event {
-            time_us: p.time_us,
-            line,
-            tid: p.tid,
-            kind,
-        });
-    }
-
-    pub(crate) fn blank_line(&mut self) {
-        self.blank_lines += 1;
     }
 
     fn warn(&mut self, line: u32, offset: u64, message: String, expected: &str, hint: &str) {
@@ -216,70 +160,14 @@ impl Builder {
         });
     }
 
-    /// A line that is not a virtio/vhost event: kept whole, counted.
-    pub(crate) fn unknown(&mut self, line: u32, offset: u64, p: Prefix, raw: &[u8], odd: bool) {
-        self.unknown_lines += 1;
-        let printable = raw
-            .iter()
-            .all(|&c| c == b'\t' || (c >= 0x20 && c != 0x7f) || c >= 0x80)
-            && std::str::from_utf8(raw).is_ok();
-        let name = if printable && !odd {
-            let first = raw.split(|&c| c == b' ').next().unwrap_or_default();
-            let (_, word) = qemu_log::split_prefix(first);
-            self.name(word)
-        } else {
-            self.name(b"<garbage>")
-        };
-        if !printable {
-            self.binary_lines += 1;
-            self.warn(
-                line,
-                offset,
-                "binary data (control bytes or invalid UTF-8) where a text trace line is expected"
-                    .into(),
-                "a QEMU `log` trace-backend text line",
-                "pass the file written by `-D`/`-trace file=`, not a binary trace (simpletrace) or a dump",
-            );
-        }
-        let text = self.text(raw);
-        self.push(line, p, EventKind::Unknown { name, text });
-    }
-
-    /// A virtio event whose arguments do not match QEMU 7.2's format (often a truncated line).
-    pub(crate) fn malformed(
-        &mut self,
-        line: u32,
-        offset: u64,
-        name: &[u8],
-        expected: &str,
-        p: Prefix,
-        raw: &[u8],
-    ) {
-        self.malformed_lines += 1;
-        self.warn(
-            line,
-            offset,
-            format!(
-                "malformed or truncated `{}` event, kept as an unknown line",
-                String::from_utf8_lossy(name)
-            ),
-            expected,
-            "a trace cut off by a crash ends mid-line; other QEMU versions may print other formats",
-        );
-        self.unknown_lines += 1;
-        let name = self.name(name);
-        let text = self.text(raw);
-        self.push(line, p, EventKind::Unknown { name, text });
-    }
-
     /// One line of the trace.
     #[inline]
-    fn line(&mut self, no: u64, offset: u64, line: &[u8]) {
+    fn line(&mut self, parser: &mut LogParser, no: u64, offset: u64, line: &[u8]) {
         self.lines += 1;
         if self.lines == SAMPLE_LINES {
             self.reserve_for_size(offset);
         }
-        qemu_log::parse_line(self, u32::try_from(no).unwrap_or(u32::MAX), offset, line);
+        parser.line(self, u32::try_from(no).unwrap_or(u32::MAX), offset, line);
     }
 
     /// Sizes the event vector for the whole trace once the first [`SAMPLE_LINES`] lines, which
@@ -333,6 +221,111 @@ impl Builder {
     }
 }
 
+impl LogSink for Builder {
+    /// Interns a host pointer.
+    #[inline]
+    fn obj(&mut self, p: u64) -> ObjId {
+        let next = self.objects.len() as ObjId;
+        let id = self.obj_index.get_or_insert(p, |_| true, next);
+        if id == next {
+            self.objects.push(p);
+        }
+        id
+    }
+
+    /// Interns an event name.
+    fn name(&mut self, n: &[u8]) -> NameId {
+        let next = self.names.len() as NameId;
+        let names = &self.names;
+        let same = |id: u32| names.get(id as usize).is_some_and(|x| x.as_bytes() == n);
+        let id = self.name_index.get_or_insert(hash_bytes(n), same, next);
+        if id == next {
+            self.names.push(String::from_utf8_lossy(n).into_owned());
+        }
+        id
+    }
+
+    /// Keeps a piece of text.
+    fn text(&mut self, t: &[u8]) -> TextId {
+        let id = self.spans.len() as TextId;
+        self.spans.push((self.text.len() as u64, t.len() as u32));
+        self.text.extend_from_slice(t);
+        id
+    }
+
+    fn push(&mut self, line: u32, p: Prefix, kind: EventKind) {
+        if p.time_us != NO_TIME {
+            self.timestamps += 1;
+        }
+        self.events.push(Event {
+            time_us: p.time_us,
+            line,
+            tid: p.tid,
+            kind,
+        });
+    }
+
+    fn blank_line(&mut self) {
+        self.blank_lines += 1;
+    }
+
+    /// A line that is not a virtio/vhost event: kept whole, counted.
+    fn unknown(&mut self, line: u32, offset: u64, p: Prefix, raw: &[u8], odd: bool) {
+        self.unknown_lines += 1;
+        let printable = raw
+            .iter()
+            .all(|&c| c == b'\t' || (c >= 0x20 && c != 0x7f) || c >= 0x80)
+            && std::str::from_utf8(raw).is_ok();
+        let name = if printable && !odd {
+            let first = raw.split(|&c| c == b' ').next().unwrap_or_default();
+            let (_, word) = qemu_log::split_prefix(first);
+            self.name(word)
+        } else {
+            self.name(b"<garbage>")
+        };
+        if !printable {
+            self.binary_lines += 1;
+            self.warn(
+                line,
+                offset,
+                "binary data (control bytes or invalid UTF-8) where a text trace line is expected"
+                    .into(),
+                "a QEMU `log` trace-backend text line",
+                "pass the file written by `-D`/`-trace file=`, not a binary trace (simpletrace) or a dump",
+            );
+        }
+        let text = self.text(raw);
+        self.push(line, p, EventKind::Unknown { name, text });
+    }
+
+    /// A virtio event whose arguments do not match QEMU 7.2's format (often a truncated line).
+    fn malformed(
+        &mut self,
+        line: u32,
+        offset: u64,
+        name: &[u8],
+        expected: &str,
+        p: Prefix,
+        raw: &[u8],
+    ) {
+        self.malformed_lines += 1;
+        self.warn(
+            line,
+            offset,
+            format!(
+                "malformed or truncated `{}` event, kept as an unknown line",
+                String::from_utf8_lossy(name)
+            ),
+            expected,
+            "a trace cut off by a crash ends mid-line; other QEMU versions may print other formats",
+        );
+        self.unknown_lines += 1;
+        let name = self.name(name);
+        let text = self.text(raw);
+        self.push(line, p, EventKind::Unknown { name, text });
+    }
+}
+
 /// Counts from an import.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ImportStats {
@@ -367,153 +360,6 @@ pub struct TraceStore {
     pub warnings: Warnings,
 }
 
-/// Finds the next `\n` eight bytes at a time: the importer spends most of its time here on
-/// long lines, and the portable byte loop is several times slower.
-fn find_newline(s: &[u8]) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    const NL: u64 = 0x0a0a_0a0a_0a0a_0a0a;
-    // The high bit of each `\n` byte; bits above the first `\n` may be wrong (borrows), the
-    // lowest one is exact.
-    let newlines = |c: &[u8]| {
-        let x = u64::from_le_bytes(c.try_into().unwrap_or_default()) ^ NL;
-        x.wrapping_sub(LO) & !x & HI
-    };
-    // Sixteen bytes, one branch.
-    let mut chunks = s.chunks_exact(16);
-    let mut base = 0;
-    for c in &mut chunks {
-        let (a, b) = c.split_at(8);
-        let (fa, fb) = (newlines(a), newlines(b));
-        if fa | fb != 0 {
-            let at = if fa != 0 {
-                fa.trailing_zeros() / 8
-            } else {
-                8 + fb.trailing_zeros() / 8
-            };
-            return Some(base + at as usize);
-        }
-        base += 16;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&c| c == b'\n')
-        .map(|i| base + i)
-}
-
-/// Calls `f(line_number, byte_offset, line)` for every complete (`\n`-terminated) line of
-/// `buf`, counting on from `line_no`/`offset`, and returns the bytes consumed. Lines longer
-/// than [`MAX_LINE`] are passed cut, after `too_long(line_number, offset)`.
-#[inline]
-fn emit_lines(
-    buf: &[u8],
-    line_no: &mut u64,
-    offset: &mut u64,
-    f: &mut impl FnMut(u64, u64, &[u8]),
-    too_long: &mut impl FnMut(u64, u64),
-) -> usize {
-    let mut start = 0;
-    while let Some(i) = buf.get(start..).and_then(find_newline) {
-        *line_no += 1;
-        if i > MAX_LINE {
-            too_long(*line_no, *offset);
-        }
-        f(
-            *line_no,
-            *offset,
-            buf.get(start..start + i.min(MAX_LINE)).unwrap_or_default(),
-        );
-        *offset += i as u64 + 1;
-        start += i + 1;
-    }
-    start
-}
-
-/// Calls `f(line_number, byte_offset, line)` for every line of `r`, reading in 1 MiB chunks.
-/// Lines longer than [`MAX_LINE`] are cut; `f` gets the first `MAX_LINE` bytes and
-/// `too_long(line_number, offset)` is called.
-pub fn for_each_line<R: Read>(
-    mut r: R,
-    mut f: impl FnMut(u64, u64, &[u8]),
-    mut too_long: impl FnMut(u64, u64),
-) -> std::io::Result<u64> {
-    let mut buf = vec![0u8; 1 << 20];
-    let mut filled = 0usize; // bytes valid in buf
-    let mut line_no = 0u64;
-    let mut offset = 0u64; // file offset of the first byte not yet consumed
-    let mut skipping = false; // inside an over-long line
-    let mut total = 0u64;
-    loop {
-        let mut start = 0usize; // first byte of buf not yet consumed
-        if skipping {
-            // The rest of an over-long line, already passed on cut.
-            let end = buf.get(..filled).and_then(find_newline).map(|i| i + 1);
-            skipping = end.is_none();
-            start = end.unwrap_or(filled);
-            offset += start as u64;
-        }
-        let rest = buf.get(start..filled).unwrap_or_default();
-        start += emit_lines(rest, &mut line_no, &mut offset, &mut f, &mut too_long);
-        // Keep the partial line; cut it if it is too long already.
-        if filled - start > MAX_LINE && !skipping {
-            line_no += 1;
-            too_long(line_no, offset);
-            f(
-                line_no,
-                offset,
-                buf.get(start..start + MAX_LINE).unwrap_or_default(),
-            );
-            skipping = true;
-            offset += (filled - start) as u64;
-            start = filled;
-        }
-        buf.copy_within(start..filled, 0);
-        filled -= start;
-        if filled == buf.len() {
-            // Cannot happen (MAX_LINE < buffer), but never loop forever.
-            filled = 0;
-        }
-        let n = match r.read(buf.get_mut(filled..).unwrap_or_default()) {
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        total += n as u64;
-        if n == 0 {
-            if filled > 0 && !skipping {
-                line_no += 1;
-                f(line_no, offset, buf.get(..filled).unwrap_or_default());
-            }
-            return Ok(total);
-        }
-        filled += n;
-    }
-}
-
-/// [`for_each_line`] over bytes already in memory: the same lines, numbers and cuts, without
-/// copying the bytes through a read buffer.
-pub fn for_each_line_in(
-    data: &[u8],
-    mut f: impl FnMut(u64, u64, &[u8]),
-    mut too_long: impl FnMut(u64, u64),
-) {
-    let (mut line_no, mut offset) = (0, 0);
-    let start = emit_lines(data, &mut line_no, &mut offset, &mut f, &mut too_long);
-    let last = data.get(start..).unwrap_or_default();
-    if !last.is_empty() {
-        line_no += 1;
-        if last.len() > MAX_LINE {
-            too_long(line_no, offset);
-        }
-        f(
-            line_no,
-            offset,
-            last.get(..MAX_LINE.min(last.len())).unwrap_or_default(),
-        );
-    }
-}
-
 impl TraceStore {
     /// Imports a QEMU `log`-backend trace from any reader, in one pass. Only I/O errors fail;
     /// bad lines become unknown events plus warnings.
@@ -521,22 +367,24 @@ impl TraceStore {
         Self::from_sized_reader(r, source, None)
     }
 
-    /// [`TraceStore::from_reader`] for a reader of `size_hint` bytes, if known.
-    fn from_sized_reader<R: Read>(
+    /// [`TraceStore::from_reader`] for a reader of `size_hint` bytes (a file's length, so
+    /// the event vector is sized once).
+    pub fn from_sized_reader<R: Read>(
         r: R,
         source: &str,
         size_hint: Option<u64>,
     ) -> Result<TraceStore, TraceError> {
         let mut b = Builder::new(source, size_hint);
+        let mut parser = LogParser::default();
         let mut long = Vec::new();
         let res = for_each_line(
             r,
-            |no, off, line| b.line(no, off, line),
+            |no, off, line| b.line(&mut parser, no, off, line),
             |no, off| long.push((no, off)),
         );
         let bytes = res.map_err(|e| TraceError::Io {
             file: source.to_string(),
-            source: e,
+            message: e.to_string(),
             hint: "check the path and permissions",
         })?;
         Ok(b.finish(bytes, &long))
@@ -545,25 +393,60 @@ impl TraceStore {
     /// Imports a trace held in memory (the same result as [`TraceStore::from_reader`] on it).
     pub fn from_bytes(data: &[u8], source: &str) -> TraceStore {
         let mut b = Builder::new(source, Some(data.len() as u64));
+        let mut parser = LogParser::default();
         let mut long = Vec::new();
         for_each_line_in(
             data,
-            |no, off, line| b.line(no, off, line),
+            |no, off, line| b.line(&mut parser, no, off, line),
             |no, off| long.push((no, off)),
         );
         b.finish(data.len() as u64, &long)
     }
 
-    /// Opens and imports a trace file.
-    pub fn open(path: &Path) -> Result<TraceStore, TraceError> {
-        let name = path.display().to_string();
-        let f = std::fs::File::open(path).map_err(|e| TraceError::Io {
-            file: name.clone(),
-            source: e,
-            hint: "check the path; QEMU writes the trace where `-D` points",
-        })?;
-        let size = f.metadata().ok().map(|m| m.len());
-        Self::from_sized_reader(f, &name, size)
+    /// Imports a trace held in memory and checks that it is one: an empty file, or one in
+    /// which no line is a virtio, virtqueue or vhost event (random bytes, a QMP transcript, a
+    /// backend log given as the trace), is an error that says what the bytes are instead.
+    pub fn parse(data: &[u8], source: &str) -> Result<TraceStore, TraceError> {
+        Self::from_bytes(data, source).ensure_trace(data)
+    }
+
+    /// This store, if it holds at least one virtio, virtqueue or vhost event; else the error
+    /// [`TraceStore::parse`] gives, worded from `head`, the input's first bytes (a streamed
+    /// import checks after the fact with the first 64 KiB).
+    pub fn ensure_trace(self, head: &[u8]) -> Result<TraceStore, TraceError> {
+        let st = &self.stats;
+        if st.lines > st.blank_lines + st.unknown_lines {
+            return Ok(self);
+        }
+        let source = self.source;
+        let s = super::sniff::sniff(&source, head);
+        let hint = match s.kind {
+            InputKind::QmpTranscript => "this is a QMP transcript: pass it with --qmp".to_string(),
+            InputKind::BackendLog => {
+                "this is a backend's log: pass it with --backend beside QEMU's trace".to_string()
+            }
+            InputKind::RingDump | InputKind::RingDumpZip | InputKind::RingDumpIndex => {
+                "ring dumps go with --rings (a folder or a zip)".to_string()
+            }
+            InputKind::Scenario | InputKind::SavedSession => {
+                "scenarios run with `ringside run` or open with `ringside tui`".to_string()
+            }
+            _ => "capture with `-trace 'virtqueue_*' -trace 'virtio_*' -trace 'vhost_*' -D FILE` \
+                  (traces/README.md)"
+                .to_string(),
+        };
+        let what = match s.kind {
+            InputKind::Unknown => s.why,
+            k => format!("{} ({}), not a trace", k.describe(), s.why),
+        };
+        Err(TraceError::Unusable {
+            file: source,
+            what,
+            expected: "a QEMU trace log: lines of virtio_*, virtqueue_* or vhost_* events from \
+                       the `log` trace backend"
+                .into(),
+            hint,
+        })
     }
 
     /// The file name the trace came from.
@@ -652,7 +535,12 @@ mod tests {
     /// Feeds `data` to a builder told its size, as `from_bytes` does.
     fn built(data: &[u8]) -> Builder {
         let mut b = Builder::new("t", Some(data.len() as u64));
-        for_each_line_in(data, |no, off, line| b.line(no, off, line), |_, _| {});
+        let mut parser = LogParser::default();
+        for_each_line_in(
+            data,
+            |no, off, line| b.line(&mut parser, no, off, line),
+            |_, _| {},
+        );
         b
     }
 
@@ -683,108 +571,76 @@ mod tests {
     }
 
     #[test]
-    fn newline_search_matches_naive() {
-        let s = b"abcdefghij\nklmnop\n";
-        assert_eq!(find_newline(s), Some(10));
-        assert_eq!(find_newline(b"abc"), None);
-        assert_eq!(find_newline(b"\n"), Some(0));
-        for n in 0..40 {
-            let mut v = vec![b'x'; n];
-            v.push(b'\n');
-            assert_eq!(find_newline(&v), Some(n));
-        }
-        // Bytes 0x8a/0x0b around must not fool the bit trick.
-        assert_eq!(find_newline(&[0x8a, 0x0b, 0x09, 0x0a]), Some(3));
-        // Random mixes of near-newline bytes, one or more newlines, every length to 48.
+    fn remembered_names_give_what_a_fresh_parse_gives() {
+        // Names that share the memo's words or slots, end one byte early or late, are exactly
+        // 32 bytes or longer, are followed by odd bytes, or are not virtio events at all.
+        let names: [&str; 14] = [
+            "virtio_blk_rw_complete",
+            "virtio_blk_req_complete",
+            "virtio_blk_rw_complet",
+            "virtio_blk_rw_completes",
+            "virtio_net_name_of_exactly_32_by",
+            "virtio_net_name_of_exactly_32_byt",
+            "virtio_rng_a_name_longer_than_thirty_two_bytes",
+            "virtio_other_event",
+            "vhost_user_something",
+            "virtqueue_unmodelled",
+            "virtio_blk_rw_complete:",
+            "notvirtio_event",
+            "virtio_blk_rw_complete\t",
+            "virtio_b",
+        ];
+        let args = [
+            " vdev 0x55d6c0a0b1c0 req 0x7f0 ret 0",
+            "",
+            " rng 0x1: x",
+            " x y z and some more words to be long",
+        ];
+        let resolve = |t: &TraceStore, e: &Event| -> String {
+            let k = match e.kind {
+                EventKind::Device {
+                    obj,
+                    device,
+                    name,
+                    text,
+                } => format!(
+                    "dev {:x} {device:?} {} {}",
+                    t.object(obj),
+                    t.name(name),
+                    t.text(text)
+                ),
+                EventKind::Other { family, name, text } => {
+                    format!("other {family:?} {} {}", t.name(name), t.text(text))
+                }
+                EventKind::Unknown { name, text } => {
+                    format!("unknown {} {}", t.name(name), t.text(text))
+                }
+                k => format!("{k:?}"),
+            };
+            format!("{} {k}", t.event_name(e))
+        };
         let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        for _ in 0..20_000 {
+        let mut lines = Vec::new();
+        for _ in 0..3_000 {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            let len = (x % 49) as usize;
-            let v: Vec<u8> = (0..len)
-                .map(|k| {
-                    [b'a', 0x0a, 0x0b, 0x09, 0x8a, 0x0a ^ 0x80, 0x00][(x >> (k % 61)) as usize % 7]
-                })
-                .collect();
-            assert_eq!(
-                find_newline(&v),
-                v.iter().position(|&c| c == b'\n'),
-                "{v:?}"
-            );
+            let mut l = if x.is_multiple_of(3) {
+                "7@1.000002:"
+            } else {
+                ""
+            }
+            .to_string();
+            l += names[(x / 3 % 14) as usize];
+            l += args[(x / 42 % 4) as usize];
+            lines.push(l);
         }
-    }
-
-    #[test]
-    fn in_memory_lines_are_the_streamed_lines() {
-        let mut data = Vec::new();
-        for (i, len) in [0, 5, MAX_LINE - 1, MAX_LINE, MAX_LINE + 1, 3 * MAX_LINE, 7]
-            .into_iter()
-            .cycle()
-            .take(40)
-            .enumerate()
-        {
-            data.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, len));
-            data.push(b'\n');
+        let whole = TraceStore::from_bytes(lines.join("\n").as_bytes(), "all");
+        assert_eq!(whole.events().len(), lines.len());
+        for (l, e) in lines.iter().zip(whole.events()) {
+            let alone = TraceStore::from_bytes(l.as_bytes(), "one");
+            let want = resolve(&alone, &alone.events()[0]);
+            assert_eq!(resolve(&whole, e), want, "{l}");
         }
-        data.extend_from_slice(b"no newline at the end");
-        let mut streamed = Vec::new();
-        let mut cut = Vec::new();
-        for_each_line(
-            &data[..],
-            |no, off, l| streamed.push((no, off, l.to_vec())),
-            |no, off| cut.push((no, off)),
-        )
-        .unwrap();
-        let mut in_memory = Vec::new();
-        let mut cut2 = Vec::new();
-        for_each_line_in(
-            &data,
-            |no, off, l| in_memory.push((no, off, l.to_vec())),
-            |no, off| cut2.push((no, off)),
-        );
-        assert_eq!(streamed.len(), 41);
-        assert!(
-            streamed == in_memory,
-            "same lines, numbers, offsets and cuts"
-        );
-        assert_eq!(cut, cut2);
-        // Two over-long lengths in each cycle of seven, plus one in the last five lines.
-        assert_eq!(cut.len(), 2 * 5 + 1);
-    }
-
-    #[test]
-    fn lines_are_split_across_chunks_and_cut_when_too_long() {
-        let mut data = Vec::new();
-        for i in 0..100_000 {
-            data.extend_from_slice(format!("line {i}\n").as_bytes());
-        }
-        data.extend_from_slice(b"last-without-newline");
-        let mut n = 0;
-        let mut last = Vec::new();
-        for_each_line(
-            &data[..],
-            |no, _, l| {
-                n = no;
-                last = l.to_vec();
-            },
-            |_, _| {},
-        )
-        .unwrap();
-        assert_eq!(n, 100_001);
-        assert_eq!(last, b"last-without-newline");
-
-        let mut long = vec![b'a'; MAX_LINE * 3];
-        long.extend_from_slice(b"\nnext\n");
-        let mut seen = Vec::new();
-        let mut cut = 0;
-        for_each_line(
-            &long[..],
-            |no, _, l| seen.push((no, l.len())),
-            |_, _| cut += 1,
-        )
-        .unwrap();
-        assert_eq!(seen, vec![(1, MAX_LINE), (2, 4)]);
-        assert_eq!(cut, 1);
     }
 }

@@ -1,0 +1,342 @@
+//! Drawings a graphical face shows beside the text panes: the rings as strips or circles of
+//! slots coloured by owner, with both sides' positions and wrap counters, chain links and the
+//! latest notifications between the two sides; the ring's cache lines as a grid coloured by the
+//! CPU that holds each; the L1's sets and ways. Built here from the same view data as the
+//! text, so every word and colour rule is core's; a face only places the shapes.
+
+use serde::{Deserialize, Serialize};
+
+use super::Style;
+use crate::command::{Command, Item, PaneId};
+use crate::memory::Agent;
+use crate::scenario::L1Picture;
+use crate::view::{
+    Change, DescRow, IdPlace, NotifyRow, Owner, Position, RingPane, SessionView, SlotRow, Strip,
+};
+
+/// Everything drawn for one screen.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Pictures {
+    /// One ring per session shown (two when comparing), main first.
+    pub rings: Vec<RingPicture>,
+    /// The main session's cache lines.
+    pub cache: Option<CachePicture>,
+}
+
+/// One ring: its strips (split: descriptor table, available ring, used ring; packed: the one
+/// descriptor ring), and the notifications lately sent between the two sides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RingPicture {
+    /// `split ring, 8 slots`.
+    pub title: String,
+    /// A packed ring: draw its one strip as a circle, positions with their wrap counters.
+    pub packed: bool,
+    /// The strips, in the order they are read.
+    pub strips: Vec<StripPicture>,
+    /// The latest notifications, oldest first.
+    pub notifications: Vec<NotifyPicture>,
+    /// Words for the colours: owners, and what a packed slot's AVAIL/USED bits mean.
+    pub legend: Vec<(Style, String)>,
+}
+
+/// A row of slots.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StripPicture {
+    /// `descriptor table`, `available ring`, `used ring`, `descriptor ring`.
+    pub name: String,
+    /// The slots, in slot order.
+    pub slots: Vec<SlotPicture>,
+    /// Positions the two sides keep in it.
+    pub marks: Vec<MarkPicture>,
+    /// Chain links: slot to slot (split descriptors with NEXT).
+    pub links: Vec<(u16, u16)>,
+}
+
+/// One slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotPicture {
+    /// The slot.
+    pub slot: u16,
+    /// Who may write it now: its colour.
+    pub owner: Owner,
+    /// Changed at the last step (flash) or since the mark.
+    pub change: Change,
+    /// A few characters inside it: a head, an id, a length.
+    pub label: String,
+    /// Lines shown on hover: every field with its value and who owns it.
+    pub tooltip: Vec<String>,
+    /// The selected slot.
+    pub selected: bool,
+    /// What a click on it does.
+    pub command: Option<Command>,
+}
+
+/// A position one side keeps, drawn as a marker on its slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkPicture {
+    /// The slot.
+    pub slot: u16,
+    /// Whose: drawn on the driver's side or the device's.
+    pub agent: Agent,
+    /// `driver next avail (wrap 1)`.
+    pub label: String,
+}
+
+/// A notification, drawn as an arrow from its sender to the other side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyPicture {
+    /// Who sent it.
+    pub from: Agent,
+    /// `kick at step 21`.
+    pub label: String,
+    /// Sent during the op at the cursor: drawn strong.
+    pub now: bool,
+}
+
+/// A ring's cache lines, one cell each.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CachePicture {
+    /// `64B lines: 12 transfers ...`.
+    pub title: String,
+    /// The lines, in address order.
+    pub lines: Vec<LinePicture>,
+    /// The L1's sets and ways, with every resident ring.
+    pub l1: Option<L1Picture>,
+}
+
+/// One cache line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinePicture {
+    /// Its address.
+    pub addr: u64,
+    /// The CPU holding it (driver's, device's, both, nobody): its colour.
+    pub owner: Owner,
+    /// Transfers so far.
+    pub transfers: u64,
+    /// Touched at the last step: a transfer flashes.
+    pub change: Change,
+    /// Lines shown on hover.
+    pub tooltip: Vec<String>,
+    /// Drilled into.
+    pub selected: bool,
+    /// What a click does.
+    pub command: Command,
+}
+
+fn owner_word(o: Owner) -> &'static str {
+    match o {
+        Owner::Driver => "the driver",
+        Owner::Device => "the device",
+        Owner::Shared => "both sides",
+        Owner::Free => "nobody",
+    }
+}
+
+fn agent_word(a: Agent) -> &'static str {
+    match a {
+        Agent::Driver => "driver",
+        Agent::Device => "device",
+    }
+}
+
+fn marks(positions: &[Position], strip: Strip) -> Vec<MarkPicture> {
+    positions
+        .iter()
+        .filter(|p| p.strip == strip)
+        .map(|p| MarkPicture {
+            slot: p.slot,
+            agent: p.agent,
+            label: match p.wrap {
+                Some(w) => format!("{} {} (wrap {})", agent_word(p.agent), p.name, w.bit()),
+                None => format!("{} {}", agent_word(p.agent), p.name),
+            },
+        })
+        .collect()
+}
+
+fn desc_slots(descs: &[DescRow], packed: bool, ids: &[(u16, IdPlace)]) -> Vec<SlotPicture> {
+    descs
+        .iter()
+        .map(|r| {
+            let link = if packed { "id" } else { "next" };
+            let mut tooltip = vec![
+                format!("{}[{}], owned by {}", "desc", r.slot, owner_word(r.owner)),
+                format!("addr {}", r.addr.text),
+                format!("len {}", r.len.text),
+                format!("flags {}", r.flags.text),
+                format!("{link} {}", r.link.text),
+            ];
+            if packed
+                && let Ok(id) = r.link.text.parse::<u16>()
+                && let Some((_, place)) = ids.iter().find(|(i, _)| *i == id)
+            {
+                tooltip.push(format!("buffer {id}: {}", place_words(*place)));
+            }
+            tooltip.extend(r.notes.iter().map(|n| format!("◀ {n}")));
+            SlotPicture {
+                slot: r.slot,
+                owner: r.owner,
+                change: r.changed(),
+                label: if packed {
+                    r.link.text.clone()
+                } else {
+                    r.len.text.clone()
+                },
+                tooltip,
+                selected: r.selected,
+                command: Some(Command::Select {
+                    pane: PaneId::Ring,
+                    item: Item::Slot(r.slot),
+                }),
+            }
+        })
+        .collect()
+}
+
+fn place_words(p: IdPlace) -> &'static str {
+    match p {
+        IdPlace::Unpublished => "being written by the driver",
+        IdPlace::Available => "available, not read by the device yet",
+        IdPlace::Device => "with the device",
+        IdPlace::Used => "used, not reclaimed by the driver yet",
+    }
+}
+
+fn ring_slots(rows: &[SlotRow], what: &str) -> Vec<SlotPicture> {
+    rows.iter()
+        .map(|r| SlotPicture {
+            slot: r.slot,
+            owner: r.owner,
+            change: r.entry.change,
+            label: r
+                .entry
+                .text
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_string(),
+            tooltip: vec![
+                format!("{what}[{}], owned by {}", r.slot, owner_word(r.owner)),
+                format!("entry {}", r.entry.text.trim()),
+            ],
+            selected: false,
+            command: None,
+        })
+        .collect()
+}
+
+fn legend() -> Vec<(Style, String)> {
+    [
+        (Owner::Driver, "the driver's"),
+        (Owner::Device, "the device's"),
+        (Owner::Free, "free"),
+    ]
+    .into_iter()
+    .map(|(o, t)| (Style::owner(o), t.to_string()))
+    .collect()
+}
+
+fn notifications(rows: &[NotifyRow]) -> Vec<NotifyPicture> {
+    rows.iter()
+        .map(|n| NotifyPicture {
+            from: n.from,
+            label: format!("{} at step {}", n.text, n.step),
+            now: n.now,
+        })
+        .collect()
+}
+
+/// The drawing of one session's ring; `label` names a compared session.
+pub fn ring(v: &SessionView, label: Option<&str>) -> Option<RingPicture> {
+    let title = |kind: &str, q: usize| match label {
+        Some(l) => format!("{l}, {q} slots"),
+        None => format!("{kind} ring, {q} slots"),
+    };
+    match &v.ring {
+        RingPane::NotSetUp => None,
+        RingPane::Split(s) => Some(RingPicture {
+            title: title("split", s.descs.len()),
+            packed: false,
+            strips: vec![
+                StripPicture {
+                    name: "descriptor table".into(),
+                    slots: desc_slots(&s.descs, false, &[]),
+                    marks: marks(&s.positions, Strip::Descriptors),
+                    links: s
+                        .descs
+                        .iter()
+                        .filter_map(|d| d.next.map(|n| (d.slot, n)))
+                        .collect(),
+                },
+                StripPicture {
+                    name: "available ring".into(),
+                    slots: ring_slots(&s.avail.rows, "avail.ring"),
+                    marks: marks(&s.positions, Strip::Avail),
+                    links: Vec::new(),
+                },
+                StripPicture {
+                    name: "used ring".into(),
+                    slots: ring_slots(&s.used.rows, "used.ring"),
+                    marks: marks(&s.positions, Strip::Used),
+                    links: Vec::new(),
+                },
+            ],
+            notifications: notifications(&v.notifications),
+            legend: legend(),
+        }),
+        RingPane::Packed(p) => {
+            let ids: Vec<(u16, IdPlace)> = p.ids.iter().map(|r| (r.id, r.place)).collect();
+            let mut legend = legend();
+            legend.push((Style::DIM, super::ring::AU_LEGEND.to_string()));
+            Some(RingPicture {
+                title: title("packed", p.descs.len()),
+                packed: true,
+                strips: vec![StripPicture {
+                    name: "descriptor ring".into(),
+                    slots: desc_slots(&p.descs, true, &ids),
+                    marks: marks(&p.positions, Strip::Descriptors),
+                    links: Vec::new(),
+                }],
+                notifications: notifications(&v.notifications),
+                legend,
+            })
+        }
+    }
+}
+
+/// The drawing of a session's cache lines.
+pub fn cache(v: &SessionView) -> Option<CachePicture> {
+    let c = &v.cache;
+    if c.lines.is_empty() {
+        return None;
+    }
+    Some(CachePicture {
+        title: c.summary.clone(),
+        lines: c
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| LinePicture {
+                addr: l.addr,
+                owner: l.owner,
+                transfers: l.transfers,
+                change: l.change,
+                tooltip: vec![
+                    format!("line {:#x}: {}", l.addr, l.label),
+                    format!("MESI driver/device: {}", l.states),
+                    format!(
+                        "held by {}; {} transfers so far",
+                        owner_word(l.owner),
+                        l.transfers
+                    ),
+                ],
+                selected: i == c.shown,
+                command: Command::Select {
+                    pane: PaneId::Cache,
+                    item: Item::Line(i),
+                },
+            })
+            .collect(),
+        l1: c.l1.clone(),
+    })
+}

@@ -1,0 +1,103 @@
+//! A trace opened for stepping: the state at any step, from checkpoints.
+
+use super::ReplayOptions;
+use super::apply::{Replayer, Sink};
+use super::pass::run;
+use super::report::ReplayReport;
+use super::state::ReplayState;
+use crate::finding::Finding;
+use crate::trace::import::Capture;
+use crate::trace::import::store::TraceStore;
+
+/// (a full state every [`TraceSession::CHECKPOINT_EVERY`] events), as the TUI needs for
+/// stepping forwards and backwards through millions of events.
+#[derive(Debug)]
+pub struct TraceSession {
+    capture: Capture,
+    replayer: Replayer,
+    checkpoints: Vec<ReplayState>,
+    report: ReplayReport,
+}
+
+impl TraceSession {
+    /// Events between checkpoints.
+    pub const CHECKPOINT_EVERY: usize = 4096;
+
+    /// Replays the capture once: the report (findings included) and a checkpoint every
+    /// [`TraceSession::CHECKPOINT_EVERY`] events come from the same pass.
+    pub fn new(capture: Capture, opts: &ReplayOptions) -> TraceSession {
+        let c = &capture;
+        let replayer = Replayer::new(&c.store, c.qmp.as_ref(), &c.dumps, opts);
+        let mut checkpoints = vec![replayer.initial(&c.store)];
+        let report = run(&replayer, c, opts, &mut |st| {
+            if st.step.is_multiple_of(Self::CHECKPOINT_EVERY) {
+                checkpoints.push(st.clone());
+            }
+        });
+        TraceSession {
+            capture,
+            replayer,
+            checkpoints,
+            report,
+        }
+    }
+
+    /// The inputs: the trace, QMP, ring dumps, backend log.
+    pub fn capture(&self) -> &Capture {
+        &self.capture
+    }
+
+    /// The replayer, for stepping states of its own ([`Replayer::step`]).
+    pub fn replayer(&self) -> &Replayer {
+        &self.replayer
+    }
+
+    /// The imported trace.
+    pub fn store(&self) -> &TraceStore {
+        &self.capture.store
+    }
+
+    /// The whole-trace report (findings included).
+    pub fn report(&self) -> &ReplayReport {
+        &self.report
+    }
+
+    /// Number of steps (events).
+    pub fn len(&self) -> usize {
+        self.store().events().len()
+    }
+
+    /// Whether the trace has no events.
+    pub fn is_empty(&self) -> bool {
+        self.store().events().is_empty()
+    }
+
+    /// The state after `step` events (clamped to the trace length).
+    pub fn state_at(&self, step: usize) -> ReplayState {
+        let step = step.min(self.len());
+        let cp = step / Self::CHECKPOINT_EVERY;
+        let mut st = match self.checkpoints.get(cp).or(self.checkpoints.last()) {
+            Some(s) => s.clone(),
+            None => self.replayer.initial(self.store()),
+        };
+        let mut none = Sink { out: None };
+        let from = st.step;
+        for e in self.store().events().get(from..step).unwrap_or_default() {
+            self.replayer.apply(&mut st, self.store(), e, &mut none);
+        }
+        st
+    }
+
+    /// Findings up to and including a step's trace line.
+    pub fn findings_until(&self, step: usize) -> Vec<&Finding> {
+        let line = step
+            .checked_sub(1)
+            .and_then(|i| self.store().events().get(i))
+            .map_or(0, |e| u64::from(e.line));
+        self.report
+            .findings
+            .iter()
+            .filter(|f| f.line().is_some_and(|l| l <= line))
+            .collect()
+    }
+}
