@@ -10,6 +10,7 @@ pub mod files;
 pub mod input;
 pub mod native;
 pub mod paint;
+pub mod picture;
 pub mod theme;
 pub mod ui;
 #[cfg(target_arch = "wasm32")]

@@ -83,6 +83,8 @@ pub struct PageState {
     pub playing: Option<u32>,
     /// Dark theme.
     pub dark: bool,
+    /// The pictures panel is open and has something to draw.
+    pub pictures: bool,
     /// The grid's size in cells.
     pub cols: u16,
     /// Rows.
@@ -113,6 +115,8 @@ pub struct WebApp {
     state: PageState,
     shown_fragment: String,
     published: Option<PageState>,
+    /// Show the pictures beside the text panes.
+    show_pictures: bool,
 }
 
 /// Adds the symbol font after egui's own in both families (see web/assets/README.md). On
@@ -192,11 +196,13 @@ impl WebApp {
                 note: None,
                 playing: None,
                 dark: true,
+                pictures: false,
                 cols: 0,
                 rows: 0,
             },
             shown_fragment: String::new(),
             published: None,
+            show_pictures: true,
         };
         if let Some(f) = page.host.fragment().filter(|f| !f.is_empty()) {
             page.open_link(&f);
@@ -399,6 +405,25 @@ impl WebApp {
         if self.error.is_some() || self.note.is_some() {
             egui::Panel::top("messages").show(ui, |ui| self.messages(ui));
         }
+        // The pictures of the last screen built (a change repaints once more, so they follow).
+        let drawn = self
+            .screen
+            .as_ref()
+            .map(|s| s.pictures.clone())
+            .filter(|p| !p.rings.is_empty() || p.cache.is_some());
+        self.state.pictures = self.show_pictures && drawn.is_some();
+        if let (true, Some(p)) = (self.show_pictures, drawn) {
+            let theme = self.theme;
+            let clicked = egui::Panel::right("pictures")
+                .default_size(ui.available_width().mul_add(0.34, 0.0).max(300.0))
+                .resizable(true)
+                .show(ui, |ui| crate::picture::pictures(ui, &p, theme))
+                .inner;
+            if let Some(cmd) = clicked {
+                self.apply(cmd);
+                ctx.request_repaint();
+            }
+        }
         egui::CentralPanel::default()
             .frame(egui::Frame::NONE.fill(self.theme.background()))
             .show(ui, |ui| self.grid_ui(ui));
@@ -519,6 +544,14 @@ impl WebApp {
             {
                 self.apply(Command::CopyLink);
             }
+            let pictures = if self.show_pictures { "Hide pictures" } else { "Pictures" };
+            if ui
+                .button(pictures)
+                .on_hover_text("the rings and cache lines drawn beside the text")
+                .clicked()
+            {
+                self.show_pictures = !self.show_pictures;
+            }
             if ui.button("Help").on_hover_text("the keys (?)").clicked() {
                 self.apply(Command::Help);
             }
@@ -566,9 +599,13 @@ impl WebApp {
         let grid = Grid::measure(ui.ctx(), font, rect.min);
         let size = grid.size_for(rect.size());
         if self.dirty || self.screen.as_ref().is_none_or(|s| s.size != size) {
+            let before = self.screen.as_ref().map(|s| s.pictures.clone());
             self.screen = Some(self.app.screen(size));
             self.dirty = false;
             self.refresh_state();
+            if before.as_ref() != self.screen.as_ref().map(|s| &s.pictures) {
+                ui.ctx().request_repaint();
+            }
         }
         let Some(screen) = self.screen.take() else {
             return;

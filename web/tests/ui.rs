@@ -426,3 +426,39 @@ fn a_capture_dropped_as_many_files_opens_as_one() {
     // The QMP transcript and the dumps change what the panes say.
     assert_ne!(all, alone);
 }
+
+#[test]
+fn the_pictures_show_owners_take_clicks_and_hover() {
+    let mut h = page(Some("open=split-unbatched&step=36"));
+    assert!(h.state().state().pictures);
+    assert_shows(&h, "split ring, 256 slots");
+    // Slot 0 of the descriptor table belongs to the device once buffer 0 is published.
+    h.get_by_label("desc[0], owned by the device");
+    assert!(!shows(&h, "desc[0], owned by the driver"));
+    // A click on a slot selects it in every pane (the link keeps it).
+    h.get_by_label("desc[5], owned by nobody").click();
+    h.run();
+    assert!(
+        h.state().state().link.contains("&slot=5"),
+        "{}",
+        h.state().state().link
+    );
+    // Hovering shows its fields.
+    h.get_by_label("desc[0], owned by the device").hover();
+    h.run();
+    assert_shows(&h, "addr 0x1000000");
+    // Hidden, the panel is gone and the grid takes the width.
+    let cols = h.state().state().cols;
+    h.get_by_label("Hide pictures").click();
+    h.run();
+    assert!(!h.state().state().pictures);
+    assert!(h.state().state().cols > cols);
+}
+
+#[test]
+fn the_packed_ring_is_a_circle_with_both_sides_positions() {
+    let h = page(Some("open=packed-wrap&step=60"));
+    assert_shows(&h, "packed ring, ");
+    assert_shows(&h, "descriptor ring");
+    assert_shows(&h, "cache lines");
+}
