@@ -55,6 +55,14 @@ fn fill(theme: Theme, owner: ringside_core::view::Owner, change: Change) -> Colo
     }
 }
 
+/// An accessibility node for drawn text (a strip's name, a side's position).
+fn text_node(ui: &egui::Ui, id: egui::Id, label: &str) {
+    ui.ctx().accesskit_node_builder(id, |n| {
+        n.set_role(egui::Role::Label);
+        n.set_label(label.to_string());
+    });
+}
+
 /// An accessibility node for a drawn item that a click selects (a button, to assistive
 /// technology), with its bounds, so tests and screen readers find it where it is drawn.
 fn node(ui: &egui::Ui, id: egui::Id, rect: Rect, label: &str) {
@@ -153,6 +161,7 @@ fn strip(ui: &mut egui::Ui, s: &StripPicture, theme: Theme) -> Clicked {
             s.slots.len()
         ));
     }
+    text_node(ui, ui.scope_id().with(("strip", &s.name)), &name);
     painter.text(rect.min, Align2::LEFT_TOP, name, font(), theme.text());
     let cell_rect = |i: usize| {
         let (row, col) = (i / per_row, i % per_row);
@@ -274,6 +283,7 @@ fn circle(ui: &mut egui::Ui, s: &StripPicture, theme: Theme) -> Clicked {
         let a = std::f32::consts::TAU * i as f32 / n as f32 - std::f32::consts::FRAC_PI_2;
         centre + r * Vec2::angled(a)
     };
+    text_node(ui, ui.scope_id().with(("strip", &s.name)), &s.name);
     painter.text(rect.min, Align2::LEFT_TOP, &s.name, font(), theme.text());
     for (i, sl) in s.slots.iter().enumerate() {
         let p = at(i, radius);
@@ -311,6 +321,11 @@ fn circle(ui: &mut egui::Ui, s: &StripPicture, theme: Theme) -> Clicked {
             Agent::Device => (at(i, radius - slot_r - 14.0), at(i, radius - slot_r - 2.0)),
         };
         painter.arrow(from, to - from, Stroke::new(2.0, colour));
+        text_node(
+            ui,
+            ui.scope_id().with(("mark", &s.name, &m.label)),
+            &format!("{} at slot {}", m.label, m.slot),
+        );
         painter.text(
             pos2(rect.min.x + side + 4.0, rect.min.y + 16.0 + listed),
             Align2::LEFT_TOP,
@@ -371,6 +386,7 @@ fn notifications(ui: &mut egui::Ui, r: &RingPicture, theme: Theme) {
             theme.owner(owner_of(n.from))
         };
         painter.arrow(a, b - a, Stroke::new(if n.now { 2.5 } else { 1.2 }, colour));
+        text_node(ui, ui.scope_id().with(("notify", k)), &n.label);
         painter.text(
             pos2((left + right) / 2.0, y - 1.0),
             Align2::CENTER_BOTTOM,

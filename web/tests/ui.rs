@@ -181,6 +181,9 @@ fn tab_and_digits_move_the_focus_and_space_plays() {
 #[test]
 fn the_buttons_and_the_screen_take_clicks() {
     let mut h = page(Some("open=split-unbatched&step=30"));
+    // The text panes alone, so every pane has room.
+    h.get_by_label("Hide pictures").click();
+    h.run();
     h.get_by_label("▶").click();
     h.run();
     assert_eq!(step(&h), 31);
@@ -458,7 +461,10 @@ fn the_pictures_show_owners_take_clicks_and_hover() {
 #[test]
 fn the_packed_ring_is_a_circle_with_both_sides_positions() {
     let h = page(Some("open=packed-wrap&step=60"));
-    assert_shows(&h, "packed ring, ");
+    assert_shows(&h, "packed ring, 8 slots");
     assert_shows(&h, "descriptor ring");
-    assert_shows(&h, "cache lines");
+    // Both sides' positions, each with its wrap counter, on the slots the text pane names.
+    assert_shows(&h, "driver next avail (wrap ");
+    assert_shows(&h, "device next avail (wrap ");
+    h.get_by_label("desc[0], owned by the device");
 }
