@@ -477,3 +477,49 @@ fn packed_pictures_mark_positions_with_their_wrap_counters() {
         m.label
     );
 }
+
+#[test]
+fn a_big_ring_is_drawn_as_a_window_around_its_positions() {
+    use ringside_core::face::screen::Size;
+    use ringside_core::face::screen::picture::WINDOW;
+    let text = r#"Scenario(
+        title: "a 4096-entry split ring",
+        engine: (queue: (layout: Split, size: 4096),
+            device_features: ["VERSION_1"], driver_features: ["VERSION_1"]),
+        steps: [(op: Negotiate), (op: Repeat(times: 3, ops: [
+            Add(buffer: (readable: [], writable: [64]), count: 1000), Publish, Pop(max: None),
+            Complete(count: 1000), PublishUsed, Reclaim(max: None)]))],
+    )"#;
+    let scenario = ringside_core::scenario::Scenario::parse("big.ron", text).unwrap();
+    let mut ui = ScenarioUi::with_scenario("big.ron", scenario).unwrap();
+    ui.apply(Command::Last);
+    let s = ui.screen(Size::new(160, 50));
+    let ring = &s.pictures.rings[0];
+    for strip in &ring.strips {
+        assert_eq!(strip.len, 4096, "{}", strip.name);
+        assert_eq!(strip.slots.len(), WINDOW, "{}", strip.name);
+        // Consecutive slots, and every position the strip marks lies in the window.
+        let first = strip.slots[0].slot;
+        assert!(
+            strip
+                .slots
+                .iter()
+                .enumerate()
+                .all(|(i, x)| usize::from(x.slot) == usize::from(first) + i)
+        );
+        for m in &strip.marks {
+            assert!(
+                strip.slots.iter().any(|x| x.slot == m.slot),
+                "{} {}",
+                strip.name,
+                m.label
+            );
+        }
+    }
+    // After 3000 buffers the positions are near slot 3000, not at the start.
+    assert!(
+        ring.strips[1].slots[0].slot > 2000,
+        "{}",
+        ring.strips[1].slots[0].slot
+    );
+}

@@ -17,8 +17,9 @@ use ringside_core::view::Change;
 
 use crate::theme::Theme;
 
-/// Slots drawn at most per strip; a longer strip shows a window around the sides' positions.
-const MAX_SLOTS: usize = 256;
+/// Slots drawn at most per strip (two rows); a longer strip shows a window around the sides'
+/// positions, and says which.
+const MAX_SLOTS: usize = 64;
 
 fn font() -> FontId {
     FontId::monospace(11.0)
@@ -90,7 +91,8 @@ fn legend(ui: &mut egui::Ui, r: &RingPicture, theme: Theme) {
     });
 }
 
-/// The slots a strip shows: all, or a window around the positions (and the selection).
+/// The slots a strip shows, as indices into the slots core gave: all, or a window around the
+/// selection or the first position.
 fn window(s: &StripPicture) -> (usize, usize) {
     let n = s.slots.len();
     if n <= MAX_SLOTS {
@@ -100,7 +102,10 @@ fn window(s: &StripPicture) -> (usize, usize) {
         .slots
         .iter()
         .position(|x| x.selected)
-        .or_else(|| s.marks.first().map(|m| usize::from(m.slot)))
+        .or_else(|| {
+            let m = s.marks.first()?;
+            s.slots.iter().position(|x| x.slot == m.slot)
+        })
         .unwrap_or(0);
     let start = centre.saturating_sub(MAX_SLOTS / 2).min(n - MAX_SLOTS);
     (start, start + MAX_SLOTS)
@@ -148,8 +153,8 @@ fn strip(ui: &mut egui::Ui, s: &StripPicture, theme: Theme) -> Clicked {
     let per_row = shown.len().clamp(1, 32);
     let cell = (width / per_row as f32).min(26.0);
     let rows = shown.len().div_ceil(per_row);
-    let head = 14.0;
-    let row_h = cell + 26.0;
+    let head = 24.0;
+    let row_h = cell + 24.0;
     let (rect, resp) =
         ui.allocate_exact_size(vec2(width, head + rows as f32 * row_h), Sense::click());
     let painter = ui.painter_at(rect.expand(2.0));
@@ -168,7 +173,7 @@ fn strip(ui: &mut egui::Ui, s: &StripPicture, theme: Theme) -> Clicked {
         Rect::from_min_size(
             pos2(
                 rect.min.x + col as f32 * cell,
-                rect.min.y + head + 10.0 + row as f32 * row_h,
+                rect.min.y + head + row as f32 * row_h,
             ),
             vec2(cell - 2.0, cell - 2.0),
         )
@@ -272,11 +277,14 @@ fn owner_of(a: Agent) -> ringside_core::view::Owner {
 }
 
 fn circle(ui: &mut egui::Ui, s: &StripPicture, theme: Theme) -> Clicked {
-    let n = s.slots.len().max(1);
-    let side = ui.available_width().clamp(160.0, 360.0);
-    let (rect, resp) = ui.allocate_exact_size(vec2(ui.available_width(), side), Sense::click());
+    let n = s.len.max(1);
+    let side = ui.available_width().clamp(160.0, 280.0);
+    // The circle, then one row per position under it.
+    let listed_h = 13.0 * s.marks.len() as f32 + 4.0;
+    let (rect, resp) =
+        ui.allocate_exact_size(vec2(ui.available_width(), side + listed_h), Sense::click());
     let painter = ui.painter_at(rect);
-    let centre = pos2(rect.min.x + side / 2.0, rect.center().y);
+    let centre = pos2(rect.min.x + side / 2.0, rect.min.y + side / 2.0);
     let radius = side / 2.0 - 34.0;
     let slot_r = (std::f32::consts::PI * radius / n as f32).clamp(1.0, 12.0);
     let at = |i: usize, r: f32| {
@@ -285,8 +293,10 @@ fn circle(ui: &mut egui::Ui, s: &StripPicture, theme: Theme) -> Clicked {
     };
     text_node(ui, ui.scope_id().with(("strip", &s.name)), &s.name);
     painter.text(rect.min, Align2::LEFT_TOP, &s.name, font(), theme.text());
-    for (i, sl) in s.slots.iter().enumerate() {
-        let p = at(i, radius);
+    // The whole ring, faint: core sends a window of a long one.
+    painter.circle_stroke(centre, radius, Stroke::new(1.0, theme.border(false)));
+    for sl in &s.slots {
+        let p = at(usize::from(sl.slot), radius);
         painter.circle_filled(p, slot_r, fill(theme, sl.owner, sl.change));
         if sl.change == Change::Strong {
             painter.circle_stroke(p, slot_r + 1.5, Stroke::new(2.0, theme.change()));
@@ -327,7 +337,7 @@ fn circle(ui: &mut egui::Ui, s: &StripPicture, theme: Theme) -> Clicked {
             &format!("{} at slot {}", m.label, m.slot),
         );
         painter.text(
-            pos2(rect.min.x + side + 4.0, rect.min.y + 16.0 + listed),
+            pos2(rect.min.x + 4.0, rect.min.y + side + listed),
             Align2::LEFT_TOP,
             format!("{} → slot {}", m.label, m.slot),
             FontId::monospace(10.0),
@@ -342,7 +352,7 @@ fn circle(ui: &mut egui::Ui, s: &StripPicture, theme: Theme) -> Clicked {
         }
         let a = (d.angle() + std::f32::consts::FRAC_PI_2).rem_euclid(std::f32::consts::TAU);
         let i = ((a / std::f32::consts::TAU) * n as f32).round() as usize % n;
-        s.slots.get(i)
+        s.slots.iter().find(|x| usize::from(x.slot) == i)
     });
     slot_response(ui, &resp, hovered)
 }
@@ -400,6 +410,20 @@ fn notifications(ui: &mut egui::Ui, r: &RingPicture, theme: Theme) {
 fn cache(ui: &mut egui::Ui, c: &CachePicture, theme: Theme) -> Clicked {
     ui.label(egui::RichText::new("cache lines").strong());
     ui.label(egui::RichText::new(&c.title).small());
+    if let (Some(a), Some(b)) = (c.lines.first(), c.lines.last())
+        && c.lines.len() < c.len
+    {
+        ui.label(
+            egui::RichText::new(format!(
+                "lines {:#x}..{:#x}, {} of {}",
+                a.addr,
+                b.addr,
+                c.lines.len(),
+                c.len
+            ))
+            .small(),
+        );
+    }
     let width = ui.available_width().max(100.0);
     let per_row = 16usize;
     let cell = (width / per_row as f32).min(22.0);

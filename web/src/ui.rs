@@ -406,18 +406,19 @@ impl WebApp {
             egui::Panel::top("messages").show(ui, |ui| self.messages(ui));
         }
         // The pictures of the last screen built (a change repaints once more, so they follow).
-        let drawn = self
-            .screen
-            .as_ref()
-            .map(|s| s.pictures.clone())
-            .filter(|p| !p.rings.is_empty() || p.cache.is_some());
-        self.state.pictures = self.show_pictures && drawn.is_some();
-        if let (true, Some(p)) = (self.show_pictures, drawn) {
+        let has = |s: &Screen| !s.pictures.rings.is_empty() || s.pictures.cache.is_some();
+        self.state.pictures = self.show_pictures && self.screen.as_ref().is_some_and(has);
+        if self.state.pictures {
             let theme = self.theme;
+            let screen = &self.screen;
             let clicked = egui::Panel::right("pictures")
-                .default_size(ui.available_width().mul_add(0.34, 0.0).max(300.0))
+                .default_size((ui.available_width() * 0.34).max(300.0))
                 .resizable(true)
-                .show(ui, |ui| crate::picture::pictures(ui, &p, theme))
+                .show(ui, |ui| {
+                    screen
+                        .as_ref()
+                        .and_then(|s| crate::picture::pictures(ui, &s.pictures, theme))
+                })
                 .inner;
             if let Some(cmd) = clicked {
                 self.apply(cmd);
@@ -523,7 +524,8 @@ impl WebApp {
             let (step, end) = (self.state.step, self.state.end);
             ui.label(format!("{step} / {end}"))
                 .on_hover_text("the cursor and the last position (steps, or events in a trace)");
-            let right = 250.0;
+            // Room for the buttons after the scrubber.
+            let right = 340.0;
             ui.spacing_mut().slider_width = (ui.available_width() - right).max(60.0);
             let mut v = step;
             let slider = egui::Slider::new(&mut v, 0..=end.max(1))
@@ -599,11 +601,11 @@ impl WebApp {
         let grid = Grid::measure(ui.ctx(), font, rect.min);
         let size = grid.size_for(rect.size());
         if self.dirty || self.screen.as_ref().is_none_or(|s| s.size != size) {
-            let before = self.screen.as_ref().map(|s| s.pictures.clone());
             self.screen = Some(self.app.screen(size));
             self.dirty = false;
             self.refresh_state();
-            if before.as_ref() != self.screen.as_ref().map(|s| &s.pictures) {
+            // The pictures panel was drawn before this screen: once more, to follow it.
+            if self.show_pictures {
                 ui.ctx().request_repaint();
             }
         }

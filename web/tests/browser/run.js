@@ -174,7 +174,7 @@ async function main() {
     numbers.first_frame_wall_ms = wall;
     check("first frame within 1.5 s of navigation", s0.first_frame_ms < 1500,
       `${s0.first_frame_ms.toFixed(0)} ms after navigation start (app's performance.now()); ${wall} ms by the test's clock`);
-    check("opens on the tutorial", s0.open === "tutorial-split-basics" && s0.step === 0, `${s0.open} step ${s0.step}`);
+    check("opens on the course, chapter 1", s0.open === "chapter-1/1" && s0.step === 0, `${s0.open} step ${s0.step}`);
     // Focus the canvas (a click on the header row, which holds no target).
     await page.mouse.click(640, 36);
     const a = await shot("01-start");
@@ -205,6 +205,8 @@ async function main() {
     await page.keyboard.type("L");
     await settle(() => window.__ringside.step > 1, "an op forward");
     check("Shift+L moves a whole op", (await state()).step > 1, `step ${(await state()).step}`);
+    // The course asks its first question there: Esc skips it, and Home goes back.
+    await page.keyboard.press("Escape");
     await page.keyboard.press("Home");
     await settle(() => window.__ringside.step === 0, "Home");
 
@@ -214,13 +216,14 @@ async function main() {
     const s3 = await state();
     check("a deep link opens at its step and pane", s3.open === "packed-wrap" && s3.focus && s3.focus.includes("cache"),
       `${s3.open} step ${s3.step} focus ${s3.focus}`);
+    check("the pictures are drawn beside the text", s3.pictures, `pictures ${s3.pictures}, grid ${s3.cols}x${s3.rows} cells`);
     await shot("04-link-packed-wrap-25");
     // Only the fragment changes: the page stays and follows the link (hashchange).
     await page.goto(server.url + "index.html#open=packed-wrap&step=x");
     await waitFor(() => window.__ringside && window.__ringside.note, null, "the note");
     const s4 = await state();
     check("a bad link falls back to the start page with a note",
-      s4.open === "tutorial-split-basics" && s4.note && s4.note.includes("bad link: `step=x`"), s4.note);
+      s4.open === "chapter-1/1" && s4.note && s4.note.includes("bad link: `step=x`"), s4.note);
     await shot("05-bad-link");
 
     // 4. A picked trace file replays; a dropped bad scenario shows its located error.
@@ -259,7 +262,7 @@ async function main() {
       await page.keyboard.type("e");
       await settle(() => window.__ringside.panes.length > 1, "all panes");
     }
-    for (const [name, frag] of [["packed-wrap-60", "open=packed-wrap&step=60"], ["split-vs-packed-compare", "open=split-vs-packed&step=80&compare=1"],
+    for (const [name, frag] of [["split-unbatched-36", "open=split-unbatched&step=36&slot=0"], ["packed-wrap-60", "open=packed-wrap&step=60"], ["split-vs-packed-compare", "open=split-vs-packed&step=80&compare=1"],
       ["lost-interrupt", "open=lost-interrupt&step=200"], ["pow2-cache", "open=pow2-cache&step=30&pane=cache&zoom=1"]]) {
       await page.goto(server.url + "index.html#" + frag);
       const open = frag.split("&")[0].slice("open=".length);

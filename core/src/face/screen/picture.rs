@@ -39,12 +39,29 @@ pub struct RingPicture {
     pub legend: Vec<(Style, String)>,
 }
 
+/// Slots (or cache lines) a picture carries at most: a window around the sides' positions or
+/// the selection. No face shows more at once, and building every slot's fields for a
+/// 32768-entry ring took tens of milliseconds a frame.
+pub const WINDOW: usize = 256;
+
+/// The window of `len` items a picture carries: all of them, or [`WINDOW`] around `centre`.
+fn window(len: usize, centre: usize) -> std::ops::Range<usize> {
+    if len <= WINDOW {
+        return 0..len;
+    }
+    let start = centre.saturating_sub(WINDOW / 2).min(len - WINDOW);
+    start..start + WINDOW
+}
+
 /// A row of slots.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StripPicture {
     /// `descriptor table`, `available ring`, `used ring`, `descriptor ring`.
     pub name: String,
-    /// The slots, in slot order.
+    /// How many slots the strip has.
+    pub len: usize,
+    /// The slots, in slot order: all, or a window of [`WINDOW`] around the selected slot or
+    /// the first position (each knows its slot number).
     pub slots: Vec<SlotPicture>,
     /// Positions the two sides keep in it.
     pub marks: Vec<MarkPicture>,
@@ -98,7 +115,10 @@ pub struct NotifyPicture {
 pub struct CachePicture {
     /// `64B lines: 12 transfers ...`.
     pub title: String,
-    /// The lines, in address order.
+    /// How many lines the ring spans.
+    pub len: usize,
+    /// The lines, in address order: all, or a window of [`WINDOW`] around the one drilled
+    /// into.
     pub lines: Vec<LinePicture>,
     /// The L1's sets and ways, with every resident ring.
     pub l1: Option<L1Picture>,
@@ -154,8 +174,27 @@ fn marks(positions: &[Position], strip: Strip) -> Vec<MarkPicture> {
         .collect()
 }
 
-fn desc_slots(descs: &[DescRow], packed: bool, ids: &[(u16, IdPlace)]) -> Vec<SlotPicture> {
-    descs
+/// The slot a strip's window centres on: the selected one, else the first position in it.
+fn centre(selected: Option<usize>, positions: &[Position], strip: Strip) -> usize {
+    selected
+        .or_else(|| {
+            positions
+                .iter()
+                .find(|p| p.strip == strip)
+                .map(|p| usize::from(p.slot))
+        })
+        .unwrap_or(0)
+}
+
+fn desc_slots(
+    descs: &[DescRow],
+    packed: bool,
+    ids: &[(u16, IdPlace)],
+    positions: &[Position],
+) -> Vec<SlotPicture> {
+    let selected = descs.iter().position(|d| d.selected);
+    let shown = window(descs.len(), centre(selected, positions, Strip::Descriptors));
+    descs[shown]
         .iter()
         .map(|r| {
             let link = if packed { "id" } else { "next" };
@@ -202,8 +241,14 @@ fn place_words(p: IdPlace) -> &'static str {
     }
 }
 
-fn ring_slots(rows: &[SlotRow], what: &str) -> Vec<SlotPicture> {
-    rows.iter()
+fn ring_slots(
+    rows: &[SlotRow],
+    what: &str,
+    positions: &[Position],
+    strip: Strip,
+) -> Vec<SlotPicture> {
+    rows[window(rows.len(), centre(None, positions, strip))]
+        .iter()
         .map(|r| SlotPicture {
             slot: r.slot,
             owner: r.owner,
@@ -260,7 +305,8 @@ pub fn ring(v: &SessionView, label: Option<&str>) -> Option<RingPicture> {
             strips: vec![
                 StripPicture {
                     name: "descriptor table".into(),
-                    slots: desc_slots(&s.descs, false, &[]),
+                    len: s.descs.len(),
+                    slots: desc_slots(&s.descs, false, &[], &s.positions),
                     marks: marks(&s.positions, Strip::Descriptors),
                     links: s
                         .descs
@@ -270,13 +316,15 @@ pub fn ring(v: &SessionView, label: Option<&str>) -> Option<RingPicture> {
                 },
                 StripPicture {
                     name: "available ring".into(),
-                    slots: ring_slots(&s.avail.rows, "avail.ring"),
+                    len: s.avail.rows.len(),
+                    slots: ring_slots(&s.avail.rows, "avail.ring", &s.positions, Strip::Avail),
                     marks: marks(&s.positions, Strip::Avail),
                     links: Vec::new(),
                 },
                 StripPicture {
                     name: "used ring".into(),
-                    slots: ring_slots(&s.used.rows, "used.ring"),
+                    len: s.used.rows.len(),
+                    slots: ring_slots(&s.used.rows, "used.ring", &s.positions, Strip::Used),
                     marks: marks(&s.positions, Strip::Used),
                     links: Vec::new(),
                 },
@@ -293,7 +341,8 @@ pub fn ring(v: &SessionView, label: Option<&str>) -> Option<RingPicture> {
                 packed: true,
                 strips: vec![StripPicture {
                     name: "descriptor ring".into(),
-                    slots: desc_slots(&p.descs, true, &ids),
+                    len: p.descs.len(),
+                    slots: desc_slots(&p.descs, true, &ids, &p.positions),
                     marks: marks(&p.positions, Strip::Descriptors),
                     links: Vec::new(),
                 }],
@@ -310,12 +359,16 @@ pub fn cache(v: &SessionView) -> Option<CachePicture> {
     if c.lines.is_empty() {
         return None;
     }
+    let shown = window(c.lines.len(), c.shown);
     Some(CachePicture {
         title: c.summary.clone(),
+        len: c.lines.len(),
         lines: c
             .lines
             .iter()
             .enumerate()
+            .skip(shown.start)
+            .take(shown.len())
             .map(|(i, l)| LinePicture {
                 addr: l.addr,
                 owner: l.owner,
