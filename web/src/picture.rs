@@ -153,8 +153,8 @@ fn strip(ui: &mut egui::Ui, s: &StripPicture, theme: Theme) -> Clicked {
     let per_row = shown.len().clamp(1, 32);
     let cell = (width / per_row as f32).min(26.0);
     let rows = shown.len().div_ceil(per_row);
-    let head = 24.0;
-    let row_h = cell + 24.0;
+    let head = 36.0;
+    let row_h = cell + 26.0;
     let (rect, resp) =
         ui.allocate_exact_size(vec2(width, head + rows as f32 * row_h), Sense::click());
     let painter = ui.painter_at(rect.expand(2.0));
@@ -222,9 +222,13 @@ fn strip(ui: &mut egui::Ui, s: &StripPicture, theme: Theme) -> Clicked {
             continue;
         };
         let r = cell_rect(i);
-        let (tip, dir, align) = match m.agent {
-            Agent::Driver => (r.center_top(), -1.0, Align2::CENTER_BOTTOM),
-            Agent::Device => (r.center_bottom(), 1.0, Align2::CENTER_TOP),
+        // Labels run away from the nearer edge, so none is cut.
+        let left_half = i % per_row < per_row / 2;
+        let (tip, dir, align) = match (m.agent, left_half) {
+            (Agent::Driver, true) => (r.center_top(), -1.0, Align2::LEFT_BOTTOM),
+            (Agent::Driver, false) => (r.center_top(), -1.0, Align2::RIGHT_BOTTOM),
+            (Agent::Device, true) => (r.center_bottom(), 1.0, Align2::LEFT_TOP),
+            (Agent::Device, false) => (r.center_bottom(), 1.0, Align2::RIGHT_TOP),
         };
         let colour = theme.owner(owner_of(m.agent));
         painter.arrow(
@@ -286,7 +290,7 @@ fn circle(ui: &mut egui::Ui, s: &StripPicture, theme: Theme) -> Clicked {
     let painter = ui.painter_at(rect);
     let centre = pos2(rect.min.x + side / 2.0, rect.min.y + side / 2.0);
     let radius = side / 2.0 - 34.0;
-    let slot_r = (std::f32::consts::PI * radius / n as f32).clamp(1.0, 12.0);
+    let slot_r = (std::f32::consts::PI * radius / n as f32).clamp(2.5, 12.0);
     let at = |i: usize, r: f32| {
         let a = std::f32::consts::TAU * i as f32 / n as f32 - std::f32::consts::FRAC_PI_2;
         centre + r * Vec2::angled(a)

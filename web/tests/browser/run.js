@@ -127,7 +127,7 @@ function serve() {
 // ---- the checks ----
 const results = [];
 function check(name, ok, detail) {
-  results.push({ name, ok: !!ok });
+  results.push({ name, ok: !!ok, detail });
   console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail === undefined ? "" : ": " + detail}`);
 }
 
@@ -152,11 +152,19 @@ async function main() {
     const state = () => page.evaluate(() => window.__ringside);
     const waitFor = (fn, arg, what) =>
       page.waitForFunction(fn, arg, { timeout: 20000 }).catch(() => { throw new Error("timed out waiting for " + what); });
+    // A screenshot of a settled page: taken again until two in a row agree (the app may
+    // still be painting the frame after a change).
     const shot = async (name) => {
-      await page.waitForTimeout(150);
       const file = path.join(OUT, name + ".png");
-      const buf = await page.screenshot({ path: file });
-      return decodePng(buf);
+      let prev = null;
+      for (let i = 0; i < 8; i++) {
+        await page.waitForTimeout(150);
+        const buf = await page.screenshot();
+        if (prev && buf.equals(prev)) break;
+        prev = buf;
+      }
+      fs.writeFileSync(file, prev);
+      return decodePng(prev);
     };
     const settle = async (pred, what) => {
       await waitFor(pred, null, what);
@@ -292,7 +300,7 @@ async function main() {
     await browser.close();
     server.proc.kill();
   }
-  fs.writeFileSync(path.join(OUT, "numbers.json"), JSON.stringify(numbers, null, 2));
+  fs.writeFileSync(path.join(OUT, "numbers.json"), JSON.stringify({ numbers, results }, null, 2));
   const failed = results.filter((r) => !r.ok).length;
   console.log(`${results.length - failed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);
