@@ -76,10 +76,12 @@ impl WrapCounter {
     /// The value both sides start with.
     pub const START: WrapCounter = WrapCounter(true);
     /// Flipped.
+    #[inline]
     pub fn flip(self) -> WrapCounter {
         WrapCounter(!self.0)
     }
     /// As a bit.
+    #[inline]
     pub fn bit(self) -> u16 {
         u16::from(self.0)
     }
@@ -109,6 +111,7 @@ impl PackedPos {
     };
 
     /// Moves `n` slots on in a ring of `size`, flipping the counter each time the end is passed.
+    #[inline]
     pub fn advance(self, n: u16, size: u16) -> PackedPos {
         let mut slot = u32::from(self.slot) + u32::from(n);
         let mut wrap = self.wrap;
@@ -125,11 +128,13 @@ impl PackedPos {
 
     /// `off_wrap` encoding used by event suppression and notification data: offset in bits
     /// 0..15, wrap counter in bit 15.
+    #[inline]
     pub fn off_wrap(self) -> u16 {
         self.slot | (self.wrap.bit() << 15)
     }
 
     /// Decodes an `off_wrap` value.
+    #[inline]
     pub fn from_off_wrap(v: u16) -> PackedPos {
         PackedPos {
             slot: v & 0x7fff,
@@ -320,38 +325,47 @@ impl SplitLayout {
     }
 
     /// Address of `desc[i]`.
+    #[inline]
     pub fn desc(&self, i: u16) -> u64 {
         self.desc + DESC_SIZE * u64::from(i)
     }
     /// Address of `avail.flags`.
+    #[inline]
     pub fn avail_flags(&self) -> u64 {
         self.avail
     }
     /// Address of `avail.idx`.
+    #[inline]
     pub fn avail_idx(&self) -> u64 {
         self.avail + 2
     }
     /// Address of `avail.ring[slot]`.
+    #[inline]
     pub fn avail_ring(&self, slot: u16) -> u64 {
         self.avail + 4 + 2 * u64::from(slot)
     }
     /// Address of `used_event` (`avail.ring[Q]`).
+    #[inline]
     pub fn used_event(&self) -> u64 {
         self.avail_ring(self.size)
     }
     /// Address of `used.flags`.
+    #[inline]
     pub fn used_flags(&self) -> u64 {
         self.used
     }
     /// Address of `used.idx`.
+    #[inline]
     pub fn used_idx(&self) -> u64 {
         self.used + 2
     }
     /// Address of `used.ring[slot].id`; `len` follows 4 bytes later.
+    #[inline]
     pub fn used_elem(&self, slot: u16) -> u64 {
         self.used + 4 + 8 * u64::from(slot)
     }
     /// Address of `avail_event` (`used.ring[Q]`).
+    #[inline]
     pub fn avail_event(&self) -> u64 {
         self.used_elem(self.size)
     }
@@ -434,6 +448,7 @@ impl PackedLayout {
         DESC_SIZE * u64::from(self.size)
     }
     /// Address of descriptor slot `i`.
+    #[inline]
     pub fn desc(&self, i: u16) -> u64 {
         self.desc + DESC_SIZE * u64::from(i)
     }
@@ -516,6 +531,19 @@ impl RingLayout {
 /// `[old, new)` modulo 2^16. Never an equality test: a batch may jump over the event index.
 pub fn vring_need_event(event: u16, new: u16, old: u16) -> bool {
     new.wrapping_sub(event).wrapping_sub(1) < new.wrapping_sub(old)
+}
+
+/// The packed ring's event test (Linux's `virtqueue_kick_prepare_packed`, QEMU's
+/// `vring_packed_need_event`): whether the slot armed in `off_wrap` lies in the `count` slots
+/// just before `new`, an armed slot from the other lap counting `size` slots earlier.
+#[inline]
+pub fn packed_need_event(off_wrap: u16, new: PackedPos, count: u16, size: u16) -> bool {
+    let ev = PackedPos::from_off_wrap(off_wrap);
+    let mut off = ev.slot;
+    if ev.wrap != new.wrap {
+        off = off.wrapping_sub(size);
+    }
+    vring_need_event(off, new.slot, new.slot.wrapping_sub(count))
 }
 
 #[cfg(test)]

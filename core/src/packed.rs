@@ -18,7 +18,7 @@ use crate::finding::Code;
 use crate::layout::{
     PackedLayout, PackedPos, RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE,
     RING_EVENT_FLAGS_ENABLE, VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT,
-    VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE, WrapCounter, vring_need_event,
+    VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE, WrapCounter, packed_need_event,
 };
 use crate::memory::{Agent, DescPart, Field, Halt, Ordering};
 use crate::queue::{Batch, broke, send_interrupt, send_kick, take_at, take_batch};
@@ -28,6 +28,7 @@ const DRV: Agent = Agent::Driver;
 const DEV: Agent = Agent::Device;
 
 /// Flags that make a descriptor available in the lap of wrap counter `w`: AVAIL = w, USED = !w.
+#[inline]
 pub fn avail_flags(w: WrapCounter) -> u16 {
     if w.0 {
         VIRTQ_DESC_F_AVAIL
@@ -37,6 +38,7 @@ pub fn avail_flags(w: WrapCounter) -> u16 {
 }
 
 /// Flags that mark a descriptor used in the lap of wrap counter `w`: AVAIL = USED = w.
+#[inline]
 pub fn used_flags(w: WrapCounter) -> u16 {
     if w.0 {
         VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED
@@ -61,11 +63,13 @@ pub fn bits_code(flags: u16) -> &'static str {
 }
 
 /// Device's availability test: AVAIL == its avail wrap counter and USED != it.
+#[inline]
 pub fn is_avail(flags: u16, w: WrapCounter) -> bool {
     (flags & VIRTQ_DESC_F_AVAIL != 0) == w.0 && (flags & VIRTQ_DESC_F_USED != 0) != w.0
 }
 
 /// Driver's used test: AVAIL == USED == its used wrap counter (both bits; spec issue #29).
+#[inline]
 pub fn is_used(flags: u16, w: WrapCounter) -> bool {
     (flags & VIRTQ_DESC_F_AVAIL != 0) == w.0 && (flags & VIRTQ_DESC_F_USED != 0) == w.0
 }
@@ -895,16 +899,7 @@ fn event_check(
     let ow = cx
         .bus
         .load(agent, off_wrap_field, area, 2, Ordering::Plain)? as u16;
-    let ev = PackedPos::from_off_wrap(ow);
-    let mut off = ev.slot;
-    if ev.wrap != new.wrap {
-        off = off.wrapping_sub(size);
-    }
-    Ok(vring_need_event(
-        off,
-        new.slot,
-        new.slot.wrapping_sub(count),
-    ))
+    Ok(packed_need_event(ow, new, count, size))
 }
 
 #[cfg(test)]

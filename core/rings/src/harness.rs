@@ -1,0 +1,461 @@
+//! The two-thread run behind `ringside bench`: a driver thread and a device thread, each pinned
+//! to its CPU, pass buffers through one ring until a count or a time is reached, and the
+//! driver's clock says how long it took.
+//!
+//! The loops follow ringtest's `run_guest` and `run_host` (`tools/virtio/ringtest/main.c`): the
+//! driver adds up to a batch whenever the outstanding cap allows, publishes it once, and takes
+//! back whatever is used; the device takes up to a batch, marks it used and publishes once.
+//! Polling spins on the ring without `pause`, as ringtest does without `--relax`. In
+//! notification mode a side with nothing to do re-arms notifications, re-checks, and sleeps on
+//! a doorbell (std's park/unpark, a futex underneath, or a mutex and condition variable, like an
+//! eventfd); the other side rings it when the ring's suppression test says so.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Barrier, Condvar, Mutex, OnceLock};
+use std::thread::{self, Thread};
+use std::time::{Duration, Instant};
+
+use ringside_core::layout::{LayoutError, RingKind};
+
+use crate::{Buffer, Device, Driver, Options, packed, split};
+
+/// How a sleeping side is woken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// `Thread::unpark` / `thread::park` (a futex on Linux).
+    Park,
+    /// A counter under a mutex and a condition variable, like an eventfd.
+    Condvar,
+}
+
+/// Polling or notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Both sides spin on the ring; nobody notifies.
+    Poll,
+    /// Sides sleep when idle and notify each other.
+    Notify(Wake),
+}
+
+/// When a run ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// After this many buffers.
+    Buffers(u64),
+    /// After this long (the driver stops adding, then drains).
+    Time(Duration),
+}
+
+/// One run's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    /// Split or packed.
+    pub layout: RingKind,
+    /// Ring size.
+    pub ring_size: u32,
+    /// Buffers added per publish (and used per publish by the device).
+    pub batch: u16,
+    /// Most buffers in flight at once (at least `batch`).
+    pub outstanding: u16,
+    /// IN_ORDER and EVENT_IDX.
+    pub options: Options,
+    /// Polling or notifications.
+    pub mode: Mode,
+    /// CPU for the driver thread (`None`: not pinned).
+    pub driver_cpu: Option<usize>,
+    /// CPU for the device thread.
+    pub device_cpu: Option<usize>,
+    /// When to stop.
+    pub limit: Limit,
+}
+
+/// Whether a thread got the CPU it asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pin {
+    /// Not asked.
+    Free,
+    /// Pinned to this CPU.
+    Pinned(usize),
+    /// The OS refused this CPU.
+    Refused(usize),
+}
+
+/// What a run measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measured {
+    /// Buffers that made the round trip.
+    pub buffers: u64,
+    /// Of which timed (the first ones warm the caches up and are not).
+    pub timed_buffers: u64,
+    /// Time the timed buffers took, on the driver's clock.
+    pub elapsed: Duration,
+    /// Notifications the driver sent.
+    pub kicks: u64,
+    /// Notifications the device sent.
+    pub interrupts: u64,
+    /// Times a side went to sleep.
+    pub sleeps: u64,
+    /// Sleeps that ended by timeout with work waiting: a wake-up was lost (a protocol bug).
+    pub lost_wakeups: u64,
+    /// Whether the run was cut short (Ctrl-C).
+    pub interrupted: bool,
+    /// The driver's and the device's pinning.
+    pub pins: [Pin; 2],
+}
+
+impl Measured {
+    /// Nanoseconds per timed buffer.
+    pub fn ns_per_buffer(&self) -> Option<f64> {
+        (self.timed_buffers > 0).then(|| self.elapsed.as_nanos() as f64 / self.timed_buffers as f64)
+    }
+}
+
+/// A run failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunError {
+    /// The ring cannot be built.
+    Layout(LayoutError),
+    /// Bad settings.
+    Plan(String),
+    /// A side found the other breaking the protocol, or a buffer came back wrong.
+    Broken(String),
+    /// A thread panicked.
+    Panicked(&'static str),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Layout(e) => write!(f, "{e}"),
+            RunError::Plan(m) => f.write_str(m),
+            RunError::Broken(m) => write!(f, "ring broken: {m}"),
+            RunError::Panicked(who) => write!(f, "the {who} thread panicked"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// Runs `plan`. `cancel` stops it early (the driver stops adding and drains what is in flight);
+/// `progress` is called on the calling thread about ten times a second with the buffers done.
+pub fn run(
+    plan: &Plan,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Measured, RunError> {
+    if plan.batch == 0 || plan.outstanding < plan.batch {
+        return Err(RunError::Plan(format!(
+            "outstanding ({}) must be at least the batch ({}), and the batch at least 1",
+            plan.outstanding, plan.batch
+        )));
+    }
+    if u32::from(plan.outstanding) > plan.ring_size {
+        return Err(RunError::Plan(format!(
+            "outstanding ({}) cannot exceed the ring size ({})",
+            plan.outstanding, plan.ring_size
+        )));
+    }
+    match plan.layout {
+        RingKind::Split => {
+            let (d, v) = split::pair(plan.ring_size, plan.options).map_err(RunError::Layout)?;
+            drive(plan, d, v, cancel, progress)
+        }
+        RingKind::Packed => {
+            let (d, v) = packed::pair(plan.ring_size, plan.options).map_err(RunError::Layout)?;
+            drive(plan, d, v, cancel, progress)
+        }
+    }
+}
+
+/// Keeps a value on its own pair of cache lines (the adjacent-line prefetcher fetches pairs).
+#[repr(align(128))]
+struct Padded<T>(T);
+
+/// A sleeping side's doorbell.
+struct Bell {
+    wake: Wake,
+    thread: OnceLock<Thread>,
+    rings: Mutex<u64>,
+    cv: Condvar,
+}
+
+/// A sleep longer than this with work waiting means a lost wake-up.
+const LOST: Duration = Duration::from_millis(250);
+
+impl Bell {
+    fn new(wake: Wake) -> Bell {
+        Bell {
+            wake,
+            thread: OnceLock::new(),
+            rings: Mutex::new(0),
+            cv: Condvar::new(),
+        }
+    }
+
+    fn ring(&self) {
+        match self.wake {
+            Wake::Park => {
+                if let Some(t) = self.thread.get() {
+                    t.unpark();
+                }
+            }
+            Wake::Condvar => {
+                *self.rings.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                self.cv.notify_one();
+            }
+        }
+    }
+
+    /// Sleeps until rung (or spuriously woken); `true` when it timed out instead.
+    fn wait(&self, seen: &mut u64) -> bool {
+        match self.wake {
+            Wake::Park => {
+                let t0 = Instant::now();
+                thread::park_timeout(LOST);
+                t0.elapsed() >= LOST
+            }
+            Wake::Condvar => {
+                let g = self.rings.lock().unwrap_or_else(|e| e.into_inner());
+                let (g, r) = self
+                    .cv
+                    .wait_timeout_while(g, LOST, |n| *n == *seen)
+                    .unwrap_or_else(|e| e.into_inner());
+                *seen = *g;
+                r.timed_out()
+            }
+        }
+    }
+}
+
+/// What the threads share besides the ring.
+struct Shared {
+    /// Buffers done, published by the driver now and then for the progress bar.
+    completed: Padded<AtomicU64>,
+    /// Set by the driver when everything is back: the device may stop.
+    done: Padded<AtomicBool>,
+    /// Set by the device when it found the ring broken.
+    device_failed: Padded<AtomicBool>,
+    driver_bell: Bell,
+    device_bell: Bell,
+    start: Barrier,
+}
+
+/// The payload length of every buffer (ringtest passes empty buffers; the engine's model
+/// offers 64 writable bytes).
+const BUF_LEN: u32 = 64;
+/// Where buffer `i` claims to live (never dereferenced).
+fn buf_addr(i: u64) -> u64 {
+    0x100_0000 + (i % 32768) * 0x1000
+}
+
+fn pin(cpu: Option<usize>) -> Pin {
+    match cpu {
+        None => Pin::Free,
+        Some(id) if core_affinity::set_for_current(core_affinity::CoreId { id }) => Pin::Pinned(id),
+        Some(id) => Pin::Refused(id),
+    }
+}
+
+fn drive<D: Driver, V: Device>(
+    plan: &Plan,
+    drv: D,
+    dev: V,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Measured, RunError> {
+    let wake = match plan.mode {
+        Mode::Notify(w) => w,
+        Mode::Poll => Wake::Park,
+    };
+    let sh = Shared {
+        completed: Padded(AtomicU64::new(0)),
+        done: Padded(AtomicBool::new(false)),
+        device_failed: Padded(AtomicBool::new(false)),
+        driver_bell: Bell::new(wake),
+        device_bell: Bell::new(wake),
+        start: Barrier::new(2),
+    };
+    thread::scope(|s| {
+        let device = s.spawn(|| device_loop(plan, dev, &sh));
+        let driver = s.spawn(|| driver_loop(plan, drv, &sh, cancel));
+        while !driver.is_finished() {
+            thread::sleep(Duration::from_millis(100));
+            progress(sh.completed.0.load(Ordering::Relaxed));
+        }
+        let d = driver.join().map_err(|_| RunError::Panicked("driver"));
+        if d.is_err() {
+            // Let the device go whatever happened to the driver.
+            sh.done.0.store(true, Ordering::Release);
+            sh.device_bell.ring();
+        }
+        let v = device.join().map_err(|_| RunError::Panicked("device"))?;
+        let (mut m, dpin) = d??;
+        let (vpin, interrupts, sleeps, lost) = v?;
+        m.pins = [dpin, vpin];
+        m.interrupts = interrupts;
+        m.sleeps += sleeps;
+        m.lost_wakeups += lost;
+        progress(m.buffers);
+        Ok(m)
+    })
+}
+
+type DriverOut = Result<(Measured, Pin), RunError>;
+
+fn driver_loop<D: Driver>(plan: &Plan, mut d: D, sh: &Shared, cancel: &AtomicBool) -> DriverOut {
+    let pinned = pin(plan.driver_cpu);
+    let _ = sh.driver_bell.thread.set(thread::current());
+    sh.start.wait();
+    let notify = matches!(plan.mode, Mode::Notify(_));
+    let (target, deadline) = match plan.limit {
+        Limit::Buffers(n) => (n, None),
+        Limit::Time(t) => (u64::MAX, Some(Instant::now() + t)),
+    };
+    // The first two laps of the ring (at least 1000 buffers) warm it up, untimed.
+    let warmup = (2 * u64::from(plan.ring_size)).max(1000).min(target / 10);
+    let (batch, cap) = (u64::from(plan.batch), u64::from(plan.outstanding));
+    let mut m = Measured {
+        buffers: 0,
+        timed_buffers: 0,
+        elapsed: Duration::ZERO,
+        kicks: 0,
+        interrupts: 0,
+        sleeps: 0,
+        lost_wakeups: 0,
+        interrupted: false,
+        pins: [Pin::Free; 2],
+    };
+    let (mut started, mut completed) = (0u64, 0u64);
+    // When timing started, and the buffers done by then.
+    let mut t0 = (warmup == 0).then(|| (Instant::now(), 0u64));
+    let mut stop = target == 0;
+    let mut bad = None;
+    let mut seen = 0;
+    let mut spins = 0u32;
+    loop {
+        let mut busy = false;
+        let want = batch.min(target - started);
+        if !stop && want > 0 && started - completed + want <= cap && u64::from(d.free()) >= want {
+            for _ in 0..want {
+                d.add(
+                    Buffer {
+                        addr: buf_addr(started),
+                        len: BUF_LEN,
+                    },
+                    started,
+                );
+                started += 1;
+            }
+            d.publish();
+            if notify && d.kick_needed() {
+                sh.device_bell.ring();
+                m.kicks += 1;
+            }
+            busy = true;
+        }
+        let n = d.reclaim(u16::MAX, |u| {
+            if u.len.is_some_and(|l| l != BUF_LEN) && bad.is_none() {
+                bad = Some(format!("buffer {} came back with len {:?}", u.token, u.len));
+            }
+        });
+        if n > 0 {
+            let before = completed;
+            completed += u64::from(n);
+            if before < warmup && completed >= warmup {
+                t0 = Some((Instant::now(), completed));
+            }
+            if completed >> 12 != before >> 12 {
+                sh.completed.0.store(completed, Ordering::Relaxed);
+            }
+            busy = true;
+        }
+        if let Some(e) = bad.take().or_else(|| d.broken().map(str::to_string)) {
+            sh.done.0.store(true, Ordering::Release);
+            sh.device_bell.ring();
+            return Err(RunError::Broken(e));
+        }
+        if completed == started && (stop || started == target) {
+            break;
+        }
+        spins = spins.wrapping_add(1);
+        let lap = spins.is_multiple_of(256);
+        if !busy || lap {
+            if sh.device_failed.0.load(Ordering::Relaxed) {
+                return Err(RunError::Broken("the device stopped".into()));
+            }
+            if !stop && cancel.load(Ordering::Relaxed) {
+                stop = true;
+                m.interrupted = true;
+            }
+            if lap && deadline.is_some_and(|t| Instant::now() >= t) {
+                stop = true;
+            }
+        }
+        if busy {
+            continue;
+        }
+        if notify && !d.enable_cb() {
+            m.sleeps += 1;
+            if sh.driver_bell.wait(&mut seen) && d.enable_cb() {
+                m.lost_wakeups += 1;
+            }
+        }
+    }
+    if let Some((t, c)) = t0 {
+        m.elapsed = t.elapsed();
+        m.timed_buffers = completed - c;
+    }
+    m.buffers = completed;
+    sh.completed.0.store(completed, Ordering::Relaxed);
+    sh.done.0.store(true, Ordering::Release);
+    sh.device_bell.ring();
+    Ok((m, pinned))
+}
+
+type DeviceOut = Result<(Pin, u64, u64, u64), RunError>;
+
+fn device_loop<V: Device>(plan: &Plan, mut v: V, sh: &Shared) -> DeviceOut {
+    let pinned = pin(plan.device_cpu);
+    let _ = sh.device_bell.thread.set(thread::current());
+    sh.start.wait();
+    let notify = matches!(plan.mode, Mode::Notify(_));
+    let (mut interrupts, mut sleeps, mut lost) = (0, 0, 0);
+    let mut seen = 0;
+    loop {
+        let mut n = 0;
+        while n < plan.batch {
+            match v.pop() {
+                Some(p) => {
+                    v.push_used(p.id, p.buf.len);
+                    n += 1;
+                }
+                None => break,
+            }
+        }
+        if n > 0 {
+            v.publish_used();
+            if notify && v.interrupt_needed() {
+                sh.driver_bell.ring();
+                interrupts += 1;
+            }
+            continue;
+        }
+        if let Some(e) = v.broken() {
+            let e = e.to_string();
+            // Tell the driver that nothing more will come.
+            sh.device_failed.0.store(true, Ordering::Relaxed);
+            sh.driver_bell.ring();
+            return Err(RunError::Broken(e));
+        }
+        if sh.done.0.load(Ordering::Acquire) {
+            return Ok((pinned, interrupts, sleeps, lost));
+        }
+        if notify && !v.enable_notify() && !sh.done.0.load(Ordering::Acquire) {
+            sleeps += 1;
+            if sh.device_bell.wait(&mut seen) && v.enable_notify() {
+                lost += 1;
+            }
+        }
+    }
+}

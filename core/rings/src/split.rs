@@ -1,0 +1,386 @@
+//! The split ring (virtio 1.2 §2.7) over shared atomics: descriptor table, available ring and
+//! used ring at the offsets `SplitLayout::contiguous` gives the engine.
+//!
+//! Each barrier is an ordering on one access, placed where Linux's `virtio_ring.c` (driver) and
+//! `vringh.c` (device) put theirs; `tools/virtio/ringtest/virtio_ring_0_9.c` names the pairs
+//! A to D, and so do the comments here:
+//! - A: driver's `virtio_wmb` before `avail.idx` ↔ device's `virtio_rmb` after reading it;
+//! - B: device's `virtio_wmb` before `used.idx` ↔ driver's `virtio_rmb` after reading it;
+//! - C: driver's `virtio_mb` before reading `avail_event` ↔ device's `virtio_mb` after arming it;
+//! - D: device's `virtio_mb` before reading `used_event` ↔ driver's `virtio_mb` after arming it.
+
+use ringside_core::layout::{
+    LayoutError, RingIdx, SplitLayout, VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT,
+    VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, VIRTQ_USED_F_NO_NOTIFY, vring_need_event,
+};
+
+use crate::sync::{Arc, Ordering::*, fence};
+use crate::{Buffer, Device, Driver, Options, Popped, RingMem, Used};
+
+/// A fresh zeroed split ring of `size` entries: its driver and device halves.
+pub fn pair(size: u32, opts: Options) -> Result<(SplitDriver, SplitDevice), LayoutError> {
+    let l = SplitLayout::contiguous(size, 0)?;
+    let mem = Arc::new(RingMem::new(l.used + l.used_bytes()));
+    let q = usize::from(l.size);
+    let driver = SplitDriver {
+        mem: mem.clone(),
+        l,
+        opts,
+        free: (0..l.size).rev().collect(),
+        num_free: l.size,
+        next_desc: 0,
+        oldest: 0,
+        avail_idx: RingIdx(0),
+        published: RingIdx(0),
+        kicked_at: RingIdx(0),
+        last_used: RingIdx(0),
+        tokens: vec![0; q].into(),
+        busy: vec![false; q].into(),
+        broken: None,
+    };
+    let device = SplitDevice {
+        mem,
+        l,
+        opts,
+        last_avail: RingIdx(0),
+        avail_seen: RingIdx(0),
+        used_idx: RingIdx(0),
+        published: RingIdx(0),
+        signalled: None,
+        skipped: None,
+        broken: None,
+    };
+    Ok((driver, device))
+}
+
+/// The driver half (Linux's `vring_virtqueue`, split part).
+pub struct SplitDriver {
+    mem: Arc<RingMem>,
+    l: SplitLayout,
+    opts: Options,
+    /// Free descriptors as a stack: the last one freed is reused first, as Linux's `free_head`
+    /// list and the engine do (unused under IN_ORDER).
+    free: Vec<u16>,
+    num_free: u16,
+    /// IN_ORDER: the next descriptor in ring order, and the oldest outstanding one.
+    next_desc: u16,
+    oldest: u16,
+    /// Shadow of `avail.idx`, counting added but unpublished entries.
+    avail_idx: RingIdx,
+    published: RingIdx,
+    kicked_at: RingIdx,
+    last_used: RingIdx,
+    /// Per head: the token it was added with, and whether the device holds it.
+    tokens: Box<[u64]>,
+    busy: Box<[bool]>,
+    broken: Option<String>,
+}
+
+impl SplitDriver {
+    /// The ring's layout.
+    pub fn layout(&self) -> SplitLayout {
+        self.l
+    }
+
+    /// The shared memory (for tests that read the ring's bytes).
+    pub fn memory(&self) -> &RingMem {
+        &self.mem
+    }
+
+    fn bad_ring(&mut self, msg: String) -> u16 {
+        self.broken.get_or_insert(msg);
+        0
+    }
+
+    fn release(&mut self, head: u16, len: Option<u32>, f: &mut impl FnMut(Used)) {
+        let h = usize::from(head);
+        self.busy[h] = false;
+        self.num_free += 1;
+        if !self.opts.in_order {
+            self.free.push(head);
+        }
+        f(Used {
+            token: self.tokens[h],
+            len,
+        });
+    }
+}
+
+impl Driver for SplitDriver {
+    #[inline]
+    fn add(&mut self, buf: Buffer, token: u64) -> bool {
+        let m = &*self.mem;
+        if self.num_free == 0 {
+            return false;
+        }
+        self.num_free -= 1;
+        let head = if self.opts.in_order {
+            // IN_ORDER: descriptors are used in ring order.
+            let h = self.next_desc;
+            self.next_desc = RingIdx(h).wrapping_add(1).slot(self.l.size);
+            h
+        } else {
+            self.free.pop().unwrap_or_default()
+        };
+        let d = self.l.desc(head);
+        m.store64(d, buf.addr);
+        m.store32(d + 8, buf.len);
+        m.store16(d + 12, VIRTQ_DESC_F_WRITE, Relaxed);
+        m.store16(d + 14, 0, Relaxed);
+        let slot = self.avail_idx.slot(self.l.size);
+        m.store16(self.l.avail_ring(slot), head, Relaxed);
+        self.avail_idx = self.avail_idx.wrapping_add(1);
+        self.tokens[usize::from(head)] = token;
+        self.busy[usize::from(head)] = true;
+        true
+    }
+
+    #[inline]
+    fn publish(&mut self) {
+        // Barrier A, `virtio_wmb` in `virtqueue_add_split`: "Descriptors and available array
+        // need to be set before we expose the new available array entries."
+        self.mem
+            .store16(self.l.avail_idx(), self.avail_idx.0, Release);
+        self.published = self.avail_idx;
+    }
+
+    fn kick_needed(&mut self) -> bool {
+        // Barrier C, `virtio_mb` in `virtqueue_kick_prepare_split`: "We need to expose
+        // available array entries before checking avail event."
+        fence(SeqCst);
+        let (new, old) = (self.published, self.kicked_at);
+        self.kicked_at = new;
+        if self.opts.event_idx {
+            let ev = self.mem.load16(self.l.avail_event(), Relaxed);
+            vring_need_event(ev, new.0, old.0)
+        } else {
+            self.mem.load16(self.l.used_flags(), Relaxed) & VIRTQ_USED_F_NO_NOTIFY == 0
+        }
+    }
+
+    #[inline]
+    fn reclaim(&mut self, max: u16, mut f: impl FnMut(Used)) -> u16 {
+        if self.broken.is_some() {
+            return 0;
+        }
+        let q = self.l.size;
+        let used = RingIdx(self.mem.load16(self.l.used_idx(), Acquire));
+        // Barrier B: the acquire above is `virtio_rmb` in `virtqueue_get_buf_ctx_split`: "Only
+        // get used array entries after they have been exposed by host."
+        let pending = used.since(self.last_used);
+        if pending > q {
+            let msg = format!(
+                "used index moved from {} to {}: more than the queue size {q}",
+                self.last_used, used
+            );
+            return self.bad_ring(msg);
+        }
+        let mut done = 0;
+        while self.last_used != used && done < max {
+            // Under IN_ORDER the device may write only the last entry of a batch: read the
+            // newest entry and take every buffer up to the one it names.
+            let slot = if self.opts.in_order {
+                used.wrapping_add(u16::MAX).slot(q)
+            } else {
+                self.last_used.slot(q)
+            };
+            let e = self.l.used_elem(slot);
+            let id = self.mem.load32(e);
+            let len = self.mem.load32(e + 4);
+            if id >= u32::from(q) {
+                return self.bad_ring(format!("id {id} out of range"));
+            }
+            if !self.busy[id as usize] {
+                return self.bad_ring(format!("id {id} is not a head!"));
+            }
+            let id = id as u16;
+            let n = if self.opts.in_order {
+                let n = RingIdx(id).since(RingIdx(self.oldest)) % q + 1;
+                if n > used.since(self.last_used) {
+                    return self.bad_ring(format!("id {id} is not a head!"));
+                }
+                for k in 0..n - 1 {
+                    let h = RingIdx(self.oldest).wrapping_add(k).slot(q);
+                    self.release(h, None, &mut f);
+                }
+                self.oldest = RingIdx(id).wrapping_add(1).slot(q);
+                n
+            } else {
+                1
+            };
+            self.release(id, Some(len), &mut f);
+            self.last_used = self.last_used.wrapping_add(n);
+            done += n;
+        }
+        if self.opts.event_idx && done > 0 {
+            // `virtio_store_mb` in `virtqueue_get_buf_ctx_split`: "If we expect an interrupt for
+            // the next entry, tell host by writing event index and flush out the write before
+            // the read in the next get_buf call."
+            self.mem.store16_mb(self.l.used_event(), self.last_used.0);
+        }
+        done
+    }
+
+    fn enable_cb(&mut self) -> bool {
+        if self.opts.event_idx {
+            self.mem
+                .store16(self.l.used_event(), self.last_used.0, Relaxed);
+        } else {
+            self.mem.store16(self.l.avail_flags(), 0, Relaxed);
+        }
+        // Barrier D, `virtio_mb` in `virtqueue_poll`, after `virtqueue_enable_cb_prepare_split`
+        // armed the event: pairs with the device's full barrier before it reads `used_event`.
+        fence(SeqCst);
+        self.mem.load16(self.l.used_idx(), Relaxed) != self.last_used.0
+    }
+
+    fn free(&self) -> u16 {
+        self.num_free
+    }
+
+    fn broken(&self) -> Option<&str> {
+        self.broken.as_deref()
+    }
+}
+
+/// The device half (vringh's `vringh`, QEMU's `VirtQueue`, split part).
+pub struct SplitDevice {
+    mem: Arc<RingMem>,
+    l: SplitLayout,
+    opts: Options,
+    last_avail: RingIdx,
+    /// The last `avail.idx` read: entries up to it are known available.
+    avail_seen: RingIdx,
+    /// Next used entry to write (counting unpublished ones).
+    used_idx: RingIdx,
+    published: RingIdx,
+    /// `used.idx` at the last interrupt decision (QEMU's `signalled_used`).
+    signalled: Option<RingIdx>,
+    /// IN_ORDER: the last buffer used since the last publish, and how many it stands for.
+    skipped: Option<(u16, u32, u16)>,
+    broken: Option<String>,
+}
+
+impl SplitDevice {
+    fn virtio_error(&mut self, msg: String) -> Option<Popped> {
+        self.broken.get_or_insert(msg);
+        None
+    }
+
+    fn write_used(&self, slot_idx: RingIdx, id: u16, len: u32) {
+        let e = self.l.used_elem(slot_idx.slot(self.l.size));
+        self.mem.store32(e, u32::from(id));
+        self.mem.store32(e + 4, len);
+    }
+}
+
+impl Device for SplitDevice {
+    #[inline]
+    fn pop(&mut self) -> Option<Popped> {
+        if self.broken.is_some() {
+            return None;
+        }
+        let m = &*self.mem;
+        let q = self.l.size;
+        if self.last_avail == self.avail_seen {
+            // Barrier A: the acquire is vringh's `virtio_rmb` after reading `avail.idx`: "Only
+            // get avail ring entries after they have been exposed by guest."
+            self.avail_seen = RingIdx(m.load16(self.l.avail_idx(), Acquire));
+            let n = self.avail_seen.since(self.last_avail);
+            if n > q {
+                let msg = format!(
+                    "Guest moved used index from {} to {}",
+                    self.last_avail, self.avail_seen
+                );
+                return self.virtio_error(msg);
+            }
+            if n == 0 {
+                return None;
+            }
+        }
+        let head = m.load16(self.l.avail_ring(self.last_avail.slot(q)), Relaxed);
+        if head >= q {
+            return self.virtio_error(format!("Guest says index {head} is available"));
+        }
+        let d = self.l.desc(head);
+        let buf = Buffer {
+            addr: m.load64(d),
+            len: m.load32(d + 8),
+        };
+        let flags = m.load16(d + 12, Relaxed);
+        let _next = m.load16(d + 14, Relaxed);
+        if flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT) != 0 {
+            let msg =
+                format!("desc[{head}] flags {flags:#x}: this device takes single descriptors");
+            return self.virtio_error(msg);
+        }
+        self.last_avail = self.last_avail.wrapping_add(1);
+        if self.opts.event_idx {
+            // QEMU's `virtqueue_pop` moves `avail_event` on with every buffer (as the engine's
+            // pop does); ordered by Barrier C in `enable_notify` before any sleep.
+            m.store16(self.l.avail_event(), self.last_avail.0, Relaxed);
+        }
+        Some(Popped { id: head, buf })
+    }
+
+    #[inline]
+    fn push_used(&mut self, id: u16, len: u32) {
+        if self.opts.in_order {
+            let n = self.skipped.map_or(0, |s| s.2);
+            self.skipped = Some((id, len, n + 1));
+        } else {
+            self.write_used(self.used_idx, id, len);
+            self.used_idx = self.used_idx.wrapping_add(1);
+        }
+    }
+
+    #[inline]
+    fn publish_used(&mut self) {
+        if let Some((id, len, n)) = self.skipped.take() {
+            // IN_ORDER: one entry, the batch's last, in the batch's last slot.
+            self.write_used(self.used_idx.wrapping_add(n - 1), id, len);
+            self.used_idx = self.used_idx.wrapping_add(n);
+        }
+        // Barrier B, vringh's `virtio_wmb` in `__vringh_complete`: "Make sure buffer is
+        // written before we update index."
+        self.mem
+            .store16(self.l.used_idx(), self.used_idx.0, Release);
+        self.published = self.used_idx;
+    }
+
+    fn interrupt_needed(&mut self) -> bool {
+        // Barrier D, vringh's `virtio_mb` in `__vringh_need_notify`: "Flush out used index
+        // update. This is paired with the barrier that the Guest executes when enabling
+        // interrupts."
+        fence(SeqCst);
+        let new = self.published;
+        if self.opts.event_idx {
+            let ev = self.mem.load16(self.l.used_event(), Relaxed);
+            match self.signalled.replace(new) {
+                None => new.0 != 0,
+                Some(old) => vring_need_event(ev, new.0, old.0),
+            }
+        } else {
+            self.mem.load16(self.l.avail_flags(), Relaxed) & VIRTQ_AVAIL_F_NO_INTERRUPT == 0
+        }
+    }
+
+    fn enable_notify(&mut self) -> bool {
+        let m = &*self.mem;
+        if self.opts.event_idx {
+            let idx = m.load16(self.l.avail_idx(), Relaxed);
+            m.store16(self.l.avail_event(), idx, Relaxed);
+        } else {
+            m.store16(self.l.used_flags(), 0, Relaxed);
+        }
+        // Barrier C, vringh's `virtio_mb` in `__vringh_notify_enable`: "They could have slipped
+        // one in as we were doing that: make sure it's written, then check again." (`pop`
+        // reads `avail.idx` again, with Barrier A, before it reads what this found.)
+        fence(SeqCst);
+        m.load16(self.l.avail_idx(), Relaxed) != self.last_avail.0
+    }
+
+    fn broken(&self) -> Option<&str> {
+        self.broken.as_deref()
+    }
+}
