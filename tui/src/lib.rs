@@ -3,3 +3,4 @@
 //! The binary (`src/main.rs`) parses arguments; [`app`] runs the stepping UI.
 
 pub mod app;
+pub mod saved_bench;

@@ -459,3 +459,32 @@ fn device_loop<V: Device>(plan: &Plan, mut v: V, sh: &Shared) -> DeviceOut {
         }
     }
 }
+
+/// CPUs this process may run on (what pinning can use).
+pub fn cpus() -> Vec<usize> {
+    match core_affinity::get_core_ids() {
+        Some(ids) if !ids.is_empty() => ids.into_iter().map(|c| c.id).collect(),
+        _ => (0..thread::available_parallelism().map_or(1, |n| n.get())).collect(),
+    }
+}
+
+/// The one-minute load average (Linux `/proc/loadavg`).
+pub fn load_average() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// The machine: CPUs, CPU model (`/proc/cpuinfo`), load average now.
+pub fn machine() -> ringside_core::bench::Machine {
+    let model = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|t| {
+        t.lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+    });
+    ringside_core::bench::Machine {
+        cpus: cpus().len(),
+        cpu_model: model,
+        load_average: load_average(),
+    }
+}
