@@ -13,6 +13,22 @@ use crate::memory::{DescPart, Field};
 
 /// Size of one descriptor, split or packed.
 pub const DESC_SIZE: u64 = 16;
+/// Byte offset of `addr` (u64) in a split or packed descriptor.
+pub const DESC_ADDR: u64 = 0;
+/// Byte offset of `len` (u32) in a split or packed descriptor.
+pub const DESC_LEN: u64 = 8;
+/// Byte offset of `flags` (u16) in a split descriptor (`virtq_desc`).
+pub const SPLIT_DESC_FLAGS: u64 = 12;
+/// Byte offset of `next` (u16) in a split descriptor.
+pub const SPLIT_DESC_NEXT: u64 = 14;
+/// Byte offset of the buffer `id` (u16) in a packed descriptor (`pvirtq_desc`).
+pub const PACKED_DESC_ID: u64 = 12;
+/// Byte offset of `flags` (u16) in a packed descriptor.
+pub const PACKED_DESC_FLAGS: u64 = 14;
+/// Byte offset of `id` (u32) in a used ring element (`virtq_used_elem`).
+pub const USED_ELEM_ID: u64 = 0;
+/// Byte offset of `len` (u32) in a used ring element.
+pub const USED_ELEM_LEN: u64 = 4;
 /// Largest queue size the spec allows (both layouts).
 pub const MAX_QUEUE_SIZE: u32 = 32768;
 
@@ -253,11 +269,11 @@ fn check_areas(areas: &[Area]) -> Result<(), LayoutError> {
 
 fn desc_field(rel: u64, slot: u16, packed: bool) -> Field {
     let part = match (rel % DESC_SIZE, packed) {
-        (0..=7, _) => DescPart::Addr,
-        (8..=11, _) => DescPart::Len,
-        (12..=13, false) => DescPart::Flags,
-        (14..=15, false) => DescPart::Next,
-        (12..=13, true) => DescPart::Id,
+        (o, _) if o < DESC_LEN => DescPart::Addr,
+        (o, _) if o < SPLIT_DESC_FLAGS => DescPart::Len,
+        (o, false) if o < SPLIT_DESC_NEXT => DescPart::Flags,
+        (_, false) => DescPart::Next,
+        (o, true) if o < PACKED_DESC_FLAGS => DescPart::Id,
         _ => DescPart::Flags,
     };
     Field::Desc { index: slot, part }
@@ -314,6 +330,12 @@ impl SplitLayout {
     /// Bytes of the descriptor table.
     pub fn desc_bytes(&self) -> u64 {
         DESC_SIZE * u64::from(self.size)
+    }
+    /// The ring slot of a free-running index: [`RingIdx::slot`] for a size known to be a power
+    /// of 2 (as [`SplitLayout::new`] checks), one mask.
+    #[inline]
+    pub fn slot(&self, idx: RingIdx) -> u16 {
+        idx.0 & (self.size - 1)
     }
     /// Bytes of the available ring including `used_event`.
     pub fn avail_bytes(&self) -> u64 {
@@ -390,7 +412,7 @@ impl SplitLayout {
                 0 | 1 => Field::UsedFlags,
                 2 | 3 => Field::UsedIdx,
                 r if r >= 4 + 8 * q => Field::AvailEvent,
-                r if (r - 4) % 8 < 4 => Field::UsedId(((r - 4) / 8) as u16),
+                r if (r - 4) % 8 < USED_ELEM_LEN => Field::UsedId(((r - 4) / 8) as u16),
                 r => Field::UsedLen(((r - 4) / 8) as u16),
             });
         }

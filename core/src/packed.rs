@@ -62,16 +62,21 @@ pub fn bits_code(flags: u16) -> &'static str {
     }
 }
 
-/// Device's availability test: AVAIL == its avail wrap counter and USED != it.
+/// The AVAIL and USED bits.
+const AVAIL_USED: u16 = VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
+
+/// Device's availability test: AVAIL == its avail wrap counter and USED != it, which is
+/// exactly the two bits [`avail_flags`] sets (one compare: the real rings poll with it).
 #[inline]
 pub fn is_avail(flags: u16, w: WrapCounter) -> bool {
-    (flags & VIRTQ_DESC_F_AVAIL != 0) == w.0 && (flags & VIRTQ_DESC_F_USED != 0) != w.0
+    flags & AVAIL_USED == avail_flags(w)
 }
 
-/// Driver's used test: AVAIL == USED == its used wrap counter (both bits; spec issue #29).
+/// Driver's used test: AVAIL == USED == its used wrap counter (both bits; spec issue #29),
+/// which is exactly the two bits [`used_flags`] sets.
 #[inline]
 pub fn is_used(flags: u16, w: WrapCounter) -> bool {
-    (flags & VIRTQ_DESC_F_AVAIL != 0) == w.0 && (flags & VIRTQ_DESC_F_USED != 0) == w.0
+    flags & AVAIL_USED == used_flags(w)
 }
 
 /// What the driver remembers about a buffer ID it made available (Linux's `desc_state`).
@@ -924,5 +929,19 @@ mod tests {
         assert!(is_used(0, w0));
         assert!(!is_used(0, w1));
         assert!(!is_avail(0, w1));
+    }
+
+    #[test]
+    fn the_one_compare_tests_are_the_spec_rules_for_every_flags_word() {
+        for flags in 0..=u16::MAX {
+            let (a, u) = (
+                flags & VIRTQ_DESC_F_AVAIL != 0,
+                flags & VIRTQ_DESC_F_USED != 0,
+            );
+            for w in [WrapCounter(false), WrapCounter(true)] {
+                assert_eq!(is_avail(flags, w), a == w.0 && u != w.0, "{flags:#x} {w}");
+                assert_eq!(is_used(flags, w), a == w.0 && u == w.0, "{flags:#x} {w}");
+            }
+        }
     }
 }

@@ -13,15 +13,19 @@
 //!
 //! A batch is published the way the engine publishes it (DPDK's batched enqueue): every
 //! descriptor written, then the heads' flags from the last to the first, so that the first
-//! head's store-release exposes the whole batch to a device that reads in ring order.
+//! head's store-release exposes the whole batch to a device that reads in ring order. A
+//! descriptor's `id` and `flags` share a 32-bit word, so each side writes them together in the
+//! one store that hands the slot over (ringtest's `ring.c` notes that writing "len and flags in
+//! one access" is the alternative to its write barrier).
 
 use ringside_core::layout::{
-    LayoutError, PackedLayout, PackedPos, RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE,
-    RING_EVENT_FLAGS_ENABLE, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE,
-    packed_need_event,
+    DESC_ADDR, DESC_LEN, LayoutError, PACKED_DESC_ID, PackedLayout, PackedPos,
+    RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE, RING_EVENT_FLAGS_ENABLE,
+    VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, packed_need_event,
 };
 use ringside_core::packed::{avail_flags, is_avail, is_used, used_flags};
 
+use crate::mem::join;
 use crate::sync::{Arc, Ordering::*, fence};
 use crate::{Buffer, Device, Driver, Options, Popped, RingMem, Used};
 
@@ -39,9 +43,8 @@ pub fn pair(size: u32, opts: Options) -> Result<(PackedDriver, PackedDevice), La
         num_free: l.size,
         free_ids: (0..l.size).rev().collect(),
         next_id: 0,
-        tokens: vec![0; q].into(),
-        busy: vec![false; q].into(),
-        pending: Vec::with_capacity(q),
+        held: vec![None; q].into(),
+        staged: Staged::default(),
         added_since_kick: 0,
         event_flags: RING_EVENT_FLAGS_ENABLE,
         broken: None,
@@ -52,7 +55,7 @@ pub fn pair(size: u32, opts: Options) -> Result<(PackedDriver, PackedDevice), La
         opts,
         next_avail: PackedPos::START,
         next_used: PackedPos::START,
-        pending: Vec::with_capacity(q),
+        staged: Staged::default(),
         skipped: None,
         unpublished: 0,
         used_since_signal: 0,
@@ -72,22 +75,47 @@ fn plus(slot: u16, k: u16, q: u16) -> u16 {
     .slot
 }
 
-/// A slot's flags word.
-fn flags_at(l: &PackedLayout, slot: u16) -> u64 {
-    l.desc(slot) + 14
+/// The (`id`, `flags`) of an `id`+`flags` word (or the (`off_wrap`, `flags`) of an event
+/// area).
+#[inline(always)]
+fn halves(w: u32) -> (u16, u16) {
+    (w as u16, (w >> 16) as u16)
 }
 
-/// Stores pending (slot, flags) words from the last to the first; the first goes last, with
-/// release: the barrier (A or B) its caller names.
-fn store_flags_first_last(mem: &RingMem, l: &PackedLayout, pending: &mut Vec<(u16, u16)>) {
-    while let Some((slot, flags)) = pending.pop() {
-        let order = if pending.is_empty() { Release } else { Relaxed };
-        mem.store16(flags_at(l, slot), flags, order);
+/// Descriptors written but not yet handed over, as (slot, `id`+`flags` word): the batch's
+/// first, whose store-release hands over the whole batch, and the rest.
+#[derive(Default)]
+struct Staged {
+    first: Option<(u16, u32)>,
+    rest: Vec<(u16, u32)>,
+}
+
+impl Staged {
+    #[inline(always)]
+    fn push(&mut self, slot: u16, word: u32) {
+        if self.first.is_none() {
+            self.first = Some((slot, word));
+        } else {
+            self.rest.push((slot, word));
+        }
+    }
+
+    /// Stores the words from the last to the first; the first goes last, with release: the
+    /// barrier (A or B) the caller names.
+    #[inline(always)]
+    fn expose(&mut self, mem: &RingMem, l: &PackedLayout) {
+        while let Some((slot, word)) = self.rest.pop() {
+            mem.store32(l.desc(slot) + PACKED_DESC_ID, word, Relaxed);
+        }
+        if let Some((slot, word)) = self.first.take() {
+            mem.store32(l.desc(slot) + PACKED_DESC_ID, word, Release);
+        }
     }
 }
 
 /// Whether the other side asked to be notified about `count` slots just published up to
-/// `new`, read from its event suppression area at `area` (after the caller's full barrier).
+/// `new` in a ring of `q`, read from its event suppression area at `area` (after the caller's
+/// full barrier) as one snapshot of `off_wrap` and `flags`, as Linux reads it.
 fn other_wants(
     mem: &RingMem,
     area: u64,
@@ -96,11 +124,25 @@ fn other_wants(
     count: u16,
     q: u16,
 ) -> bool {
-    let flags = mem.load16(area + 2, Relaxed);
+    let (off_wrap, flags) = halves(mem.load32(area, Relaxed));
     if flags != RING_EVENT_FLAGS_DESC || !event_idx {
         return flags != RING_EVENT_FLAGS_DISABLE;
     }
-    packed_need_event(mem.load16(area, Relaxed), new, count, q)
+    packed_need_event(off_wrap, new, count, q)
+}
+
+/// Arms the event area at `area` (at `pos` with EVENT_IDX, else plain ENABLE) and returns the
+/// flags written. Linux writes `off_wrap`, `virtio_wmb`, then `flags`
+/// (`virtqueue_enable_cb_prepare_packed`: "We need to update event offset and event wrap
+/// counter first before updating event flags."); here they are one word, stored with release.
+fn arm(mem: &RingMem, area: u64, event_idx: bool, pos: PackedPos) -> u16 {
+    if event_idx {
+        mem.store32(area, join(pos.off_wrap(), RING_EVENT_FLAGS_DESC), Release);
+        RING_EVENT_FLAGS_DESC
+    } else {
+        mem.store16(area + 2, RING_EVENT_FLAGS_ENABLE, Release);
+        RING_EVENT_FLAGS_ENABLE
+    }
 }
 
 /// The driver half (Linux's `vring_virtqueue`, packed part).
@@ -113,13 +155,13 @@ pub struct PackedDriver {
     num_free: u16,
     /// Free buffer IDs as a stack, as the engine keeps them (unused under IN_ORDER).
     free_ids: Vec<u16>,
-    /// IN_ORDER: IDs are handed out in ring order; the oldest outstanding one.
+    /// IN_ORDER: IDs are handed out in ring order; the next one.
     next_id: u16,
-    /// Per buffer ID: the token it was added with, and whether the device holds it.
-    tokens: Box<[u64]>,
-    busy: Box<[bool]>,
-    /// Head slots written but not yet exposed, with the flags that expose them.
-    pending: Vec<(u16, u16)>,
+    /// Per buffer ID: the token it was added with while the device holds it (Linux's
+    /// `desc_state[id].data`).
+    held: Box<[Option<u64>]>,
+    /// Heads written but not yet exposed.
+    staged: Staged,
     added_since_kick: u16,
     /// Shadow of the driver event area's flags.
     event_flags: u16,
@@ -142,16 +184,20 @@ impl PackedDriver {
         0
     }
 
-    fn release(&mut self, id: u16, len: Option<u32>, f: &mut impl FnMut(Used)) {
-        self.busy[usize::from(id)] = false;
-        if !self.opts.in_order {
-            self.free_ids.push(id);
+    /// Takes buffer `id` back: its token, or the violation Linux reports.
+    #[inline(always)]
+    fn take(&mut self, id: u16) -> Result<u64, String> {
+        match self.held.get_mut(usize::from(id)).map(Option::take) {
+            Some(Some(token)) => {
+                if !self.opts.in_order {
+                    self.free_ids.push(id);
+                }
+                self.num_free += 1;
+                Ok(token)
+            }
+            Some(None) => Err(format!("id {id} is not a head!")),
+            None => Err(format!("id {id} out of range")),
         }
-        self.num_free += 1;
-        f(Used {
-            token: self.tokens[usize::from(id)],
-            len,
-        });
     }
 }
 
@@ -170,18 +216,15 @@ impl Driver for PackedDriver {
             self.free_ids.pop().unwrap_or_default()
         };
         let pos = self.next_avail;
-        let d = self.l.desc(pos.slot);
-        let m = &*self.mem;
-        m.store64(d, buf.addr);
-        m.store32(d + 8, buf.len);
-        m.store16(d + 12, id, Relaxed);
-        self.pending
-            .push((pos.slot, avail_flags(pos.wrap) | VIRTQ_DESC_F_WRITE));
+        let d = self.mem.view::<4>(self.l.desc(pos.slot));
+        d.store64(DESC_ADDR, buf.addr);
+        d.store32(DESC_LEN, buf.len, Relaxed);
+        let flags = avail_flags(pos.wrap) | VIRTQ_DESC_F_WRITE;
+        self.staged.push(pos.slot, join(id, flags));
         self.next_avail = pos.advance(1, q);
         self.num_free -= 1;
         self.added_since_kick = self.added_since_kick.wrapping_add(1);
-        self.tokens[usize::from(id)] = token;
-        self.busy[usize::from(id)] = true;
+        self.held[usize::from(id)] = Some(token);
         true
     }
 
@@ -190,7 +233,7 @@ impl Driver for PackedDriver {
         // Barrier A, `virtio_wmb` in `virtqueue_add_packed`: "A driver MUST NOT make the first
         // descriptor in the list available before all subsequent descriptors comprising the
         // list are made available."
-        store_flags_first_last(&self.mem, &self.l, &mut self.pending);
+        self.staged.expose(&self.mem, &self.l);
     }
 
     fn kick_needed(&mut self) -> bool {
@@ -213,39 +256,42 @@ impl Driver for PackedDriver {
     fn reclaim(&mut self, max: u16, mut f: impl FnMut(Used)) -> u16 {
         let q = self.l.size;
         let mut done = 0;
-        while done < max && self.broken.is_none() {
+        if self.broken.is_some() {
+            return 0;
+        }
+        while done < max {
             let pos = self.next_used;
-            let flags = self.mem.load16(flags_at(&self.l, pos.slot), Acquire);
+            let d = self.mem.view::<4>(self.l.desc(pos.slot));
+            let (id, flags) = halves(d.load32(PACKED_DESC_ID, Acquire));
             if !is_used(flags, pos.wrap) {
                 break;
             }
             // Barrier B: the acquire above is `virtio_rmb` in `virtqueue_get_buf_ctx_packed`:
             // "Only get used elements after they have been exposed by host."
-            let d = self.l.desc(pos.slot);
-            let id = self.mem.load16(d + 12, Relaxed);
-            let len = self.mem.load32(d + 8);
-            if id >= q {
-                return self.bad_ring(format!("id {id} out of range"));
-            }
-            if !self.busy[usize::from(id)] {
-                return self.bad_ring(format!("id {id} is not a head!"));
-            }
-            let n = if self.opts.in_order {
+            let len = d.load32(DESC_LEN, Relaxed);
+            let mut n = 1;
+            if self.opts.in_order && id < q {
                 // One used descriptor stands for every buffer up to and including `id`; IDs
                 // went out in ring order, so the oldest outstanding one is `q - free` back.
                 let oldest = plus(self.next_id, self.num_free, q);
-                let n = plus(id, q - oldest, q) + 1;
+                n = plus(id, q - oldest, q) + 1;
                 if n > q - self.num_free {
                     return self.bad_ring(format!("id {id} is not a head!"));
                 }
                 for k in 0..n - 1 {
-                    self.release(plus(oldest, k, q), None, &mut f);
+                    match self.take(plus(oldest, k, q)) {
+                        Ok(token) => f(Used { token, len: None }),
+                        Err(e) => return self.bad_ring(e),
+                    }
                 }
-                n
-            } else {
-                1
-            };
-            self.release(id, Some(len), &mut f);
+            }
+            match self.take(id) {
+                Ok(token) => f(Used {
+                    token,
+                    len: Some(len),
+                }),
+                Err(e) => return self.bad_ring(e),
+            }
             self.next_used = pos.advance(n, q);
             done += n;
         }
@@ -260,23 +306,15 @@ impl Driver for PackedDriver {
     }
 
     fn enable_cb(&mut self) -> bool {
-        let area = self.l.driver_event;
-        self.event_flags = if self.opts.event_idx {
-            self.mem.store16(area, self.next_used.off_wrap(), Relaxed);
-            RING_EVENT_FLAGS_DESC
-        } else {
-            RING_EVENT_FLAGS_ENABLE
-        };
-        // `virtio_wmb` in `virtqueue_enable_cb_prepare_packed`: "We need to update event offset
-        // and event wrap counter first before updating event flags."
-        self.mem.store16(area + 2, self.event_flags, Release);
+        let pos = self.next_used;
+        self.event_flags = arm(&self.mem, self.l.driver_event, self.opts.event_idx, pos);
         // Barrier D, `virtio_mb` in `virtqueue_poll`.
         fence(SeqCst);
-        let pos = self.next_used;
-        is_used(
-            self.mem.load16(flags_at(&self.l, pos.slot), Relaxed),
-            pos.wrap,
-        )
+        let (_, flags) = halves(
+            self.mem
+                .load32(self.l.desc(pos.slot) + PACKED_DESC_ID, Relaxed),
+        );
+        is_used(flags, pos.wrap)
     }
 
     fn free(&self) -> u16 {
@@ -295,8 +333,8 @@ pub struct PackedDevice {
     opts: Options,
     next_avail: PackedPos,
     next_used: PackedPos,
-    /// Used descriptors written but not yet exposed, with the flags that expose them.
-    pending: Vec<(u16, u16)>,
+    /// Used descriptors written but not yet exposed.
+    staged: Staged,
     /// IN_ORDER: the last buffer used since the last publish, and how many it stands for.
     skipped: Option<(u16, u32, u16)>,
     unpublished: u16,
@@ -306,13 +344,14 @@ pub struct PackedDevice {
 }
 
 impl PackedDevice {
+    #[inline(always)]
     fn write_used(&mut self, id: u16, len: u32, skip: u16) {
         let pos = self.next_used;
-        let d = self.l.desc(pos.slot);
-        self.mem.store16(d + 12, id, Relaxed);
-        self.mem.store32(d + 8, len);
+        self.mem
+            .store32(self.l.desc(pos.slot) + DESC_LEN, len, Relaxed);
         let write = if len > 0 { VIRTQ_DESC_F_WRITE } else { 0 };
-        self.pending.push((pos.slot, used_flags(pos.wrap) | write));
+        self.staged
+            .push(pos.slot, join(id, used_flags(pos.wrap) | write));
         self.next_used = pos.advance(skip, self.l.size);
         self.unpublished = self.unpublished.wrapping_add(skip);
     }
@@ -321,23 +360,18 @@ impl PackedDevice {
 impl Device for PackedDevice {
     #[inline]
     fn pop(&mut self) -> Option<Popped> {
-        if self.broken.is_some() {
-            return None;
-        }
         let pos = self.next_avail;
-        let m = &*self.mem;
-        let flags = m.load16(flags_at(&self.l, pos.slot), Acquire);
-        if !is_avail(flags, pos.wrap) {
+        let d = self.mem.view::<4>(self.l.desc(pos.slot));
+        let (id, flags) = halves(d.load32(PACKED_DESC_ID, Acquire));
+        if !is_avail(flags, pos.wrap) || self.broken.is_some() {
             return None;
         }
         // Barrier A: the acquire above pairs with the driver's `virtio_wmb` before the flags
         // (ringtest's `use_buf`: "make sure length read below is not speculated").
-        let d = self.l.desc(pos.slot);
         let buf = Buffer {
-            addr: m.load64(d),
-            len: m.load32(d + 8),
+            addr: d.load64(DESC_ADDR),
+            len: d.load32(DESC_LEN, Relaxed),
         };
-        let id = m.load16(d + 12, Relaxed);
         if flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT) != 0 {
             let msg = format!(
                 "desc[{}] flags {flags:#x}: this device takes single descriptors",
@@ -369,7 +403,7 @@ impl Device for PackedDevice {
         // Barrier B, the write barrier before a used descriptor's flags (QEMU's
         // `virtqueue_packed_fill_desc`; ringtest's `use_buf`: "Make sure len is valid before
         // flags").
-        store_flags_first_last(&self.mem, &self.l, &mut self.pending);
+        self.staged.expose(&self.mem, &self.l);
         self.used_since_signal = self.used_since_signal.wrapping_add(self.unpublished);
         self.unpublished = 0;
         self.published = self.next_used;
@@ -392,22 +426,16 @@ impl Device for PackedDevice {
     }
 
     fn enable_notify(&mut self) -> bool {
-        let area = self.l.device_event;
-        let flags = if self.opts.event_idx {
-            self.mem.store16(area, self.next_avail.off_wrap(), Relaxed);
-            RING_EVENT_FLAGS_DESC
-        } else {
-            RING_EVENT_FLAGS_ENABLE
-        };
-        self.mem.store16(area + 2, flags, Release);
+        let pos = self.next_avail;
+        arm(&self.mem, self.l.device_event, self.opts.event_idx, pos);
         // Barrier C: the full barrier after arming, pairing with `virtio_mb` in
         // `virtqueue_kick_prepare_packed`; `pop` re-reads the flags with Barrier A.
         fence(SeqCst);
-        let pos = self.next_avail;
-        is_avail(
-            self.mem.load16(flags_at(&self.l, pos.slot), Relaxed),
-            pos.wrap,
-        )
+        let (_, flags) = halves(
+            self.mem
+                .load32(self.l.desc(pos.slot) + PACKED_DESC_ID, Relaxed),
+        );
+        is_avail(flags, pos.wrap)
     }
 
     fn broken(&self) -> Option<&str> {

@@ -10,10 +10,12 @@
 //! - D: device's `virtio_mb` before reading `used_event` ↔ driver's `virtio_mb` after arming it.
 
 use ringside_core::layout::{
-    LayoutError, RingIdx, SplitLayout, VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT,
-    VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, VIRTQ_USED_F_NO_NOTIFY, vring_need_event,
+    DESC_ADDR, DESC_LEN, LayoutError, RingIdx, SPLIT_DESC_FLAGS, SplitLayout, USED_ELEM_ID,
+    USED_ELEM_LEN, VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT,
+    VIRTQ_DESC_F_WRITE, VIRTQ_USED_F_NO_NOTIFY, vring_need_event,
 };
 
+use crate::mem::join;
 use crate::sync::{Arc, Ordering::*, fence};
 use crate::{Buffer, Device, Driver, Options, Popped, RingMem, Used};
 
@@ -34,8 +36,7 @@ pub fn pair(size: u32, opts: Options) -> Result<(SplitDriver, SplitDevice), Layo
         published: RingIdx(0),
         kicked_at: RingIdx(0),
         last_used: RingIdx(0),
-        tokens: vec![0; q].into(),
-        busy: vec![false; q].into(),
+        held: vec![None; q].into(),
         broken: None,
     };
     let device = SplitDevice {
@@ -70,9 +71,9 @@ pub struct SplitDriver {
     published: RingIdx,
     kicked_at: RingIdx,
     last_used: RingIdx,
-    /// Per head: the token it was added with, and whether the device holds it.
-    tokens: Box<[u64]>,
-    busy: Box<[bool]>,
+    /// Per head: the token it was added with while the device holds it (Linux's
+    /// `desc_state[head].data`).
+    held: Box<[Option<u64>]>,
     broken: Option<String>,
 }
 
@@ -92,17 +93,20 @@ impl SplitDriver {
         0
     }
 
-    fn release(&mut self, head: u16, len: Option<u32>, f: &mut impl FnMut(Used)) {
-        let h = usize::from(head);
-        self.busy[h] = false;
-        self.num_free += 1;
-        if !self.opts.in_order {
-            self.free.push(head);
+    /// Takes chain `id` back: its token, or the violation Linux reports.
+    #[inline(always)]
+    fn take(&mut self, id: u32) -> Result<u64, String> {
+        match self.held.get_mut(id as usize).map(Option::take) {
+            Some(Some(token)) => {
+                if !self.opts.in_order {
+                    self.free.push(id as u16);
+                }
+                self.num_free += 1;
+                Ok(token)
+            }
+            Some(None) => Err(format!("id {id} is not a head!")),
+            None => Err(format!("id {id} out of range")),
         }
-        f(Used {
-            token: self.tokens[h],
-            len,
-        });
     }
 }
 
@@ -117,21 +121,20 @@ impl Driver for SplitDriver {
         let head = if self.opts.in_order {
             // IN_ORDER: descriptors are used in ring order.
             let h = self.next_desc;
-            self.next_desc = RingIdx(h).wrapping_add(1).slot(self.l.size);
+            self.next_desc = self.l.slot(RingIdx(h).wrapping_add(1));
             h
         } else {
             self.free.pop().unwrap_or_default()
         };
-        let d = self.l.desc(head);
-        m.store64(d, buf.addr);
-        m.store32(d + 8, buf.len);
-        m.store16(d + 12, VIRTQ_DESC_F_WRITE, Relaxed);
-        m.store16(d + 14, 0, Relaxed);
-        let slot = self.avail_idx.slot(self.l.size);
+        let d = m.view::<4>(self.l.desc(head));
+        d.store64(DESC_ADDR, buf.addr);
+        d.store32(DESC_LEN, buf.len, Relaxed);
+        // `flags` and `next` (0: a single descriptor), one word.
+        d.store32(SPLIT_DESC_FLAGS, join(VIRTQ_DESC_F_WRITE, 0), Relaxed);
+        let slot = self.l.slot(self.avail_idx);
         m.store16(self.l.avail_ring(slot), head, Relaxed);
         self.avail_idx = self.avail_idx.wrapping_add(1);
-        self.tokens[usize::from(head)] = token;
-        self.busy[usize::from(head)] = true;
+        self.held[usize::from(head)] = Some(token);
         true
     }
 
@@ -180,35 +183,35 @@ impl Driver for SplitDriver {
             // Under IN_ORDER the device may write only the last entry of a batch: read the
             // newest entry and take every buffer up to the one it names.
             let slot = if self.opts.in_order {
-                used.wrapping_add(u16::MAX).slot(q)
+                self.l.slot(used.wrapping_add(u16::MAX))
             } else {
-                self.last_used.slot(q)
+                self.l.slot(self.last_used)
             };
             let e = self.l.used_elem(slot);
-            let id = self.mem.load32(e);
-            let len = self.mem.load32(e + 4);
-            if id >= u32::from(q) {
-                return self.bad_ring(format!("id {id} out of range"));
-            }
-            if !self.busy[id as usize] {
-                return self.bad_ring(format!("id {id} is not a head!"));
-            }
-            let id = id as u16;
-            let n = if self.opts.in_order {
-                let n = RingIdx(id).since(RingIdx(self.oldest)) % q + 1;
+            let id = self.mem.load32(e + USED_ELEM_ID, Relaxed);
+            let len = self.mem.load32(e + USED_ELEM_LEN, Relaxed);
+            let mut n = 1;
+            if self.opts.in_order && id < u32::from(q) {
+                n = RingIdx(id as u16).since(RingIdx(self.oldest)) % q + 1;
                 if n > used.since(self.last_used) {
                     return self.bad_ring(format!("id {id} is not a head!"));
                 }
                 for k in 0..n - 1 {
-                    let h = RingIdx(self.oldest).wrapping_add(k).slot(q);
-                    self.release(h, None, &mut f);
+                    let h = self.l.slot(RingIdx(self.oldest).wrapping_add(k));
+                    match self.take(h.into()) {
+                        Ok(token) => f(Used { token, len: None }),
+                        Err(e) => return self.bad_ring(e),
+                    }
                 }
-                self.oldest = RingIdx(id).wrapping_add(1).slot(q);
-                n
-            } else {
-                1
-            };
-            self.release(id, Some(len), &mut f);
+                self.oldest = self.l.slot(RingIdx(id as u16).wrapping_add(1));
+            }
+            match self.take(id) {
+                Ok(token) => f(Used {
+                    token,
+                    len: Some(len),
+                }),
+                Err(e) => return self.bad_ring(e),
+            }
             self.last_used = self.last_used.wrapping_add(n);
             done += n;
         }
@@ -268,9 +271,9 @@ impl SplitDevice {
     }
 
     fn write_used(&self, slot_idx: RingIdx, id: u16, len: u32) {
-        let e = self.l.used_elem(slot_idx.slot(self.l.size));
-        self.mem.store32(e, u32::from(id));
-        self.mem.store32(e + 4, len);
+        let e = self.l.used_elem(self.l.slot(slot_idx));
+        self.mem.store32(e + USED_ELEM_ID, u32::from(id), Relaxed);
+        self.mem.store32(e + USED_ELEM_LEN, len, Relaxed);
     }
 }
 
@@ -298,17 +301,17 @@ impl Device for SplitDevice {
                 return None;
             }
         }
-        let head = m.load16(self.l.avail_ring(self.last_avail.slot(q)), Relaxed);
+        let head = m.load16(self.l.avail_ring(self.l.slot(self.last_avail)), Relaxed);
         if head >= q {
             return self.virtio_error(format!("Guest says index {head} is available"));
         }
-        let d = self.l.desc(head);
+        let d = m.view::<4>(self.l.desc(head));
         let buf = Buffer {
-            addr: m.load64(d),
-            len: m.load32(d + 8),
+            addr: d.load64(DESC_ADDR),
+            len: d.load32(DESC_LEN, Relaxed),
         };
-        let flags = m.load16(d + 12, Relaxed);
-        let _next = m.load16(d + 14, Relaxed);
+        // `flags` and `next`, one word; `next` matters only with NEXT, refused below.
+        let flags = d.load32(SPLIT_DESC_FLAGS, Relaxed) as u16;
         if flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT) != 0 {
             let msg =
                 format!("desc[{head}] flags {flags:#x}: this device takes single descriptors");

@@ -4,15 +4,15 @@
 #[cfg(loom)]
 pub(crate) use loom::sync::Arc;
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU16, Ordering, fence};
+pub(crate) use loom::sync::atomic::{AtomicU32, Ordering, fence};
 
 #[cfg(not(loom))]
 pub(crate) use std::sync::Arc;
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicU16, Ordering, fence};
+pub(crate) use std::sync::atomic::{AtomicU32, Ordering, fence};
 
 /// A fresh zeroed word.
 #[inline]
-pub(crate) fn zero() -> AtomicU16 {
-    AtomicU16::new(0)
+pub(crate) fn zero() -> AtomicU32 {
+    AtomicU32::new(0)
 }
