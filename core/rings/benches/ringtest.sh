@@ -94,6 +94,11 @@ python3 - "$RESULTS" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 for layout, c in (("split", "virtio_ring_0_9"), ("packed", "ring")):
+    best = {who: min((float(x[3]) for x in rows if x[1] == layout and x[2] == who), default=None)
+            for who in ("C", "ringside")}
+    if best["C"] and best["ringside"]:
+        print(f"# {layout}: best of each: C {best['C']:.1f} ns/buffer, ringside {best['ringside']:.1f}"
+              f" ns/buffer, ratio {best['ringside'] / best['C']:.2f}")
     ratios = []
     for r in sorted({x[0] for x in rows}, key=int):
         get = lambda who: [float(x[3]) for x in rows if x[0] == r and x[1] == layout and x[2] == who]

@@ -180,6 +180,9 @@ struct Bell {
     cv: Condvar,
 }
 
+/// A polling side looks up from the ring (stop, failure) once per this many empty polls.
+const LOOK_UP: u32 = 4096;
+
 /// A sleep longer than this with work waiting means a lost wake-up.
 const LOST: Duration = Duration::from_millis(250);
 
@@ -395,7 +398,19 @@ fn driver_loop<D: Driver>(plan: &Plan, mut d: D, sh: &Shared, cancel: &AtomicBoo
         if busy {
             continue;
         }
-        if notify && !d.enable_cb() {
+        if !notify {
+            // ringtest's `poll_used()`: spin on the used ring alone, looking up now and then.
+            let mut k = 0u32;
+            while !d.used_pending() {
+                k = k.wrapping_add(1);
+                if k % LOOK_UP == 0
+                    && (sh.device_failed.0.load(Ordering::Relaxed)
+                        || cancel.load(Ordering::Relaxed))
+                {
+                    break;
+                }
+            }
+        } else if !d.enable_cb() {
             m.sleeps += 1;
             if sh.driver_bell.wait(&mut seen) && d.enable_cb() {
                 m.lost_wakeups += 1;
@@ -451,7 +466,16 @@ fn device_loop<V: Device>(plan: &Plan, mut v: V, sh: &Shared) -> DeviceOut {
         if sh.done.0.load(Ordering::Acquire) {
             return Ok((pinned, interrupts, sleeps, lost));
         }
-        if notify && !v.enable_notify() && !sh.done.0.load(Ordering::Acquire) {
+        if !notify {
+            // ringtest's `poll_avail()`.
+            let mut k = 0u32;
+            while !v.avail_pending() {
+                k = k.wrapping_add(1);
+                if k % LOOK_UP == 0 && sh.done.0.load(Ordering::Acquire) {
+                    break;
+                }
+            }
+        } else if !v.enable_notify() && !sh.done.0.load(Ordering::Acquire) {
             sleeps += 1;
             if sh.device_bell.wait(&mut seen) && v.enable_notify() {
                 lost += 1;

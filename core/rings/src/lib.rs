@@ -80,6 +80,9 @@ pub trait Driver: Send {
     /// Asks for used-buffer notifications, then re-checks the ring (Linux's
     /// `virtqueue_enable_cb`): `true` when used buffers are already waiting.
     fn enable_cb(&mut self) -> bool;
+    /// Whether a used buffer is waiting (ringtest's `!used_empty()`): a plain look that
+    /// orders nothing, for polling; `reclaim` reads again with the barrier.
+    fn used_pending(&self) -> bool;
     /// Free ring entries.
     fn free(&self) -> u16;
     /// The device's protocol violation that stopped this driver, worded as Linux words it.
@@ -99,6 +102,9 @@ pub trait Device: Send {
     /// Asks for available-buffer notifications, then re-checks the ring: `true` when buffers
     /// are already waiting.
     fn enable_notify(&mut self) -> bool;
+    /// Whether a buffer is waiting (ringtest's `!avail_empty()`): a plain look that orders
+    /// nothing, for polling; `pop` reads again with the barrier.
+    fn avail_pending(&self) -> bool;
     /// The driver's protocol violation that stopped this device, worded as QEMU words it.
     fn broken(&self) -> Option<&str>;
 }

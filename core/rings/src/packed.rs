@@ -310,6 +310,12 @@ impl Driver for PackedDriver {
         self.event_flags = arm(&self.mem, self.l.driver_event, self.opts.event_idx, pos);
         // Barrier D, `virtio_mb` in `virtqueue_poll`.
         fence(SeqCst);
+        self.used_pending()
+    }
+
+    #[inline]
+    fn used_pending(&self) -> bool {
+        let pos = self.next_used;
         let (_, flags) = halves(
             self.mem
                 .load32(self.l.desc(pos.slot) + PACKED_DESC_ID, Relaxed),
@@ -431,6 +437,12 @@ impl Device for PackedDevice {
         // Barrier C: the full barrier after arming, pairing with `virtio_mb` in
         // `virtqueue_kick_prepare_packed`; `pop` re-reads the flags with Barrier A.
         fence(SeqCst);
+        self.avail_pending()
+    }
+
+    #[inline]
+    fn avail_pending(&self) -> bool {
+        let pos = self.next_avail;
         let (_, flags) = halves(
             self.mem
                 .load32(self.l.desc(pos.slot) + PACKED_DESC_ID, Relaxed),

@@ -234,6 +234,11 @@ impl Driver for SplitDriver {
         // Barrier D, `virtio_mb` in `virtqueue_poll`, after `virtqueue_enable_cb_prepare_split`
         // armed the event: pairs with the device's full barrier before it reads `used_event`.
         fence(SeqCst);
+        self.used_pending()
+    }
+
+    #[inline]
+    fn used_pending(&self) -> bool {
         self.mem.load16(self.l.used_idx(), Relaxed) != self.last_used.0
     }
 
@@ -380,7 +385,13 @@ impl Device for SplitDevice {
         // one in as we were doing that: make sure it's written, then check again." (`pop`
         // reads `avail.idx` again, with Barrier A, before it reads what this found.)
         fence(SeqCst);
-        m.load16(self.l.avail_idx(), Relaxed) != self.last_avail.0
+        self.avail_pending()
+    }
+
+    #[inline]
+    fn avail_pending(&self) -> bool {
+        self.last_avail != self.avail_seen
+            || self.mem.load16(self.l.avail_idx(), Relaxed) != self.last_avail.0
     }
 
     fn broken(&self) -> Option<&str> {
