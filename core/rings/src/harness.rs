@@ -403,7 +403,7 @@ fn driver_loop<D: Driver>(plan: &Plan, mut d: D, sh: &Shared, cancel: &AtomicBoo
             let mut k = 0u32;
             while !d.used_pending() {
                 k = k.wrapping_add(1);
-                if k % LOOK_UP == 0
+                if k.is_multiple_of(LOOK_UP)
                     && (sh.device_failed.0.load(Ordering::Relaxed)
                         || cancel.load(Ordering::Relaxed))
                 {
@@ -471,7 +471,7 @@ fn device_loop<V: Device>(plan: &Plan, mut v: V, sh: &Shared) -> DeviceOut {
             let mut k = 0u32;
             while !v.avail_pending() {
                 k = k.wrapping_add(1);
-                if k % LOOK_UP == 0 && sh.done.0.load(Ordering::Acquire) {
+                if k.is_multiple_of(LOOK_UP) && sh.done.0.load(Ordering::Acquire) {
                     break;
                 }
             }
