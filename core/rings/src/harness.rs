@@ -336,6 +336,10 @@ fn driver_loop<D: Driver>(plan: &Plan, mut d: D, sh: &Shared, cancel: &AtomicBoo
     let mut bad = None;
     let mut seen = 0;
     let mut spins = 0u32;
+    let mut dog = Watchdog {
+        at: Instant::now(),
+        completed: 0,
+    };
     loop {
         let mut busy = false;
         let want = batch.min(target - started);
@@ -374,9 +378,7 @@ fn driver_loop<D: Driver>(plan: &Plan, mut d: D, sh: &Shared, cancel: &AtomicBoo
             busy = true;
         }
         if let Some(e) = bad.take().or_else(|| d.broken().map(str::to_string)) {
-            sh.done.0.store(true, Ordering::Release);
-            sh.device_bell.ring();
-            return Err(RunError::Broken(e));
+            return Err(stop_device(sh, RunError::Broken(e)));
         }
         if completed == started && (stop || started == target) {
             break;
@@ -403,17 +405,23 @@ fn driver_loop<D: Driver>(plan: &Plan, mut d: D, sh: &Shared, cancel: &AtomicBoo
             let mut k = 0u32;
             while !d.used_pending() {
                 k = k.wrapping_add(1);
-                if k.is_multiple_of(LOOK_UP)
-                    && (sh.device_failed.0.load(Ordering::Relaxed)
-                        || cancel.load(Ordering::Relaxed))
-                {
-                    break;
+                if k.is_multiple_of(LOOK_UP) {
+                    if sh.device_failed.0.load(Ordering::Relaxed) || cancel.load(Ordering::Relaxed)
+                    {
+                        break;
+                    }
+                    if dog.stalled(completed) {
+                        return Err(stop_device(sh, dog.error(started, completed)));
+                    }
                 }
             }
         } else if !d.enable_cb() {
             m.sleeps += 1;
             if sh.driver_bell.wait(&mut seen) && d.enable_cb() {
                 m.lost_wakeups += 1;
+            }
+            if dog.stalled(completed) {
+                return Err(stop_device(sh, dog.error(started, completed)));
             }
         }
     }
@@ -426,6 +434,43 @@ fn driver_loop<D: Driver>(plan: &Plan, mut d: D, sh: &Shared, cancel: &AtomicBoo
     sh.done.0.store(true, Ordering::Release);
     sh.device_bell.ring();
     Ok((m, pinned))
+}
+
+/// Tells the device to stop, for a driver that gives up with `e`.
+fn stop_device(sh: &Shared, e: RunError) -> RunError {
+    sh.done.0.store(true, Ordering::Release);
+    sh.device_bell.ring();
+    e
+}
+
+/// How long a waiting driver tolerates no buffer coming back before it calls the ring stalled.
+const STALL: Duration = Duration::from_secs(10);
+
+/// Notices a run that stopped moving: a driver waiting for buffers that never come back
+/// (a broken device, a lost notification with nothing to recover it) fails instead of hanging.
+struct Watchdog {
+    at: Instant,
+    completed: u64,
+}
+
+impl Watchdog {
+    /// Whether nothing came back for [`STALL`] (measured between calls).
+    fn stalled(&mut self, completed: u64) -> bool {
+        if completed != self.completed {
+            self.completed = completed;
+            self.at = Instant::now();
+            return false;
+        }
+        self.at.elapsed() > STALL
+    }
+
+    fn error(&self, started: u64, completed: u64) -> RunError {
+        RunError::Broken(format!(
+            "stalled: no buffer came back for {} s with {} of {started} outstanding",
+            STALL.as_secs(),
+            started - completed
+        ))
+    }
 }
 
 type DeviceOut = Result<(Pin, u64, u64, u64), RunError>;
