@@ -279,11 +279,17 @@ fn drive<D: Driver, V: Device>(
         device_bell: Bell::new(wake),
         start: Barrier::new(2),
     };
+    let me = thread::current();
     thread::scope(|s| {
         let device = s.spawn(|| device_loop(plan, dev, &sh));
-        let driver = s.spawn(|| driver_loop(plan, drv, &sh, cancel));
+        let driver = s.spawn(|| {
+            let out = driver_loop(plan, drv, &sh, cancel);
+            // Wake the reporting thread at once (it would otherwise finish its nap).
+            me.unpark();
+            out
+        });
         while !driver.is_finished() {
-            thread::sleep(Duration::from_millis(100));
+            thread::park_timeout(Duration::from_millis(100));
             progress(sh.completed.0.load(Ordering::Relaxed));
         }
         let d = driver.join().map_err(|_| RunError::Panicked("driver"));
