@@ -312,7 +312,11 @@ fn drive<D: Driver, V: Device>(
 
 type DriverOut = Result<(Measured, Pin), RunError>;
 
-fn driver_loop<D: Driver>(plan: &Plan, mut d: D, sh: &Shared, cancel: &AtomicBool) -> DriverOut {
+fn driver_loop<D: Driver>(plan: &Plan, d: D, sh: &Shared, cancel: &AtomicBool) -> DriverOut {
+    // On this thread's stack, lines of its own (the closure that brought it is a heap block
+    // that may sit next to the device's).
+    let mut d = Padded(d);
+    let d = &mut d.0;
     let pinned = pin(plan.driver_cpu);
     let _ = sh.driver_bell.thread.set(thread::current());
     sh.start.wait();
@@ -347,9 +351,27 @@ fn driver_loop<D: Driver>(plan: &Plan, mut d: D, sh: &Shared, cancel: &AtomicBoo
         completed: 0,
     };
     loop {
-        let mut busy = false;
+        // Take back what the device used (ringtest's `get_buf` loop).
+        let n = d.reclaim(u16::MAX, |u| {
+            if u.len.is_some_and(|l| l != BUF_LEN) && bad.is_none() {
+                bad = Some(format!("buffer {} came back with len {:?}", u.token, u.len));
+            }
+        });
+        if n > 0 {
+            let before = completed;
+            completed += u64::from(n);
+            if before < warmup && completed >= warmup {
+                t0 = Some((Instant::now(), completed));
+            }
+            if completed >> 12 != before >> 12 {
+                sh.completed.0.store(completed, Ordering::Relaxed);
+            }
+        }
+        // Add the next batch when the cap allows (ringtest's `add_inbuf` loop).
         let want = batch.min(target - started);
-        if !stop && want > 0 && started - completed + want <= cap && u64::from(d.free()) >= want {
+        let add =
+            !stop && want > 0 && started - completed + want <= cap && u64::from(d.free()) >= want;
+        if add {
             for _ in 0..want {
                 d.add(
                     Buffer {
@@ -365,43 +387,29 @@ fn driver_loop<D: Driver>(plan: &Plan, mut d: D, sh: &Shared, cancel: &AtomicBoo
                 sh.device_bell.ring();
                 m.kicks += 1;
             }
-            busy = true;
         }
-        let n = d.reclaim(u16::MAX, |u| {
-            if u.len.is_some_and(|l| l != BUF_LEN) && bad.is_none() {
-                bad = Some(format!("buffer {} came back with len {:?}", u.token, u.len));
-            }
-        });
-        if n > 0 {
-            let before = completed;
-            completed += u64::from(n);
-            if before < warmup && completed >= warmup {
-                t0 = Some((Instant::now(), completed));
-            }
-            if completed >> 12 != before >> 12 {
-                sh.completed.0.store(completed, Ordering::Relaxed);
-            }
-            busy = true;
+        // While buffers move, look up only once in a while: errors, Ctrl-C, the clock.
+        let busy = n > 0 || add;
+        spins = spins.wrapping_add(1);
+        let lap = spins.is_multiple_of(256);
+        if busy && !lap {
+            continue;
         }
         if let Some(e) = bad.take().or_else(|| d.broken().map(str::to_string)) {
             return Err(stop_device(sh, RunError::Broken(e)));
         }
-        if completed == started && (stop || started == target) {
-            break;
+        if sh.device_failed.0.load(Ordering::Relaxed) {
+            return Err(RunError::Broken("the device stopped".into()));
         }
-        spins = spins.wrapping_add(1);
-        let lap = spins.is_multiple_of(256);
-        if !busy || lap {
-            if sh.device_failed.0.load(Ordering::Relaxed) {
-                return Err(RunError::Broken("the device stopped".into()));
-            }
-            if !stop && cancel.load(Ordering::Relaxed) {
-                stop = true;
-                m.interrupted = true;
-            }
-            if lap && deadline.is_some_and(|t| Instant::now() >= t) {
-                stop = true;
-            }
+        if !stop && cancel.load(Ordering::Relaxed) {
+            stop = true;
+            m.interrupted = true;
+        }
+        if lap && deadline.is_some_and(|t| Instant::now() >= t) {
+            stop = true;
+        }
+        if completed == started && (stop || started >= target) {
+            break;
         }
         if busy {
             continue;
@@ -481,7 +489,9 @@ impl Watchdog {
 
 type DeviceOut = Result<(Pin, u64, u64, u64), RunError>;
 
-fn device_loop<V: Device>(plan: &Plan, mut v: V, sh: &Shared) -> DeviceOut {
+fn device_loop<V: Device>(plan: &Plan, v: V, sh: &Shared) -> DeviceOut {
+    let mut v = Padded(v);
+    let v = &mut v.0;
     let pinned = pin(plan.device_cpu);
     let _ = sh.device_bell.thread.set(thread::current());
     sh.start.wait();

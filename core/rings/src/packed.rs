@@ -82,33 +82,56 @@ fn halves(w: u32) -> (u16, u16) {
     (w as u16, (w >> 16) as u16)
 }
 
-/// Descriptors written but not yet handed over, as (slot, `id`+`flags` word): the batch's
-/// first, whose store-release hands over the whole batch, and the rest.
+/// A descriptor waiting to be handed over: where, and what goes in it (`addr` only from the
+/// driver: a used descriptor keeps it).
+#[derive(Clone, Copy)]
+struct Desc {
+    slot: u16,
+    addr: Option<u64>,
+    len: u32,
+    /// `id` and `flags`.
+    word: u32,
+}
+
+/// Descriptors not yet handed over: the batch's first, whose store-release hands over the
+/// whole batch, and the rest. They are written only when the batch is exposed, each in a
+/// burst of back-to-back stores: a side polling the slot's line then sees it change once, not
+/// once per field (writing fields early lets the poller take the line back in between, one
+/// more transfer per buffer). Nothing reads a slot before its flags say so, so when within
+/// the batch the other fields are stored changes nothing the protocol can observe.
 #[derive(Default)]
 struct Staged {
-    first: Option<(u16, u32)>,
-    rest: Vec<(u16, u32)>,
+    first: Option<Desc>,
+    rest: Vec<Desc>,
 }
 
 impl Staged {
     #[inline(always)]
-    fn push(&mut self, slot: u16, word: u32) {
+    fn push(&mut self, d: Desc) {
         if self.first.is_none() {
-            self.first = Some((slot, word));
+            self.first = Some(d);
         } else {
-            self.rest.push((slot, word));
+            self.rest.push(d);
         }
     }
 
-    /// Stores the words from the last to the first; the first goes last, with release: the
-    /// barrier (A or B) the caller names.
+    /// Writes the descriptors from the last to the first; the first's `id`+`flags` word goes
+    /// last, with release: the barrier (A or B) the caller names.
     #[inline(always)]
     fn expose(&mut self, mem: &RingMem, l: &PackedLayout) {
-        while let Some((slot, word)) = self.rest.pop() {
-            mem.store32(l.desc(slot) + PACKED_DESC_ID, word, Relaxed);
+        let write = |d: Desc, order| {
+            let v = mem.view::<4>(l.desc(d.slot));
+            if let Some(addr) = d.addr {
+                v.store64(DESC_ADDR, addr);
+            }
+            v.store32(DESC_LEN, d.len, Relaxed);
+            v.store32(PACKED_DESC_ID, d.word, order);
+        };
+        while let Some(d) = self.rest.pop() {
+            write(d, Relaxed);
         }
-        if let Some((slot, word)) = self.first.take() {
-            mem.store32(l.desc(slot) + PACKED_DESC_ID, word, Release);
+        if let Some(d) = self.first.take() {
+            write(d, Release);
         }
     }
 }
@@ -216,11 +239,13 @@ impl Driver for PackedDriver {
             self.free_ids.pop().unwrap_or_default()
         };
         let pos = self.next_avail;
-        let d = self.mem.view::<4>(self.l.desc(pos.slot));
-        d.store64(DESC_ADDR, buf.addr);
-        d.store32(DESC_LEN, buf.len, Relaxed);
         let flags = avail_flags(pos.wrap) | VIRTQ_DESC_F_WRITE;
-        self.staged.push(pos.slot, join(id, flags));
+        self.staged.push(Desc {
+            slot: pos.slot,
+            addr: Some(buf.addr),
+            len: buf.len,
+            word: join(id, flags),
+        });
         self.next_avail = pos.advance(1, q);
         self.num_free -= 1;
         self.added_since_kick = self.added_since_kick.wrapping_add(1);
@@ -353,11 +378,13 @@ impl PackedDevice {
     #[inline(always)]
     fn write_used(&mut self, id: u16, len: u32, skip: u16) {
         let pos = self.next_used;
-        self.mem
-            .store32(self.l.desc(pos.slot) + DESC_LEN, len, Relaxed);
         let write = if len > 0 { VIRTQ_DESC_F_WRITE } else { 0 };
-        self.staged
-            .push(pos.slot, join(id, used_flags(pos.wrap) | write));
+        self.staged.push(Desc {
+            slot: pos.slot,
+            addr: None,
+            len,
+            word: join(id, used_flags(pos.wrap) | write),
+        });
         self.next_used = pos.advance(skip, self.l.size);
         self.unpublished = self.unpublished.wrapping_add(skip);
     }
