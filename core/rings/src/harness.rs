@@ -351,8 +351,11 @@ fn driver_loop<D: Driver>(plan: &Plan, d: D, sh: &Shared, cancel: &AtomicBool) -
         completed: 0,
     };
     loop {
-        // Take back what the device used (ringtest's `get_buf` loop).
-        let n = d.reclaim(u16::MAX, |u| {
+        // Take back what the device used (ringtest's `get_buf` loop), at most what is out: a
+        // look at the slot after the last one out would only pull in a line the driver is
+        // about to write.
+        let out = (started - completed).min(u64::from(u16::MAX)) as u16;
+        let n = d.reclaim(out, |u| {
             if u.len.is_some_and(|l| l != BUF_LEN) && bad.is_none() {
                 bad = Some(format!("buffer {} came back with len {:?}", u.token, u.len));
             }
