@@ -15,8 +15,7 @@ use ringside_core::bench::{
     BenchConfig, BenchMode, BenchReport, BenchResult, FORMAT, Wake, predict, ratios,
 };
 use ringside_core::layout::RingKind;
-use ringside_rings::Options;
-use ringside_rings::harness::{self, Limit, Measured, Mode, Pin, Plan};
+use ringside_rings::harness::{self, Limit, Measured, Pin, Plan};
 use ringside_tui::saved_bench;
 
 /// Exit code when Ctrl-C cut the runs short (the shell's 128 + SIGINT).
@@ -247,19 +246,8 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
             break;
         }
         let plan = Plan {
-            layout: c.layout,
-            ring_size: c.ring_size,
-            batch: c.batch,
-            outstanding: c.outstanding,
-            options: Options {
-                in_order: c.in_order,
-                event_idx: c.event_idx,
-            },
-            mode: match wake {
-                None => Mode::Poll,
-                Some(Wake::Park) => Mode::Notify(harness::Wake::Park),
-                Some(Wake::Condvar) => Mode::Notify(harness::Wake::Condvar),
-            },
+            config: c,
+            wake: wake.unwrap_or(Wake::Park),
             driver_cpu: Some(driver_cpu),
             device_cpu: Some(device_cpu),
             limit,

@@ -16,27 +16,10 @@ use std::sync::{Barrier, Condvar, Mutex, OnceLock};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
+use ringside_core::bench::{BenchConfig, BenchMode, Wake};
 use ringside_core::layout::{LayoutError, RingKind};
 
 use crate::{Buffer, Device, Driver, Options, packed, split};
-
-/// How a sleeping side is woken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wake {
-    /// `Thread::unpark` / `thread::park` (a futex on Linux).
-    Park,
-    /// A counter under a mutex and a condition variable, like an eventfd.
-    Condvar,
-}
-
-/// Polling or notifications.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Both sides spin on the ring; nobody notifies.
-    Poll,
-    /// Sides sleep when idle and notify each other.
-    Notify(Wake),
-}
 
 /// When a run ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,24 +33,23 @@ pub enum Limit {
 /// One run's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Plan {
-    /// Split or packed.
-    pub layout: RingKind,
-    /// Ring size.
-    pub ring_size: u32,
-    /// Buffers added per publish (and used per publish by the device).
-    pub batch: u16,
-    /// Most buffers in flight at once (at least `batch`).
-    pub outstanding: u16,
-    /// IN_ORDER and EVENT_IDX.
-    pub options: Options,
-    /// Polling or notifications.
-    pub mode: Mode,
+    /// What runs: layout, ring size, batch, outstanding cap, features, polling or
+    /// notifications; the same description the model reads (`ringside_core::bench`).
+    pub config: BenchConfig,
+    /// How a sleeping side is woken in notify mode.
+    pub wake: Wake,
     /// CPU for the driver thread (`None`: not pinned).
     pub driver_cpu: Option<usize>,
     /// CPU for the device thread.
     pub device_cpu: Option<usize>,
     /// When to stop.
     pub limit: Limit,
+}
+
+impl Plan {
+    fn notify(&self) -> bool {
+        self.config.mode == BenchMode::Notify
+    }
 }
 
 /// Whether a thread got the CPU it asked for.
@@ -144,25 +126,19 @@ pub fn run(
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Measured, RunError> {
-    if plan.batch == 0 || plan.outstanding < plan.batch {
-        return Err(RunError::Plan(format!(
-            "outstanding ({}) must be at least the batch ({}), and the batch at least 1",
-            plan.outstanding, plan.batch
-        )));
-    }
-    if u32::from(plan.outstanding) > plan.ring_size {
-        return Err(RunError::Plan(format!(
-            "outstanding ({}) cannot exceed the ring size ({})",
-            plan.outstanding, plan.ring_size
-        )));
-    }
-    match plan.layout {
+    let c = &plan.config;
+    c.check().map_err(|e| RunError::Plan(e.to_string()))?;
+    let options = Options {
+        in_order: c.in_order,
+        event_idx: c.event_idx,
+    };
+    match c.layout {
         RingKind::Split => {
-            let (d, v) = split::pair(plan.ring_size, plan.options).map_err(RunError::Layout)?;
+            let (d, v) = split::pair(c.ring_size, options).map_err(RunError::Layout)?;
             drive(plan, d, v, cancel, progress)
         }
         RingKind::Packed => {
-            let (d, v) = packed::pair(plan.ring_size, plan.options).map_err(RunError::Layout)?;
+            let (d, v) = packed::pair(c.ring_size, options).map_err(RunError::Layout)?;
             drive(plan, d, v, cancel, progress)
         }
     }
@@ -267,10 +243,7 @@ fn drive<D: Driver, V: Device>(
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Measured, RunError> {
-    let wake = match plan.mode {
-        Mode::Notify(w) => w,
-        Mode::Poll => Wake::Park,
-    };
+    let wake = plan.wake;
     let sh = Shared {
         completed: Padded(AtomicU64::new(0)),
         done: Padded(AtomicBool::new(false)),
@@ -320,14 +293,19 @@ fn driver_loop<D: Driver>(plan: &Plan, d: D, sh: &Shared, cancel: &AtomicBool) -
     let pinned = pin(plan.driver_cpu);
     let _ = sh.driver_bell.thread.set(thread::current());
     sh.start.wait();
-    let notify = matches!(plan.mode, Mode::Notify(_));
+    let notify = plan.notify();
     let (target, deadline) = match plan.limit {
         Limit::Buffers(n) => (n, None),
         Limit::Time(t) => (u64::MAX, Some(Instant::now() + t)),
     };
     // The first two laps of the ring (at least 1000 buffers) warm it up, untimed.
-    let warmup = (2 * u64::from(plan.ring_size)).max(1000).min(target / 10);
-    let (batch, cap) = (u64::from(plan.batch), u64::from(plan.outstanding));
+    let warmup = (2 * u64::from(plan.config.ring_size))
+        .max(1000)
+        .min(target / 10);
+    let (batch, cap) = (
+        u64::from(plan.config.batch),
+        u64::from(plan.config.outstanding),
+    );
     let mut m = Measured {
         buffers: 0,
         timed_buffers: 0,
@@ -498,12 +476,12 @@ fn device_loop<V: Device>(plan: &Plan, v: V, sh: &Shared) -> DeviceOut {
     let pinned = pin(plan.device_cpu);
     let _ = sh.device_bell.thread.set(thread::current());
     sh.start.wait();
-    let notify = matches!(plan.mode, Mode::Notify(_));
+    let notify = plan.notify();
     let (mut interrupts, mut sleeps, mut lost) = (0, 0, 0);
     let mut seen = 0;
     loop {
         let mut n = 0;
-        while n < plan.batch {
+        while n < plan.config.batch {
             match v.pop() {
                 Some(p) => {
                     v.push_used(p.id, p.buf.len);

@@ -10,7 +10,8 @@ use std::sync::{Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ringside_rings::harness::{self, Limit, Mode, Plan, Wake};
+use ringside_core::bench::{BenchConfig, BenchMode, Wake};
+use ringside_rings::harness::{self, Limit, Plan};
 use ringside_rings::{Buffer, Device, Driver, Options, RingKind, packed, split};
 
 /// xorshift64*: reproducible random choices without a dependency.
@@ -258,17 +259,22 @@ fn stress_millions_of_buffers() {
     eprintln!("stress: 2 x {} buffers in {:?}", case.n, t.elapsed());
 }
 
-fn plan(layout: RingKind, mode: Mode, in_order: bool, event_idx: bool) -> Plan {
+fn plan(layout: RingKind, wake: Option<Wake>, in_order: bool, event_idx: bool) -> Plan {
     Plan {
-        layout,
-        ring_size: if layout == RingKind::Split { 64 } else { 48 },
-        batch: 4,
-        outstanding: 16,
-        options: Options {
+        config: BenchConfig {
+            layout,
+            ring_size: if layout == RingKind::Split { 64 } else { 48 },
+            batch: 4,
+            outstanding: 16,
             in_order,
             event_idx,
+            mode: if wake.is_some() {
+                BenchMode::Notify
+            } else {
+                BenchMode::Poll
+            },
         },
-        mode,
+        wake: wake.unwrap_or(Wake::Park),
         driver_cpu: None,
         device_cpu: None,
         limit: Limit::Buffers(20_000),
@@ -279,19 +285,19 @@ fn plan(layout: RingKind, mode: Mode, in_order: bool, event_idx: bool) -> Plan {
 fn the_harness_passes_every_buffer_in_every_mode() {
     let cancel = AtomicBool::new(false);
     for layout in [RingKind::Split, RingKind::Packed] {
-        for (mode, in_order, event_idx) in [
-            (Mode::Poll, false, false),
-            (Mode::Poll, true, false),
-            (Mode::Notify(Wake::Park), false, true),
-            (Mode::Notify(Wake::Park), false, false),
-            (Mode::Notify(Wake::Condvar), true, true),
+        for (wake, in_order, event_idx) in [
+            (None, false, false),
+            (None, true, false),
+            (Some(Wake::Park), false, true),
+            (Some(Wake::Park), false, false),
+            (Some(Wake::Condvar), true, true),
         ] {
-            let p = plan(layout, mode, in_order, event_idx);
+            let p = plan(layout, wake, in_order, event_idx);
             let m = harness::run(&p, &cancel, &mut |_| {}).unwrap();
             assert_eq!(m.buffers, 20_000, "{p:?}");
             assert!(m.timed_buffers > 0 && m.timed_buffers < m.buffers, "{m:?}");
             assert_eq!(m.lost_wakeups, 0, "{p:?}");
-            if mode == Mode::Poll {
+            if wake.is_none() {
                 assert_eq!(m.kicks + m.interrupts, 0);
             } else {
                 assert!(m.kicks > 0 && m.interrupts > 0, "{p:?}: {m:?}");
@@ -303,13 +309,13 @@ fn the_harness_passes_every_buffer_in_every_mode() {
 #[test]
 fn the_harness_rejects_a_cap_below_the_batch_and_stops_when_cancelled() {
     let cancel = AtomicBool::new(false);
-    let mut p = plan(RingKind::Split, Mode::Poll, false, false);
-    p.outstanding = 2;
+    let mut p = plan(RingKind::Split, None, false, false);
+    p.config.outstanding = 2;
     let e = harness::run(&p, &cancel, &mut |_| {}).unwrap_err();
-    assert!(e.to_string().contains("at least the batch"), "{e}");
+    assert!(e.to_string().contains("between the batch (4)"), "{e}");
     // Cancelled before it starts: the driver adds nothing more after its first check.
     let cancel = AtomicBool::new(true);
-    let mut p = plan(RingKind::Packed, Mode::Poll, false, false);
+    let mut p = plan(RingKind::Packed, None, false, false);
     p.limit = Limit::Time(Duration::from_secs(30));
     let t = Instant::now();
     let m = harness::run(&p, &cancel, &mut |_| {}).unwrap();
