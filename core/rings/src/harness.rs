@@ -3,8 +3,11 @@
 //! driver's clock says how long it took.
 //!
 //! The loops follow ringtest's `run_guest` and `run_host` (`tools/virtio/ringtest/main.c`): the
-//! driver adds up to a batch whenever the outstanding cap allows, publishes it once, and takes
-//! back whatever is used; the device takes up to a batch, marks it used and publishes once.
+//! driver takes back whatever is used and makes a batch available whenever the outstanding cap
+//! allows, with one publish; the device takes up to a batch, marks it used and publishes once.
+//! One difference: ringtest's guest fills a descriptor when the cap allows it, this driver adds
+//! the next batch while it waits (adding only stages it in private memory; see `staged.rs`), so
+//! that when a buffer comes back only the publish is left to do.
 //! Polling spins on the ring without `pause`, as ringtest does without `--relax`. In
 //! notification mode a side with nothing to do re-arms notifications, re-checks, and sleeps on
 //! a doorbell (std's park/unpark, a futex underneath, or a mutex and condition variable, like an
@@ -317,7 +320,8 @@ fn driver_loop<D: Driver>(plan: &Plan, d: D, sh: &Shared, cancel: &AtomicBool) -
         interrupted: false,
         pins: [Pin::Free; 2],
     };
-    let (mut started, mut completed) = (0u64, 0u64);
+    // Buffers added (staged or published), published, and back.
+    let (mut added, mut published, mut completed) = (0u64, 0u64, 0u64);
     // When timing started, and the buffers done by then.
     let mut t0 = (warmup == 0).then(|| (Instant::now(), 0u64));
     let mut stop = target == 0;
@@ -332,7 +336,7 @@ fn driver_loop<D: Driver>(plan: &Plan, d: D, sh: &Shared, cancel: &AtomicBool) -
         // Take back what the device used (ringtest's `get_buf` loop), at most what is out: a
         // look at the slot after the last one out would only pull in a line the driver is
         // about to write.
-        let out = (started - completed).min(u64::from(u16::MAX)) as u16;
+        let out = (published - completed).min(u64::from(u16::MAX)) as u16;
         let n = d.reclaim(out, |u| {
             if u.len.is_some_and(|l| l != BUF_LEN) && bad.is_none() {
                 bad = Some(format!("buffer {} came back with len {:?}", u.token, u.len));
@@ -348,29 +352,36 @@ fn driver_loop<D: Driver>(plan: &Plan, d: D, sh: &Shared, cancel: &AtomicBool) -
                 sh.completed.0.store(completed, Ordering::Relaxed);
             }
         }
-        // Add the next batch when the cap allows (ringtest's `add_inbuf` loop).
-        let want = batch.min(target - started);
-        let add =
-            !stop && want > 0 && started - completed + want <= cap && u64::from(d.free()) >= want;
-        if add {
+        // Keep the next batch ready: adding only stages it in the driver's own memory (the
+        // rings write nothing shared before `publish`), so it is done while buffers are out.
+        let want = batch.min(target - added);
+        let staged = added > published;
+        if !staged && !stop && want > 0 && u64::from(d.free()) >= want {
             for _ in 0..want {
                 d.add(
                     Buffer {
-                        addr: buf_addr(started),
+                        addr: buf_addr(added),
                         len: BUF_LEN,
                     },
-                    started,
+                    added,
                 );
-                started += 1;
+                added += 1;
             }
+        }
+        // Make it available once the outstanding cap allows (ringtest's `add_inbuf` runs
+        // only then).
+        let ready = added - published;
+        let publish = ready > 0 && published - completed + ready <= cap;
+        if publish {
             d.publish();
+            published = added;
             if notify && d.kick_needed() {
                 sh.device_bell.ring();
                 m.kicks += 1;
             }
         }
         // While buffers move, look up only once in a while: errors, Ctrl-C, the clock.
-        let busy = n > 0 || add;
+        let busy = n > 0 || publish;
         spins = spins.wrapping_add(1);
         let lap = spins.is_multiple_of(256);
         if busy && !lap {
@@ -389,7 +400,7 @@ fn driver_loop<D: Driver>(plan: &Plan, d: D, sh: &Shared, cancel: &AtomicBool) -
         if lap && deadline.is_some_and(|t| Instant::now() >= t) {
             stop = true;
         }
-        if completed == started && (stop || started >= target) {
+        if completed == added && (stop || added >= target) {
             break;
         }
         if busy {
@@ -406,7 +417,7 @@ fn driver_loop<D: Driver>(plan: &Plan, d: D, sh: &Shared, cancel: &AtomicBool) -
                         break;
                     }
                     if dog.stalled(completed) {
-                        return Err(stop_device(sh, dog.error(started, completed)));
+                        return Err(stop_device(sh, dog.error(published, completed)));
                     }
                 }
             }
@@ -416,7 +427,7 @@ fn driver_loop<D: Driver>(plan: &Plan, d: D, sh: &Shared, cancel: &AtomicBool) -
                 m.lost_wakeups += 1;
             }
             if dog.stalled(completed) {
-                return Err(stop_device(sh, dog.error(started, completed)));
+                return Err(stop_device(sh, dog.error(published, completed)));
             }
         }
     }

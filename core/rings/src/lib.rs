@@ -19,6 +19,7 @@
 mod mem;
 pub mod packed;
 pub mod split;
+mod staged;
 mod sync;
 
 #[cfg(not(loom))]

@@ -26,6 +26,7 @@ use ringside_core::layout::{
 use ringside_core::packed::{avail_flags, is_avail, is_used, used_flags};
 
 use crate::mem::join;
+use crate::staged::Staged;
 use crate::sync::{Arc, Ordering::*, fence};
 use crate::{Buffer, Device, Driver, Options, Popped, RingMem, Used};
 
@@ -82,8 +83,8 @@ fn halves(w: u32) -> (u16, u16) {
     (w as u16, (w >> 16) as u16)
 }
 
-/// A descriptor waiting to be handed over: where, and what goes in it (`addr` only from the
-/// driver: a used descriptor keeps it).
+/// A descriptor waiting to be handed over ([`Staged`]): where, and what goes in it (`addr` only
+/// from the driver: a used descriptor keeps it).
 #[derive(Clone, Copy)]
 struct Desc {
     slot: u16,
@@ -93,47 +94,22 @@ struct Desc {
     word: u32,
 }
 
-/// Descriptors not yet handed over: the batch's first, whose store-release hands over the
-/// whole batch, and the rest. They are written only when the batch is exposed, each in a
-/// burst of back-to-back stores: a side polling the slot's line then sees it change once, not
-/// once per field (writing fields early lets the poller take the line back in between, one
-/// more transfer per buffer). Nothing reads a slot before its flags say so, so when within
-/// the batch the other fields are stored changes nothing the protocol can observe.
-#[derive(Default)]
-struct Staged {
-    first: Option<Desc>,
-    rest: Vec<Desc>,
-}
-
-impl Staged {
-    #[inline(always)]
-    fn push(&mut self, d: Desc) {
-        if self.first.is_none() {
-            self.first = Some(d);
-        } else {
-            self.rest.push(d);
+/// Writes staged descriptors from the last to the first; the first's `id`+`flags` word goes
+/// last, with release: the barrier (A or B) the caller names.
+#[inline(always)]
+fn expose(staged: &mut Staged<Desc>, mem: &RingMem, l: &PackedLayout) {
+    staged.drain(|d, first| {
+        let v = mem.view::<4>(l.desc(d.slot));
+        if let Some(addr) = d.addr {
+            v.store64(DESC_ADDR, addr);
         }
-    }
-
-    /// Writes the descriptors from the last to the first; the first's `id`+`flags` word goes
-    /// last, with release: the barrier (A or B) the caller names.
-    #[inline(always)]
-    fn expose(&mut self, mem: &RingMem, l: &PackedLayout) {
-        let write = |d: Desc, order| {
-            let v = mem.view::<4>(l.desc(d.slot));
-            if let Some(addr) = d.addr {
-                v.store64(DESC_ADDR, addr);
-            }
-            v.store32(DESC_LEN, d.len, Relaxed);
-            v.store32(PACKED_DESC_ID, d.word, order);
-        };
-        while let Some(d) = self.rest.pop() {
-            write(d, Relaxed);
-        }
-        if let Some(d) = self.first.take() {
-            write(d, Release);
-        }
-    }
+        v.store32(DESC_LEN, d.len, Relaxed);
+        v.store32(
+            PACKED_DESC_ID,
+            d.word,
+            if first { Release } else { Relaxed },
+        );
+    });
 }
 
 /// Whether the other side asked to be notified about `count` slots just published up to
@@ -184,7 +160,7 @@ pub struct PackedDriver {
     /// `desc_state[id].data`).
     held: Box<[Option<u64>]>,
     /// Heads written but not yet exposed.
-    staged: Staged,
+    staged: Staged<Desc>,
     added_since_kick: u16,
     /// Shadow of the driver event area's flags.
     event_flags: u16,
@@ -258,7 +234,7 @@ impl Driver for PackedDriver {
         // Barrier A, `virtio_wmb` in `virtqueue_add_packed`: "A driver MUST NOT make the first
         // descriptor in the list available before all subsequent descriptors comprising the
         // list are made available."
-        self.staged.expose(&self.mem, &self.l);
+        expose(&mut self.staged, &self.mem, &self.l);
     }
 
     fn kick_needed(&mut self) -> bool {
@@ -365,7 +341,7 @@ pub struct PackedDevice {
     next_avail: PackedPos,
     next_used: PackedPos,
     /// Used descriptors written but not yet exposed.
-    staged: Staged,
+    staged: Staged<Desc>,
     /// IN_ORDER: the last buffer used since the last publish, and how many it stands for.
     skipped: Option<(u16, u32, u16)>,
     unpublished: u16,
@@ -436,7 +412,7 @@ impl Device for PackedDevice {
         // Barrier B, the write barrier before a used descriptor's flags (QEMU's
         // `virtqueue_packed_fill_desc`; ringtest's `use_buf`: "Make sure len is valid before
         // flags").
-        self.staged.expose(&self.mem, &self.l);
+        expose(&mut self.staged, &self.mem, &self.l);
         self.used_since_signal = self.used_since_signal.wrapping_add(self.unpublished);
         self.unpublished = 0;
         self.published = self.next_used;

@@ -16,6 +16,7 @@ use ringside_core::layout::{
 };
 
 use crate::mem::join;
+use crate::staged::Staged;
 use crate::sync::{Arc, Ordering::*, fence};
 use crate::{Buffer, Device, Driver, Options, Popped, RingMem, Used};
 
@@ -37,6 +38,7 @@ pub fn pair(size: u32, opts: Options) -> Result<(SplitDriver, SplitDevice), Layo
         kicked_at: RingIdx(0),
         last_used: RingIdx(0),
         held: vec![None; q].into(),
+        staged: Staged::default(),
         broken: None,
     };
     let device = SplitDevice {
@@ -52,6 +54,15 @@ pub fn pair(size: u32, opts: Options) -> Result<(SplitDriver, SplitDevice), Layo
         broken: None,
     };
     Ok((driver, device))
+}
+
+/// A buffer added but not yet published ([`Staged`]): its head descriptor, its available ring
+/// slot, and what the descriptor says.
+#[derive(Clone, Copy)]
+struct Entry {
+    head: u16,
+    slot: u16,
+    buf: Buffer,
 }
 
 /// The driver half (Linux's `vring_virtqueue`, split part).
@@ -74,6 +85,8 @@ pub struct SplitDriver {
     /// Per head: the token it was added with while the device holds it (Linux's
     /// `desc_state[head].data`).
     held: Box<[Option<u64>]>,
+    /// Added, not yet published.
+    staged: Staged<Entry>,
     broken: Option<String>,
 }
 
@@ -113,7 +126,6 @@ impl SplitDriver {
 impl Driver for SplitDriver {
     #[inline]
     fn add(&mut self, buf: Buffer, token: u64) -> bool {
-        let m = &*self.mem;
         if self.num_free == 0 {
             return false;
         }
@@ -126,13 +138,11 @@ impl Driver for SplitDriver {
         } else {
             self.free.pop().unwrap_or_default()
         };
-        let d = m.view::<4>(self.l.desc(head));
-        d.store64(DESC_ADDR, buf.addr);
-        d.store32(DESC_LEN, buf.len, Relaxed);
-        // `flags` and `next` (0: a single descriptor), one word.
-        d.store32(SPLIT_DESC_FLAGS, join(VIRTQ_DESC_F_WRITE, 0), Relaxed);
-        let slot = self.l.slot(self.avail_idx);
-        m.store16(self.l.avail_ring(slot), head, Relaxed);
+        self.staged.push(Entry {
+            head,
+            slot: self.l.slot(self.avail_idx),
+            buf,
+        });
         self.avail_idx = self.avail_idx.wrapping_add(1);
         self.held[usize::from(head)] = Some(token);
         true
@@ -140,10 +150,18 @@ impl Driver for SplitDriver {
 
     #[inline]
     fn publish(&mut self) {
+        let (m, l) = (&*self.mem, &self.l);
+        self.staged.drain(|e, _| {
+            let d = m.view::<4>(l.desc(e.head));
+            d.store64(DESC_ADDR, e.buf.addr);
+            d.store32(DESC_LEN, e.buf.len, Relaxed);
+            // `flags` and `next` (0: a single descriptor), one word.
+            d.store32(SPLIT_DESC_FLAGS, join(VIRTQ_DESC_F_WRITE, 0), Relaxed);
+            m.store16(l.avail_ring(e.slot), e.head, Relaxed);
+        });
         // Barrier A, `virtio_wmb` in `virtqueue_add_split`: "Descriptors and available array
         // need to be set before we expose the new available array entries."
-        self.mem
-            .store16(self.l.avail_idx(), self.avail_idx.0, Release);
+        m.store16(l.avail_idx(), self.avail_idx.0, Release);
         self.published = self.avail_idx;
     }
 
