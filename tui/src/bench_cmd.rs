@@ -279,6 +279,7 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
             seconds: m.elapsed.as_secs_f64(),
             ns_per_buffer: ns,
             buffers_per_s: ns.map(|ns| 1e9 / ns),
+            best_ns_per_buffer: m.best_ns_per_buffer,
             kicks: m.kicks,
             interrupts: m.interrupts,
             sleeps: m.sleeps,

@@ -75,6 +75,9 @@ pub struct Measured {
     pub timed_buffers: u64,
     /// Time the timed buffers took, on the driver's clock.
     pub elapsed: Duration,
+    /// Nanoseconds per buffer in the fastest stretch of 4096 buffers after the warm-up (on a
+    /// busy machine, what the rings do when nothing else interferes).
+    pub best_ns_per_buffer: Option<f64>,
     /// Notifications the driver sent.
     pub kicks: u64,
     /// Notifications the device sent.
@@ -313,6 +316,7 @@ fn driver_loop<D: Driver>(plan: &Plan, d: D, sh: &Shared, cancel: &AtomicBool) -
         buffers: 0,
         timed_buffers: 0,
         elapsed: Duration::ZERO,
+        best_ns_per_buffer: None,
         kicks: 0,
         interrupts: 0,
         sleeps: 0,
@@ -324,6 +328,7 @@ fn driver_loop<D: Driver>(plan: &Plan, d: D, sh: &Shared, cancel: &AtomicBool) -
     let (mut added, mut published, mut completed) = (0u64, 0u64, 0u64);
     // When timing started, and the buffers done by then.
     let mut t0 = (warmup == 0).then(|| (Instant::now(), 0u64));
+    let mut block: Option<(Instant, u64)> = None;
     let mut stop = target == 0;
     let mut bad = None;
     let mut seen = 0;
@@ -350,6 +355,14 @@ fn driver_loop<D: Driver>(plan: &Plan, d: D, sh: &Shared, cancel: &AtomicBool) -
             }
             if completed >> 12 != before >> 12 {
                 sh.completed.0.store(completed, Ordering::Relaxed);
+                // The fastest stretch of 4096 buffers after the warm-up: what the machine does
+                // when nothing else gets in the way.
+                let now = Instant::now();
+                if let Some((t, c)) = block.filter(|_| completed > warmup) {
+                    let ns = now.duration_since(t).as_nanos() as f64 / (completed - c) as f64;
+                    m.best_ns_per_buffer = Some(m.best_ns_per_buffer.map_or(ns, |b| b.min(ns)));
+                }
+                block = Some((now, completed));
             }
         }
         // Keep the next batch ready: adding only stages it in the driver's own memory (the

@@ -148,6 +148,11 @@ pub struct BenchResult {
     pub ns_per_buffer: Option<f64>,
     /// Timed buffers per second.
     pub buffers_per_s: Option<f64>,
+    /// Nanoseconds per buffer in the fastest stretch of 4096 buffers after the warm-up: on a
+    /// busy machine, what the rings do when nothing else gets in the way (`null` when the run
+    /// was too short).
+    #[serde(default)]
+    pub best_ns_per_buffer: Option<f64>,
     /// Notifications the driver sent.
     pub kicks: u64,
     /// Notifications the device sent.
