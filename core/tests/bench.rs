@@ -174,6 +174,7 @@ fn ratios_pair_split_and_packed_of_the_same_configuration_only() {
     let q = &r.ratios[0];
     assert_eq!(q.batch, 1);
     assert_eq!(q.measured, Some(0.75));
+    assert_eq!(q.fastest, Some(150.0 * 0.9 / (200.0 * 0.9)));
     let s = predict(&cfg(RingKind::Split, 1, false)).unwrap();
     let p = predict(&cfg(RingKind::Packed, 1, false)).unwrap();
     assert_eq!(
@@ -251,7 +252,8 @@ fn rows_show_measured_and_model_for_the_scenarios_layout() {
             .starts_with("200.0 ns/buffer, 5.00 M buffers/s")
     );
     assert!(measured[1].label.starts_with("split 256, batch 4"));
-    assert!(measured[2].label.contains("packed/split") && measured[2].value == "0.75x");
+    assert!(measured[2].label.contains("packed/split"), "{got:#?}");
+    assert_eq!(measured[2].value, "0.75x (fastest stretches 0.75x)");
     // Each measured configuration is followed by the model's numbers for it.
     let i = got.iter().position(|x| x == measured[0]).unwrap();
     assert_eq!(got[i + 1].source, RowSource::Model);

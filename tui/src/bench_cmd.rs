@@ -346,13 +346,14 @@ fn table(r: &BenchReport, a: &BenchArgs) -> String {
     );
     let _ = writeln!(
         o,
-        "{:<7}{:>6}{:>6}{:>5}  {:<15}{:>11}{:>13}  {:>13}{:>14}",
+        "{:<7}{:>6}{:>6}{:>5}  {:<15}{:>11}{:>9}{:>13}  {:>13}{:>14}",
         "layout",
         "size",
         "batch",
         "out",
         "mode",
         "ns/buffer",
+        "fastest",
         "M buffers/s",
         "model misses",
         "model cycles"
@@ -372,13 +373,14 @@ fn table(r: &BenchReport, a: &BenchArgs) -> String {
         }
         let _ = writeln!(
             o,
-            "{:<7}{:>6}{:>6}{:>5}  {:<15}{:>11}{:>13}  {:>13}{:>14}{}{}",
+            "{:<7}{:>6}{:>6}{:>5}  {:<15}{:>11}{:>9}{:>13}  {:>13}{:>14}{}{}",
             c.layout.to_string(),
             c.ring_size,
             c.batch,
             c.outstanding,
             mode,
             opt(x.ns_per_buffer, 1),
+            opt(x.best_ns_per_buffer, 1),
             opt(x.buffers_per_s.map(|b| b / 1e6), 2),
             opt(x.model_misses_per_buffer, 2),
             opt(x.model_cycles_per_buffer, 0),
@@ -389,14 +391,19 @@ fn table(r: &BenchReport, a: &BenchArgs) -> String {
     for q in &r.ratios {
         let _ = writeln!(
             o,
-            "packed/split, batch {} outstanding {}: measured {}   model: misses {}, cycles {}",
+            "packed/split, batch {} outstanding {}: measured {} (fastest {})   model: misses {}, cycles {}",
             q.batch,
             q.outstanding,
             opt(q.measured, 2) + "x",
+            opt(q.fastest, 2) + "x",
             opt(q.model_misses, 2) + "x",
             opt(q.model_cycles, 2) + "x",
         );
     }
+    let _ = writeln!(
+        o,
+        "fastest = ns/buffer over the fastest 4096 buffers in a row, after the warm-up (what the rings do when nothing else interferes)"
+    );
     let _ = writeln!(
         o,
         "model = ringside's engine and cache model on the same configuration (cycles: separate caches, or one shared cache when both threads share a CPU)"

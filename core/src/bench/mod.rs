@@ -205,6 +205,9 @@ pub struct LayoutRatio {
     pub device_cpu: Option<usize>,
     /// Packed ns/buffer ÷ split ns/buffer, measured.
     pub measured: Option<f64>,
+    /// The same for their fastest stretches (`best_ns_per_buffer`).
+    #[serde(default)]
+    pub fastest: Option<f64>,
     /// Packed ÷ split misses per buffer, model.
     pub model_misses: Option<f64>,
     /// Packed ÷ split memory cycles per buffer, model.
@@ -295,6 +298,7 @@ pub fn ratios(results: &[BenchResult]) -> Vec<LayoutRatio> {
             driver_cpu: s.driver_cpu,
             device_cpu: s.device_cpu,
             measured: ratio(p.ns_per_buffer, s.ns_per_buffer),
+            fastest: ratio(p.best_ns_per_buffer, s.best_ns_per_buffer),
             model_misses: ratio(p.model_misses_per_buffer, s.model_misses_per_buffer),
             model_cycles: ratio(p.model_cycles_per_buffer, s.model_cycles_per_buffer),
         });

@@ -175,7 +175,7 @@ pub fn rows(saved: Option<&BenchReport>, engine: &EngineConfig) -> Vec<BenchRow>
         out.push(row(
             RowSource::Measured,
             format!("{at}: time per buffer"),
-            x(q.measured),
+            format!("{} (fastest stretches {})", x(q.measured), x(q.fastest)),
         ));
         out.push(row(
             RowSource::Model,
