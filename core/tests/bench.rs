@@ -2,7 +2,7 @@
 //! file's shape, and the rows the UIs show.
 
 use ringside_core::bench::{
-    BenchConfig, BenchError, BenchMode, BenchReport, BenchResult, Machine, RowSource, Wake,
+    BenchConfig, BenchError, BenchMode, BenchReport, BenchResult, Counts, Machine, RowSource, Wake,
     predict, ratios, rows,
 };
 use ringside_core::engine::EngineConfig;
@@ -135,10 +135,7 @@ fn result(layout: RingKind, batch: u16, ns: f64) -> BenchResult {
         ns_per_buffer: Some(ns),
         buffers_per_s: Some(1e9 / ns),
         best_ns_per_buffer: Some(ns * 0.9),
-        kicks: 0,
-        interrupts: 0,
-        sleeps: 0,
-        lost_wakeups: 0,
+        counts: Counts::default(),
         interrupted: false,
         model_misses_per_buffer: Some(p.misses_per_buffer),
         model_cycles_per_buffer: Some(p.cycles_separate),

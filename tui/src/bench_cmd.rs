@@ -157,10 +157,10 @@ fn warnings(m: &Measured, load: Option<f64>, cpus: usize) -> Vec<String> {
             "load average {l:.2} above the {cpus} CPUs before this run: other work competed for them"
         ));
     }
-    if m.lost_wakeups > 0 {
+    if m.counts.lost_wakeups > 0 {
         w.push(format!(
             "{} sleeps timed out with work waiting: a notification was lost",
-            m.lost_wakeups
+            m.counts.lost_wakeups
         ));
     }
     if m.interrupted {
@@ -280,10 +280,7 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
             ns_per_buffer: ns,
             buffers_per_s: ns.map(|ns| 1e9 / ns),
             best_ns_per_buffer: m.best_ns_per_buffer,
-            kicks: m.kicks,
-            interrupts: m.interrupts,
-            sleeps: m.sleeps,
-            lost_wakeups: m.lost_wakeups,
+            counts: m.counts,
             interrupted: m.interrupted,
             model_misses_per_buffer: model.as_ref().map(|p| p.misses_per_buffer),
             model_cycles_per_buffer: model.as_ref().map(|p| {

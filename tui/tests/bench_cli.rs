@@ -90,7 +90,7 @@ fn one_cpu_runs_with_notifications_and_says_why() {
         (BenchMode::Notify, Some(Wake::Park))
     );
     assert_eq!((x.driver_cpu, x.device_cpu), (Some(0), Some(0)));
-    assert!(x.kicks > 0 && x.interrupts > 0, "{x:?}");
+    assert!(x.counts.kicks > 0 && x.counts.interrupts > 0, "{x:?}");
     assert!(
         r.warnings
             .iter()

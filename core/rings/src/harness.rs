@@ -19,7 +19,7 @@ use std::sync::{Barrier, Condvar, Mutex, OnceLock};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
-use ringside_core::bench::{BenchConfig, BenchMode, Wake};
+use ringside_core::bench::{BenchConfig, BenchMode, Counts, Wake};
 use ringside_core::layout::{LayoutError, RingKind};
 
 use crate::{Buffer, Device, Driver, Options, packed, split};
@@ -78,14 +78,8 @@ pub struct Measured {
     /// Nanoseconds per buffer in the fastest stretch of 4096 buffers after the warm-up (on a
     /// busy machine, what the rings do when nothing else interferes).
     pub best_ns_per_buffer: Option<f64>,
-    /// Notifications the driver sent.
-    pub kicks: u64,
-    /// Notifications the device sent.
-    pub interrupts: u64,
-    /// Times a side went to sleep.
-    pub sleeps: u64,
-    /// Sleeps that ended by timeout with work waiting: a wake-up was lost (a protocol bug).
-    pub lost_wakeups: u64,
+    /// Notifications, sleeps, lost wake-ups.
+    pub counts: Counts,
     /// Whether the run was cut short (Ctrl-C).
     pub interrupted: bool,
     /// The driver's and the device's pinning.
@@ -279,11 +273,11 @@ fn drive<D: Driver, V: Device>(
         }
         let v = device.join().map_err(|_| RunError::Panicked("device"))?;
         let (mut m, dpin) = d??;
-        let (vpin, interrupts, sleeps, lost) = v?;
+        let (vpin, dev) = v?;
         m.pins = [dpin, vpin];
-        m.interrupts = interrupts;
-        m.sleeps += sleeps;
-        m.lost_wakeups += lost;
+        m.counts.interrupts = dev.interrupts;
+        m.counts.sleeps += dev.sleeps;
+        m.counts.lost_wakeups += dev.lost_wakeups;
         progress(m.buffers);
         Ok(m)
     })
@@ -317,10 +311,7 @@ fn driver_loop<D: Driver>(plan: &Plan, d: D, sh: &Shared, cancel: &AtomicBool) -
         timed_buffers: 0,
         elapsed: Duration::ZERO,
         best_ns_per_buffer: None,
-        kicks: 0,
-        interrupts: 0,
-        sleeps: 0,
-        lost_wakeups: 0,
+        counts: Counts::default(),
         interrupted: false,
         pins: [Pin::Free; 2],
     };
@@ -390,7 +381,7 @@ fn driver_loop<D: Driver>(plan: &Plan, d: D, sh: &Shared, cancel: &AtomicBool) -
             published = added;
             if notify && d.kick_needed() {
                 sh.device_bell.ring();
-                m.kicks += 1;
+                m.counts.kicks += 1;
             }
         }
         // While buffers move, look up only once in a while: errors, Ctrl-C, the clock.
@@ -435,9 +426,9 @@ fn driver_loop<D: Driver>(plan: &Plan, d: D, sh: &Shared, cancel: &AtomicBool) -
                 }
             }
         } else if !d.enable_cb() {
-            m.sleeps += 1;
+            m.counts.sleeps += 1;
             if sh.driver_bell.wait(&mut seen) && d.enable_cb() {
-                m.lost_wakeups += 1;
+                m.counts.lost_wakeups += 1;
             }
             if dog.stalled(completed) {
                 return Err(stop_device(sh, dog.error(published, completed)));
@@ -492,7 +483,7 @@ impl Watchdog {
     }
 }
 
-type DeviceOut = Result<(Pin, u64, u64, u64), RunError>;
+type DeviceOut = Result<(Pin, Counts), RunError>;
 
 fn device_loop<V: Device>(plan: &Plan, v: V, sh: &Shared) -> DeviceOut {
     let mut v = Padded(v);
@@ -501,7 +492,7 @@ fn device_loop<V: Device>(plan: &Plan, v: V, sh: &Shared) -> DeviceOut {
     let _ = sh.device_bell.thread.set(thread::current());
     sh.start.wait();
     let notify = plan.notify();
-    let (mut interrupts, mut sleeps, mut lost) = (0, 0, 0);
+    let mut c = Counts::default();
     let mut seen = 0;
     loop {
         let mut n = 0;
@@ -518,7 +509,7 @@ fn device_loop<V: Device>(plan: &Plan, v: V, sh: &Shared) -> DeviceOut {
             v.publish_used();
             if notify && v.interrupt_needed() {
                 sh.driver_bell.ring();
-                interrupts += 1;
+                c.interrupts += 1;
             }
             continue;
         }
@@ -530,7 +521,7 @@ fn device_loop<V: Device>(plan: &Plan, v: V, sh: &Shared) -> DeviceOut {
             return Err(RunError::Broken(e));
         }
         if sh.done.0.load(Ordering::Acquire) {
-            return Ok((pinned, interrupts, sleeps, lost));
+            return Ok((pinned, c));
         }
         if !notify {
             // ringtest's `poll_avail()`.
@@ -542,9 +533,9 @@ fn device_loop<V: Device>(plan: &Plan, v: V, sh: &Shared) -> DeviceOut {
                 }
             }
         } else if !v.enable_notify() && !sh.done.0.load(Ordering::Acquire) {
-            sleeps += 1;
+            c.sleeps += 1;
             if sh.device_bell.wait(&mut seen) && v.enable_notify() {
-                lost += 1;
+                c.lost_wakeups += 1;
             }
         }
     }

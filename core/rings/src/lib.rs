@@ -16,6 +16,7 @@
 //! No `unsafe`: built with `--cfg loom`, the same code runs over loom's atomics
 //! (`tests/loom.rs`).
 
+mod ids;
 mod mem;
 pub mod packed;
 pub mod split;

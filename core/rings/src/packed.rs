@@ -25,6 +25,7 @@ use ringside_core::layout::{
 };
 use ringside_core::packed::{avail_flags, is_avail, is_used, used_flags};
 
+use crate::ids::Ids;
 use crate::mem::join;
 use crate::staged::Staged;
 use crate::sync::{Arc, Ordering::*, fence};
@@ -34,17 +35,13 @@ use crate::{Buffer, Device, Driver, Options, Popped, RingMem, Used};
 pub fn pair(size: u32, opts: Options) -> Result<(PackedDriver, PackedDevice), LayoutError> {
     let l = PackedLayout::contiguous(size, 0)?;
     let mem = Arc::new(RingMem::new(l.device_event + 4));
-    let q = usize::from(l.size);
     let driver = PackedDriver {
         mem: mem.clone(),
         l,
         opts,
         next_avail: PackedPos::START,
         next_used: PackedPos::START,
-        num_free: l.size,
-        free_ids: (0..l.size).rev().collect(),
-        next_id: 0,
-        held: vec![None; q].into(),
+        ids: Ids::new(l.size, opts.in_order),
         staged: Staged::default(),
         added_since_kick: 0,
         event_flags: RING_EVENT_FLAGS_ENABLE,
@@ -64,16 +61,6 @@ pub fn pair(size: u32, opts: Options) -> Result<(PackedDriver, PackedDevice), La
         broken: None,
     };
     Ok((driver, device))
-}
-
-/// `slot + k` in a ring of `q` slots.
-fn plus(slot: u16, k: u16, q: u16) -> u16 {
-    PackedPos {
-        slot,
-        ..PackedPos::START
-    }
-    .advance(k, q)
-    .slot
 }
 
 /// The (`id`, `flags`) of an `id`+`flags` word (or the (`off_wrap`, `flags`) of an event
@@ -151,14 +138,8 @@ pub struct PackedDriver {
     opts: Options,
     next_avail: PackedPos,
     next_used: PackedPos,
-    num_free: u16,
-    /// Free buffer IDs as a stack, as the engine keeps them (unused under IN_ORDER).
-    free_ids: Vec<u16>,
-    /// IN_ORDER: IDs are handed out in ring order; the next one.
-    next_id: u16,
-    /// Per buffer ID: the token it was added with while the device holds it (Linux's
-    /// `desc_state[id].data`).
-    held: Box<[Option<u64>]>,
+    /// Free buffer IDs and the tokens of outstanding ones.
+    ids: Ids,
     /// Heads written but not yet exposed.
     staged: Staged<Desc>,
     added_since_kick: u16,
@@ -168,51 +149,17 @@ pub struct PackedDriver {
 }
 
 impl PackedDriver {
-    /// The ring's layout.
-    pub fn layout(&self) -> PackedLayout {
-        self.l
-    }
-
-    /// The shared memory (for tests that read the ring's bytes).
-    pub fn memory(&self) -> &RingMem {
-        &self.mem
-    }
-
     fn bad_ring(&mut self, msg: String) -> u16 {
         self.broken.get_or_insert(msg);
         0
-    }
-
-    /// Takes buffer `id` back: its token, or the violation Linux reports.
-    #[inline(always)]
-    fn take(&mut self, id: u16) -> Result<u64, String> {
-        match self.held.get_mut(usize::from(id)).map(Option::take) {
-            Some(Some(token)) => {
-                if !self.opts.in_order {
-                    self.free_ids.push(id);
-                }
-                self.num_free += 1;
-                Ok(token)
-            }
-            Some(None) => Err(format!("id {id} is not a head!")),
-            None => Err(format!("id {id} out of range")),
-        }
     }
 }
 
 impl Driver for PackedDriver {
     #[inline]
     fn add(&mut self, buf: Buffer, token: u64) -> bool {
-        if self.num_free == 0 {
+        let Some(id) = self.ids.give(token) else {
             return false;
-        }
-        let q = self.l.size;
-        let id = if self.opts.in_order {
-            let id = self.next_id;
-            self.next_id = plus(id, 1, q);
-            id
-        } else {
-            self.free_ids.pop().unwrap_or_default()
         };
         let pos = self.next_avail;
         let flags = avail_flags(pos.wrap) | VIRTQ_DESC_F_WRITE;
@@ -222,10 +169,8 @@ impl Driver for PackedDriver {
             len: buf.len,
             word: join(id, flags),
         });
-        self.next_avail = pos.advance(1, q);
-        self.num_free -= 1;
+        self.next_avail = pos.advance(1, self.l.size);
         self.added_since_kick = self.added_since_kick.wrapping_add(1);
-        self.held[usize::from(id)] = Some(token);
         true
     }
 
@@ -270,28 +215,12 @@ impl Driver for PackedDriver {
             // Barrier B: the acquire above is `virtio_rmb` in `virtqueue_get_buf_ctx_packed`:
             // "Only get used elements after they have been exposed by host."
             let len = d.load32(DESC_LEN, Relaxed);
-            let mut n = 1;
-            if self.opts.in_order && id < q {
-                // One used descriptor stands for every buffer up to and including `id`; IDs
-                // went out in ring order, so the oldest outstanding one is `q - free` back.
-                let oldest = plus(self.next_id, self.num_free, q);
-                n = plus(id, q - oldest, q) + 1;
-                if n > q - self.num_free {
-                    return self.bad_ring(format!("id {id} is not a head!"));
-                }
-                for k in 0..n - 1 {
-                    match self.take(plus(oldest, k, q)) {
-                        Ok(token) => f(Used { token, len: None }),
-                        Err(e) => return self.bad_ring(e),
-                    }
-                }
-            }
-            match self.take(id) {
-                Ok(token) => f(Used {
-                    token,
-                    len: Some(len),
-                }),
-                Err(e) => return self.bad_ring(e),
+            // Under IN_ORDER one used descriptor stands for every buffer up to the one it names.
+            let Some(n) = self.ids.span(id.into()) else {
+                return self.bad_ring(format!("id {id} is not a head!"));
+            };
+            if let Err(e) = self.ids.take_used(id.into(), n, len, &mut f) {
+                return self.bad_ring(e);
             }
             self.next_used = pos.advance(n, q);
             done += n;
@@ -325,7 +254,7 @@ impl Driver for PackedDriver {
     }
 
     fn free(&self) -> u16 {
-        self.num_free
+        self.ids.free()
     }
 
     fn broken(&self) -> Option<&str> {

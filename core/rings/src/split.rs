@@ -15,6 +15,7 @@ use ringside_core::layout::{
     VIRTQ_DESC_F_WRITE, VIRTQ_USED_F_NO_NOTIFY, vring_need_event,
 };
 
+use crate::ids::Ids;
 use crate::mem::join;
 use crate::staged::Staged;
 use crate::sync::{Arc, Ordering::*, fence};
@@ -24,20 +25,15 @@ use crate::{Buffer, Device, Driver, Options, Popped, RingMem, Used};
 pub fn pair(size: u32, opts: Options) -> Result<(SplitDriver, SplitDevice), LayoutError> {
     let l = SplitLayout::contiguous(size, 0)?;
     let mem = Arc::new(RingMem::new(l.used + l.used_bytes()));
-    let q = usize::from(l.size);
     let driver = SplitDriver {
         mem: mem.clone(),
         l,
         opts,
-        free: (0..l.size).rev().collect(),
-        num_free: l.size,
-        next_desc: 0,
-        oldest: 0,
+        ids: Ids::new(l.size, opts.in_order),
         avail_idx: RingIdx(0),
         published: RingIdx(0),
         kicked_at: RingIdx(0),
         last_used: RingIdx(0),
-        held: vec![None; q].into(),
         staged: Staged::default(),
         broken: None,
     };
@@ -70,73 +66,30 @@ pub struct SplitDriver {
     mem: Arc<RingMem>,
     l: SplitLayout,
     opts: Options,
-    /// Free descriptors as a stack: the last one freed is reused first, as Linux's `free_head`
-    /// list and the engine do (unused under IN_ORDER).
-    free: Vec<u16>,
-    num_free: u16,
-    /// IN_ORDER: the next descriptor in ring order, and the oldest outstanding one.
-    next_desc: u16,
-    oldest: u16,
+    /// Free heads and the tokens of outstanding ones.
+    ids: Ids,
     /// Shadow of `avail.idx`, counting added but unpublished entries.
     avail_idx: RingIdx,
     published: RingIdx,
     kicked_at: RingIdx,
     last_used: RingIdx,
-    /// Per head: the token it was added with while the device holds it (Linux's
-    /// `desc_state[head].data`).
-    held: Box<[Option<u64>]>,
     /// Added, not yet published.
     staged: Staged<Entry>,
     broken: Option<String>,
 }
 
 impl SplitDriver {
-    /// The ring's layout.
-    pub fn layout(&self) -> SplitLayout {
-        self.l
-    }
-
-    /// The shared memory (for tests that read the ring's bytes).
-    pub fn memory(&self) -> &RingMem {
-        &self.mem
-    }
-
     fn bad_ring(&mut self, msg: String) -> u16 {
         self.broken.get_or_insert(msg);
         0
-    }
-
-    /// Takes chain `id` back: its token, or the violation Linux reports.
-    #[inline(always)]
-    fn take(&mut self, id: u32) -> Result<u64, String> {
-        match self.held.get_mut(id as usize).map(Option::take) {
-            Some(Some(token)) => {
-                if !self.opts.in_order {
-                    self.free.push(id as u16);
-                }
-                self.num_free += 1;
-                Ok(token)
-            }
-            Some(None) => Err(format!("id {id} is not a head!")),
-            None => Err(format!("id {id} out of range")),
-        }
     }
 }
 
 impl Driver for SplitDriver {
     #[inline]
     fn add(&mut self, buf: Buffer, token: u64) -> bool {
-        if self.num_free == 0 {
+        let Some(head) = self.ids.give(token) else {
             return false;
-        }
-        self.num_free -= 1;
-        let head = if self.opts.in_order {
-            // IN_ORDER: descriptors are used in ring order.
-            let h = self.next_desc;
-            self.next_desc = self.l.slot(RingIdx(h).wrapping_add(1));
-            h
-        } else {
-            self.free.pop().unwrap_or_default()
         };
         self.staged.push(Entry {
             head,
@@ -144,7 +97,6 @@ impl Driver for SplitDriver {
             buf,
         });
         self.avail_idx = self.avail_idx.wrapping_add(1);
-        self.held[usize::from(head)] = Some(token);
         true
     }
 
@@ -208,27 +160,14 @@ impl Driver for SplitDriver {
             let e = self.l.used_elem(slot);
             let id = self.mem.load32(e + USED_ELEM_ID, Relaxed);
             let len = self.mem.load32(e + USED_ELEM_LEN, Relaxed);
-            let mut n = 1;
-            if self.opts.in_order && id < u32::from(q) {
-                n = RingIdx(id as u16).since(RingIdx(self.oldest)) % q + 1;
-                if n > used.since(self.last_used) {
-                    return self.bad_ring(format!("id {id} is not a head!"));
-                }
-                for k in 0..n - 1 {
-                    let h = self.l.slot(RingIdx(self.oldest).wrapping_add(k));
-                    match self.take(h.into()) {
-                        Ok(token) => f(Used { token, len: None }),
-                        Err(e) => return self.bad_ring(e),
-                    }
-                }
-                self.oldest = self.l.slot(RingIdx(id as u16).wrapping_add(1));
-            }
-            match self.take(id) {
-                Ok(token) => f(Used {
-                    token,
-                    len: Some(len),
-                }),
-                Err(e) => return self.bad_ring(e),
+            // Under IN_ORDER one entry stands for every buffer up to the one it names, and for
+            // no more than were used.
+            let n = match self.ids.span(id) {
+                Some(n) if n <= pending => n,
+                _ => return self.bad_ring(format!("id {id} is not a head!")),
+            };
+            if let Err(e) = self.ids.take_used(id, n, len, &mut f) {
+                return self.bad_ring(e);
             }
             self.last_used = self.last_used.wrapping_add(n);
             done += n;
@@ -261,7 +200,7 @@ impl Driver for SplitDriver {
     }
 
     fn free(&self) -> u16 {
-        self.num_free
+        self.ids.free()
     }
 
     fn broken(&self) -> Option<&str> {

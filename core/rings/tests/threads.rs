@@ -296,11 +296,14 @@ fn the_harness_passes_every_buffer_in_every_mode() {
             let m = harness::run(&p, &cancel, &mut |_| {}).unwrap();
             assert_eq!(m.buffers, 20_000, "{p:?}");
             assert!(m.timed_buffers > 0 && m.timed_buffers < m.buffers, "{m:?}");
-            assert_eq!(m.lost_wakeups, 0, "{p:?}");
+            assert_eq!(m.counts.lost_wakeups, 0, "{p:?}");
             if wake.is_none() {
-                assert_eq!(m.kicks + m.interrupts, 0);
+                assert_eq!(m.counts.kicks + m.counts.interrupts, 0);
             } else {
-                assert!(m.kicks > 0 && m.interrupts > 0, "{p:?}: {m:?}");
+                assert!(
+                    m.counts.kicks > 0 && m.counts.interrupts > 0,
+                    "{p:?}: {m:?}"
+                );
             }
         }
     }

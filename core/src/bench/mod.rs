@@ -153,14 +153,9 @@ pub struct BenchResult {
     /// was too short).
     #[serde(default)]
     pub best_ns_per_buffer: Option<f64>,
-    /// Notifications the driver sent.
-    pub kicks: u64,
-    /// Notifications the device sent.
-    pub interrupts: u64,
-    /// Times a side went to sleep.
-    pub sleeps: u64,
-    /// Sleeps that timed out with work waiting (0 unless notifications are broken).
-    pub lost_wakeups: u64,
+    /// Notifications and sleeps (their fields appear at this level in JSON).
+    #[serde(flatten)]
+    pub counts: Counts,
     /// Whether Ctrl-C cut the run short.
     pub interrupted: bool,
     /// The cache model's transfers per buffer for this configuration ([`predict`]).
@@ -170,6 +165,20 @@ pub struct BenchResult {
     pub model_cycles_per_buffer: Option<f64>,
     /// Why this number may not be trusted.
     pub warnings: Vec<String>,
+}
+
+/// What the two sides did besides passing buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Counts {
+    /// Notifications the driver sent.
+    pub kicks: u64,
+    /// Notifications the device sent.
+    pub interrupts: u64,
+    /// Times a side went to sleep.
+    pub sleeps: u64,
+    /// Sleeps that timed out with work waiting: a wake-up was lost (0 unless notifications
+    /// are broken).
+    pub lost_wakeups: u64,
 }
 
 impl BenchResult {
