@@ -13,6 +13,22 @@ use crate::memory::{DescPart, Field};
 
 /// Size of one descriptor, split or packed.
 pub const DESC_SIZE: u64 = 16;
+/// Byte offset of `addr` (u64) in a split or packed descriptor.
+pub const DESC_ADDR: u64 = 0;
+/// Byte offset of `len` (u32) in a split or packed descriptor.
+pub const DESC_LEN: u64 = 8;
+/// Byte offset of `flags` (u16) in a split descriptor (`virtq_desc`).
+pub const SPLIT_DESC_FLAGS: u64 = 12;
+/// Byte offset of `next` (u16) in a split descriptor.
+pub const SPLIT_DESC_NEXT: u64 = 14;
+/// Byte offset of the buffer `id` (u16) in a packed descriptor (`pvirtq_desc`).
+pub const PACKED_DESC_ID: u64 = 12;
+/// Byte offset of `flags` (u16) in a packed descriptor.
+pub const PACKED_DESC_FLAGS: u64 = 14;
+/// Byte offset of `id` (u32) in a used ring element (`virtq_used_elem`).
+pub const USED_ELEM_ID: u64 = 0;
+/// Byte offset of `len` (u32) in a used ring element.
+pub const USED_ELEM_LEN: u64 = 4;
 /// Largest queue size the spec allows (both layouts).
 pub const MAX_QUEUE_SIZE: u32 = 32768;
 
@@ -114,10 +130,12 @@ impl WrapCounter {
     /// The value both sides start with.
     pub const START: WrapCounter = WrapCounter(true);
     /// Flipped.
+    #[inline]
     pub fn flip(self) -> WrapCounter {
         WrapCounter(!self.0)
     }
     /// As a bit.
+    #[inline]
     pub fn bit(self) -> u16 {
         u16::from(self.0)
     }
@@ -147,6 +165,7 @@ impl PackedPos {
     };
 
     /// Moves `n` slots on in a ring of `size`, flipping the counter each time the end is passed.
+    #[inline]
     pub fn advance(self, n: u16, size: u16) -> PackedPos {
         let mut slot = u32::from(self.slot) + u32::from(n);
         let mut wrap = self.wrap;
@@ -163,11 +182,13 @@ impl PackedPos {
 
     /// `off_wrap` encoding used by event suppression and notification data: offset in bits
     /// 0..15, wrap counter in bit 15.
+    #[inline]
     pub fn off_wrap(self) -> u16 {
         self.slot | (self.wrap.bit() << 15)
     }
 
     /// Decodes an `off_wrap` value.
+    #[inline]
     pub fn from_off_wrap(v: u16) -> PackedPos {
         PackedPos {
             slot: v & 0x7fff,
@@ -294,11 +315,11 @@ fn check_areas(areas: &[Area]) -> Result<(), LayoutError> {
 
 fn desc_field(rel: u64, slot: u16, packed: bool) -> Field {
     let part = match (rel % DESC_SIZE, packed) {
-        (0..=7, _) => DescPart::Addr,
-        (8..=11, _) => DescPart::Len,
-        (12..=13, false) => DescPart::Flags,
-        (14..=15, false) => DescPart::Next,
-        (12..=13, true) => DescPart::Id,
+        (o, _) if o < DESC_LEN => DescPart::Addr,
+        (o, _) if o < SPLIT_DESC_FLAGS => DescPart::Len,
+        (o, false) if o < SPLIT_DESC_NEXT => DescPart::Flags,
+        (_, false) => DescPart::Next,
+        (o, true) if o < PACKED_DESC_FLAGS => DescPart::Id,
         _ => DescPart::Flags,
     };
     Field::Desc { index: slot, part }
@@ -374,6 +395,12 @@ impl SplitLayout {
     pub fn desc_bytes(&self) -> u64 {
         DESC_SIZE * u64::from(self.size)
     }
+    /// The ring slot of a free-running index: [`RingIdx::slot`] for a size known to be a power
+    /// of 2 (as [`SplitLayout::new`] checks), one mask.
+    #[inline]
+    pub fn slot(&self, idx: RingIdx) -> u16 {
+        idx.0 & (self.size - 1)
+    }
     /// Bytes of the available ring including `used_event`.
     pub fn avail_bytes(&self) -> u64 {
         6 + 2 * u64::from(self.size)
@@ -384,38 +411,47 @@ impl SplitLayout {
     }
 
     /// Address of `desc[i]`.
+    #[inline]
     pub fn desc(&self, i: u16) -> u64 {
         self.desc + DESC_SIZE * u64::from(i)
     }
     /// Address of `avail.flags`.
+    #[inline]
     pub fn avail_flags(&self) -> u64 {
         self.avail
     }
     /// Address of `avail.idx`.
+    #[inline]
     pub fn avail_idx(&self) -> u64 {
         self.avail + 2
     }
     /// Address of `avail.ring[slot]`.
+    #[inline]
     pub fn avail_ring(&self, slot: u16) -> u64 {
         self.avail + 4 + 2 * u64::from(slot)
     }
     /// Address of `used_event` (`avail.ring[Q]`).
+    #[inline]
     pub fn used_event(&self) -> u64 {
         self.avail_ring(self.size)
     }
     /// Address of `used.flags`.
+    #[inline]
     pub fn used_flags(&self) -> u64 {
         self.used
     }
     /// Address of `used.idx`.
+    #[inline]
     pub fn used_idx(&self) -> u64 {
         self.used + 2
     }
     /// Address of `used.ring[slot].id`; `len` follows 4 bytes later.
+    #[inline]
     pub fn used_elem(&self, slot: u16) -> u64 {
         self.used + 4 + 8 * u64::from(slot)
     }
     /// Address of `avail_event` (`used.ring[Q]`).
+    #[inline]
     pub fn avail_event(&self) -> u64 {
         self.used_elem(self.size)
     }
@@ -440,7 +476,7 @@ impl SplitLayout {
                 0 | 1 => Field::UsedFlags,
                 2 | 3 => Field::UsedIdx,
                 r if r >= 4 + 8 * q => Field::AvailEvent,
-                r if (r - 4) % 8 < 4 => Field::UsedId(((r - 4) / 8) as u16),
+                r if (r - 4) % 8 < USED_ELEM_LEN => Field::UsedId(((r - 4) / 8) as u16),
                 r => Field::UsedLen(((r - 4) / 8) as u16),
             });
         }
@@ -502,6 +538,7 @@ impl PackedLayout {
         DESC_SIZE * u64::from(self.size)
     }
     /// Address of descriptor slot `i`.
+    #[inline]
     pub fn desc(&self, i: u16) -> u64 {
         self.desc + DESC_SIZE * u64::from(i)
     }
@@ -597,6 +634,19 @@ pub fn split_should_notify(
     signalled_valid: bool,
 ) -> bool {
     !signalled_valid || vring_need_event(used_event, used_idx, signalled_used)
+}
+
+/// The packed ring's event test (Linux's `virtqueue_kick_prepare_packed`, QEMU's
+/// `vring_packed_need_event`): whether the slot armed in `off_wrap` lies in the `count` slots
+/// just before `new`, an armed slot from the other lap counting `size` slots earlier.
+#[inline]
+pub fn packed_need_event(off_wrap: u16, new: PackedPos, count: u16, size: u16) -> bool {
+    let ev = PackedPos::from_off_wrap(off_wrap);
+    let mut off = ev.slot;
+    if ev.wrap != new.wrap {
+        off = off.wrapping_sub(size);
+    }
+    vring_need_event(off, new.slot, new.slot.wrapping_sub(count))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod behaviour;
+pub mod bench;
 pub mod cache;
 pub mod command;
 pub mod engine;

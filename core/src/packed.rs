@@ -18,7 +18,7 @@ use crate::finding::Code;
 use crate::layout::{
     PackedLayout, PackedPos, RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE,
     RING_EVENT_FLAGS_ENABLE, VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT,
-    VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE, WrapCounter, vring_need_event,
+    VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE, WrapCounter, packed_need_event,
 };
 use crate::memory::{Agent, DescPart, Field, Halt, Ordering};
 use crate::queue::{Batch, broke, send_interrupt, send_kick, take_at, take_batch};
@@ -28,6 +28,7 @@ const DRV: Agent = Agent::Driver;
 const DEV: Agent = Agent::Device;
 
 /// Flags that make a descriptor available in the lap of wrap counter `w`: AVAIL = w, USED = !w.
+#[inline]
 pub fn avail_flags(w: WrapCounter) -> u16 {
     if w.0 {
         VIRTQ_DESC_F_AVAIL
@@ -37,6 +38,7 @@ pub fn avail_flags(w: WrapCounter) -> u16 {
 }
 
 /// Flags that mark a descriptor used in the lap of wrap counter `w`: AVAIL = USED = w.
+#[inline]
 pub fn used_flags(w: WrapCounter) -> u16 {
     if w.0 {
         VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED
@@ -60,14 +62,21 @@ pub fn bits_code(flags: u16) -> &'static str {
     }
 }
 
-/// Device's availability test: AVAIL == its avail wrap counter and USED != it.
+/// The AVAIL and USED bits.
+const AVAIL_USED: u16 = VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
+
+/// Device's availability test: AVAIL == its avail wrap counter and USED != it, which is
+/// exactly the two bits [`avail_flags`] sets (one compare: the real rings poll with it).
+#[inline]
 pub fn is_avail(flags: u16, w: WrapCounter) -> bool {
-    (flags & VIRTQ_DESC_F_AVAIL != 0) == w.0 && (flags & VIRTQ_DESC_F_USED != 0) != w.0
+    flags & AVAIL_USED == avail_flags(w)
 }
 
-/// Driver's used test: AVAIL == USED == its used wrap counter (both bits; spec issue #29).
+/// Driver's used test: AVAIL == USED == its used wrap counter (both bits; spec issue #29),
+/// which is exactly the two bits [`used_flags`] sets.
+#[inline]
 pub fn is_used(flags: u16, w: WrapCounter) -> bool {
-    (flags & VIRTQ_DESC_F_AVAIL != 0) == w.0 && (flags & VIRTQ_DESC_F_USED != 0) == w.0
+    flags & AVAIL_USED == used_flags(w)
 }
 
 /// What the driver remembers about a buffer ID it made available (Linux's `desc_state`).
@@ -923,16 +932,7 @@ fn event_check(
     let ow = cx
         .bus
         .load(agent, off_wrap_field, area, 2, Ordering::Plain)? as u16;
-    let ev = PackedPos::from_off_wrap(ow);
-    let mut off = ev.slot;
-    if ev.wrap != new.wrap {
-        off = off.wrapping_sub(size);
-    }
-    Ok(vring_need_event(
-        off,
-        new.slot,
-        new.slot.wrapping_sub(count),
-    ))
+    Ok(packed_need_event(ow, new, count, size))
 }
 
 #[cfg(test)]
@@ -957,5 +957,19 @@ mod tests {
         assert!(is_used(0, w0));
         assert!(!is_used(0, w1));
         assert!(!is_avail(0, w1));
+    }
+
+    #[test]
+    fn the_one_compare_tests_are_the_spec_rules_for_every_flags_word() {
+        for flags in 0..=u16::MAX {
+            let (a, u) = (
+                flags & VIRTQ_DESC_F_AVAIL != 0,
+                flags & VIRTQ_DESC_F_USED != 0,
+            );
+            for w in [WrapCounter(false), WrapCounter(true)] {
+                assert_eq!(is_avail(flags, w), a == w.0 && u != w.0, "{flags:#x} {w}");
+                assert_eq!(is_used(flags, w), a == w.0 && u == w.0, "{flags:#x} {w}");
+            }
+        }
     }
 }

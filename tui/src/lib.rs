@@ -6,3 +6,4 @@
 pub mod app;
 pub mod files;
 pub mod progress;
+pub mod saved_bench;

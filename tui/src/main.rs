@@ -25,6 +25,7 @@ macro_rules! outln {
     }};
 }
 
+mod bench_cmd;
 mod scenario_cmd;
 mod trace_cmd;
 mod tutorial_cmd;
@@ -123,6 +124,11 @@ enum Command {
         #[arg(short, long)]
         output: Option<std::path::PathBuf>,
     },
+    /// Time real split and packed rings between two pinned threads, next to the model.
+    Bench {
+        #[command(flatten)]
+        args: bench_cmd::BenchArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -167,6 +173,7 @@ fn main() -> ExitCode {
             format,
             output,
         }) => trace_cmd::export(&args, &format, output.as_deref()),
+        Some(Command::Bench { args }) => bench_cmd::run(&args),
     };
     match result {
         Ok(code) => code,
