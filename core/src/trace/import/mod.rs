@@ -13,7 +13,9 @@
 
 pub mod archive;
 pub mod backend;
+pub mod driver;
 pub mod dumpset;
+pub(crate) mod intern;
 pub mod lines;
 pub mod qemu_log;
 pub mod qmp;

@@ -366,6 +366,7 @@ impl QmpTranscript {
             file: self.source.clone(),
             line: Some(line),
             offset: None,
+            column: None,
             message,
             expected: expected.to_string(),
             hint: hint.to_string(),
