@@ -13,6 +13,7 @@
 
 pub mod archive;
 pub mod backend;
+pub mod dpdk;
 pub mod driver;
 pub mod dumpset;
 pub(crate) mod intern;

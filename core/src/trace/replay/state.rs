@@ -69,57 +69,7 @@ pub struct VhostState {
     pub replies: u32,
 }
 
-/// The vhost-user request names (the vhost-user protocol's `VhostUserRequest`, QEMU 7.2).
-pub fn vhost_user_request(req: u32) -> &'static str {
-    const NAMES: [&str; 41] = [
-        "NONE",
-        "GET_FEATURES",
-        "SET_FEATURES",
-        "SET_OWNER",
-        "RESET_OWNER",
-        "SET_MEM_TABLE",
-        "SET_LOG_BASE",
-        "SET_LOG_FD",
-        "SET_VRING_NUM",
-        "SET_VRING_ADDR",
-        "SET_VRING_BASE",
-        "GET_VRING_BASE",
-        "SET_VRING_KICK",
-        "SET_VRING_CALL",
-        "SET_VRING_ERR",
-        "GET_PROTOCOL_FEATURES",
-        "SET_PROTOCOL_FEATURES",
-        "GET_QUEUE_NUM",
-        "SET_VRING_ENABLE",
-        "SEND_RARP",
-        "NET_SET_MTU",
-        "SET_SLAVE_REQ_FD",
-        "IOTLB_MSG",
-        "SET_VRING_ENDIAN",
-        "GET_CONFIG",
-        "SET_CONFIG",
-        "CREATE_CRYPTO_SESSION",
-        "CLOSE_CRYPTO_SESSION",
-        "POSTCOPY_ADVISE",
-        "POSTCOPY_LISTEN",
-        "POSTCOPY_END",
-        "GET_INFLIGHT_FD",
-        "SET_INFLIGHT_FD",
-        "GPU_SET_SOCKET",
-        "RESET_DEVICE",
-        "VRING_KICK",
-        "GET_MAX_MEM_SLOTS",
-        "ADD_MEM_REG",
-        "REM_MEM_REG",
-        "SET_STATUS",
-        "GET_STATUS",
-    ];
-    usize::try_from(req)
-        .ok()
-        .and_then(|i| NAMES.get(i))
-        .copied()
-        .unwrap_or("UNKNOWN")
-}
+pub use crate::trace::event::{vhost_user_request, vhost_user_request_number};
 
 /// A buffer popped and not yet filled.
 #[derive(Debug, Clone, Copy)]
