@@ -43,6 +43,7 @@ pub fn capture(name: &str) -> Capture {
             qmp: Some(named(&d.join("qmp.jsonl"))),
             rings: files_of(&d.join("rings")),
             backend: None,
+            ..CaptureFiles::default()
         },
     )
     .unwrap()

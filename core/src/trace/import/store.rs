@@ -341,6 +341,12 @@ impl TraceStore {
             InputKind::BackendLog => {
                 "this is a backend's log: pass it with --backend beside QEMU's trace".to_string()
             }
+            InputKind::DriverTrace => "this is the guest driver's trace: pass it with --guest \
+                                        beside QEMU's trace"
+                .to_string(),
+            InputKind::DpdkLog => {
+                "this is DPDK's log: pass it with --dpdk beside QEMU's trace".to_string()
+            }
             InputKind::RingDump | InputKind::RingDumpZip | InputKind::RingDumpIndex => {
                 "ring dumps go with --rings (a folder or a zip)".to_string()
             }
