@@ -183,27 +183,9 @@ pub struct TraceContext<'a> {
     pub columns: usize,
 }
 
-/// Short names of every queue (`blk0.q0`, `net0.q2`): device type, its number among devices
-/// of that type in order of appearance, and queue index.
+/// Short names of every queue (`blk0.q0`, `net0.q2`), as [`ReplayState::queue_names`] gives.
 pub fn queue_names(st: &ReplayState) -> Vec<String> {
-    let mut seen: Vec<crate::trace::DeviceType> = Vec::new();
-    let dev_names: Vec<String> = st
-        .devices
-        .iter()
-        .map(|d| {
-            let n = seen.iter().filter(|&&t| t == d.device_type).count();
-            seen.push(d.device_type);
-            let t = d.device_type.name();
-            format!("{}{n}", t.strip_prefix("virtio-").unwrap_or(t))
-        })
-        .collect();
-    st.queues
-        .iter()
-        .map(|q| {
-            let dev = dev_names.get(q.dev).map_or("dev", String::as_str);
-            format!("{dev}.q{}", q.queue)
-        })
-        .collect()
+    st.queue_names()
 }
 
 /// The queue an event is on, as an index into the state's queues.

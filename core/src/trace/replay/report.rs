@@ -13,6 +13,7 @@ use crate::trace::error::ImportWarning;
 use crate::trace::event::{DeviceType, fmt_time};
 use crate::trace::import::backend::{BackendReport, BlockCounts};
 use crate::trace::import::store::ImportStats;
+use crate::trace::join::JoinReport;
 
 /// One queue in a report.
 #[derive(Debug, Clone, Serialize)]
@@ -112,6 +113,8 @@ pub struct ReplayReport {
     pub vhost_queues_checked: usize,
     /// The vhost backend's log, when given.
     pub backend: Option<BackendReport>,
+    /// The join with the driver's trace, when given.
+    pub join: Option<JoinReport>,
     /// Findings, in trace order.
     pub findings: Vec<Finding>,
     /// Import warnings of all inputs (each is also a `bad-input` finding, which is how the
@@ -249,6 +252,9 @@ impl fmt::Display for ReplayReport {
                 )?;
             }
             writeln!(f, "  note: {}", b.note)?;
+        }
+        if let Some(j) = &self.join {
+            write!(f, "{j}")?;
         }
         if self.qmp_snapshots_checked + self.dumps_checked + self.vhost_queues_checked > 0 {
             writeln!(

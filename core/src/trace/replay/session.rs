@@ -8,6 +8,7 @@ use super::state::ReplayState;
 use crate::finding::Finding;
 use crate::trace::import::Capture;
 use crate::trace::import::store::TraceStore;
+use crate::trace::join::{Join, JoinOptions, Joined};
 
 /// (a full state every [`TraceSession::CHECKPOINT_EVERY`] events), as the TUI needs for
 /// stepping forwards and backwards through millions of events.
@@ -17,6 +18,7 @@ pub struct TraceSession {
     replayer: Replayer,
     checkpoints: Vec<ReplayState>,
     report: ReplayReport,
+    joined: Option<Joined>,
 }
 
 impl TraceSession {
@@ -28,8 +30,10 @@ impl TraceSession {
     pub fn new(capture: Capture, opts: &ReplayOptions) -> TraceSession {
         let c = &capture;
         let replayer = Replayer::new(&c.store, c.qmp.as_ref(), &c.dumps, opts);
-        let mut checkpoints = vec![replayer.initial(&c.store)];
-        let report = run(&replayer, c, opts, &mut |st| {
+        let initial = replayer.initial(&c.store);
+        let joined = Join::build(c, &initial, JoinOptions::default());
+        let mut checkpoints = vec![initial];
+        let report = run(&replayer, c, opts, joined.as_ref(), &mut |st| {
             if st.step.is_multiple_of(Self::CHECKPOINT_EVERY) {
                 checkpoints.push(st.clone());
             }
@@ -39,12 +43,24 @@ impl TraceSession {
             replayer,
             checkpoints,
             report,
+            joined,
         }
     }
 
     /// The inputs: the trace, QMP, ring dumps, backend log.
     pub fn capture(&self) -> &Capture {
         &self.capture
+    }
+
+    /// The join with the driver's trace: `None` without one, the refusal when the clocks
+    /// could not be aligned.
+    pub fn joined(&self) -> Option<&Joined> {
+        self.joined.as_ref()
+    }
+
+    /// The join, when there is one.
+    pub fn join(&self) -> Option<&Join> {
+        self.joined.as_ref().and_then(|j| j.as_ref().ok())
     }
 
     /// The replayer, for stepping states of its own ([`Replayer::step`]).

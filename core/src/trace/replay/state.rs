@@ -243,6 +243,12 @@ impl QueueState {
             .filter(|&(k, _)| self.last_pop.is_none_or(|p| p < k))
     }
 
+    /// The interned `vq` pointer ([`crate::trace::event::NO_OBJ`] for a queue only a vhost
+    /// backend serves).
+    pub fn vq_obj(&self) -> ObjId {
+        self.vq_obj
+    }
+
     /// Buffers popped and not yet filled.
     pub fn in_flight(&self) -> usize {
         self.outstanding.len()
@@ -317,5 +323,29 @@ impl ReplayState {
     /// event named it yet.
     pub fn queue_of(&self, vq: ObjId) -> Option<usize> {
         self.vq_index.get(&vq).copied()
+    }
+
+    /// Short names of every queue (`blk0.q0`, `net0.q2`): device type, its number among
+    /// devices of that type in order of appearance, and queue index. Breakpoints, the
+    /// tutorial and the join's findings name queues so.
+    pub fn queue_names(&self) -> Vec<String> {
+        let mut seen: Vec<DeviceType> = Vec::new();
+        let dev_names: Vec<String> = self
+            .devices
+            .iter()
+            .map(|d| {
+                let n = seen.iter().filter(|&&t| t == d.device_type).count();
+                seen.push(d.device_type);
+                let t = d.device_type.name();
+                format!("{}{n}", t.strip_prefix("virtio-").unwrap_or(t))
+            })
+            .collect();
+        self.queues
+            .iter()
+            .map(|q| {
+                let dev = dev_names.get(q.dev).map_or("dev", String::as_str);
+                format!("{dev}.q{}", q.queue)
+            })
+            .collect()
     }
 }
