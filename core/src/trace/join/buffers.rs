@@ -691,6 +691,16 @@ fn handlers(ctx: &Ctx<'_>, jq: &JoinedQueue, list: &[u32], all: &mut [Buffer]) {
     let slack = if dpdk { 20_000 } else { spread };
     for &b in list {
         let buf = &mut all[b as usize];
+        // A doorbell after the device had already taken the buffer did not cover it: the
+        // device found it on its own (QEMU's handler takes all it finds; DPDK polls).
+        // (DPDK's stamps are late: a doorbell later than even the stamp came after.)
+        let kick_slack = if dpdk { 0 } else { spread };
+        if buf.kick != NONE
+            && buf.pop != NONE
+            && ctx.driver_time(buf.kick) > ctx.device_time(dpdk, buf.pop) + kick_slack
+        {
+            buf.kick = NONE;
+        }
         if buf.used == NONE || buf.detach == NONE {
             continue;
         }
@@ -700,10 +710,17 @@ fn handlers(ctx: &Ctx<'_>, jq: &JoinedQueue, list: &[u32], all: &mut [Buffer]) {
         }
         let used_t = ctx.device_time(dpdk, buf.used);
         let k = irqs.partition_point(|&j| j < buf.detach);
+        // After the driver's own add and kick of it (the device used it after those).
+        let after = if buf.kick != NONE { buf.kick } else { buf.add };
         if let Some(&j) = k.checked_sub(1).and_then(|k| irqs.get(k))
+            && j > after
             && ctx.driver_time(j) + slack >= used_t
         {
             buf.irq = j;
+            // A device interrupt later than the handler that saw the buffer did not wake it.
+            if buf.dev_irq != NONE && ctx.device_time(dpdk, buf.dev_irq) > ctx.driver_time(j) {
+                buf.dev_irq = NONE;
+            }
         }
     }
 }

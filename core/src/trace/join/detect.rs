@@ -610,9 +610,11 @@ fn reaps(sc: &Scene<'_>, out: &mut Vec<Finding>) {
         let q = usize::from(b.queue);
         if b.detach == NONE || b.flags & TAKEN_BACK != 0 {
             flush(&mut worst[q], out);
-            if sc.running(used_t, sc.drv_last) <= behind {
+            // Judged when the driver's trace runs on long enough for an interrupt to arrive.
+            if sc.running(used_t, sc.drv_last) <= sc.join.opts.irq_ms * 1000 {
                 continue;
             }
+            let (asked, flags) = suppression(sc, b, used_t);
             let (sev, how) = if b.flags & TAKEN_BACK != 0 && b.reap != NONE {
                 (
                     Severity::Info,
@@ -623,10 +625,23 @@ fn reaps(sc: &Scene<'_>, out: &mut Vec<Finding>) {
                     ),
                 )
             } else {
+                let irq = if b.dev_irq != NONE {
+                    format!("the device notified at line {}", sc.qemu_line(b.dev_irq))
+                } else {
+                    "the device sent no interrupt for it".to_string()
+                };
+                // Lazily reaped queues (a driver that asked for no interrupt reaps when it
+                // next adds) are said, not warned about.
+                let sev = if b.dev_irq != NONE && !asked {
+                    Severity::Warning
+                } else {
+                    Severity::Info
+                };
                 (
-                    Severity::Warning,
+                    sev,
                     format!(
-                        "its trace ends {} of running time later without a detach of it",
+                        "its trace ends {} of running time later without a detach of it; \
+                         {irq}, and {flags}",
                         ms(sc.running(used_t, sc.drv_last))
                     ),
                 )

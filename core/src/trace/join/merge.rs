@@ -96,8 +96,20 @@ pub(crate) fn constraints(
             Some(DeviceSide::Dpdk { .. }) => Side::Dpdk,
             _ => Side::Device,
         };
+        // A pop follows its buffer's add, and the doorbell that covered it when one did.
         if b.pop != NONE {
-            cons[dev as usize].push((b.pop, drv(b.add)));
+            let cause = if b.kick != NONE { b.kick } else { b.add };
+            cons[dev as usize].push((b.pop, drv(cause)));
+        }
+        // The handler that saw it ran after the device used it.
+        if b.irq != NONE && b.used != NONE {
+            cons[Side::Driver as usize].push((
+                b.irq,
+                EventRef {
+                    side: dev,
+                    index: b.used,
+                },
+            ));
         }
         if b.detach != NONE && b.used != NONE {
             cons[Side::Driver as usize].push((
