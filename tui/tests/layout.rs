@@ -25,9 +25,11 @@ fn trace(dir: &str) -> TraceUi {
     let p = |f: &str| std::path::PathBuf::from(format!("{d}/{f}"));
     let capture = ringside_tui::files::capture(
         &p("trace.log"),
-        Some(&p("qmp.jsonl")),
-        Some(&p("rings")),
-        None,
+        &ringside_tui::files::Beside {
+            qmp: Some(&p("qmp.jsonl")),
+            rings: Some(&p("rings")),
+            ..Default::default()
+        },
     )
     .unwrap();
     TraceUi::new(capture)

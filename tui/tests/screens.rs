@@ -163,11 +163,15 @@ fn trace_screen(ui: &mut TraceUi, w: u16, h: u16) -> Buffer {
 fn split_wrap() -> TraceUi {
     // Relative to the crate (cargo runs tests there), so the header is the same on any machine.
     let d = "../traces/split-wrap";
+    let qmp = format!("{d}/qmp.jsonl");
+    let rings = format!("{d}/rings");
     let capture = ringside_tui::files::capture(
         std::path::Path::new(&format!("{d}/trace.log")),
-        Some(std::path::Path::new(&format!("{d}/qmp.jsonl"))),
-        Some(std::path::Path::new(&format!("{d}/rings"))),
-        None,
+        &ringside_tui::files::Beside {
+            qmp: Some(std::path::Path::new(&qmp)),
+            rings: Some(std::path::Path::new(&rings)),
+            ..Default::default()
+        },
     )
     .unwrap();
     TraceUi::new(capture)

@@ -169,7 +169,7 @@ fn targets_open_as_scenarios_or_traces() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../traces/");
     // What opened shows in its header: a trace counts events, a scenario steps.
     let header = |t: &str| {
-        let mut c = open_target(t, None, None).unwrap();
+        let mut c = open_target(t, &Default::default()).unwrap();
         c.screen(Size::new(120, 40)).header.line.text()
     };
     let trace = format!("{dir}split-default/trace.log");
@@ -178,7 +178,10 @@ fn targets_open_as_scenarios_or_traces() {
     assert!(header(name).contains(" step 0/"));
     // A file that is neither says what it is and what was expected.
     let readme = format!("{dir}README.md");
-    let e = open_target(&readme, None, None).err().unwrap().to_string();
+    let e = open_target(&readme, &Default::default())
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("not an input ringside reads"), "{e}");
     assert!(e.contains("expected a scenario"), "{e}");
 }

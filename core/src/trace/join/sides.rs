@@ -8,7 +8,7 @@
 //! serves, the ring base it was handed plus the packets it has moved (DPDK takes and uses a
 //! buffer in one step).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::buffers::NONE;
 use super::merge::Pos;
@@ -19,7 +19,7 @@ use crate::trace::import::driver::Shadow;
 use crate::trace::replay::ReplayState;
 
 /// One compared quantity.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SideRow {
     /// What (`avail idx`, `used idx`, …).
     pub what: String,
@@ -34,7 +34,7 @@ pub struct SideRow {
 }
 
 /// Both sides' view of a ring at a step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SidesView {
     /// The queue (`blk0.q0`).
     pub queue: String,
@@ -146,12 +146,22 @@ impl Join {
             let dev_used_v = dev_used.map(|v| if s.packed { v & 0x7fff } else { v });
             let note = if unreaped > 0 {
                 let at = oldest_unreaped.map_or(String::new(), |u| {
-                    let side = if dev_side == Side::Dpdk as usize {
-                        "dpdk event"
+                    let (file, line) = if dev_side == Side::Dpdk as usize {
+                        (
+                            "DPDK's",
+                            capture
+                                .dpdk
+                                .as_ref()
+                                .and_then(|d| d.events.get(u as usize))
+                                .map_or(0, |e| e.line),
+                        )
                     } else {
-                        "device event"
+                        (
+                            "QEMU's",
+                            capture.store.events().get(u as usize).map_or(0, |e| e.line),
+                        )
                     };
-                    format!(", the oldest used at {side} {}", u + 1)
+                    format!(", the oldest used at {file} line {line}")
                 });
                 format!("{unreaped} used by the device, not yet reaped by the driver{at}")
             } else {
@@ -203,7 +213,12 @@ impl Join {
             let descs = jq.size.saturating_sub(u32::from(s.free));
             rows.push(SideRow {
                 what: "outstanding".into(),
-                driver: format!("{out} buffers, {descs} descriptors (free {})", s.free),
+                driver: format!(
+                    "{out} buffer{}, {descs} descriptor{} (free {})",
+                    if out == 1 { "" } else { "s" },
+                    if descs == 1 { "" } else { "s" },
+                    s.free
+                ),
                 device: dev_inuse.map_or("-".into(), |n| format!("{n} in use")),
                 agree: true,
                 note: String::new(),
