@@ -241,6 +241,11 @@ pub struct StageRow {
     pub done: bool,
 }
 
+/// The replayed queue a joined queue shows as (its row in the queues table).
+pub fn replay_queue(j: &Join, st: &ReplayState, jq: usize) -> Option<usize> {
+    (0..st.queues.len()).find(|&qi| joined_queue(j, st, qi) == Some(jq))
+}
+
 /// The legend of the joined timeline.
 pub const JOINED_LEGEND: &str = "driver: A add  p prepare  K kick  I irq  D detach  R reap  device: k kick  P pop  c fill  u used  i irq  ↓ to the device  ↑ to the driver";
 
@@ -826,7 +831,7 @@ fn describe_dpdk(k: &DpdkKind) -> (String, Vec<(String, String)>) {
 }
 
 /// The joined queue a replayed queue is (QEMU's, or the vring DPDK served for it).
-fn joined_queue(j: &Join, st: &ReplayState, qi: usize) -> Option<usize> {
+pub fn joined_queue(j: &Join, st: &ReplayState, qi: usize) -> Option<usize> {
     let q = st.queues.get(qi)?;
     let vhost = st.devices.get(q.dev).is_some_and(|d| d.vhost.is_some());
     j.queues.iter().position(|x| match x.device {

@@ -22,7 +22,8 @@ use crate::trace::ringdump;
 use crate::trace::{Capture, DeviceType, EventKind, ReplayOptions, TraceSession};
 use crate::view::UiView;
 use crate::view::trace::{
-    PlacedDump, TraceContext, TraceFrame, event_matches, event_queue, line_step, queue_names,
+    PlacedDump, TraceContext, TraceFrame, event_matches, event_queue, joined_queue, line_step,
+    queue_names, replay_queue,
 };
 
 /// The trace controller.
@@ -50,10 +51,22 @@ impl TraceUi {
         let st = session.state_at(0);
         let names = queue_names(&st);
         let dumps = place_dumps(&session, &st, &session.capture().dumps);
-        // Start on the busiest queue: the one a hang hunt most likely starts from.
+        // Start on the busiest queue: the one a hang hunt most likely starts from (joined, by
+        // the buffers both sides moved: DPDK's rings have no pops in QEMU's trace).
         let end = session.state_at(session.len());
+        let busy = |i: usize| -> u64 {
+            let joined = session.join().map_or(0, |j| {
+                joined_queue(j, &end, i).map_or(0, |k| {
+                    j.buffers
+                        .iter()
+                        .filter(|b| usize::from(b.queue) == k && b.pop != crate::trace::join::NONE)
+                        .count() as u64
+                })
+            });
+            joined.max(end.queues[i].pops)
+        };
         let queue = (0..end.queues.len())
-            .max_by_key(|&i| (end.queues[i].pops, std::cmp::Reverse(i)))
+            .max_by_key(|&i| (busy(i), std::cmp::Reverse(i)))
             .unwrap_or(0);
         Stepper::with(TraceDoc {
             session,
@@ -259,6 +272,10 @@ impl TraceDoc {
             found.len(),
             b
         );
+        // Its queue becomes the selected one, so its path shows on the lanes.
+        if let Some(q) = replay_queue(j, &st, usize::from(j.buffers[bi as usize].queue)) {
+            self.queue = q;
+        }
         self.buffer = Some(bi);
         self.seek(step);
         Reply::Info(msg)

@@ -92,7 +92,9 @@ fn layout(body: Rect, v: &TraceView, focus: PaneId, zoom: bool) -> Slots {
     let event_h = 4.min(h - queues_h);
     let lanes = v.timeline.lanes.len() as u16;
     let left = h - queues_h - event_h;
-    let timeline_h = (lanes + 4).min(left / 2 + 1).min(left);
+    // Joined, the two panes of both sides come before the timeline's flags and legend.
+    let spare = if joined { 0 } else { 1 };
+    let timeline_h = (lanes + 4).min(left / 2 + spare).min(left);
     let lower_h = left - timeline_h;
     let [q, e, lower, tl] = body.rows([
         Constraint::Length(queues_h),
@@ -229,7 +231,7 @@ fn header(f: &TraceFrame) -> Line {
     chrome::play_and_marks(&mut l, &f.ui, h.mark_delta);
     l.push(format!("  {}", h.source), Style::PLAIN);
     if h.joined {
-        l.push("  + driver trace", Style::PLAIN);
+        l.push("  +driver", Style::PLAIN);
     }
     l
 }
