@@ -45,6 +45,9 @@ pub struct TraceView {
     pub joined: Option<JoinedView>,
     /// Why the driver's trace given is not joined.
     pub not_joined: Option<String>,
+    /// What the counters cannot say by themselves: queues zeroed by a reset, rings a vhost
+    /// backend serves.
+    pub notes: Vec<String>,
 }
 
 /// The title bar of a trace.
@@ -699,7 +702,50 @@ pub fn build(session: &TraceSession, dumps: &[PlacedDump], ctx: &TraceContext<'_
             .joined()
             .and_then(|j| j.as_ref().err())
             .map(|r| r.message.clone()),
+        notes: queue_notes(&st, &names, join.is_some()),
     }
+}
+
+/// Notes under the queues table.
+fn queue_notes(st: &ReplayState, names: &[String], joined: bool) -> Vec<String> {
+    use crate::trace::replay::report::{reset_note, vhost_note};
+    let mut by_line: Vec<(u32, Vec<String>)> = Vec::new();
+    for (i, q) in st.queues.iter().enumerate() {
+        let Some(l) = q.reset_line else { continue };
+        if q.last_avail_idx.0 != 0 || q.used_idx.0 != 0 {
+            continue;
+        }
+        let name = names.get(i).cloned().unwrap_or_default();
+        match by_line.iter_mut().find(|x| x.0 == l) {
+            Some(x) => x.1.push(name),
+            None => by_line.push((l, vec![name])),
+        }
+    }
+    let mut out = Vec::new();
+    for d in &st.devices {
+        if let Some(mut n) = vhost_note(d) {
+            if joined {
+                n.push_str("; where the backend's log is joined, both sides of the ring show them");
+            }
+            out.push(n);
+        }
+    }
+    // One note for every reset: the table has little room.
+    match by_line.as_slice() {
+        [] => {}
+        [(l, n)] => out.push(reset_note(*l, n)),
+        many => {
+            let names: Vec<String> = many.iter().flat_map(|x| x.1.clone()).collect();
+            let lines: Vec<String> = many.iter().map(|x| x.0.to_string()).collect();
+            out.push(format!(
+                "last_av and used_idx of {} read 0: their devices were reset at lines {} \
+                 (status 0; a guest's power-off resets every device at the end of a capture)",
+                names.join(", "),
+                lines.join(", ")
+            ));
+        }
+    }
+    out
 }
 
 fn short_side(side: &str) -> &str {

@@ -88,7 +88,16 @@ fn layout(body: Rect, v: &TraceView, focus: PaneId, zoom: bool) -> Slots {
     let joined = v.joined.is_some();
     let h = body.height;
     let queues_cap = if joined { h / 4 } else { h / 2 };
-    let queues_h = (v.queues.len() as u16 + 3).min(queues_cap).max(3.min(h));
+    // Each note's rows once wrapped to the pane.
+    let inner_w = usize::from(body.width.saturating_sub(2)).max(1);
+    let notes: u16 = v
+        .notes
+        .iter()
+        .map(|n| wrap(&[Line::plain(n.clone())], inner_w, true).len() as u16)
+        .sum();
+    let queues_h = (v.queues.len() as u16 + 3 + notes)
+        .min(queues_cap)
+        .max(3.min(h));
     let event_h = 4.min(h - queues_h);
     let lanes = v.timeline.lanes.len() as u16;
     let left = h - queues_h - event_h;
@@ -292,6 +301,21 @@ fn queues(inner: Rect, v: &TraceView, targets: &mut Vec<Target>) -> Vec<Line> {
             },
         });
     }
+    // The notes under the table, in the rows left.
+    let left = usize::from(inner.height).saturating_sub(lines.len());
+    let notes: Vec<Line> = v
+        .notes
+        .iter()
+        .flat_map(|n| {
+            wrap(
+                &[Line::styled(n.clone(), Style::DIM)],
+                usize::from(inner.width),
+                true,
+            )
+        })
+        .take(left)
+        .collect();
+    lines.extend(notes);
     lines
 }
 

@@ -522,7 +522,7 @@ impl Replayer {
                             });
                         }
                         if old != 0 || q.pops > 0 {
-                            q.reset();
+                            q.reset(line);
                         }
                         let vq = Some(q.vq_obj).filter(|&v| v != NO_OBJ);
                         // A reset alone changes no layout: an epoch that shows none keeps the

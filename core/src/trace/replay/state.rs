@@ -131,6 +131,10 @@ pub struct QueueState {
     pub interrupts: u64,
     /// Resets seen.
     pub resets: u32,
+    /// Trace line of the status-0 write that last reset the queue's device, once it had
+    /// moved buffers: its indices read 0 from there (a guest's power-off resets every device
+    /// at the end of a capture).
+    pub reset_line: Option<u32>,
     /// QEMU's `last_avail_idx` (split: free-running; packed: the slot).
     pub last_avail_idx: RingIdx,
     /// QEMU's `used_idx` (split: free-running; packed: the slot).
@@ -194,6 +198,7 @@ impl QueueState {
             kicks: 0,
             interrupts: 0,
             resets: 0,
+            reset_line: None,
             last_avail_idx: RingIdx(0),
             used_idx: RingIdx(0),
             inuse: 0,
@@ -221,7 +226,10 @@ impl QueueState {
         self.used_pos = packed.then_some(PackedPos::START);
     }
 
-    pub(super) fn reset(&mut self) {
+    pub(super) fn reset(&mut self, line: u32) {
+        if self.pops > 0 {
+            self.reset_line = Some(line);
+        }
         let packed = self.layout == QueueLayout::Packed;
         self.last_avail_idx = RingIdx(0);
         self.used_idx = RingIdx(0);
