@@ -220,14 +220,27 @@ impl DpdkLog {
             return Ok(log);
         }
         let s = super::sniff::sniff(source, data);
+        let what = match s.kind {
+            super::sniff::InputKind::Unknown => s.why,
+            k => format!("{} ({})", k.describe(), s.why),
+        };
+        let hint = match s.kind {
+            super::sniff::InputKind::DriverTrace => {
+                "this is the guest driver's trace: pass it with --guest".to_string()
+            }
+            super::sniff::InputKind::TraceLog => {
+                "this is a QEMU trace: pass it as the trace, first".to_string()
+            }
+            _ => "pass testpmd's log with --dpdk (traces/<capture>/dpdk.log)".to_string(),
+        };
         Err(TraceError::Unusable {
             file: source.to_string(),
-            what: format!("no vhost-user message or packet line in it: {}", s.why),
+            what: format!("no vhost-user message or packet line in it: {what}"),
             expected: "dpdk-testpmd's output with `--log-level=lib.vhost.config:debug` \
                        (`VHOST_CONFIG: … read message VHOST_USER_…`) and `set verbose 3` \
                        (`port 0/queue 0: received 1 packets`)"
                 .into(),
-            hint: "pass testpmd's log with --dpdk (traces/<capture>/dpdk.log)".into(),
+            hint,
         })
     }
 

@@ -1264,7 +1264,15 @@ impl DriverTrace {
                        events of traces/kprobes.py (add_*_s/_p, kick_prepare_*, notify_*, \
                        interrupt_*, detach_*, *_ret) and ringside-anchor markers"
                 .into(),
-            hint: "pass the guest's trace with --guest (traces/<capture>/guest-trace.txt)".into(),
+            hint: match s.kind {
+                super::sniff::InputKind::TraceLog => {
+                    "this is a QEMU trace: pass it as the trace, and the guest's with --guest \
+                     (traces/<capture>/guest-trace.txt)"
+                }
+                super::sniff::InputKind::DpdkLog => "this is DPDK's log: pass it with --dpdk",
+                _ => "pass the guest's trace with --guest (traces/<capture>/guest-trace.txt)",
+            }
+            .into(),
         })
     }
 
