@@ -364,6 +364,16 @@ impl Merge {
         out
     }
 
+    /// Approximate heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.checkpoints.capacity() * 12
+            + self
+                .cons
+                .iter()
+                .map(|c| c.capacity() * std::mem::size_of::<(u32, EventRef)>())
+                .sum::<usize>()
+    }
+
     /// Events per side in the timeline.
     pub fn lens(&self) -> [u32; 3] {
         self.lens

@@ -246,6 +246,15 @@ impl Join {
         Ok(join)
     }
 
+    /// Approximate heap bytes held (the memory-per-event figure of docs/PERFORMANCE.md).
+    pub fn heap_bytes(&self) -> usize {
+        self.buffers.capacity() * std::mem::size_of::<Buffer>()
+            + self.refs.iter().map(|r| r.capacity() * 8).sum::<usize>()
+            + self.per_queue.iter().map(|q| q.capacity() * 4).sum::<usize>()
+            + self.merge.heap_bytes()
+            + self.notes.iter().map(String::capacity).sum::<usize>()
+    }
+
     /// The buffer an event belongs to (its add, pop, fill, detach or reap), if any.
     pub fn buffer_of(&self, e: EventRef) -> Option<u32> {
         let r = &self.refs[e.side as usize];
