@@ -12,7 +12,9 @@ mod palette;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use breakpoint::next_hit;
-pub use breakpoint::{Breakpoint, Cmp, Condition, Counter, FieldPattern, op_kind, parse_field};
+pub use breakpoint::{
+    Breakpoint, BufferRef, Cmp, Condition, Counter, FieldPattern, op_kind, parse_field,
+};
 pub use keymap::{Binding, Key, KeyPress, bindings, keymap_markdown, lookup};
 pub use palette::{PALETTE, parse_palette};
 
@@ -201,6 +203,9 @@ pub enum Command {
     Part(Dir),
     /// The course: back to the chapter list.
     Course,
+    /// Joined trace: choose a buffer (its path is drawn across the lanes) and go to its next
+    /// stage after the cursor (or its first).
+    FindBuffer(BufferRef),
     /// Quit.
     Quit,
 }

@@ -224,6 +224,27 @@ codes! {
     InputUnused = "input-unused", Warning, Trace;
     /// A trace queue whose ring layout neither the trace nor QMP nor a dump tells.
     LayoutUnknown = "layout-unknown", Info, Trace;
+    /// Both sides: the driver kicked and the device logged no kick of that queue after it.
+    KickUnseen = "kick-unseen", Warning, Trace;
+    /// Both sides: the device interrupted and the driver's handler never ran for that queue.
+    InterruptUnhandled = "interrupt-unhandled", Warning, Trace;
+    /// Both sides: the driver's used index trailed the device's longer than a threshold.
+    UsedBehind = "used-behind", Warning, Trace;
+    /// Both sides: a buffer the device completed that the driver never reaped.
+    CompletedUnreaped = "completed-unreaped", Warning, Trace;
+    /// Both sides: a buffer the driver made available waited longer than a threshold (or for
+    /// ever) for the device's pop.
+    AddedUnpopped = "added-unpopped", Warning, Trace;
+    /// Both sides: the driver did not kick because the device had asked not to be notified
+    /// (NO_NOTIFY, an event-idx window, packed DISABLE): what explains a missing kick.
+    KickSuppressed = "kick-suppressed", Info, Trace;
+    /// Both sides: the device held a popped buffer longer than a threshold before completing
+    /// it.
+    BufferHeld = "buffer-held", Warning, Trace;
+    /// The two sides' clocks could not be aligned well enough to join them.
+    ClockUnaligned = "clock-unaligned", Error, Trace;
+    /// A cross-check of the join failed: the pairing of buffers is doubtful there.
+    JoinMismatch = "join-mismatch", Warning, Trace;
 }
 
 impl Code {
@@ -342,9 +363,13 @@ pub struct Seen {
     /// Queue index.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<u16>,
-    /// The evidence when it is not the trace: a QMP line, a ring dump.
+    /// The evidence when it is not the trace: a QMP line, a ring dump, the guest's trace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<FileSpot>,
+    /// The step of a joined timeline (both sides' events) that shows it, when the finding
+    /// needs both sides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u64>,
 }
 
 /// Where a finding is: a step of an engine run, or a place in captured inputs.
@@ -423,6 +448,13 @@ impl Finding {
         }
         self
     }
+    /// Sets the joined timeline's step (findings that need both sides).
+    pub fn at_step(mut self, step: u64) -> Finding {
+        if let Some(s) = self.seen_mut() {
+            s.step = Some(step);
+        }
+        self
+    }
 
     /// The engine step, for an engine finding.
     pub fn step(&self) -> Option<u64> {
@@ -470,6 +502,9 @@ impl fmt::Display for Finding {
                 }
                 if let Some(t) = s.time_us {
                     write!(f, " @{}", fmt_time(t))?;
+                }
+                if let Some(st) = s.step {
+                    write!(f, " step {st}")?;
                 }
                 if let Some(d) = &s.device {
                     write!(f, " {d}")?;

@@ -503,6 +503,7 @@ fn a_zipped_rings_folder_reads_like_the_folder() {
             qmp: Some(common::named(&d.join("qmp.jsonl"))),
             rings: vec![("rings.zip".into(), zipped)],
             backend: None,
+            ..ringside_core::trace::CaptureFiles::default()
         },
     )
     .unwrap();

@@ -332,3 +332,108 @@ fn files_dropped_together_open_as_one_capture() {
     let (name, _) = open_files(dropped("split-default")[31..33].to_vec(), &mut Disk).unwrap();
     assert_eq!(name, "stray.ron");
 }
+
+/// The 1-based lines of `virtio_set_status vdev V val 0` after the device's last flush: the
+/// resets that zeroed its indices for good (the guest's power-off), from the text.
+fn final_resets(text: &str, vdev: &str, vq: &str) -> Vec<u64> {
+    let lines: Vec<&str> = text.lines().collect();
+    let last = lines
+        .iter()
+        .rposition(|l| l.contains(&format!("virtqueue_flush vq {vq} ")))
+        .unwrap();
+    (last..lines.len())
+        .filter(|&i| lines[i].contains(&format!("virtio_set_status vdev {vdev} val 0")))
+        .map(|i| i as u64 + 1)
+        .collect()
+}
+
+#[test]
+fn indices_zeroed_by_the_power_off_reset_say_so_and_where() {
+    let t = text("split-default");
+    let mut ui = open("split-default");
+    ui.apply(Command::Last);
+    let v = view(&mut ui);
+    let blk = v.queues.iter().find(|q| q.name == "blk0.q0").unwrap();
+    assert_eq!((cell(blk, "l.avail"), cell(blk, "used")), (0, 0));
+    assert!(cell(blk, "pops") > 0);
+    let vdev = blk.device.split('@').nth(1).unwrap();
+    let resets = final_resets(&t, vdev, &vq_of(&t, vdev, 0));
+    let note = v
+        .notes
+        .iter()
+        .find(|n| n.contains("blk0.q0"))
+        .expect("a note on blk0.q0's zeroes");
+    assert!(
+        resets.iter().any(|l| note.contains(&l.to_string())),
+        "{note} (resets at lines {resets:?})"
+    );
+    // Before the first of those resets, the indices are the device's and no note is needed
+    // for blk.
+    ui.apply(Command::GotoLine(resets[0] - 1));
+    let v = view(&mut ui);
+    assert!(
+        !v.notes.iter().any(|n| n.contains("blk0.q0")),
+        "{:?}",
+        v.notes
+    );
+    let blk = v.queues.iter().find(|q| q.name == "blk0.q0").unwrap();
+    assert!(cell(blk, "used") > 0);
+}
+
+#[test]
+fn a_vhost_user_device_s_rings_say_who_serves_them() {
+    // What `ringside replay` prints of it, in the stepping view too.
+    let mut ui = TraceUi::new(common::capture("vhost-user-blk"));
+    ui.apply(Command::Last);
+    let v = view(&mut ui);
+    let note = v
+        .notes
+        .iter()
+        .find(|n| n.contains("vhost-user-blk@"))
+        .expect("a note on the vhost-user device");
+    assert!(
+        note.contains("rings served by the vhost-user backend"),
+        "{note}"
+    );
+    assert!(note.contains("not in QEMU's trace"), "{note}");
+    // Not on a capture without one.
+    let mut ui = open("split-default");
+    assert!(!view(&mut ui).notes.iter().any(|n| n.contains("served by")));
+}
+
+#[test]
+fn ring_dumps_are_placed_at_the_snapshot_they_were_taken_in() {
+    // The dumps handed over latest snapshot first: each still lands at the VM stop of its own
+    // snapshot (the k-th `running 0` of the trace), whatever their order or labels.
+    let mut c = common::capture("split-wrap");
+    c.dumps.reverse();
+    let t = text("split-wrap");
+    let stops: Vec<u64> = t
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("virtio_rng_vm_state_change") && l.contains("running 0"))
+        .map(|(i, _)| i as u64 + 1)
+        .collect();
+    let done = c
+        .dumps
+        .iter()
+        .find(|d| d.snapshot.as_deref() == Some("done"))
+        .unwrap()
+        .taken_at
+        .unwrap();
+    let mut ui = TraceUi::new(c);
+    ui.apply(Command::Last);
+    let v = view(&mut ui);
+    let r = v.ring.unwrap();
+    assert!(r.title.starts_with("done"), "{}", r.title);
+    let step = ui
+        .session()
+        .store()
+        .steps_until_line(stops[done as usize - 1]);
+    assert!(
+        r.when.starts_with(&format!("taken at event {step},")),
+        "{} (stop {done} at line {})",
+        r.when,
+        stops[done as usize - 1]
+    );
+}

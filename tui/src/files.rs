@@ -10,6 +10,7 @@ use ringside_core::face::app::{find_scenario, open_bytes};
 use ringside_core::face::controller::Controller;
 use ringside_core::face::controller::scenario::ScenarioUi;
 use ringside_core::face::controller::trace::TraceUi;
+use ringside_core::trace::import::driver::DriverTrace;
 use ringside_core::trace::import::sniff::{InputKind, sniff};
 use ringside_core::trace::{Capture, CaptureFiles, NamedFile, TraceStore};
 
@@ -80,39 +81,70 @@ pub fn rings(path: &Path) -> anyhow::Result<Vec<NamedFile>> {
     Ok(out)
 }
 
+/// The files beside a trace, by path: `--qmp`, `--rings`, `--backend`, `--guest`, `--dpdk`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Beside<'a> {
+    /// QMP transcript.
+    pub qmp: Option<&'a Path>,
+    /// Ring dumps: a directory or a zip.
+    pub rings: Option<&'a Path>,
+    /// A vhost backend's own trace log.
+    pub backend: Option<&'a Path>,
+    /// The guest driver's ftrace text.
+    pub guest: Option<&'a Path>,
+    /// DPDK's testpmd / vhost log.
+    pub dpdk: Option<&'a Path>,
+}
+
+impl Beside<'_> {
+    /// Whether any file is named (then the target is a trace).
+    pub fn any(&self) -> bool {
+        self.qmp.is_some()
+            || self.rings.is_some()
+            || self.backend.is_some()
+            || self.guest.is_some()
+            || self.dpdk.is_some()
+    }
+}
+
+/// The guest driver's trace, streamed (it is the larger of the two sides) and checked to be one.
+pub fn driver(path: &Path) -> anyhow::Result<DriverTrace> {
+    let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let t = DriverTrace::from_reader(f, &shown(path))?;
+    Ok(t.ensure(&head(path)?)?)
+}
+
 /// A trace and the files beside it, imported.
-pub fn capture(
-    trace_path: &Path,
-    qmp: Option<&Path>,
-    rings_path: Option<&Path>,
-    backend: Option<&Path>,
-) -> anyhow::Result<Capture> {
+pub fn capture(trace_path: &Path, beside: &Beside<'_>) -> anyhow::Result<Capture> {
     let store = trace(trace_path)?;
     let files = CaptureFiles {
-        qmp: qmp.map(read).transpose()?,
-        rings: match rings_path {
+        qmp: beside.qmp.map(read).transpose()?,
+        rings: match beside.rings {
             Some(p) => rings(p)?,
             None => Vec::new(),
         },
-        backend: backend.map(read).transpose()?,
+        backend: beside.backend.map(read).transpose()?,
+        guest: None,
+        dpdk: beside.dpdk.map(read).transpose()?,
     };
-    Ok(Capture::load(store, files)?)
+    let mut c = Capture::load(store, files)?;
+    if let Some(g) = beside.guest {
+        c = c.with_driver(driver(g)?);
+    }
+    Ok(c)
 }
 
-/// What `ringside tui TARGET` opens: with `--qmp` or `--rings` a trace; else a file is
+/// What `ringside tui TARGET` opens: with a file beside it (`--qmp`, `--rings`, `--guest`, …)
+/// a trace; else a file is
 /// sniffed (a trace log is streamed; a scenario or saved session goes to core as bytes), and
 /// anything that is not a file is a scenario name.
-pub fn open_target(
-    target: &str,
-    qmp: Option<&Path>,
-    rings: Option<&Path>,
-) -> anyhow::Result<Box<dyn Controller>> {
+pub fn open_target(target: &str, beside: &Beside<'_>) -> anyhow::Result<Box<dyn Controller>> {
     let path = Path::new(target);
     let open_trace = || -> anyhow::Result<Box<dyn Controller>> {
-        let c = capture(path, qmp, rings, None)?;
+        let c = capture(path, beside)?;
         Ok(Box::new(TraceUi::new(c)))
     };
-    if qmp.is_some() || rings.is_some() {
+    if beside.any() {
         return open_trace();
     }
     if !path.is_file() {

@@ -59,6 +59,14 @@ enum Command {
         /// index.json, or a zip).
         #[arg(long, requires = "target")]
         rings: Option<std::path::PathBuf>,
+        /// With a trace: the guest driver's ftrace text (kprobe events, guest-trace.txt),
+        /// joined with QEMU's on one timeline.
+        #[arg(long, requires = "target")]
+        guest: Option<std::path::PathBuf>,
+        /// With a trace: dpdk-testpmd's log (vhost debug log and verbose packets) when DPDK
+        /// served the rings.
+        #[arg(long, requires = "target")]
+        dpdk: Option<std::path::PathBuf>,
     },
     /// The course: the chapter list and where you are, or (with --markdown) its pages.
     Tutorial {
@@ -139,11 +147,18 @@ fn main() -> ExitCode {
             target: Some(target),
             qmp,
             rings,
+            guest,
+            dpdk,
         }) => app::open(
             app::Opening::Target {
                 target: &target,
-                qmp: qmp.as_deref(),
-                rings: rings.as_deref(),
+                beside: ringside_tui::files::Beside {
+                    qmp: qmp.as_deref(),
+                    rings: rings.as_deref(),
+                    guest: guest.as_deref(),
+                    dpdk: dpdk.as_deref(),
+                    backend: None,
+                },
             },
             false,
         ),

@@ -26,6 +26,14 @@ pub struct ReplayArgs {
     /// counted beside the QEMU side.
     #[arg(long)]
     pub backend: Option<PathBuf>,
+    /// The guest driver's ftrace text (kprobe events of traces/kprobes.py, guest-trace.txt):
+    /// joined with QEMU's trace, each buffer followed across both sides.
+    #[arg(long)]
+    pub guest: Option<PathBuf>,
+    /// dpdk-testpmd's log (vhost debug log, `set verbose 3` packets) when DPDK served rings
+    /// as a vhost-user device.
+    #[arg(long)]
+    pub dpdk: Option<PathBuf>,
     /// Stop after this trace line.
     #[arg(long, value_name = "N")]
     pub until_line: Option<u64>,
@@ -53,9 +61,13 @@ impl ReplayArgs {
         let opts = self.options()?;
         let capture = files::capture(
             &self.trace,
-            self.qmp.as_deref(),
-            self.rings.as_deref(),
-            self.backend.as_deref(),
+            &files::Beside {
+                qmp: self.qmp.as_deref(),
+                rings: self.rings.as_deref(),
+                backend: self.backend.as_deref(),
+                guest: self.guest.as_deref(),
+                dpdk: self.dpdk.as_deref(),
+            },
         )?;
         Ok(trace::replay(&capture, &opts))
     }

@@ -25,9 +25,11 @@ fn trace(dir: &str) -> TraceUi {
     let p = |f: &str| std::path::PathBuf::from(format!("{d}/{f}"));
     let capture = ringside_tui::files::capture(
         &p("trace.log"),
-        Some(&p("qmp.jsonl")),
-        Some(&p("rings")),
-        None,
+        &ringside_tui::files::Beside {
+            qmp: Some(&p("qmp.jsonl")),
+            rings: Some(&p("rings")),
+            ..Default::default()
+        },
     )
     .unwrap();
     TraceUi::new(capture)
@@ -317,4 +319,56 @@ fn help_scrolls_to_its_end_and_lists_the_palette() {
         text.lines().any(|l| l.trim_start().starts_with(last)),
         "{text}"
     );
+}
+
+fn joined(dir: &str) -> TraceUi {
+    let d = format!("../traces/{dir}");
+    let p = |f: &str| std::path::PathBuf::from(format!("{d}/{f}"));
+    let (qmp, guest, dpdk) = (p("qmp.jsonl"), p("guest-trace.txt"), p("dpdk.log"));
+    let capture = ringside_tui::files::capture(
+        &p("trace.log"),
+        &ringside_tui::files::Beside {
+            qmp: Some(&qmp),
+            guest: Some(&guest),
+            dpdk: dpdk.exists().then_some(dpdk.as_path()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    TraceUi::new(capture)
+}
+
+#[test]
+fn joined_traces_cut_no_word_in_their_panes() {
+    // Both sides' view and the buffer's path join the trace panes; at the real faults'
+    // findings, where they hold the most text.
+    let panes = [
+        PaneId::Ring,
+        PaneId::Narration,
+        PaneId::Findings,
+        PaneId::Transport,
+        PaneId::Cache,
+        PaneId::Timeline,
+    ];
+    for (name, code) in [
+        ("guest-ioerror", "buffer-held"),
+        ("dpdk-stall", "added-unpopped"),
+    ] {
+        let mut ui = joined(name);
+        let c = ringside_core::command::Condition::parse(&format!("finding {code}")).unwrap();
+        let step = ui.hits(&c)[0];
+        ui.apply(Command::Goto(step));
+        no_cut_words(name, &mut ui, &panes);
+        // Each of those panes is one key away and shows when focused.
+        for (w, h) in SIZES {
+            for p in panes {
+                ui.apply(Command::FocusPane(p));
+                let s = ui.screen(Size::new(w, h));
+                assert!(
+                    s.pane(p).is_some(),
+                    "{name} at {w}x{h}: {p:?} focused, not shown"
+                );
+            }
+        }
+    }
 }

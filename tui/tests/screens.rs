@@ -163,11 +163,15 @@ fn trace_screen(ui: &mut TraceUi, w: u16, h: u16) -> Buffer {
 fn split_wrap() -> TraceUi {
     // Relative to the crate (cargo runs tests there), so the header is the same on any machine.
     let d = "../traces/split-wrap";
+    let qmp = format!("{d}/qmp.jsonl");
+    let rings = format!("{d}/rings");
     let capture = ringside_tui::files::capture(
         std::path::Path::new(&format!("{d}/trace.log")),
-        Some(std::path::Path::new(&format!("{d}/qmp.jsonl"))),
-        Some(std::path::Path::new(&format!("{d}/rings"))),
-        None,
+        &ringside_tui::files::Beside {
+            qmp: Some(std::path::Path::new(&qmp)),
+            rings: Some(std::path::Path::new(&rings)),
+            ..Default::default()
+        },
     )
     .unwrap();
     TraceUi::new(capture)
@@ -290,4 +294,86 @@ fn ground_truth_findings_are_marked_apart_from_detections() {
     let t = text(&screen(&mut ui, 160, 24, false));
     assert!(t.contains("looped-descriptor: Looped descriptor"), "{t}");
     assert!(!t.contains("truth looped-descriptor"), "{t}");
+}
+
+/// A capture with the guest driver's trace (and DPDK's log) beside QEMU's.
+fn joined(name: &str) -> TraceUi {
+    let d = format!("../traces/{name}");
+    let p = |f: &str| std::path::PathBuf::from(format!("{d}/{f}"));
+    let (qmp, guest, dpdk) = (p("qmp.jsonl"), p("guest-trace.txt"), p("dpdk.log"));
+    let capture = ringside_tui::files::capture(
+        &p("trace.log"),
+        &ringside_tui::files::Beside {
+            qmp: Some(&qmp),
+            guest: Some(&guest),
+            dpdk: dpdk.exists().then_some(dpdk.as_path()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    TraceUi::new(capture)
+}
+
+/// The step of the first finding with this code.
+fn finding_step(ui: &TraceUi, code: &str) -> u64 {
+    let c = ringside_core::command::Condition::parse(&format!("finding {code}")).unwrap();
+    ui.hits(&c)[0]
+}
+
+#[test]
+fn joined_guest_ioerror_at_the_held_read_120x40() {
+    // The real fault: the device popped the read that failed, QEMU stopped the VM with it in
+    // flight. The cursor on that pop: both sides' view and the buffer's path across the stop.
+    let mut ui = joined("guest-ioerror");
+    let s = finding_step(&ui, "buffer-held");
+    ui.apply(Command::Goto(s));
+    let b = trace_screen(&mut ui, 120, 40);
+    let t = text(&b);
+    assert!(
+        t.contains("buffer path") && t.contains("both sides of the ring"),
+        "{t}"
+    );
+    assert!(t.contains("stopped 3.08 s of it"), "{t}");
+    insta::assert_snapshot!(t);
+}
+
+#[test]
+fn joined_dpdk_stall_following_a_buffer_80x24() {
+    // The real fault: testpmd stopped, the transmit ring fills with no kick. Following the
+    // first buffer added after the stop.
+    let mut ui = joined("dpdk-stall");
+    let s = finding_step(&ui, "added-unpopped");
+    ui.apply(Command::Goto(s));
+    let b = trace_screen(&mut ui, 80, 24);
+    insta::assert_snapshot!(text(&b));
+}
+
+#[test]
+fn joined_split_path_on_the_lanes_160x50() {
+    // guest-split as captured, at a blk request's pop: the lanes show the driver's add and
+    // kick above, QEMU's pop below, the path emphasised.
+    let mut ui = joined("guest-split");
+    ui.apply(Command::GotoLine(700));
+    ui.apply(Command::Op(Dir::Forward));
+    let b = trace_screen(&mut ui, 160, 50);
+    let t = text(&b);
+    // The path's glyphs are painted emphasised on the lanes (the cursor's own pop has the
+    // cursor's look): the device lane's fill (the lane row, not the queue table's) and the
+    // driver lane's add.
+    let lane = |label: &str| {
+        t.lines()
+            .position(|l| l.starts_with(&format!("│{label} ")) && !l.contains("split"))
+            .unwrap() as u16
+    };
+    let emphasised = |y: u16, glyph: &str| {
+        (0..b.area.width).any(|x| {
+            let c = &b[(x, y)];
+            c.symbol() == glyph
+                && c.modifier
+                    .intersects(Modifier::REVERSED | Modifier::UNDERLINED)
+        })
+    };
+    assert!(emphasised(lane("blk0.q0"), "c"), "{t}");
+    assert!(emphasised(lane("req.0"), "A"), "{t}");
+    insta::assert_snapshot!(t);
 }

@@ -169,7 +169,7 @@ fn targets_open_as_scenarios_or_traces() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../traces/");
     // What opened shows in its header: a trace counts events, a scenario steps.
     let header = |t: &str| {
-        let mut c = open_target(t, None, None).unwrap();
+        let mut c = open_target(t, &Default::default()).unwrap();
         c.screen(Size::new(120, 40)).header.text()
     };
     let trace = format!("{dir}split-default/trace.log");
@@ -178,7 +178,10 @@ fn targets_open_as_scenarios_or_traces() {
     assert!(header(name).contains(" step 0/"));
     // A file that is neither says what it is and what was expected.
     let readme = format!("{dir}README.md");
-    let e = open_target(&readme, None, None).err().unwrap().to_string();
+    let e = open_target(&readme, &Default::default())
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("not an input ringside reads"), "{e}");
     assert!(e.contains("expected a scenario"), "{e}");
 }
@@ -417,4 +420,97 @@ fn export_of_an_untimed_trace_says_it_uses_line_numbers() {
     let (code, _, err) = ringside(&["export", "traces/split-default-ts/trace.log"]);
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("line numbers"), "{err}");
+}
+
+#[test]
+fn check_with_the_guest_trace_names_the_held_read() {
+    // guest-ioerror: the real I/O error that stopped the VM with a read in flight.
+    let (code, out, err) = ringside(&[
+        "check",
+        "traces/guest-ioerror/trace.log",
+        "--qmp",
+        "traces/guest-ioerror/qmp.jsonl",
+        "--guest",
+        "traces/guest-ioerror/guest-trace.txt",
+    ]);
+    assert_eq!(code, 0, "warnings only: {out}{err}");
+    let held = out
+        .lines()
+        .find(|l| l.starts_with("warning[buffer-held]"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        held.contains("blk0.q0") && held.contains("BLOCK_IO_ERROR"),
+        "{held}"
+    );
+    assert!(held.contains(" step "), "{held}");
+}
+
+#[test]
+fn replay_joins_dpdk_and_says_how_the_clocks_and_rings_agree() {
+    let (code, out, err) = ringside(&[
+        "replay",
+        "traces/dpdk-stall/trace.log",
+        "--guest",
+        "traces/dpdk-stall/guest-trace.txt",
+        "--dpdk",
+        "traces/dpdk-stall/dpdk.log",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("joined with the driver's trace"), "{out}");
+    assert!(out.contains("14 anchors"), "{out}");
+    assert!(
+        out.contains("42 vhost-user messages pair one to one"),
+        "{out}"
+    );
+    assert!(out.contains("DPDK returned vring 1 at 321"), "{out}");
+    assert!(out.contains("warning[added-unpopped]"), "{out}");
+    // JSON carries the join too.
+    let (_, json, _) = ringside(&[
+        "replay",
+        "traces/dpdk-stall/trace.log",
+        "--guest",
+        "traces/dpdk-stall/guest-trace.txt",
+        "--dpdk",
+        "traces/dpdk-stall/dpdk.log",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let q = v["join"]["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "net0.q1")
+        .unwrap();
+    assert_eq!(q["popped"], 321);
+}
+
+#[test]
+fn a_wrong_file_given_as_a_side_is_an_error_that_says_what_it_is() {
+    // QEMU's trace given as the guest's.
+    let (code, _, err) = ringside(&[
+        "replay",
+        "traces/guest-split/trace.log",
+        "--guest",
+        "traces/guest-split/trace.log",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("traces/guest-split/trace.log"), "{err}");
+    assert!(
+        err.contains("no driver event") && err.contains("a QEMU trace log"),
+        "{err}"
+    );
+    assert!(err.contains("--guest"), "{err}");
+    // The guest's trace given as DPDK's log.
+    let (code, _, err) = ringside(&[
+        "replay",
+        "traces/dpdk-split/trace.log",
+        "--dpdk",
+        "traces/dpdk-split/guest-trace.txt",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no vhost-user message or packet line"),
+        "{err}"
+    );
+    assert!(err.contains("guest driver trace"), "{err}");
 }

@@ -111,6 +111,9 @@ pub enum Condition {
     Notify(Option<Agent>),
     /// Trace: an event of this name.
     Event(String),
+    /// Joined trace: an event of one buffer's path (its add, kick, pop, fill, used, interrupt,
+    /// handler, detach or reap).
+    Buffer(BufferRef),
     /// Trace: a queue counter starts to satisfy a comparison.
     Counter {
         /// The queue, as `blk0.q0`.
@@ -368,7 +371,7 @@ impl Condition {
                 return Err(ParseError::new(
                     col,
                     "empty condition",
-                    "try `used.idx == 1`, `store desc[0].flags`, `finding`, `op pop` or `notify`",
+                    "try `used.idx == 1`, `store desc[0].flags`, `finding`, `op pop`, `notify` or, in a joined trace, `buffer 0x…`",
                 ));
             }
             "finding" => {
@@ -433,6 +436,7 @@ impl Condition {
                 }
                 Condition::Op(w.to_string())
             }
+            "buffer" | "id" => Condition::Buffer(buffer_ref(first, &mut lx)?),
             "kick" => Condition::Notify(Some(Agent::Device)),
             "interrupt" => Condition::Notify(Some(Agent::Driver)),
             "notify" => {
@@ -498,7 +502,10 @@ impl Condition {
 
     /// Whether it reads only trace state (it never stops a scenario).
     pub fn trace_only(&self) -> bool {
-        matches!(self, Condition::Event(_) | Condition::Counter { .. })
+        matches!(
+            self,
+            Condition::Event(_) | Condition::Counter { .. } | Condition::Buffer(_)
+        )
     }
 
     /// Whether it reads only a scenario's memory, ops or cache model.
@@ -511,6 +518,57 @@ impl Condition {
                 | Condition::Op(_)
         )
     }
+}
+
+/// A buffer as a user names it in a joined trace: the driver's token (`buffer 0xffff…`) or its
+/// head / buffer ID (`id 5`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BufferRef {
+    /// The driver's token (`data` at the add, `token` at the reap).
+    Token(u64),
+    /// The head (split ring) or buffer ID (packed ring).
+    Id(u32),
+}
+
+impl fmt::Display for BufferRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BufferRef::Token(t) => write!(f, "buffer {t:#x}"),
+            BufferRef::Id(i) => write!(f, "id {i}"),
+        }
+    }
+}
+
+/// `buffer 0x…` (a token; a decimal number is an ID) or `id N`, after its first word.
+fn buffer_ref(first: &str, lx: &mut Lexer<'_>) -> Result<BufferRef, ParseError> {
+    let (col, w) = lx.word();
+    let v = number(col, w).map_err(|e| ParseError {
+        hint: format!(
+            "write `buffer 0x…` with the driver's token (data= at the add) or `id N` with the \
+             head or buffer ID; {}",
+            e.hint
+        ),
+        ..e
+    })?;
+    Ok(if first == "buffer" && w.starts_with("0x") {
+        BufferRef::Token(v)
+    } else {
+        BufferRef::Id(u32::try_from(v).map_err(|_| {
+            ParseError::new(
+                col,
+                format!("`{w}` is too large for an ID"),
+                "heads and IDs are below 32768",
+            )
+        })?)
+    })
+}
+
+/// Parses what follows `buffer` or `id` (the palette's commands of those names).
+pub(crate) fn parse_buffer_ref(first: &str, rest: &str) -> Result<BufferRef, ParseError> {
+    let mut lx = Lexer { text: rest, pos: 0 };
+    let b = buffer_ref(first, &mut lx)?;
+    lx.end()?;
+    Ok(b)
 }
 
 /// The first hit after `cursor` (forward) or the last before it (back).
@@ -549,6 +607,7 @@ impl fmt::Display for Condition {
             Condition::Notify(None) => f.write_str("notify"),
             Condition::Notify(Some(Agent::Device)) => f.write_str("kick"),
             Condition::Notify(Some(Agent::Driver)) => f.write_str("interrupt"),
+            Condition::Buffer(b) => write!(f, "{b}"),
         }
     }
 }

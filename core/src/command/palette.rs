@@ -20,6 +20,14 @@ pub const PALETTE: &[(&str, &str)] = &[
     ("mark", "set or remove a mark at the cursor"),
     ("search TEXT", "search fields, ops and outcomes"),
     (
+        "buffer TOKEN|ID",
+        "in a joined trace, follow the buffer with this token (0x…) or head/ID across both sides",
+    ),
+    (
+        "id N",
+        "in a joined trace, follow the buffer with head or buffer ID N",
+    ),
+    (
         "compare [NAME|FILE]",
         "compare with the other layout, or a scenario; again to stop",
     ),
@@ -100,6 +108,15 @@ pub fn parse_palette(line: &str) -> Result<Command, ParseError> {
         "reverse-continue" | "rc" => Command::Continue(Dir::Back),
         "mark" | "m" => Command::Mark,
         "search" | "s" => Command::Search(need_arg("text")?),
+        "buffer" | "id" => {
+            let arg = need_arg(if word == "id" { "id" } else { "token" })?;
+            Command::FindBuffer(
+                super::breakpoint::parse_buffer_ref(word, &arg).map_err(|e| ParseError {
+                    column: e.column + arg_col - 1,
+                    ..e
+                })?,
+            )
+        }
         "compare" => Command::Compare((!arg.is_empty()).then(|| arg.to_string())),
         "save" | "w" => Command::Save(need_arg("file")?),
         "load" | "e" => Command::Load(need_arg("file")?),
@@ -148,6 +165,20 @@ mod tests {
             parse_palette("break used.idx == 1"),
             Ok(Command::Break(_))
         ));
+        use crate::command::BufferRef;
+        assert_eq!(
+            parse_palette("buffer 0xffff8d8303c42210"),
+            Ok(Command::FindBuffer(BufferRef::Token(0xffff_8d83_03c4_2210)))
+        );
+        assert_eq!(
+            parse_palette("id 5"),
+            Ok(Command::FindBuffer(BufferRef::Id(5)))
+        );
+        assert_eq!(
+            parse_palette("buffer 7"),
+            Ok(Command::FindBuffer(BufferRef::Id(7)))
+        );
+        assert_eq!(parse_palette("id zz").unwrap_err().column, 4);
     }
 
     #[test]

@@ -164,6 +164,51 @@ pub const CATALOGUE: &[(Code, Severity, &str)] = &[
         "an input, or a part of one, that replay could not use, and why",
     ),
     (
+        Code::KickUnseen,
+        Severity::Warning,
+        "both sides: the driver wrote the doorbell and the device logged no kick of that queue after it",
+    ),
+    (
+        Code::InterruptUnhandled,
+        Severity::Warning,
+        "both sides: the device sent a used-buffer notification and the driver's vring_interrupt never ran for that queue",
+    ),
+    (
+        Code::UsedBehind,
+        Severity::Warning,
+        "both sides: the driver reaped a used buffer long after the device published it",
+    ),
+    (
+        Code::CompletedUnreaped,
+        Severity::Warning,
+        "both sides: a buffer the device completed that the driver never reaped",
+    ),
+    (
+        Code::AddedUnpopped,
+        Severity::Warning,
+        "both sides: buffers the driver made available waited long, or for ever, for the device's pop",
+    ),
+    (
+        Code::KickSuppressed,
+        Severity::Info,
+        "both sides: no kick because the device asked for none (NO_NOTIFY, event-idx window, DISABLE): what explains a missing kick",
+    ),
+    (
+        Code::BufferHeld,
+        Severity::Warning,
+        "both sides: the device held a popped buffer long before completing it",
+    ),
+    (
+        Code::ClockUnaligned,
+        Severity::Error,
+        "the guest's and the host's clocks could not be aligned well enough to join the two sides",
+    ),
+    (
+        Code::JoinMismatch,
+        Severity::Warning,
+        "a cross-check of the join failed: the buffers' pairing is doubtful there",
+    ),
+    (
         Code::LayoutUnknown,
         Severity::Info,
         "a queue whose ring layout neither the trace, QMP nor a dump tells: ring checks skipped",

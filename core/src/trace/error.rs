@@ -39,13 +39,15 @@ pub enum TraceError {
         /// What to try.
         hint: String,
     },
-    /// A text input is unusable at a given line.
-    #[error("{file}:{line}: {what}; expected {expected} (hint: {hint})")]
+    /// A text input is unusable at a given line (and column, when known).
+    #[error("{file}:{line}{}: {what}; expected {expected} (hint: {hint})", col(*.column))]
     Line {
         /// File name.
         file: String,
         /// 1-based line number.
         line: u64,
+        /// 1-based column (bytes), when the importer knows it.
+        column: Option<u64>,
         /// What was found.
         what: String,
         /// What the importer expected.
@@ -94,6 +96,11 @@ pub enum TraceError {
     },
 }
 
+/// `:COLUMN` after a line number, when there is a column.
+fn col(column: Option<u64>) -> String {
+    column.map_or_else(String::new, |c| format!(":{c}"))
+}
+
 /// A problem that does not stop the import: the offending line or record is kept (as an unknown
 /// line) or skipped, and the warning says where and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -104,6 +111,8 @@ pub struct ImportWarning {
     pub line: Option<u64>,
     /// Byte offset, for binary inputs (or the start of the line).
     pub offset: Option<u64>,
+    /// 1-based column (bytes) within the line, when the importer knows where in it.
+    pub column: Option<u64>,
     /// What is wrong.
     pub message: String,
     /// What was expected there.
@@ -119,6 +128,7 @@ impl ImportWarning {
             Some(line) => TraceError::Line {
                 file: self.file,
                 line,
+                column: self.column,
                 what: self.message,
                 expected: self.expected,
                 hint: self.hint,
@@ -138,7 +148,7 @@ impl fmt::Display for ImportWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file)?;
         if let Some(l) = self.line {
-            write!(f, ":{l}")?;
+            write!(f, ":{l}{}", col(self.column))?;
         }
         if let Some(o) = self.offset.filter(|_| self.line.is_none()) {
             write!(f, ": byte offset {o}")?;

@@ -266,6 +266,70 @@ impl Event {
     }
 }
 
+/// The vhost-user request names (the vhost-user protocol's `VhostUserRequest`, QEMU 7.2).
+pub fn vhost_user_request(req: u32) -> &'static str {
+    usize::try_from(req)
+        .ok()
+        .and_then(|i| VHOST_USER_REQUESTS.get(i))
+        .copied()
+        .unwrap_or("UNKNOWN")
+}
+
+/// The request number of a vhost-user request name (`SET_VRING_BASE`), as QEMU numbers it;
+/// DPDK's newer `BACKEND` spellings name the same requests as QEMU 7.2's `SLAVE` ones.
+pub fn vhost_user_request_number(name: &str) -> Option<u32> {
+    let name = name.replace("BACKEND", "SLAVE");
+    VHOST_USER_REQUESTS
+        .iter()
+        .position(|n| *n == name)
+        .map(|i| i as u32)
+}
+
+/// `VhostUserRequest` by number.
+const VHOST_USER_REQUESTS: [&str; 41] = [
+    "NONE",
+    "GET_FEATURES",
+    "SET_FEATURES",
+    "SET_OWNER",
+    "RESET_OWNER",
+    "SET_MEM_TABLE",
+    "SET_LOG_BASE",
+    "SET_LOG_FD",
+    "SET_VRING_NUM",
+    "SET_VRING_ADDR",
+    "SET_VRING_BASE",
+    "GET_VRING_BASE",
+    "SET_VRING_KICK",
+    "SET_VRING_CALL",
+    "SET_VRING_ERR",
+    "GET_PROTOCOL_FEATURES",
+    "SET_PROTOCOL_FEATURES",
+    "GET_QUEUE_NUM",
+    "SET_VRING_ENABLE",
+    "SEND_RARP",
+    "NET_SET_MTU",
+    "SET_SLAVE_REQ_FD",
+    "IOTLB_MSG",
+    "SET_VRING_ENDIAN",
+    "GET_CONFIG",
+    "SET_CONFIG",
+    "CREATE_CRYPTO_SESSION",
+    "CLOSE_CRYPTO_SESSION",
+    "POSTCOPY_ADVISE",
+    "POSTCOPY_LISTEN",
+    "POSTCOPY_END",
+    "GET_INFLIGHT_FD",
+    "SET_INFLIGHT_FD",
+    "GPU_SET_SOCKET",
+    "RESET_DEVICE",
+    "VRING_KICK",
+    "GET_MAX_MEM_SLOTS",
+    "ADD_MEM_REG",
+    "REM_MEM_REG",
+    "SET_STATUS",
+    "GET_STATUS",
+];
+
 /// Formats microseconds since the epoch the way QEMU prints them (`sec.usec`); it lives with
 /// the findings, which print trace times too and sit below the trace layer.
 pub use crate::finding::fmt_time;

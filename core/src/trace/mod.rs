@@ -16,6 +16,7 @@ pub mod error;
 pub mod event;
 pub mod export;
 pub mod import;
+pub mod join;
 pub mod replay;
 
 // The importers by their own names (`trace::qmp`, `trace::ringdump`, ...), as the faces and

@@ -43,6 +43,7 @@ pub fn capture(name: &str) -> Capture {
             qmp: Some(named(&d.join("qmp.jsonl"))),
             rings: files_of(&d.join("rings")),
             backend: None,
+            ..CaptureFiles::default()
         },
     )
     .unwrap()
@@ -53,4 +54,35 @@ pub fn dumps(name: &str) -> Vec<ringside_core::trace::ringdump::DumpInput> {
     dumpset::load_files(files_of(&dir(name).join("rings")), None)
         .unwrap()
         .dumps
+}
+
+/// A capture with the guest driver's trace beside it (and DPDK's log when the capture has
+/// one), optionally edited: `edit(trace.log text, guest-trace.txt text)` returns the texts to
+/// import instead (the tests' documented edits).
+pub fn joined_with(name: &str, edit: impl FnOnce(String, String) -> (String, String)) -> Capture {
+    use ringside_core::trace::import::{dpdk::DpdkLog, driver::DriverTrace};
+    let d = dir(name);
+    let read = |f: &str| std::fs::read_to_string(d.join(f)).unwrap();
+    let (log, guest) = edit(read("trace.log"), read("guest-trace.txt"));
+    let tname = d.join("trace.log").display().to_string();
+    let gname = d.join("guest-trace.txt").display().to_string();
+    let mut c = Capture::load(
+        TraceStore::parse(log.as_bytes(), &tname).unwrap(),
+        CaptureFiles {
+            qmp: Some(named(&d.join("qmp.jsonl"))),
+            ..CaptureFiles::default()
+        },
+    )
+    .unwrap()
+    .with_driver(DriverTrace::parse(guest.as_bytes(), &gname).unwrap());
+    if d.join("dpdk.log").exists() {
+        let (n, b) = named(&d.join("dpdk.log"));
+        c = c.with_dpdk(DpdkLog::parse(&b, &n).unwrap());
+    }
+    c
+}
+
+/// A capture with both sides, as captured.
+pub fn joined(name: &str) -> Capture {
+    joined_with(name, |a, b| (a, b))
 }

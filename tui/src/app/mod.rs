@@ -41,10 +41,8 @@ pub enum Opening<'a> {
     Target {
         /// Scenario name or file, saved session, or trace file.
         target: &'a str,
-        /// QMP transcript of a trace.
-        qmp: Option<&'a std::path::Path>,
-        /// Ring dumps of a trace.
-        rings: Option<&'a std::path::Path>,
+        /// The files beside a trace.
+        beside: crate::files::Beside<'a>,
     },
 }
 
@@ -57,8 +55,8 @@ pub fn open(what: Opening<'_>, no_save: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_NOT_A_TTY));
     }
     let mut app = match what {
-        Opening::Target { target, qmp, rings } => {
-            open_app(target, qmp, rings).with_context(|| format!("cannot open {target}"))?
+        Opening::Target { target, beside } => {
+            open_app(target, &beside).with_context(|| format!("cannot open {target}"))?
         }
         course => course_app(matches!(course, Opening::Resume), no_save)?,
     };
@@ -81,14 +79,10 @@ pub fn course_app(resume: bool, no_save: bool) -> anyhow::Result<App> {
     Ok(App::new(Box::new(ui), Box::new(Disk::with_progress(store))))
 }
 
-/// What `ringside tui TARGET` opens: a trace with its QMP transcript and ring dumps, or what
-/// the target's name or bytes are (scenario, saved session, trace).
-pub fn open_app(
-    target: &str,
-    qmp: Option<&std::path::Path>,
-    rings: Option<&std::path::Path>,
-) -> anyhow::Result<App> {
-    let controller = crate::files::open_target(target, qmp, rings)?;
+/// What `ringside tui TARGET` opens: a trace with the files beside it, or what the target's
+/// name or bytes are (scenario, saved session, trace).
+pub fn open_app(target: &str, beside: &crate::files::Beside<'_>) -> anyhow::Result<App> {
+    let controller = crate::files::open_target(target, beside)?;
     Ok(App::new(controller, Box::new(Disk::default())))
 }
 

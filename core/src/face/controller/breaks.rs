@@ -60,7 +60,7 @@ pub(crate) fn hits(s: &Session, c: &Condition) -> Vec<u64> {
             .filter(|n| to.is_none_or(|a| n.from != a))
             .map(|n| n.step + 1)
             .collect(),
-        Condition::Event(_) | Condition::Counter { .. } => Vec::new(),
+        Condition::Event(_) | Condition::Counter { .. } | Condition::Buffer(_) => Vec::new(),
     };
     out.sort_unstable();
     out.dedup();

@@ -59,7 +59,7 @@ impl Run {
     fn end(&self) -> u64 {
         match self {
             Run::Scenario { ui, .. } => ui.session().len(),
-            Run::Trace { ui, .. } => ui.session().len() as u64,
+            Run::Trace { ui, .. } => ui.session().steps(),
         }
     }
 
@@ -71,9 +71,10 @@ impl Run {
                 Some(ui.session().op_start(op))
             }
             (Run::Trace { ui, .. }, At::Line(l)) => {
-                Some(ui.session().store().steps_until_line(l.saturating_sub(1)) as u64)
+                let s = ui.session();
+                Some(s.step_of_device(s.store().steps_until_line(l.saturating_sub(1))))
             }
-            (Run::Trace { ui, .. }, At::End) => Some(ui.session().len() as u64),
+            (Run::Trace { ui, .. }, At::End) => Some(ui.session().steps()),
             _ => None,
         }
     }

@@ -21,6 +21,60 @@ pub struct Pictures {
     pub rings: Vec<RingPicture>,
     /// The main session's cache lines.
     pub cache: Option<CachePicture>,
+    /// A trace joined with the driver's: both sides as lanes, the notifications between
+    /// them, a buffer's path across them.
+    pub joined: Option<JoinedPicture>,
+}
+
+/// A joined trace's timeline around the cursor: the driver's lane and the device's, each event
+/// on the selected queue drawn on its side, kicks and interrupts as arrows between the lanes,
+/// the chosen buffer's path as a line through its events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinedPicture {
+    /// `blk0.q0 ↔ req.0 (virtio0)`.
+    pub title: String,
+    /// The lanes' names, driver first.
+    pub lanes: [String; 2],
+    /// The events of the selected queue shown, in step order.
+    pub events: Vec<LaneEvent>,
+    /// Notifications between the lanes.
+    pub arrows: Vec<ArrowPicture>,
+    /// Steps of the chosen buffer's events, in order: the path to draw.
+    pub path: Vec<u64>,
+    /// The cursor's step.
+    pub cursor: u64,
+    /// How many events of other queues fall in the window (drawn as a count).
+    pub others: usize,
+}
+
+/// One event on a lane.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaneEvent {
+    /// Its step.
+    pub step: u64,
+    /// 0 the driver's lane, 1 the device's.
+    pub lane: u8,
+    /// Its glyph in the text timeline.
+    pub glyph: char,
+    /// Its name, shown on hover.
+    pub label: String,
+    /// Host time, µs.
+    pub time_us: Option<u64>,
+    /// On the chosen buffer's path.
+    pub on_path: bool,
+    /// A click goes there.
+    pub command: Command,
+}
+
+/// A kick (driver to device) or an interrupt (device to driver).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArrowPicture {
+    /// The step of the event that sends or receives it.
+    pub step: u64,
+    /// Who sends it.
+    pub from: Agent,
+    /// `kick (vp_notify)`, `interrupt (virtio_notify)`.
+    pub label: String,
 }
 
 /// One ring: its strips (split: descriptor table, available ring, used ring; packed: the one

@@ -266,6 +266,7 @@ fn pictures(frame: &Frame) -> super::picture::Pictures {
     picture::Pictures {
         rings,
         cache: picture::cache(&frame.main),
+        ..Default::default()
     }
 }
 

@@ -185,6 +185,7 @@ fn note(file: &str, message: String, hint: &str) -> ImportWarning {
         file: file.to_string(),
         line: None,
         offset: None,
+        column: None,
         message,
         expected: String::new(),
         hint: hint.to_string(),
@@ -283,6 +284,7 @@ fn from_index(
     let v: Value = serde_json::from_slice(ibytes).map_err(|e| TraceError::Line {
         file: iname.to_string(),
         line: e.line() as u64,
+        column: Some(e.column() as u64),
         what: format!("index.json does not parse: {e}"),
         expected: "a JSON array of dump descriptions (file, snapshot, device, queue, area, addr)"
             .into(),

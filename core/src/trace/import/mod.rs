@@ -3,8 +3,9 @@
 //! [`qemu_log`] parses QEMU's `log` trace-backend lines and [`store`] keeps them as compact
 //! indexed events ([`lines`] splits them); [`qmp`] reads QMP transcripts, [`ringdump`] decodes
 //! `pmemsave` ring dumps and [`dumpset`] tells a set of them apart; [`backend`] reads a vhost
-//! backend's own log ([`stamp`]: the timestamps other tools put on its lines); [`archive`]
-//! expands a zip; [`sniff`] says what a file is.
+//! backend's own log ([`stamp`]: the timestamps other tools put on its lines); [`driver`] reads
+//! the guest driver's kprobe trace and [`dpdk`] DPDK's vhost and testpmd log, the other two
+//! sides a join puts next to QEMU's; [`archive`] expands a zip; [`sniff`] says what a file is.
 //!
 //! Nothing here touches a file system. Every importer takes bytes and a name for its messages,
 //! so the terminal (which reads paths) and the browser (which is handed files) feed them alike:
@@ -13,7 +14,10 @@
 
 pub mod archive;
 pub mod backend;
+pub mod dpdk;
+pub mod driver;
 pub mod dumpset;
+pub(crate) mod intern;
 pub mod lines;
 pub mod qemu_log;
 pub mod qmp;
@@ -23,6 +27,8 @@ pub mod stamp;
 pub mod store;
 
 use backend::BackendLog;
+use dpdk::DpdkLog;
+use driver::DriverTrace;
 use dumpset::DumpSet;
 use qmp::QmpTranscript;
 use ringdump::DumpInput;
@@ -47,6 +53,10 @@ pub struct CaptureFiles {
     pub rings: Vec<NamedFile>,
     /// A vhost backend's own log, if any.
     pub backend: Option<NamedFile>,
+    /// The guest driver's ftrace text (`--guest`), if any.
+    pub guest: Option<NamedFile>,
+    /// DPDK's log (`--dpdk`), if any: DPDK served some of the rings.
+    pub dpdk: Option<NamedFile>,
 }
 
 /// A debugging session's inputs, imported: what replay and the stepping session read.
@@ -60,6 +70,10 @@ pub struct Capture {
     pub dumps: Vec<DumpInput>,
     /// The backend's log.
     pub backend: Option<BackendLog>,
+    /// The guest driver's trace: the other side of the rings.
+    pub driver: Option<DriverTrace>,
+    /// DPDK's log, when DPDK served rings as a vhost-user device.
+    pub dpdk: Option<DpdkLog>,
     /// Inputs, or parts of them, that could not be used, and why: replay reports each as an
     /// `input-unused` finding.
     pub unused: Vec<ImportWarning>,
@@ -73,6 +87,8 @@ impl Capture {
             qmp: None,
             dumps: Vec::new(),
             backend: None,
+            driver: None,
+            dpdk: None,
             unused: Vec::new(),
         }
     }
@@ -96,9 +112,22 @@ impl Capture {
         self
     }
 
+    /// With the guest driver's trace.
+    pub fn with_driver(mut self, t: DriverTrace) -> Capture {
+        self.driver = Some(t);
+        self
+    }
+
+    /// With DPDK's log.
+    pub fn with_dpdk(mut self, log: DpdkLog) -> Capture {
+        self.dpdk = Some(log);
+        self
+    }
+
     /// Imports the files beside an imported trace: a QMP transcript must hold at least one QMP
     /// message, the ring dumps are told apart ([`dumpset::load_files`]: zips expanded, QMP used
-    /// to identify them), the backend log is read as it is.
+    /// to identify them), the backend log is read as it is, a guest trace must hold a driver
+    /// event and a DPDK log a vhost message or a packet.
     pub fn load(store: TraceStore, files: CaptureFiles) -> Result<Capture, TraceError> {
         let mut c = Capture::new(store);
         if let Some((name, bytes)) = files.qmp {
@@ -122,6 +151,12 @@ impl Capture {
         }
         if let Some((name, bytes)) = files.backend {
             c = c.with_backend(BackendLog::parse(&bytes, &name));
+        }
+        if let Some((name, bytes)) = files.guest {
+            c = c.with_driver(DriverTrace::parse(&bytes, &name)?);
+        }
+        if let Some((name, bytes)) = files.dpdk {
+            c = c.with_dpdk(DpdkLog::parse(&bytes, &name)?);
         }
         Ok(c)
     }

@@ -72,7 +72,7 @@ pub struct Prefix {
 }
 
 /// Value of each byte as a hex digit, or `0xff`.
-const HEX: [u8; 256] = {
+pub(crate) const HEX: [u8; 256] = {
     let mut t = [0xff; 256];
     let mut i = 0;
     while i < 10 {
@@ -103,7 +103,7 @@ const NAME_BYTE: [bool; 256] = {
 /// A decimal number at `s[i..]`: its value and where it ends (`None` without digits or on
 /// overflow).
 #[inline]
-fn digits(s: &[u8], i: usize) -> Option<(u64, usize)> {
+pub(crate) fn digits(s: &[u8], i: usize) -> Option<(u64, usize)> {
     // One digit at a time: numbers in a trace have steady lengths, so the loop's exit is
     // predicted and this beats word-at-a-time (SWAR) conversion, whose length mask puts a data
     // dependency in front of the next field (measured: SWAR was 7-15 % slower per import).
@@ -777,7 +777,7 @@ impl NameMemo {
     }
 }
 
-fn trim_end(s: &[u8]) -> &[u8] {
+pub(crate) fn trim_end(s: &[u8]) -> &[u8] {
     let mut end = s.len();
     while end > 0 && matches!(s.get(end - 1), Some(b' ' | b'\t')) {
         end -= 1;

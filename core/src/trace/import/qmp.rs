@@ -191,6 +191,9 @@ pub enum QmpBody {
         name: String,
         /// Wall-clock time in µs since the epoch.
         time_us: Option<u64>,
+        /// Its `data`, as `key value` pairs in words (`device d0, operation read, reason
+        /// Input/output error, action stop`), empty when it has none.
+        detail: String,
     },
     /// An error response.
     Error {
@@ -366,6 +369,7 @@ impl QmpTranscript {
             file: self.source.clone(),
             line: Some(line),
             offset: None,
+            column: None,
             message,
             expected: expected.to_string(),
             hint: hint.to_string(),
@@ -438,9 +442,25 @@ impl QmpTranscript {
                 {
                     *slot = time_us;
                 }
+                let detail = obj
+                    .get("data")
+                    .and_then(Value::as_object)
+                    .map(|d| {
+                        d.iter()
+                            .filter_map(|(k, v)| match v {
+                                Value::String(s) => Some(format!("{k} {s}")),
+                                Value::Bool(b) => Some(format!("{k} {b}")),
+                                Value::Number(n) => Some(format!("{k} {n}")),
+                                _ => None,
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default();
                 QmpBody::Event {
                     name: ev.to_string(),
                     time_us,
+                    detail,
                 }
             } else if obj.contains_key("return") || obj.contains_key("error") {
                 let cmd = match &id {

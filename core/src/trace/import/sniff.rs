@@ -24,6 +24,11 @@ pub enum InputKind {
     RingDump,
     /// A vhost backend's block-layer log (qemu-storage-daemon: `blk_co_*`, `bdrv_co_*`).
     BackendLog,
+    /// The guest driver's ftrace text (`cat /sys/kernel/tracing/trace` with the kprobe events
+    /// of traces/kprobes.py).
+    DriverTrace,
+    /// dpdk-testpmd's output with the vhost library's log.
+    DpdkLog,
     /// A scenario (RON `Scenario(...)`).
     Scenario,
     /// A saved stepping session (RON with `scenario:` and `step:`).
@@ -42,6 +47,8 @@ impl InputKind {
             InputKind::RingDumpIndex => "a ring dump index (index.json)",
             InputKind::RingDump => "a raw ring dump (pmemsave .bin)",
             InputKind::BackendLog => "a vhost backend's block-layer log",
+            InputKind::DriverTrace => "a guest driver trace (ftrace text)",
+            InputKind::DpdkLog => "a DPDK testpmd / vhost log",
             InputKind::Scenario => "a ringside scenario (RON)",
             InputKind::SavedSession => "a saved ringside session (RON)",
             InputKind::Unknown => "not an input ringside reads",
@@ -143,6 +150,9 @@ pub fn sniff(name: &str, bytes: &[u8]) -> Sniffed {
             "JSON, but no QMP message (no execute, return, event or QMP key)".into(),
         );
     }
+    if let Some(v) = ftrace(text).or_else(|| dpdk(text)) {
+        return v;
+    }
     let (mut lines, mut events, mut block) = (0u32, 0u32, 0u32);
     let mut first = String::new();
     for_each_line_in(
@@ -203,6 +213,65 @@ pub fn sniff(name: &str, bytes: &[u8]) -> Sniffed {
     )
 }
 
+/// The guest's ftrace text: its `# tracer:` header, or lines shaped `comm-pid [cpu] flags
+/// sec.usec: event:` naming the driver's kprobe events.
+fn ftrace(text: &str) -> Option<Sniffed> {
+    if text.starts_with("# tracer:") {
+        return Some(Sniffed {
+            kind: InputKind::DriverTrace,
+            why: "starts with ftrace's `# tracer:` header".into(),
+        });
+    }
+    let driver = [
+        "add_",
+        "kick_prepare_",
+        "notify_",
+        "interrupt_",
+        "detach_",
+        "get_buf_",
+    ];
+    let (mut lines, mut events) = (0u32, 0u32);
+    for l in text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    {
+        lines += 1;
+        let Some(open) = l.find("] ") else { continue };
+        let after = l.get(open + 2..).unwrap_or_default();
+        if let Some((_, ev)) = after.split_once(": ")
+            && driver.iter().any(|d| ev.starts_with(d))
+            && l.get(..open).is_some_and(|h| h.contains(" ["))
+        {
+            events += 1;
+        }
+    }
+    (events * 2 > lines && events > 0).then(|| Sniffed {
+        kind: InputKind::DriverTrace,
+        why: format!(
+            "{events} of the first {lines} lines are ftrace lines of driver kprobe events"
+        ),
+    })
+}
+
+/// dpdk-testpmd's output: `VHOST_CONFIG:` lines, `EAL:` lines or its per-packet bursts.
+fn dpdk(text: &str) -> Option<Sniffed> {
+    let mut n = 0u32;
+    for l in text.lines() {
+        let rest = super::stamp::strip(l.as_bytes()).1;
+        let rest = std::str::from_utf8(rest).unwrap_or_default();
+        if rest.starts_with("VHOST_CONFIG:")
+            || rest.starts_with("EAL:")
+            || (rest.starts_with("port ") && rest.contains("/queue ") && rest.ends_with(" packets"))
+        {
+            n += 1;
+        }
+    }
+    (n > 0).then(|| Sniffed {
+        kind: InputKind::DpdkLog,
+        why: format!("{n} lines of DPDK's EAL, vhost library (VHOST_CONFIG) or testpmd's bursts"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,6 +324,15 @@ mod tests {
         assert_eq!(k("a-desc.bin", &[0, 1, 0, 0, 9]), InputKind::RingDump);
         assert_eq!(k("r.bin", &[0xff, 0xfe, 0, 7]), InputKind::RingDump);
         assert_eq!(k("r.dat", &[0xff, 0xfe, 0, 7]), InputKind::Unknown);
+        assert_eq!(k("g.txt", b"# tracer: nop\n#\n"), InputKind::DriverTrace);
+        assert_eq!(
+            k("g.txt", b"  ping-191 [000] b..1. 1796216538.766383: add_outbuf_s: (virtqueue_add_outbuf+0x0/0x60 [virtio_ring]) vq=0x1\n"),
+            InputKind::DriverTrace
+        );
+        assert_eq!(
+            k("d.log", b"1796217322.574637 EAL: Detected CPU lcores: 2\n"),
+            InputKind::DpdkLog
+        );
         let quoting = b"# notes\nthe kick:\nvirtio_queue_notify vdev 0x1 n 0 vq 0x2\nand so on\n";
         assert_eq!(k("notes.md", quoting), InputKind::Unknown);
         let s = sniff("notes.txt", b"hello world\n");

@@ -116,7 +116,7 @@ impl Replayer {
                 .unwrap_or(0);
             self.add_queue(&mut st, store, dev, q, Some(vq));
         }
-        // A vhost device's queues never appear in QEMU's trace: as many as QMP's num-vqs.
+        // A vhost device's queues: as many as QMP's num-vqs.
         for dev in 0..st.devices.len() {
             let Some(d) = st.devices.get(dev).filter(|d| d.vhost.is_some()) else {
                 continue;
@@ -127,8 +127,12 @@ impl Replayer {
                 .get(&d.device_type)
                 .copied()
                 .unwrap_or(1);
+            // Only the queues QEMU's trace does not show already (a kick before the backend
+            // took over, virtio-net's control queue QEMU serves itself).
             for q in 0..n {
-                self.add_queue(&mut st, store, dev, q, None);
+                if !st.queues.iter().any(|x| x.dev == dev && x.queue == q) {
+                    self.add_queue(&mut st, store, dev, q, None);
+                }
             }
         }
         st
@@ -518,7 +522,7 @@ impl Replayer {
                             });
                         }
                         if old != 0 || q.pops > 0 {
-                            q.reset();
+                            q.reset(line);
                         }
                         let vq = Some(q.vq_obj).filter(|&v| v != NO_OBJ);
                         // A reset alone changes no layout: an epoch that shows none keeps the

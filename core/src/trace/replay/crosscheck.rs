@@ -11,7 +11,7 @@ use crate::finding::{Code, FileSpot, Finding, Severity};
 use crate::layout::{RingIdx, vring_need_event};
 use crate::trace::detect;
 use crate::trace::event::{DeviceType, Event, EventKind};
-use crate::trace::import::qmp::{QmpTranscript, QueueStatus};
+use crate::trace::import::qmp::{QmpBody, QmpTranscript, QueueStatus};
 use crate::trace::import::ringdump::{self, DumpInput, Expect, RingState};
 use crate::trace::import::store::TraceStore;
 
@@ -140,7 +140,12 @@ impl Replayer {
         let mut checked = 0;
         for (rec, vs) in qmp.vhost_queue_statuses() {
             let qn = vs.queue.unwrap_or(0);
-            let same = |qs: &&QueueStatus| qs.name == vs.name && qs.queue_index == qn;
+            // QEMU's own status of the same queue while it was set up: a status read after the
+            // driver let the device go (a reset: every address 0) says nothing of the ring the
+            // backend was given.
+            let same = |qs: &&QueueStatus| {
+                qs.name == vs.name && qs.queue_index == qn && qs.vring_desc != 0
+            };
             let mine = qmp
                 .queue_statuses()
                 .filter(|(r, qs)| r.snapshot > rec.snapshot && same(qs))
@@ -163,9 +168,26 @@ impl Replayer {
             differ("avail-phys", vs.avail_phys, qs.vring_avail);
             differ("used-phys", vs.used_phys, qs.vring_used);
             if q.is_some_and(|q| q.layout == QueueLayout::Split) {
-                let ev = q
-                    .and_then(|q| st.devices.get(q.dev))
-                    .is_some_and(|d| d.has("VIRTIO_RING_F_EVENT_IDX"));
+                // EVENT_IDX as negotiated when the answer was read: the device's status of the
+                // same query, else the replayed device's.
+                let ev = qmp
+                    .records
+                    .iter()
+                    .rev()
+                    .filter(|r| r.line <= rec.line)
+                    .filter_map(|r| match &r.body {
+                        QmpBody::Status(ds)
+                            if ds.name == vs.name && !ds.guest_features.is_empty() =>
+                        {
+                            Some(ds.has("VIRTIO_RING_F_EVENT_IDX"))
+                        }
+                        _ => None,
+                    })
+                    .next()
+                    .unwrap_or_else(|| {
+                        q.and_then(|q| st.devices.get(q.dev))
+                            .is_some_and(|d| d.has("VIRTIO_RING_F_EVENT_IDX"))
+                    });
                 let (n, e) = (u64::from(qs.vring_num), if ev { 2 } else { 0 });
                 differ("desc-size", vs.desc_size, 16 * n);
                 differ("avail-size", vs.avail_size, 4 + 2 * n + e);

@@ -33,6 +33,7 @@ pub use report::{QueueReport, ReplayReport};
 pub use session::TraceSession;
 pub use state::{
     DeviceState, QueueLayout, QueueState, ReplayState, VhostState, vhost_user_request,
+    vhost_user_request_number,
 };
 
 /// What to replay and how.

@@ -12,6 +12,7 @@ use crate::trace::event::{Event, EventKind};
 use crate::trace::import::Capture;
 use crate::trace::import::backend::BackendReport;
 use crate::trace::import::qmp::{QmpBody, QueueStatus};
+use crate::trace::join::{Join, JoinOptions, Joined, report_of};
 
 /// Replays a capture (the trace, and the QMP transcript, ring dumps and backend log beside it
 /// when there are some): the library call behind `ringside replay` and `ringside check`. The
@@ -19,7 +20,8 @@ use crate::trace::import::qmp::{QmpBody, QueueStatus};
 /// [`crate::trace::import::backend`] for what such a log can and cannot tell).
 pub fn replay(capture: &Capture, opts: &ReplayOptions) -> ReplayReport {
     let r = Replayer::new(&capture.store, capture.qmp.as_ref(), &capture.dumps, opts);
-    run(&r, capture, opts, &mut |_| {})
+    let joined = Join::build(capture, &r.initial(&capture.store), JoinOptions::default());
+    run(&r, capture, opts, joined.as_ref(), &mut |_| {})
 }
 
 /// An input left out, as a finding.
@@ -34,6 +36,7 @@ pub(super) fn run(
     r: &Replayer,
     capture: &Capture,
     opts: &ReplayOptions,
+    joined: Option<&Joined>,
     on_step: &mut dyn FnMut(&ReplayState),
 ) -> ReplayReport {
     let (store, qmp, rings) = (&capture.store, capture.qmp.as_ref(), &capture.dumps);
@@ -193,6 +196,55 @@ pub(super) fn run(
         r.check_pending_kicks(&st, &kicks, &mut sink);
         r.finish(&st, store, &mut sink);
     }
+    match joined {
+        Some(Ok(j)) => findings.extend(j.findings.iter().cloned()),
+        Some(Err(refusal)) => findings.push(
+            Finding::seen(
+                Code::ClockUnaligned,
+                Severity::Error,
+                refusal.message.clone(),
+            )
+            .from_file(FileSpot::file(
+                capture.driver.as_ref().map_or("", |d| d.source()),
+            )),
+        ),
+        None => {}
+    }
+    if let (Some(d), None) = (capture.dpdk.as_ref(), capture.driver.as_ref()) {
+        findings.push(unused(
+            FileSpot::file(d.source.clone()),
+            "DPDK's packets are joined to the rings through the driver's trace: give it with \
+             --guest (DPDK prints no descriptor index, so its packets are paired with the \
+             driver's buffers by order)"
+                .into(),
+        ));
+    }
+    if let Some(d) = capture.driver.as_ref() {
+        for w in &d.warnings.list {
+            findings.push(
+                Finding::seen(Code::BadInput, Severity::Warning, w.to_string()).from_file(
+                    FileSpot {
+                        file: w.file.clone(),
+                        line: w.line,
+                        offset: None,
+                    },
+                ),
+            );
+        }
+    }
+    if let Some(d) = capture.dpdk.as_ref() {
+        for w in &d.warnings.list {
+            findings.push(
+                Finding::seen(Code::BadInput, Severity::Warning, w.to_string()).from_file(
+                    FileSpot {
+                        file: w.file.clone(),
+                        line: w.line,
+                        offset: None,
+                    },
+                ),
+            );
+        }
+    }
     if store.stats.unknown_lines > 0 {
         findings.push(
             Finding::seen(
@@ -248,6 +300,7 @@ pub(super) fn run(
                 opts.until_time_us.or(last.and_then(Event::time)),
             )
         }),
+        join: joined.map(|j| report_of(j, capture)),
         findings,
         warnings,
     }

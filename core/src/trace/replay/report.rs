@@ -13,6 +13,7 @@ use crate::trace::error::ImportWarning;
 use crate::trace::event::{DeviceType, fmt_time};
 use crate::trace::import::backend::{BackendReport, BlockCounts};
 use crate::trace::import::store::ImportStats;
+use crate::trace::join::JoinReport;
 
 /// One queue in a report.
 #[derive(Debug, Clone, Serialize)]
@@ -49,6 +50,8 @@ pub struct QueueReport {
     pub interrupts: u64,
     /// Resets.
     pub resets: u32,
+    /// Line of the reset that zeroed its indices, after it had moved buffers.
+    pub reset_line: Option<u32>,
     /// Packed: next available slot and wrap counter.
     pub avail_pos: Option<PackedPos>,
     /// Packed: next used slot and wrap counter.
@@ -79,6 +82,7 @@ impl QueueReport {
             kicks: q.kicks,
             interrupts: q.interrupts,
             resets: q.resets,
+            reset_line: q.reset_line,
             avail_pos: q.avail_pos,
             used_pos: q.used_pos,
         })
@@ -112,6 +116,8 @@ pub struct ReplayReport {
     pub vhost_queues_checked: usize,
     /// The vhost backend's log, when given.
     pub backend: Option<BackendReport>,
+    /// The join with the driver's trace, when given.
+    pub join: Option<JoinReport>,
     /// Findings, in trace order.
     pub findings: Vec<Finding>,
     /// Import warnings of all inputs (each is also a `bad-input` finding, which is how the
@@ -194,6 +200,9 @@ impl fmt::Display for ReplayReport {
             }
             writeln!(f)?;
         }
+        for line in reset_notes(&self.queues) {
+            writeln!(f, "note: {line}")?;
+        }
         for d in &self.devices {
             if let Some(v) = &d.vhost {
                 let reqs: Vec<String> =
@@ -250,6 +259,9 @@ impl fmt::Display for ReplayReport {
             }
             writeln!(f, "  note: {}", b.note)?;
         }
+        if let Some(j) = &self.join {
+            write!(f, "{j}")?;
+        }
         if self.qmp_snapshots_checked + self.dumps_checked + self.vhost_queues_checked > 0 {
             writeln!(
                 f,
@@ -265,4 +277,48 @@ impl fmt::Display for ReplayReport {
         }
         Ok(())
     }
+}
+
+/// Queues whose indices read 0 because their device was reset after it moved buffers, grouped
+/// by the reset's line: what the counters table would otherwise show without a word.
+pub fn reset_notes(queues: &[QueueReport]) -> Vec<String> {
+    let mut by_line: Vec<(u32, Vec<String>)> = Vec::new();
+    for q in queues {
+        let Some(l) = q.reset_line else { continue };
+        if q.last_avail_idx != 0 || q.used_idx != 0 {
+            continue;
+        }
+        let name = format!("{} q{}", q.device, q.queue);
+        match by_line.iter_mut().find(|x| x.0 == l) {
+            Some(x) => x.1.push(name),
+            None => by_line.push((l, vec![name])),
+        }
+    }
+    by_line
+        .into_iter()
+        .map(|(l, names)| reset_note(l, &names))
+        .collect()
+}
+
+/// The words for queues zeroed by the reset at `line`.
+pub fn reset_note(line: u32, names: &[String]) -> String {
+    format!(
+        "last_av and used_idx of {} read 0: the device was reset at line {line} \
+         (virtio_set_status val 0; a guest's power-off resets every device at the end of a \
+         capture); pops, fills and flushes count the whole trace",
+        names.join(", ")
+    )
+}
+
+/// The words for a device whose rings a vhost backend serves.
+pub fn vhost_note(d: &DeviceState) -> Option<String> {
+    let v = d.vhost.as_ref()?;
+    Some(format!(
+        "{}: rings served by the {} backend (vhost_dev {:#x}), {}: its pops and completions are \
+         not in QEMU's trace; its queues' counters are QMP's at the last snapshot",
+        d.label(),
+        v.backend,
+        v.hdev,
+        if v.started { "started" } else { "stopped" }
+    ))
 }

@@ -69,57 +69,7 @@ pub struct VhostState {
     pub replies: u32,
 }
 
-/// The vhost-user request names (the vhost-user protocol's `VhostUserRequest`, QEMU 7.2).
-pub fn vhost_user_request(req: u32) -> &'static str {
-    const NAMES: [&str; 41] = [
-        "NONE",
-        "GET_FEATURES",
-        "SET_FEATURES",
-        "SET_OWNER",
-        "RESET_OWNER",
-        "SET_MEM_TABLE",
-        "SET_LOG_BASE",
-        "SET_LOG_FD",
-        "SET_VRING_NUM",
-        "SET_VRING_ADDR",
-        "SET_VRING_BASE",
-        "GET_VRING_BASE",
-        "SET_VRING_KICK",
-        "SET_VRING_CALL",
-        "SET_VRING_ERR",
-        "GET_PROTOCOL_FEATURES",
-        "SET_PROTOCOL_FEATURES",
-        "GET_QUEUE_NUM",
-        "SET_VRING_ENABLE",
-        "SEND_RARP",
-        "NET_SET_MTU",
-        "SET_SLAVE_REQ_FD",
-        "IOTLB_MSG",
-        "SET_VRING_ENDIAN",
-        "GET_CONFIG",
-        "SET_CONFIG",
-        "CREATE_CRYPTO_SESSION",
-        "CLOSE_CRYPTO_SESSION",
-        "POSTCOPY_ADVISE",
-        "POSTCOPY_LISTEN",
-        "POSTCOPY_END",
-        "GET_INFLIGHT_FD",
-        "SET_INFLIGHT_FD",
-        "GPU_SET_SOCKET",
-        "RESET_DEVICE",
-        "VRING_KICK",
-        "GET_MAX_MEM_SLOTS",
-        "ADD_MEM_REG",
-        "REM_MEM_REG",
-        "SET_STATUS",
-        "GET_STATUS",
-    ];
-    usize::try_from(req)
-        .ok()
-        .and_then(|i| NAMES.get(i))
-        .copied()
-        .unwrap_or("UNKNOWN")
-}
+pub use crate::trace::event::{vhost_user_request, vhost_user_request_number};
 
 /// A buffer popped and not yet filled.
 #[derive(Debug, Clone, Copy)]
@@ -181,6 +131,10 @@ pub struct QueueState {
     pub interrupts: u64,
     /// Resets seen.
     pub resets: u32,
+    /// Trace line of the status-0 write that last reset the queue's device, once it had
+    /// moved buffers: its indices read 0 from there (a guest's power-off resets every device
+    /// at the end of a capture).
+    pub reset_line: Option<u32>,
     /// QEMU's `last_avail_idx` (split: free-running; packed: the slot).
     pub last_avail_idx: RingIdx,
     /// QEMU's `used_idx` (split: free-running; packed: the slot).
@@ -244,6 +198,7 @@ impl QueueState {
             kicks: 0,
             interrupts: 0,
             resets: 0,
+            reset_line: None,
             last_avail_idx: RingIdx(0),
             used_idx: RingIdx(0),
             inuse: 0,
@@ -271,7 +226,10 @@ impl QueueState {
         self.used_pos = packed.then_some(PackedPos::START);
     }
 
-    pub(super) fn reset(&mut self) {
+    pub(super) fn reset(&mut self, line: u32) {
+        if self.pops > 0 {
+            self.reset_line = Some(line);
+        }
         let packed = self.layout == QueueLayout::Packed;
         self.last_avail_idx = RingIdx(0);
         self.used_idx = RingIdx(0);
@@ -291,6 +249,12 @@ impl QueueState {
     pub(super) fn unanswered_kick(&self) -> Option<(u32, u64)> {
         self.last_kick
             .filter(|&(k, _)| self.last_pop.is_none_or(|p| p < k))
+    }
+
+    /// The interned `vq` pointer ([`crate::trace::event::NO_OBJ`] for a queue only a vhost
+    /// backend serves).
+    pub fn vq_obj(&self) -> ObjId {
+        self.vq_obj
     }
 
     /// Buffers popped and not yet filled.
@@ -367,5 +331,29 @@ impl ReplayState {
     /// event named it yet.
     pub fn queue_of(&self, vq: ObjId) -> Option<usize> {
         self.vq_index.get(&vq).copied()
+    }
+
+    /// Short names of every queue (`blk0.q0`, `net0.q2`): device type, its number among
+    /// devices of that type in order of appearance, and queue index. Breakpoints, the
+    /// tutorial and the join's findings name queues so.
+    pub fn queue_names(&self) -> Vec<String> {
+        let mut seen: Vec<DeviceType> = Vec::new();
+        let dev_names: Vec<String> = self
+            .devices
+            .iter()
+            .map(|d| {
+                let n = seen.iter().filter(|&&t| t == d.device_type).count();
+                seen.push(d.device_type);
+                let t = d.device_type.name();
+                format!("{}{n}", t.strip_prefix("virtio-").unwrap_or(t))
+            })
+            .collect();
+        self.queues
+            .iter()
+            .map(|q| {
+                let dev = dev_names.get(q.dev).map_or("dev", String::as_str);
+                format!("{dev}.q{}", q.queue)
+            })
+            .collect()
     }
 }
