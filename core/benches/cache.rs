@@ -8,12 +8,13 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ringside_core::cache::CacheModel;
-use ringside_core::engine::{Engine, EngineConfig};
+use ringside_core::config::EngineConfig;
+use ringside_core::engine::Engine;
 use ringside_core::features::Features;
 use ringside_core::layout::RingKind;
 use ringside_core::memory::Access;
 use ringside_core::op::Op;
-use ringside_core::queue::{BufferSpec, Pick};
+use ringside_core::ring::{BufferSpec, Pick};
 
 const QUEUE: u32 = 256;
 /// Buffers in one pass of the stream: two laps of the ring.

@@ -18,11 +18,12 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ringside_core::cache::CacheModel;
-use ringside_core::engine::{Engine, EngineConfig};
+use ringside_core::config::EngineConfig;
+use ringside_core::engine::Engine;
 use ringside_core::features::Features;
 use ringside_core::layout::{RingKind, SplitLayout};
 use ringside_core::op::Op;
-use ringside_core::queue::{BufferSpec, Pick};
+use ringside_core::ring::{BufferSpec, Pick};
 use virtio_queue::{Queue, QueueT};
 use vm_memory::{
     Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap, VolatileSlice, bitmap::BitmapSlice,

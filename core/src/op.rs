@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::behaviour::{DeviceFault, DriverFault};
 use crate::features::Features;
 use crate::memory::Agent;
-use crate::queue::{BufferSpec, Pick};
+use crate::ring::{BufferSpec, Pick};
 
 fn one() -> u16 {
     1

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::cache::{CacheError, CacheModel};
-use crate::engine::{Engine, EngineConfig, EngineError, Outcome};
+use crate::config::EngineConfig;
+use crate::engine::{Engine, EngineError, Outcome};
 use crate::memory::Access;
 use crate::op::Op;
 
@@ -302,7 +303,7 @@ mod tests {
     use super::*;
     use crate::features::Features;
     use crate::layout::RingKind;
-    use crate::queue::{BufferSpec, Pick};
+    use crate::ring::{BufferSpec, Pick};
 
     fn ops() -> Vec<Op> {
         let buf = BufferSpec {

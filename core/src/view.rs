@@ -49,9 +49,9 @@ use crate::layout::{
 };
 use crate::memory::{Access, AccessKind, Agent, Field, Ordering, Space};
 use crate::op::Op;
-use crate::packed::{PackedDevice, PackedDriver, bits_code};
+use crate::ring::packed::{PackedDevice, PackedDriver, bits_code};
+use crate::ring::split::{SplitDevice, SplitDriver};
 use crate::session::Session;
-use crate::split::{SplitDevice, SplitDriver};
 
 /// Who may write a slot, a field or a cache line right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

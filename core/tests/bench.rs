@@ -5,7 +5,7 @@ use ringside_core::bench::{
     BenchConfig, BenchError, BenchMode, BenchReport, BenchResult, Counts, Machine, RowSource, Wake,
     predict, ratios, rows,
 };
-use ringside_core::engine::EngineConfig;
+use ringside_core::config::EngineConfig;
 use ringside_core::features::Features;
 use ringside_core::layout::RingKind;
 use ringside_core::scenario::{Run, Scenario};

@@ -17,13 +17,14 @@
 //!   kicks), which the tests check directly.
 
 use ringside_core::behaviour::{DeviceFault, DriverFault, IdPlacement, IdSource, UsedWriteFlag};
-use ringside_core::engine::{Engine, EngineConfig};
+use ringside_core::config::EngineConfig;
+use ringside_core::engine::Engine;
 use ringside_core::features::Features;
 use ringside_core::finding::{Code, FindingSource};
 use ringside_core::layout::RingKind;
 use ringside_core::memory::Agent;
 use ringside_core::op::Op;
-use ringside_core::queue::{BufferSpec, Pick};
+use ringside_core::ring::{BufferSpec, Pick};
 
 fn round(buffer: BufferSpec, n: u16) -> Vec<Op> {
     vec![

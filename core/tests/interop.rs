@@ -32,13 +32,14 @@ use std::collections::VecDeque;
 
 use proptest::collection::vec;
 use proptest::prelude::*;
-use ringside_core::engine::{Counters, Engine, EngineConfig, Ring};
+use ringside_core::config::EngineConfig;
+use ringside_core::engine::{Counters, Engine, Ring};
 use ringside_core::features::Features;
 use ringside_core::finding::Code;
 use ringside_core::layout::{RingKind, SplitLayout};
 use ringside_core::op::Op;
-use ringside_core::queue::{BufferSpec, Pick, Segment};
-use ringside_core::split::{SplitDevice, SplitDriver};
+use ringside_core::ring::split::{SplitDevice, SplitDriver};
+use ringside_core::ring::{BufferSpec, Pick, Segment};
 use virtio_queue::desc::RawDescriptor;
 use virtio_queue::desc::split::Descriptor as SplitDescriptor;
 use virtio_queue::mock::{AvailRing, DescriptorTable, UsedRing};

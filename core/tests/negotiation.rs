@@ -1,6 +1,7 @@
 //! Feature negotiation and the status walk (virtio 1.2 §2.1, §2.2, §3.1).
 
-use ringside_core::engine::{Engine, EngineConfig};
+use ringside_core::config::EngineConfig;
+use ringside_core::engine::Engine;
 use ringside_core::features::{Features, Status};
 use ringside_core::finding::Code;
 use ringside_core::layout::RingKind;

@@ -1,11 +1,12 @@
 //! Notification suppression, EVENT_IDX windows, IN_ORDER and NOTIFICATION_DATA.
 
-use ringside_core::engine::{Engine, EngineConfig};
+use ringside_core::config::EngineConfig;
+use ringside_core::engine::Engine;
 use ringside_core::features::Features;
 use ringside_core::layout::RingKind;
 use ringside_core::memory::{Agent, Field};
 use ringside_core::op::Op;
-use ringside_core::queue::{BufferSpec, Pick};
+use ringside_core::ring::{BufferSpec, Pick};
 
 fn engine(kind: RingKind, size: u32, f: Features) -> Engine {
     let mut e = Engine::new(EngineConfig::simple(kind, size, f)).unwrap();
@@ -395,7 +396,7 @@ fn out_of_order_packed_completion_lands_in_slot_zero() {
     let mut m = e.bus.mem.clone();
     assert_eq!(m.read_le(l.desc(0) + 12, 2) as u16, id9);
     assert_eq!(
-        ringside_core::packed::bits_code(m.read_le(l.desc(0) + 14, 2) as u16),
+        ringside_core::ring::packed::bits_code(m.read_le(l.desc(0) + 14, 2) as u16),
         "11"
     );
     apply(&mut e, &[Op::Reclaim { max: None }]);

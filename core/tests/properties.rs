@@ -3,13 +3,14 @@
 use std::collections::BTreeSet;
 
 use proptest::prelude::*;
-use ringside_core::engine::{Engine, EngineConfig, Ring};
+use ringside_core::config::EngineConfig;
+use ringside_core::engine::{Engine, Ring};
 use ringside_core::features::Features;
 use ringside_core::finding::Severity;
 use ringside_core::layout::RingKind;
 use ringside_core::op::Op;
-use ringside_core::packed::{is_avail, is_used};
-use ringside_core::queue::{BufferSpec, Pick};
+use ringside_core::ring::packed::{is_avail, is_used};
+use ringside_core::ring::{BufferSpec, Pick};
 use ringside_core::session::Session;
 
 fn buffer() -> impl Strategy<Value = BufferSpec> {

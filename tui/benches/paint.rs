@@ -4,14 +4,14 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ringside_core::command::{Command, Dir};
-use ringside_core::engine::EngineConfig;
+use ringside_core::config::EngineConfig;
 use ringside_core::face::controller::Controller;
 use ringside_core::face::controller::scenario::ScenarioUi;
 use ringside_core::face::screen::Size;
 use ringside_core::features::Features;
 use ringside_core::layout::RingKind;
 use ringside_core::op::Op;
-use ringside_core::queue::{BufferSpec, Pick};
+use ringside_core::ring::{BufferSpec, Pick};
 use ringside_core::scenario::{Scenario, Step};
 use ringside_tui::app::{Theme, paint};
 

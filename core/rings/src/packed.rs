@@ -23,7 +23,7 @@ use ringside_core::layout::{
     RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE, RING_EVENT_FLAGS_ENABLE,
     VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, packed_need_event,
 };
-use ringside_core::packed::{avail_flags, is_avail, is_used, used_flags};
+use ringside_core::ring::packed::{avail_flags, is_avail, is_used, used_flags};
 
 use crate::ids::Ids;
 use crate::mem::join;

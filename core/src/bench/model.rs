@@ -15,10 +15,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{BenchConfig, BenchError, BenchMode};
-use crate::engine::{Engine, EngineConfig, Ring};
+use crate::config::EngineConfig;
+use crate::engine::{Engine, Ring};
 use crate::features::Features;
 use crate::op::Op;
-use crate::queue::{BufferSpec, Pick};
+use crate::ring::{BufferSpec, Pick};
 use crate::scenario::CacheSpec;
 
 /// What the cache model makes of a bench configuration (model results).

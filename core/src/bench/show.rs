@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::{BenchConfig, BenchReport, BenchResult, predict, ratios};
-use crate::engine::EngineConfig;
+use crate::config::EngineConfig;
 use crate::features::Features;
 
 /// Where a row's number comes from.

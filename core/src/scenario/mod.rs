@@ -13,7 +13,8 @@ pub mod report;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{EngineConfig, EngineError};
+use crate::config::EngineConfig;
+use crate::engine::EngineError;
 use crate::op::Op;
 use crate::session::Session;
 

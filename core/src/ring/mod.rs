@@ -1,5 +1,8 @@
-//! What split and packed queues share: the buffers a driver offers, the chains a device pops,
+//! The rings. What split and packed queues share, here: the buffers a driver offers, the chains a device pops,
 //! the context both sides run in, and notifications.
+
+pub mod packed;
+pub mod split;
 
 use std::collections::VecDeque;
 
@@ -7,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::behaviour::{DeviceBehaviour, DeviceFault, DriverBehaviour, DriverFault};
-use crate::engine::EngineConfig;
+use crate::config::{BufferArea, EngineConfig};
 use crate::features::Features;
 use crate::finding::{Code, Findings};
 use crate::memory::{AccessKind, Agent, Bus, Field, Halt};
@@ -212,29 +215,6 @@ impl Ctx<'_> {
     pub fn ground_truth(&mut self, code: Code, agent: Agent, message: String) {
         let step = self.bus.steps();
         self.findings.ground_truth(code, step, Some(agent), message);
-    }
-}
-
-/// Where the driver puts buffer payloads and indirect tables: a fixed stride per descriptor
-/// slot, so that addresses are stable and readable in the hex view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BufferArea {
-    /// Base of the payload area.
-    pub data: u64,
-    /// Bytes reserved per segment.
-    pub stride: u64,
-    /// Base of the indirect tables.
-    pub tables: u64,
-}
-
-impl BufferArea {
-    /// Address for segment `seg` of the buffer that starts at slot/id `owner`.
-    pub fn segment(&self, owner: u16, seg: usize) -> u64 {
-        self.data + (u64::from(owner) * 8 + seg as u64) * self.stride
-    }
-    /// Address of the indirect table for head/id `owner` (room for 64 entries each).
-    pub fn table(&self, owner: u16) -> u64 {
-        self.tables + u64::from(owner) * 64 * 16
     }
 }
 
