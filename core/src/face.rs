@@ -4,6 +4,8 @@
 //! target decided here.
 
 pub mod app;
+pub mod catalog;
 pub mod controller;
+pub mod error;
 pub mod link;
 pub mod screen;

@@ -7,10 +7,11 @@ use std::rc::Rc;
 
 use egui::{CursorIcon, FontId, Id, Sense};
 use ringside_core::command::{Command, Dir, lookup};
-use ringside_core::face::app::{App, Entry, UiError, catalogue, open_embedded, open_files};
+use ringside_core::face::app::{App, Entry, catalogue, open_embedded, open_files};
 use ringside_core::face::controller::Controller;
 use ringside_core::face::controller::scenario::ScenarioUi;
 use ringside_core::face::controller::tutorial::{PROGRESS_KEY, TutorialUi};
+use ringside_core::face::error::UiError;
 use ringside_core::face::link::{Link, Opened};
 use ringside_core::face::screen::Screen;
 use ringside_core::tutorial::Progress;

@@ -3,14 +3,15 @@
 //! compare with a scenario file) are met. Core reads and writes nothing itself: the terminal
 //! UI's files are the disk, the browser's are the files the user dropped or picked.
 
+use super::catalog::{COURSE, chapter_run, is_embedded};
 use super::controller::scenario::{CompareWith, SavedSession, ScenarioUi};
 use super::controller::trace::TraceUi;
-use super::controller::tutorial::{COURSE, TutorialUi};
+use super::controller::tutorial::TutorialUi;
 use super::controller::{Controller, Request};
+use super::error::UiError;
 use super::link::{Link, LinkError, Opened};
 use super::screen::{Screen, Size};
 use crate::command::{Command, Dir, Item, KeyPress, PaneId};
-use crate::engine::EngineError;
 use crate::scenario::{EMBEDDED, Scenario, ScenarioError};
 use crate::trace::import::archive;
 use crate::trace::import::sniff::{InputKind, sniff};
@@ -29,51 +30,6 @@ pub trait Files {
         let _ = (key, bytes);
         Ok(())
     }
-}
-
-/// Something could not be opened.
-#[derive(Debug, thiserror::Error)]
-pub enum UiError {
-    /// The scenario could not be loaded.
-    #[error(transparent)]
-    Scenario(#[from] ScenarioError),
-    /// The engine rejected the scenario.
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-    /// A file could not be read or written.
-    #[error("{path}: {message}")]
-    Io {
-        /// The file.
-        path: String,
-        /// What went wrong.
-        message: String,
-    },
-    /// The trace, QMP transcript or ring dumps could not be imported.
-    #[error(transparent)]
-    Trace(#[from] Box<crate::trace::TraceError>),
-    /// A file that is not a scenario, a saved session or a trace.
-    #[error(
-        "{name}: {what} ({why}); expected a scenario (`ringside list` names them), a .ron scenario or saved session, or a QEMU trace log"
-    )]
-    NotOpenable {
-        /// The file.
-        name: String,
-        /// What it looks like.
-        what: String,
-        /// Why the sniffer says so.
-        why: String,
-    },
-    /// A saved session is malformed.
-    #[error("{path}: not a saved session: {message}")]
-    Saved {
-        /// The file.
-        path: String,
-        /// What went wrong.
-        message: String,
-    },
-    /// A link cannot be read, or no longer fits what it opens.
-    #[error(transparent)]
-    Link(#[from] LinkError),
 }
 
 /// What a face holds: the open controller and the face's files.
@@ -277,24 +233,6 @@ fn place(c: &mut dyn Controller, link: &Link) {
         c.apply(Command::Step(Dir::Forward));
     }
     c.message(false, format!("opened from a link at step {}", link.step));
-}
-
-/// Whether the app carries something of this name ([`open_embedded`] opens it): the course's
-/// chapter list (`course`), an embedded scenario, a tutorial run `chapter-N/P` (`chapter-N`
-/// is its first run, opened by itself, without the course's questions), or an embedded
-/// trace. Cheap: it parses nothing.
-pub fn is_embedded(name: &str) -> bool {
-    name == COURSE
-        || EMBEDDED.iter().any(|(n, _)| *n == name)
-        || TRACES.iter().any(|t| t.name == name)
-        || chapter_run(name).is_some_and(|(c, p)| usize::from(c) <= CHAPTERS.len() && p >= 1)
-}
-
-/// `chapter-N` or `chapter-N/P` as (N, P).
-fn chapter_run(name: &str) -> Option<(u8, usize)> {
-    let rest = name.strip_prefix("chapter-")?;
-    let (c, p) = rest.split_once('/').unwrap_or((rest, "1"));
-    Some((c.parse().ok()?, p.parse().ok()?))
 }
 
 /// Opens something the app carries, by the name [`is_embedded`] accepts; `None` when there

@@ -16,7 +16,7 @@ pub mod tutorial;
 
 use crate::command::{Command, Condition, Dir, Item, KeyPress, PaneId, ParseError, PromptKind};
 use crate::command::{next_hit, parse_palette};
-use crate::face::link::Link;
+use crate::face::link::{Link, Opened};
 use crate::face::screen::{Screen, Size};
 use crate::view::UiView;
 
@@ -102,6 +102,19 @@ pub struct StepperState {
     pub focus: PaneId,
     /// Focused pane zoomed.
     pub zoom: bool,
+}
+
+impl StepperState {
+    /// The link of a stepped view: what is open, the cursor and this state.
+    pub fn link(&self, open: Opened, step: u64) -> Link {
+        Link {
+            step,
+            marks: self.marks.clone(),
+            focus: self.focus,
+            zoom: self.zoom,
+            ..Link::at_start(open)
+        }
+    }
 }
 
 /// What a [`Stepper`] steps through.

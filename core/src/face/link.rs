@@ -11,9 +11,6 @@
 
 use crate::command::PaneId;
 
-use super::controller::StepperState;
-use super::controller::scenario::{CompareWith, SavedSession};
-
 /// What a link opens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Opened {
@@ -144,36 +141,6 @@ impl Link {
             zoom: false,
             selected: None,
             compare: false,
-        }
-    }
-
-    /// The link of a stepped view: what is open, the cursor and the stepper's state.
-    pub fn of(open: Opened, step: u64, state: &StepperState) -> Link {
-        Link {
-            step,
-            marks: state.marks.clone(),
-            focus: state.focus,
-            zoom: state.zoom,
-            ..Link::at_start(open)
-        }
-    }
-
-    /// The link of a saved scenario session; `embedded` says whether the app carries its
-    /// scenario.
-    pub fn of_session(s: &SavedSession, embedded: bool) -> Link {
-        let open = if embedded {
-            Opened::Embedded(s.scenario.clone())
-        } else {
-            Opened::Local(s.scenario.clone())
-        };
-        Link {
-            open,
-            step: s.step,
-            marks: s.marks.clone(),
-            focus: s.focus,
-            zoom: s.zoom,
-            selected: s.selected,
-            compare: s.compare == Some(CompareWith::OtherLayout),
         }
     }
 
@@ -332,7 +299,8 @@ mod app_tests {
 
     use super::*;
     use crate::command::Command;
-    use crate::face::app::{App, Files, UiError, open_embedded};
+    use crate::face::app::{App, Files, open_embedded};
+    use crate::face::error::UiError;
     use crate::face::screen::Size;
 
     #[derive(Default)]

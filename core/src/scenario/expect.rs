@@ -5,102 +5,15 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::report::Run;
+use super::metric::Metric;
+use super::report::Checked;
+use super::run::Run;
 use super::{Scenario, ScenarioError};
 use crate::features::Features;
 use crate::finding::Code;
 use crate::layout::RingKind;
 use crate::memory::{Access, AccessKind, Agent};
 use crate::op::Op;
-
-/// A number a run produces. Per-buffer metrics divide by the buffers that made the whole
-/// round trip (`Buffers`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Metric {
-    /// Buffers reclaimed by the driver (whole round trips).
-    Buffers,
-    /// Buffers made available.
-    MadeAvailable,
-    /// Ops after expanding repeats.
-    Ops,
-    /// Micro steps (every access, memory or register).
-    Steps,
-    /// Guest-memory accesses.
-    Accesses,
-    /// Driver loads from guest memory.
-    DriverLoads,
-    /// Driver stores to guest memory.
-    DriverStores,
-    /// Device loads from guest memory.
-    DeviceLoads,
-    /// Device stores to guest memory.
-    DeviceStores,
-    /// Guest-memory accesses per buffer.
-    AccessesPerBuffer,
-    /// Device stores per buffer.
-    DeviceStoresPerBuffer,
-    /// Available-buffer notifications sent.
-    Kicks,
-    /// Used-buffer notifications sent.
-    Interrupts,
-    /// Kick decisions that said "not needed".
-    KicksSuppressed,
-    /// Interrupt decisions that said "not needed".
-    InterruptsSuppressed,
-    /// Kicks per buffer.
-    KicksPerBuffer,
-    /// Interrupts per buffer.
-    InterruptsPerBuffer,
-    /// Kicks and interrupts per buffer.
-    NotificationsPerBuffer,
-    /// Findings of any severity.
-    Findings,
-    /// Findings of severity error.
-    Errors,
-    /// Split: `avail.idx` as published.
-    AvailIdx,
-    /// Split: `used.idx` as published.
-    UsedIdx,
-    /// Split: the device's `last_avail_idx`.
-    LastAvailIdx,
-    /// Split: the driver's `last_used_idx`.
-    LastUsedIdx,
-    /// Packed: the driver's next slot.
-    DriverSlot,
-    /// Packed: the driver's wrap counter (0 or 1).
-    DriverWrap,
-    /// Packed: the device's next used slot.
-    DeviceSlot,
-    /// Packed: the device's wrap counter (0 or 1).
-    DeviceWrap,
-    /// The final device status byte.
-    Status,
-    /// Cache-line transfers between the sides (model): the talk's cache misses.
-    Misses,
-    /// Misses per buffer (model).
-    MissesPerBuffer,
-    /// Invalidation messages (model): stores to a line the other side held clean; no data
-    /// moves, so not misses.
-    Invalidations,
-    /// Invalidations per buffer (model).
-    InvalidationsPerBuffer,
-    /// Modelled memory cycles per buffer under the scenario's topology.
-    CyclesPerBuffer,
-    /// L1 ways the ring's descriptor area needs on its own (model).
-    DescWays,
-    /// L1 ways the whole ring needs on its own (model).
-    RingWays,
-    /// L1 ways all resident rings need in the fullest set (model).
-    WaysNeeded,
-    /// L1 ways left in the fullest set (model).
-    FreeWays,
-    /// L1 sets with more ring lines than ways (model).
-    OverflowingSets,
-    /// L1 lines all resident rings cover (model).
-    RingLines,
-    /// L1 lines left for other data (model).
-    FreeLines,
-}
 
 /// Where a number must lie.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -272,17 +185,6 @@ pub enum Expectation {
     },
 }
 
-/// An expectation with its outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Checked {
-    /// What was expected, in words.
-    pub expected: String,
-    /// What the run showed.
-    pub observed: String,
-    /// Whether it held.
-    pub pass: bool,
-}
-
 fn codes_text(codes: &[Code]) -> String {
     if codes.is_empty() {
         return "none".into();
@@ -296,6 +198,20 @@ fn codes_text(codes: &[Code]) -> String {
 
 fn metric_text(v: Option<f64>) -> String {
     v.map(num).unwrap_or_else(|| "n/a".into())
+}
+
+// Running with the check lives here, beside the checks, so that a run knows nothing of
+// expectations and expectations can run other scenarios for comparison.
+impl Run {
+    /// Runs `scenario` (known as `name`) and checks its expectations. Expectations comparing
+    /// against another scenario or layout run that one too.
+    pub fn new(name: &str, scenario: &Scenario) -> Result<Run, ScenarioError> {
+        let mut run = Run::measure(name, scenario)?;
+        let checked = check_all(name, scenario, &run)?;
+        run.report.passed = checked.iter().all(|c| c.pass);
+        run.report.expectations = checked;
+        Ok(run)
+    }
 }
 
 /// Checks every expectation of `scenario` against `run`.

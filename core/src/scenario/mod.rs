@@ -9,7 +9,9 @@
 pub mod cache;
 pub mod expect;
 pub mod format;
+pub mod metric;
 pub mod report;
+pub mod run;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,9 +21,11 @@ use crate::op::Op;
 use crate::session::Session;
 
 pub use cache::{CacheSpec, CacheSummary, CpuTopology, L1Picture, ResidentRing};
-pub use expect::{Against, Bound, Expectation, Metric, Relation};
+pub use expect::{Against, Bound, Expectation, Relation};
 pub use format::ScenarioError;
-pub use report::{Report, Run};
+pub use metric::Metric;
+pub use report::Report;
+pub use run::Run;
 
 /// One step of a scenario: an op and what to say about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::replay::QueueState;
+use super::state::QueueState;
 
 /// A per-queue counter of a replayed trace (docs/trace-format.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -18,6 +18,7 @@ pub mod export;
 pub mod import;
 pub mod join;
 pub mod replay;
+pub mod state;
 
 // The importers by their own names (`trace::qmp`, `trace::ringdump`, ...), as the faces and
 // tests have always called them.

@@ -12,8 +12,8 @@ use crate::trace::event::fmt_time;
 use crate::trace::import::dpdk::DpdkKind;
 use crate::trace::import::driver::DriverKind;
 use crate::trace::join::{DeviceSide, EventRef, Join, NONE, Side, Stage};
-use crate::trace::replay::{QueueState, ReplayState};
 use crate::trace::ringdump::{Inspection, RingState};
+use crate::trace::state::{QueueState, ReplayState};
 use crate::trace::{Event, EventKind, TraceSession, TraceStore};
 
 /// A whole trace screen.

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use super::{Document, Reply, Request, Stepper, StepperState, hop};
 use crate::command::{Command, Condition, Dir, Item, PaneId};
 use crate::engine::Ring;
-use crate::face::app::{UiError, is_embedded};
-use crate::face::link::Link;
+use crate::face::catalog::is_embedded;
+use crate::face::error::UiError;
+use crate::face::link::{Link, Opened};
 use crate::face::screen::{Screen, Size, scenario as screen};
 use crate::features::Features;
 use crate::layout::RingKind;
@@ -57,6 +58,24 @@ pub struct SavedSession {
 }
 
 impl SavedSession {
+    /// The link of this session; `embedded` says whether the app carries its scenario.
+    pub fn link(&self, embedded: bool) -> Link {
+        let open = if embedded {
+            Opened::Embedded(self.scenario.clone())
+        } else {
+            Opened::Local(self.scenario.clone())
+        };
+        Link {
+            open,
+            step: self.step,
+            marks: self.marks.clone(),
+            focus: self.focus,
+            zoom: self.zoom,
+            selected: self.selected,
+            compare: self.compare == Some(CompareWith::OtherLayout),
+        }
+    }
+
     /// Parses a saved session; `path` names it in errors.
     pub fn parse(path: &str, text: &str) -> Result<SavedSession, UiError> {
         ron::from_str(text).map_err(|e| UiError::Saved {
@@ -468,7 +487,7 @@ impl Document for ScenarioDoc {
     }
 
     fn link(&self, state: &StepperState) -> Link {
-        Link::of_session(&self.saved(state), is_embedded(&self.source))
+        self.saved(state).link(is_embedded(&self.source))
     }
 
     fn compare(&mut self, name: &str, scenario: Scenario) -> Result<(), String> {

@@ -18,8 +18,9 @@ use crate::memory::Agent;
 use crate::trace::import::dpdk::DpdkKind;
 use crate::trace::import::driver::DriverKind;
 use crate::trace::join::{BufferKey, DeviceSide, EventRef, Side};
-use crate::trace::replay::{ReplayState, Replayer};
+use crate::trace::replay::Replayer;
 use crate::trace::ringdump;
+use crate::trace::state::ReplayState;
 use crate::trace::{Capture, DeviceType, EventKind, ReplayOptions, TraceSession};
 use crate::view::UiView;
 use crate::view::trace::{
@@ -567,7 +568,7 @@ impl Document for TraceDoc {
             Some(t) => Opened::Embedded(t.name.to_string()),
             None => Opened::Local(source.to_string()),
         };
-        Link::of(open, self.cursor, state)
+        state.link(open, self.cursor)
     }
 
     fn screen(&mut self, size: Size, ui: UiView, marks: &[u64], mark: Option<u64>) -> Screen {

@@ -13,6 +13,7 @@ use super::scenario::ScenarioUi;
 use super::trace::TraceUi;
 use super::{Controller, Request};
 use crate::command::{Command, Dir, Key, KeyPress, PaneId, lookup};
+use crate::face::catalog::COURSE;
 use crate::face::link::{Link, Opened};
 use crate::face::screen::chrome;
 use crate::face::screen::{Bar, Line, Pane, Rect, Screen, Size, Style, Target, wrap};
@@ -21,9 +22,6 @@ use crate::tutorial::{
     At, Chapter, Checkpoint, EmbeddedTrace, Lesson, Progress, Subject, Truth, Verdict,
 };
 use crate::view::UiView;
-
-/// The name a link opens the course's chapter list by.
-pub const COURSE: &str = "course";
 
 /// The key the face keeps the course progress under ([`Request::Keep`]).
 pub const PROGRESS_KEY: &str = "progress";

@@ -24,7 +24,7 @@ use crate::trace::event::{EventKind, NO_TIME};
 use crate::trace::import::dpdk::{DpdkKind, DpdkLog};
 use crate::trace::import::driver::{DriverKind, DriverTrace, NO_TOKEN, TokenId};
 use crate::trace::import::store::TraceStore;
-use crate::trace::replay::ReplayState;
+use crate::trace::state::ReplayState;
 
 /// No event.
 pub const NONE: u32 = u32::MAX;

@@ -36,7 +36,7 @@ pub use sides::{SideRow, SidesView};
 use crate::finding::Finding;
 use crate::trace::event::NO_TIME;
 use crate::trace::import::Capture;
-use crate::trace::replay::ReplayState;
+use crate::trace::state::ReplayState;
 
 /// Which input an event is from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

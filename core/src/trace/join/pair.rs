@@ -15,7 +15,7 @@ use crate::trace::event::{DeviceType, EventKind, NO_OBJ, ObjId};
 use crate::trace::import::dpdk::DpdkLog;
 use crate::trace::import::driver::DriverTrace;
 use crate::trace::import::store::TraceStore;
-use crate::trace::replay::ReplayState;
+use crate::trace::state::ReplayState;
 
 /// Who serves a driver queue, as far as the inputs show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -16,7 +16,7 @@ use super::pair::DeviceSide;
 use super::{Join, Side};
 use crate::trace::import::Capture;
 use crate::trace::import::driver::Shadow;
-use crate::trace::replay::ReplayState;
+use crate::trace::state::ReplayState;
 
 /// One compared quantity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,18 +14,18 @@
 use std::collections::HashMap;
 
 use super::ReplayOptions;
-use super::crosscheck::{VhostSync, vhost_syncs};
 use super::identity::{Facts, Identity, learn_facts, learn_identity};
-use super::state::{
-    DeviceState, Outstanding, QueueLayout, QueueState, ReplayState, VhostState, default_size,
-    vhost_user_request,
-};
+use super::snapshot::{VhostSync, vhost_syncs};
 use crate::finding::{Code, Finding, Severity};
 use crate::layout::{RingIdx, RingKind};
 use crate::trace::event::{DeviceType, Event, EventKind, NO_OBJ, ObjId};
 use crate::trace::import::qmp::QmpTranscript;
 use crate::trace::import::ringdump::DumpInput;
 use crate::trace::import::store::TraceStore;
+use crate::trace::state::{
+    DeviceState, Outstanding, QueueLayout, QueueState, ReplayState, VhostState, default_size,
+    vhost_user_request,
+};
 
 /// Where findings go during a pass (or nowhere, when seeking).
 pub(super) struct Sink<'a> {

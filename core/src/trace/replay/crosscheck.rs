@@ -1,19 +1,18 @@
 //! The cross-checks: replayed counters against what QEMU itself said (QMP snapshots), against
 //! guest memory (ring dumps), and the vhost backend's view of a ring against QEMU's.
 //!
-//! A snapshot is placed in the trace at its VM stop (see [`snapshot_steps`]); the checks run
+//! A snapshot is placed in the trace at its VM stop (see [`snapshot_steps`](super::snapshot::snapshot_steps)); the checks run
 //! there with the state replayed up to it. Kicks a snapshot proves unanswered wait for the end
 //! of the window ([`Replayer::check_pending_kicks`]): a later pop answers them.
 
 use super::apply::{Replayer, Sink};
-use super::state::{QueueLayout, ReplayState};
 use crate::finding::{Code, FileSpot, Finding, Severity};
 use crate::layout::{RingIdx, vring_need_event};
 use crate::trace::detect;
-use crate::trace::event::{DeviceType, Event, EventKind};
+use crate::trace::event::{DeviceType, Event};
 use crate::trace::import::qmp::{QmpBody, QmpTranscript, QueueStatus};
 use crate::trace::import::ringdump::{self, DumpInput, Expect, RingState};
-use crate::trace::import::store::TraceStore;
+use crate::trace::state::{QueueLayout, ReplayState};
 
 /// A kick the device had not acted on when a snapshot proved work pending on its queue: a
 /// `kick-unserviced` finding unless the queue is popped later in the window (a reset does not
@@ -27,69 +26,6 @@ pub(super) struct PendingKick {
     /// What proved the work pending, and where.
     proof: String,
     evidence: FileSpot,
-}
-
-/// QEMU's counters of one queue a vhost backend may serve, as a QMP snapshot read them.
-#[derive(Debug, Clone)]
-pub(super) struct VhostSync {
-    /// Step of the snapshot (events applied; at least 1).
-    step: usize,
-    /// Device type and queue index the answer names.
-    device: DeviceType,
-    queue: u16,
-    /// `last-avail-idx`, `used-idx`, `inuse`.
-    last_avail_idx: u16,
-    used_idx: u16,
-    inuse: u32,
-}
-
-/// Every queue status of every snapshot placed in the trace, in step order (the transcript's
-/// order within a step).
-pub(super) fn vhost_syncs(store: &TraceStore, qmp: &QmpTranscript) -> Vec<VhostSync> {
-    let steps = snapshot_steps(store, Some(qmp), qmp.stop_times.len());
-    let mut out: Vec<VhostSync> = qmp
-        .queue_statuses()
-        .filter_map(|(rec, qs)| {
-            let k = usize::try_from(rec.snapshot.checked_sub(1)?).ok()?;
-            let step = (*steps.get(k)?)?;
-            Some(VhostSync {
-                step: step.max(1),
-                device: DeviceType::from_qemu_name(&qs.name),
-                queue: qs.queue_index,
-                last_avail_idx: qs.last_avail_idx,
-                used_idx: qs.used_idx,
-                inuse: qs.inuse,
-            })
-        })
-        .collect();
-    out.sort_by_key(|s| s.step);
-    out
-}
-
-/// The step (number of events applied) at which each of the first `n` snapshots was taken: the
-/// k-th VM stop in the trace (`virtio_rng_vm_state_change … running 0`), else the time of the
-/// QMP `STOP` event of the k-th `stop` command, when the trace has timestamps.
-pub(super) fn snapshot_steps(
-    store: &TraceStore,
-    qmp: Option<&QmpTranscript>,
-    n: usize,
-) -> Vec<Option<usize>> {
-    let stops: Vec<usize> = store
-        .events()
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| matches!(e.kind, EventKind::RunState { running: false }))
-        .map(|(i, _)| i + 1)
-        .collect();
-    let timed = store.stats.timestamped_events > 0;
-    (0..n)
-        .map(|k| {
-            stops.get(k).copied().or_else(|| {
-                let t = qmp?.stop_times.get(k).copied().flatten()?;
-                timed.then(|| store.steps_until_time(t))
-            })
-        })
-        .collect()
 }
 
 impl Replayer {

@@ -5,7 +5,7 @@
 //!
 //! - [`identity`]: which `vq` is which device's queue, device types, sizes, features, layouts,
 //!   learned before the first event;
-//! - [`state`]: what replay knows at a step, QEMU's own counters per queue;
+//! - [`state`](crate::trace::state): what replay knows at a step, QEMU's own counters per queue;
 //! - [`apply`]: one event applied ([`Replayer`]), with the streaming detectors;
 //! - [`crosscheck`]: the replayed counters against QMP snapshots, ring dumps, vhost views;
 //! - [`pass`]: the one walk over the window that produces a [`ReplayReport`] ([`report`]);
@@ -25,16 +25,12 @@ pub mod identity;
 pub mod pass;
 pub mod report;
 pub mod session;
-pub mod state;
+pub mod snapshot;
 
 pub use apply::Replayer;
 pub use pass::replay;
 pub use report::{QueueReport, ReplayReport};
 pub use session::TraceSession;
-pub use state::{
-    DeviceState, QueueLayout, QueueState, ReplayState, VhostState, vhost_user_request,
-    vhost_user_request_number,
-};
 
 /// What to replay and how.
 #[derive(Debug, Clone, Default, Serialize)]

@@ -2,9 +2,9 @@
 
 use super::ReplayOptions;
 use super::apply::{Replayer, Sink};
-use super::crosscheck::{PendingKick, snapshot_steps};
+use super::crosscheck::PendingKick;
 use super::report::{QueueReport, ReplayReport};
-use super::state::ReplayState;
+use super::snapshot::snapshot_steps;
 use super::window;
 use crate::finding::{Code, FileSpot, Finding, Severity};
 use crate::trace::error::ImportWarning;
@@ -13,6 +13,7 @@ use crate::trace::import::Capture;
 use crate::trace::import::backend::BackendReport;
 use crate::trace::import::qmp::{QmpBody, QueueStatus};
 use crate::trace::join::{Join, JoinOptions, Joined, report_of};
+use crate::trace::state::ReplayState;
 
 /// Replays a capture (the trace, and the QMP transcript, ring dumps and backend log beside it
 /// when there are some): the library call behind `ringside replay` and `ringside check`. The

@@ -6,7 +6,6 @@ use std::fmt;
 use serde::Serialize;
 
 use super::apply::Replayer;
-use super::state::{DeviceState, QueueLayout, ReplayState};
 use crate::finding::Finding;
 use crate::layout::PackedPos;
 use crate::trace::error::ImportWarning;
@@ -14,6 +13,7 @@ use crate::trace::event::{DeviceType, fmt_time};
 use crate::trace::import::backend::{BackendReport, BlockCounts};
 use crate::trace::import::store::ImportStats;
 use crate::trace::join::JoinReport;
+use crate::trace::state::{DeviceState, QueueLayout, ReplayState};
 
 /// One queue in a report.
 #[derive(Debug, Clone, Serialize)]

@@ -4,11 +4,11 @@ use super::ReplayOptions;
 use super::apply::{Replayer, Sink};
 use super::pass::run;
 use super::report::ReplayReport;
-use super::state::ReplayState;
 use crate::finding::Finding;
 use crate::trace::import::Capture;
 use crate::trace::import::store::TraceStore;
 use crate::trace::join::{EventRef, Join, JoinOptions, Joined, Pos, Side};
+use crate::trace::state::ReplayState;
 
 /// (a full state every [`TraceSession::CHECKPOINT_EVERY`] events), as the TUI needs for
 /// stepping forwards and backwards through millions of events.
