@@ -14,7 +14,7 @@ pub enum Outcome {
     /// A transport or fault op, already in words (these are rare).
     Said(String),
     /// The driver added this many buffers, unpublished. Which ones (heads or IDs) are the
-    /// tail of [`Ledger::unpublished`] right after the op; a [`Session`](crate::session::Session)
+    /// tail of [`Ledger::unpublished`](crate::engine::Ledger::unpublished) right after the op; a [`Session`](crate::session::Session)
     /// keeps them. Not carried here: a list in every outcome cost an op a tenth of its time.
     Added(u16),
     /// The driver published this many buffers.

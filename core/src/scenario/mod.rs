@@ -1,7 +1,7 @@
 //! Scenarios: a titled, narrated list of ops on a configured engine, with the expectations a
 //! run must meet, written in RON and embedded in the binaries.
 //!
-//! [`format`] loads a file with errors that point at a line and column and suggest the word
+//! [`format`](mod@format) loads a file with errors that point at a line and column and suggest the word
 //! that was probably meant; [`report`] runs a scenario and summarises what the engine did;
 //! [`expect`] checks that summary against the scenario's expectations. The format is
 //! documented field by field in `docs/scenario-format.md`.

@@ -3,7 +3,7 @@
 //!
 //! The layers point one way: [`event`] is the model and [`error`] the importers' errors;
 //! [`import`] turns each input into data; [`detect`] is the detectors' vocabulary and pure
-//! checks; [`replay`] walks the events to rebuild what each queue's counters were at every step
+//! checks; [`replay`](mod@replay) walks the events to rebuild what each queue's counters were at every step
 //! and runs the detectors; [`export`] writes a replay for other viewers.
 
 // Import errors are rare and must carry file, line/offset, expectation and hint (the brief's

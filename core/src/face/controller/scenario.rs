@@ -174,7 +174,7 @@ impl ScenarioUi {
     }
 
     /// Comes back to a saved state, on its scenario (already found). A compared scenario other
-    /// than the other layout is left to the caller ([`Controller::compare`]).
+    /// than the other layout is left to the caller (`Command::Compare`).
     pub fn restore(saved: &SavedSession, scenario: Scenario) -> Result<Self, UiError> {
         let mut ui = Self::with_scenario(&saved.scenario, scenario)?;
         ui.doc.main.session.seek(saved.step);

@@ -88,7 +88,7 @@ pub fn focus_targets(panes: &[Pane], targets: &mut Vec<Target>) {
 
 /// The status line's rows at a width: the prompt being typed (and why the last Enter was
 /// refused), else the last message, else breakpoints, search and speed. A long message (a
-/// refused condition lists every name it knows) wraps onto up to [`STATUS_ROWS`] rows rather
+/// refused condition lists every name it knows) wraps onto up to `STATUS_ROWS` rows rather
 /// than being cut.
 pub fn status_lines(ui: &UiView, width: u16) -> Vec<Line> {
     let line = if let Some(p) = &ui.prompt {

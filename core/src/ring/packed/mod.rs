@@ -7,8 +7,8 @@
 //!
 //! The flag rules both sides read are here; [`driver`] and [`device`] hold each side.
 
-mod device;
-mod driver;
+pub mod device;
+pub mod driver;
 
 pub use device::{PackedDevice, PendingUsed};
 pub use driver::{IdState, PackedDriver};

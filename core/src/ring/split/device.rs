@@ -32,7 +32,7 @@ pub struct SplitDevice {
     /// The last value stored to `used.idx`.
     pub published: RingIdx,
     /// `used.idx` at the last interrupt decision (QEMU's `signalled_used`); `None` until the
-    /// first decision and after [`publish`](Self::publish) forgets it (QEMU's
+    /// first decision and after `publish` forgets it (QEMU's
     /// `signalled_used_valid` false).
     pub signalled: Option<RingIdx>,
     /// Chains popped and not yet completed, in pop order.

@@ -9,8 +9,8 @@
 //! [`driver`] holds the driver's side, [`device`] the device's; each reads and writes the ring
 //! only through the bus.
 
-mod device;
-mod driver;
+pub mod device;
+pub mod driver;
 
 pub use device::SplitDevice;
 pub use driver::{HeadState, SplitDriver};

@@ -14,7 +14,7 @@
 //! - [`detect`]: the detectors that need both sides.
 //!
 //! Nothing here reads files or clocks: a [`Join`] is built from an imported
-//! [`Capture`](crate::trace::Capture).
+//! [`Capture`].
 
 pub mod buffers;
 pub mod clock;

@@ -1,7 +1,7 @@
 //! Applying events: the [`Replayer`] turns one trace event into the next [`ReplayState`], and
 //! runs the streaming detectors (leaks, double and unknown completions, flush mismatches,
 //! size exceeded, spurious notifications, resets with buffers in flight) and the end-of-window
-//! ones ([`Replayer::finish`]).
+//! ones (`Replayer::finish`).
 //!
 //! - split rings: `last_avail_idx` = pops, `used_idx` = sum of flush counts, `inuse` = pops −
 //!   flushed (as QEMU's `virtqueue_split_flush` does `inuse -= count`);

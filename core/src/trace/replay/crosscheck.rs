@@ -1,9 +1,9 @@
 //! The cross-checks: replayed counters against what QEMU itself said (QMP snapshots), against
 //! guest memory (ring dumps), and the vhost backend's view of a ring against QEMU's.
 //!
-//! A snapshot is placed in the trace at its VM stop (see [`snapshot_steps`](super::snapshot::snapshot_steps)); the checks run
+//! A snapshot is placed in the trace at its VM stop (see `snapshot_steps`); the checks run
 //! there with the state replayed up to it. Kicks a snapshot proves unanswered wait for the end
-//! of the window ([`Replayer::check_pending_kicks`]): a later pop answers them.
+//! of the window (`Replayer::check_pending_kicks`): a later pop answers them.
 
 use super::apply::{Replayer, Sink};
 use crate::finding::{Code, FileSpot, Finding, Severity};

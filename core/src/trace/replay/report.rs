@@ -30,7 +30,7 @@ pub struct QueueReport {
     pub layout: QueueLayout,
     /// Size, when known.
     pub size: Option<u16>,
-    /// Served by a vhost backend (counters from QMP, see [`QueueState::vhost`]).
+    /// Served by a vhost backend (counters from QMP, see [`QueueState::vhost`](crate::trace::state::QueueState::vhost)).
     pub vhost: bool,
     /// Pops (total).
     pub pops: u64,
