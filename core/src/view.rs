@@ -28,6 +28,7 @@ pub(crate) use build::mark_delta;
 pub use build::{LineLabels, build};
 pub use panes::{TIMELINE_LEGEND, describe};
 pub(crate) use panes::{desc_addr, next_field};
+pub use ring::{ALL_ROWS, ROW_WINDOW};
 
 use build::*;
 use changes::*;
@@ -263,7 +264,7 @@ pub struct RingSide {
     pub idx: Cell,
     /// `used_event` (in the avail ring) or `avail_event` (in the used ring).
     pub event: Cell,
-    /// The ring entries.
+    /// The ring entries: all, or a window as for the descriptors.
     pub rows: Vec<SlotRow>,
 }
 
@@ -296,7 +297,10 @@ pub struct Position {
 /// A split ring.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SplitPane {
-    /// Descriptor table.
+    /// Queue size: slots in the table and in each ring.
+    pub size: u16,
+    /// Descriptor table: every slot, or for a ring bigger than [`ALL_ROWS`] a window of
+    /// [`ROW_WINDOW`] slots around the focus (each row knows its slot).
     pub descs: Vec<DescRow>,
     /// Available ring.
     pub avail: RingSide,
@@ -322,7 +326,9 @@ pub struct EventArea {
 /// A packed ring.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackedPane {
-    /// The descriptor ring.
+    /// Queue size.
+    pub size: u16,
+    /// Descriptor ring: all slots, or a window as for a split table.
     pub descs: Vec<DescRow>,
     /// Driver: next avail and next used, with wrap counters.
     pub driver: String,

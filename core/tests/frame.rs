@@ -523,3 +523,90 @@ fn a_big_ring_is_drawn_as_a_window_around_its_positions() {
         ring.strips[1].slots[0].slot
     );
 }
+
+#[test]
+fn a_ring_past_all_rows_builds_a_window_and_its_hints_count_the_whole_ring() {
+    use ringside_core::command::Item;
+    use ringside_core::face::screen::Size;
+    use ringside_core::view::{ALL_ROWS, ROW_WINDOW};
+    let size = 8192u16;
+    assert!(size > ALL_ROWS);
+    let text = format!(
+        r#"Scenario(
+        title: "an {size}-entry split ring",
+        engine: (queue: (layout: Split, size: {size}),
+            device_features: ["VERSION_1"], driver_features: ["VERSION_1"]),
+        steps: [(op: Negotiate), (op: Repeat(times: 5, ops: [
+            Add(buffer: (readable: [], writable: [64]), count: 1000), Publish, Pop(max: None),
+            Complete(count: 1000), PublishUsed, Reclaim(max: None)]))],
+    )"#
+    );
+    let scenario = ringside_core::scenario::Scenario::parse("big.ron", &text).unwrap();
+    let mut ui = ScenarioUi::with_scenario("big.ron", scenario).unwrap();
+    ui.apply(Command::Last);
+    let s = split(&mut ui);
+    assert_eq!(s.size, size);
+    // 5000 buffers went round: both sides stand at avail/used slot 5000, and the rows of
+    // each ring are a window of consecutive slots around there.
+    for (name, slots) in [
+        ("descs", s.descs.iter().map(|r| r.slot).collect::<Vec<_>>()),
+        ("avail", s.avail.rows.iter().map(|r| r.slot).collect()),
+        ("used", s.used.rows.iter().map(|r| r.slot).collect()),
+    ] {
+        assert_eq!(slots.len(), usize::from(ROW_WINDOW), "{name}");
+        assert!(slots.windows(2).all(|w| w[1] == w[0] + 1), "{name}");
+        assert!(
+            slots[0] > 0 && *slots.last().unwrap() < size - 1,
+            "{name}: {slots:?}"
+        );
+    }
+    assert!(
+        s.avail
+            .rows
+            .iter()
+            .any(|r| r.slot == 5000 && !r.notes.is_empty())
+    );
+    // The text pane's table head counts the slots above and below over the whole ring: the
+    // first row shown is slot ↑N, and ↑N + shown + ↓M is the queue size.
+    let screen = ui.screen(Size::new(160, 50));
+    let ring = screen.panes.iter().find(|p| p.id == PaneId::Ring).unwrap();
+    let lines: Vec<String> = ring.lines.iter().map(|l| l.text()).collect();
+    let head = lines.iter().find(|l| l.contains("addr")).unwrap();
+    let count = |arrow: char| -> usize {
+        let at = head
+            .find(arrow)
+            .unwrap_or_else(|| panic!("{arrow} in {head}"))
+            + arrow.len_utf8();
+        head[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (above, below) = (count('↑'), count('↓'));
+    let rows: Vec<usize> = lines
+        .iter()
+        .skip_while(|l| !l.contains("addr"))
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert_eq!(rows[0], above, "{head}\n{lines:#?}");
+    assert!(rows.windows(2).all(|w| w[1] == w[0] + 1));
+    assert_eq!(above + rows.len() + below, usize::from(size), "{head}");
+    // Selecting a far slot builds the rows around it, and the pane shows it.
+    ui.apply(Command::Select {
+        pane: PaneId::Ring,
+        item: Item::Slot(8000),
+    });
+    let s = split(&mut ui);
+    assert!(s.descs.iter().any(|r| r.slot == 8000 && r.selected));
+    let screen = ui.screen(Size::new(160, 50));
+    let ring = screen.panes.iter().find(|p| p.id == PaneId::Ring).unwrap();
+    assert!(
+        ring.lines
+            .iter()
+            .any(|l| l.text().split_whitespace().next() == Some("8000")),
+        "slot 8000 not shown"
+    );
+}

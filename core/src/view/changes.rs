@@ -37,6 +37,15 @@ impl Stores {
         }
     }
 
+    /// The first address in `[start, end)` stored to, if any.
+    pub(super) fn first_in(&self, start: u64, end: u64) -> Option<u64> {
+        let i = self.ranges.partition_point(|r| r.1 <= start);
+        self.ranges
+            .get(i)
+            .filter(|r| r.0 < end)
+            .map(|r| r.0.max(start))
+    }
+
     pub(super) fn hits(&self, addr: u64, len: u64) -> bool {
         let i = self.ranges.partition_point(|r| r.1 <= addr);
         self.ranges.get(i).is_some_and(|r| r.0 < addr + len)

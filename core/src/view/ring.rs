@@ -2,7 +2,34 @@
 //! sides' positions and notification decisions, and the packed descriptor ring with its event
 //! areas and outstanding buffer IDs.
 
+use std::ops::Range;
+
 use super::*;
+
+/// Rings up to this size get a row for every slot. A bigger one (up to 32768 slots) gets rows
+/// for a window of [`ROW_WINDOW`] slots around the focus only: no face shows more than a few
+/// dozen rows or [`picture::WINDOW`](crate::face::screen::picture::WINDOW) slots at once, and
+/// building every row of a 32768-entry ring cost most of a frame.
+pub const ALL_ROWS: u16 = 2048;
+/// Slots a big ring's rows cover, around the focus.
+pub const ROW_WINDOW: u16 = 1024;
+
+/// The slots of a `q`-slot ring that get rows, centred on `focus` when not all.
+fn rows_around(q: u16, focus: u16) -> Range<u16> {
+    if q <= ALL_ROWS {
+        return 0..q;
+    }
+    let start = focus.saturating_sub(ROW_WINDOW / 2).min(q - ROW_WINDOW);
+    start..start + ROW_WINDOW
+}
+
+/// The slot of the first `stride`-byte entry from `base` the step stored to, if any.
+fn stored_slot(ch: &Changes, base: u64, stride: u64, q: u16) -> Option<u16> {
+    let end = base + stride * u64::from(q);
+    ch.strong
+        .first_in(base, end)
+        .map(|a| ((a - base) / stride) as u16)
+}
 
 pub(super) fn ring_pane(e: &Engine, b: &Bytes, ch: &Changes, ctx: &ViewContext<'_>) -> RingPane {
     match &e.ring {
@@ -72,20 +99,32 @@ pub(super) fn split_pane(
     let q = l.size;
     let in_order = e.features().contains(Features::IN_ORDER);
     let owners = split_desc_owners(l, driver, device, b, in_order);
-    let mut descs: Vec<DescRow> = (0..q)
+    // A big ring's rows centre where the pictures do (`picture::centre`): the selection, else
+    // the strip's first position (the next free descriptor; with none free, what the step
+    // stored to).
+    let positions = split_positions(q, driver, device);
+    let first_at = |strip: Strip| positions.iter().find(|p| p.strip == strip).map(|p| p.slot);
+    let focus = ctx
+        .selected
+        .or_else(|| first_at(Strip::Descriptors))
+        .or_else(|| stored_slot(ch, l.desc, DESC_SIZE, q))
+        .unwrap_or(0);
+    let mut descs: Vec<DescRow> = rows_around(q, focus)
         .map(|i| {
             let o = owners[usize::from(i)];
             desc_row(l.desc, i, b, ch, false, o, Some(i) == ctx.selected)
         })
         .collect();
     if let Some(&top) = driver.free.last()
-        && let Some(r) = descs.get_mut(usize::from(top))
+        && let Some(r) = descs.iter_mut().find(|r| r.slot == top)
     {
         r.notes.push("next free".into());
     }
     let in_avail = driver.published.since(device.last_avail);
     let unpublished = driver.avail_idx.since(driver.published);
-    let avail_rows = (0..q)
+    let (drv_avail, dev_avail) = (driver.avail_idx.slot(q), device.last_avail.slot(q));
+    let avail_focus = first_at(Strip::Avail).unwrap_or(0);
+    let avail_rows = rows_around(q, avail_focus)
         .map(|i| {
             let a = l.avail_ring(i);
             let owner = window_owner(
@@ -96,10 +135,10 @@ pub(super) fn split_pane(
                 (unpublished, Owner::Driver),
             );
             let mut notes = Vec::new();
-            if driver.avail_idx.slot(q) == i {
+            if drv_avail == i {
                 notes.push("drv".into());
             }
-            if device.last_avail.slot(q) == i {
+            if dev_avail == i {
                 notes.push("dev".into());
             }
             SlotRow {
@@ -112,7 +151,9 @@ pub(super) fn split_pane(
         .collect();
     let returned = device.published.since(driver.last_used);
     let written = device.used_idx.since(device.published);
-    let used_rows = (0..q)
+    let (dev_used, drv_used) = (device.used_idx.slot(q), driver.last_used.slot(q));
+    let used_focus = first_at(Strip::Used).unwrap_or(0);
+    let used_rows = rows_around(q, used_focus)
         .map(|i| {
             let a = l.used_elem(i);
             let owner = window_owner(
@@ -123,10 +164,10 @@ pub(super) fn split_pane(
                 (written, Owner::Device),
             );
             let mut notes = Vec::new();
-            if device.used_idx.slot(q) == i {
+            if dev_used == i {
                 notes.push("dev".into());
             }
-            if driver.last_used.slot(q) == i {
+            if drv_used == i {
                 notes.push("drv".into());
             }
             SlotRow {
@@ -170,6 +211,7 @@ pub(super) fn split_pane(
         )
     };
     SplitPane {
+        size: q,
         descs,
         avail: RingSide {
             flags: cell16(l.avail_flags()),
@@ -185,7 +227,7 @@ pub(super) fn split_pane(
         },
         kick,
         interrupt,
-        positions: split_positions(q, driver, device),
+        positions,
     }
 }
 
@@ -297,21 +339,23 @@ pub(super) fn packed_pane(
 ) -> PackedPane {
     let q = l.size;
     let owners = packed_owners(q, driver, device);
-    let mut descs: Vec<DescRow> = (0..q)
-        .map(|i| {
-            let o = owners[usize::from(i)];
-            desc_row(l.desc, i, b, ch, true, o, Some(i) == ctx.selected)
-        })
-        .collect();
     let marks = [
         ("drv.avail", Agent::Driver, "next avail", driver.next_avail),
         ("drv.used", Agent::Driver, "next used", driver.next_used),
         ("dev.avail", Agent::Device, "next avail", device.next_avail),
         ("dev.used", Agent::Device, "next used", device.next_used),
     ];
+    // As for a split table: the selection, else the first position (the pictures' centre).
+    let focus = ctx.selected.unwrap_or(marks[0].3.slot);
+    let mut descs: Vec<DescRow> = rows_around(q, focus)
+        .map(|i| {
+            let o = owners[usize::from(i)];
+            desc_row(l.desc, i, b, ch, true, o, Some(i) == ctx.selected)
+        })
+        .collect();
     let mut positions = Vec::new();
     for (note, agent, name, p) in marks {
-        if let Some(r) = descs.get_mut(usize::from(p.slot)) {
+        if let Some(r) = descs.iter_mut().find(|r| r.slot == p.slot) {
             r.notes.push(format!("{note} w{}", p.wrap));
         }
         positions.push(Position {
@@ -323,6 +367,7 @@ pub(super) fn packed_pane(
         });
     }
     PackedPane {
+        size: q,
         descs,
         driver: format!(
             "driver: next avail {}  next used {}",

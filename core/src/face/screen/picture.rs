@@ -228,16 +228,18 @@ fn marks(positions: &[Position], strip: Strip) -> Vec<MarkPicture> {
         .collect()
 }
 
-/// The slot a strip's window centres on: the selected one, else the first position in it.
-fn centre(selected: Option<usize>, positions: &[Position], strip: Strip) -> usize {
-    selected
-        .or_else(|| {
-            positions
-                .iter()
-                .find(|p| p.strip == strip)
-                .map(|p| usize::from(p.slot))
-        })
-        .unwrap_or(0)
+/// The row a strip's window centres on: the selected slot, else the first position in the
+/// strip (rows may start past slot 0 in a big ring: `view::ALL_ROWS`).
+fn centre(
+    slots: impl Iterator<Item = u16> + Clone,
+    selected: Option<u16>,
+    positions: &[Position],
+    strip: Strip,
+) -> usize {
+    let slot = selected
+        .or_else(|| positions.iter().find(|p| p.strip == strip).map(|p| p.slot))
+        .unwrap_or(0);
+    slots.take_while(|&s| s < slot).count()
 }
 
 fn desc_slots(
@@ -246,8 +248,12 @@ fn desc_slots(
     ids: &[(u16, IdPlace)],
     positions: &[Position],
 ) -> Vec<SlotPicture> {
-    let selected = descs.iter().position(|d| d.selected);
-    let shown = window(descs.len(), centre(selected, positions, Strip::Descriptors));
+    let selected = descs.iter().find(|d| d.selected).map(|d| d.slot);
+    let slots = descs.iter().map(|d| d.slot);
+    let shown = window(
+        descs.len(),
+        centre(slots, selected, positions, Strip::Descriptors),
+    );
     descs[shown]
         .iter()
         .map(|r| {
@@ -301,7 +307,8 @@ fn ring_slots(
     positions: &[Position],
     strip: Strip,
 ) -> Vec<SlotPicture> {
-    rows[window(rows.len(), centre(None, positions, strip))]
+    let slots = rows.iter().map(|r| r.slot);
+    rows[window(rows.len(), centre(slots, None, positions, strip))]
         .iter()
         .map(|r| SlotPicture {
             slot: r.slot,
@@ -354,12 +361,12 @@ pub fn ring(v: &SessionView, label: Option<&str>) -> Option<RingPicture> {
     match &v.ring {
         RingPane::NotSetUp => None,
         RingPane::Split(s) => Some(RingPicture {
-            title: title("split", s.descs.len()),
+            title: title("split", usize::from(s.size)),
             packed: false,
             strips: vec![
                 StripPicture {
                     name: "descriptor table".into(),
-                    len: s.descs.len(),
+                    len: usize::from(s.size),
                     slots: desc_slots(&s.descs, false, &[], &s.positions),
                     marks: marks(&s.positions, Strip::Descriptors),
                     links: s
@@ -370,14 +377,14 @@ pub fn ring(v: &SessionView, label: Option<&str>) -> Option<RingPicture> {
                 },
                 StripPicture {
                     name: "available ring".into(),
-                    len: s.avail.rows.len(),
+                    len: usize::from(s.size),
                     slots: ring_slots(&s.avail.rows, "avail.ring", &s.positions, Strip::Avail),
                     marks: marks(&s.positions, Strip::Avail),
                     links: Vec::new(),
                 },
                 StripPicture {
                     name: "used ring".into(),
-                    len: s.used.rows.len(),
+                    len: usize::from(s.size),
                     slots: ring_slots(&s.used.rows, "used.ring", &s.positions, Strip::Used),
                     marks: marks(&s.positions, Strip::Used),
                     links: Vec::new(),
@@ -391,11 +398,11 @@ pub fn ring(v: &SessionView, label: Option<&str>) -> Option<RingPicture> {
             let mut legend = legend();
             legend.push((Style::DIM, super::ring::AU_LEGEND.to_string()));
             Some(RingPicture {
-                title: title("packed", p.descs.len()),
+                title: title("packed", usize::from(p.size)),
                 packed: true,
                 strips: vec![StripPicture {
                     name: "descriptor ring".into(),
-                    len: p.descs.len(),
+                    len: usize::from(p.size),
                     slots: desc_slots(&p.descs, true, &ids, &p.positions),
                     marks: marks(&p.positions, Strip::Descriptors),
                     links: Vec::new(),

@@ -35,8 +35,8 @@ pub const NOT_SET_UP: [&str; 2] = [
 pub fn rows(v: &SessionView) -> u16 {
     let rows = match &v.ring {
         RingPane::NotSetUp => 2,
-        RingPane::Split(s) => s.descs.len().max(s.avail.rows.len() + 2) + 1 + 2,
-        RingPane::Packed(p) => p.descs.len() + 1 + 6,
+        RingPane::Split(s) => usize::from(s.size) + 2 + 1 + 2,
+        RingPane::Packed(p) => usize::from(p.size) + 1 + 6,
     };
     rows.min(usize::from(u16::MAX - 2)) as u16
 }
@@ -172,9 +172,15 @@ fn desc_line(r: &DescRow, packed: bool, cols: DescCols, width: u16) -> Line {
     l
 }
 
+/// Slots before a ring's first row: rows may cover a window of a big ring (`view::ALL_ROWS`),
+/// and the scroll hints count the whole ring.
+fn skipped<T>(rows: &[T], slot: impl Fn(&T) -> u16) -> usize {
+    rows.first().map_or(0, |r| usize::from(slot(r)))
+}
+
 fn desc_table(
     area: Rect,
-    descs: &[DescRow],
+    (descs, size): (&[DescRow], u16),
     packed: bool,
     keep: u16,
     targets: &mut Vec<Target>,
@@ -185,7 +191,8 @@ fn desc_table(
     let first = scroll(keep, height, descs.len());
     let shown = height.min(descs.len());
     let head = Line::styled(cols.head(packed), Style::LABEL);
-    let mut lines = vec![scrolled(head, first, shown, descs.len())];
+    let before = skipped(descs, |r| r.slot);
+    let mut lines = vec![scrolled(head, before + first, shown, usize::from(size))];
     for (i, r) in descs.iter().enumerate().skip(first).take(height) {
         lines.push(desc_line(r, packed, cols, area.width));
         targets.push(Target {
@@ -199,7 +206,13 @@ fn desc_table(
     lines
 }
 
-fn side_lines(name: &str, s: &RingSide, event: &str, height: usize, entry_head: &str) -> Vec<Line> {
+fn side_lines(
+    name: &str,
+    (s, size): (&RingSide, u16),
+    event: &str,
+    height: usize,
+    entry_head: &str,
+) -> Vec<Line> {
     let mut top = Line::styled(format!("{name} "), Style::LABEL);
     top.push("flags ", Style::PLAIN);
     cell(&mut top, &s.flags, 1);
@@ -219,7 +232,12 @@ fn side_lines(name: &str, s: &RingSide, event: &str, height: usize, entry_head: 
     let mut lines = vec![
         top,
         ev,
-        scrolled(head, first, rows.min(s.rows.len()), s.rows.len()),
+        scrolled(
+            head,
+            skipped(&s.rows, |r| r.slot) + first,
+            rows.min(s.rows.len()),
+            usize::from(size),
+        ),
     ];
     lines.extend(s.rows.iter().skip(first).take(rows).map(slot_line));
     lines
@@ -256,13 +274,19 @@ fn split(area: Rect, s: &SplitPane, keep: u16, targets: &mut Vec<Target>) -> Vec
     let windows = wrap(&windows, usize::from(area.width), true);
     let [rings, _] = area.rows([Constraint::Min(3), Constraint::Length(windows.len() as u16)]);
     let h = usize::from(rings.height);
-    let a = side_lines("AVAIL", &s.avail, "used_event", h, "slot  head");
-    let u = side_lines("USED", &s.used, "avail_event", h, "slot  id   len");
+    let a = side_lines("AVAIL", (&s.avail, s.size), "used_event", h, "slot  head");
+    let u = side_lines(
+        "USED",
+        (&s.used, s.size),
+        "avail_event",
+        h,
+        "slot  id   len",
+    );
     // The avail and used rings are never cut; the descriptor table takes the rest.
     let (aw, uw) = (widest(&a), widest(&u));
     let desc_w = rings.width.saturating_sub(aw + uw + 2);
     let desc = Rect::new(rings.x, rings.y, desc_w, rings.height);
-    let d = desc_table(desc, &s.descs, false, keep, targets);
+    let d = desc_table(desc, (&s.descs, s.size), false, keep, targets);
     let desc_w = widest(&d).min(desc_w);
     let mut lines = columns(
         &[
@@ -350,7 +374,7 @@ fn packed(area: Rect, p: &PackedPane, keep: u16, targets: &mut Vec<Target>) -> V
     // The table keeps at least four rows; the information below gives way from the bottom.
     let info_h = (info.len() as u16).min(area.height.saturating_sub(5));
     let [desc, _] = area.rows([Constraint::Min(1), Constraint::Length(info_h)]);
-    let mut lines = desc_table(desc, &p.descs, true, keep, targets);
+    let mut lines = desc_table(desc, (&p.descs, p.size), true, keep, targets);
     lines.resize(usize::from(desc.height), Line::default());
     lines.extend(info.into_iter().take(usize::from(info_h)));
     lines
