@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Document, Reply, Request, Stepper, StepperState, hop};
+use crate::bench::SavedBench;
 use crate::command::{Command, Condition, Dir, Item, PaneId};
 use crate::engine::Ring;
 use crate::face::app::{UiError, is_embedded};
@@ -74,6 +75,7 @@ impl SavedSession {
 /// One stepped session and what the view needs besides it.
 struct Side {
     label: String,
+    engine: crate::engine::EngineConfig,
     cache: crate::scenario::CacheSpec,
     title: String,
     chapter: Option<String>,
@@ -93,6 +95,7 @@ impl Side {
         }
         Ok(Side {
             label,
+            engine: scenario.engine.clone(),
             cache: scenario.cache.clone(),
             title: scenario.title.clone(),
             chapter: scenario.chapter.clone(),
@@ -127,6 +130,8 @@ pub struct ScenarioDoc {
     shown_memory_cursor: u64,
     /// The slot the ring pane centred on in the last frame (where ↑/↓ start from).
     shown_slot: u16,
+    /// The latest saved bench result, shown next to the model.
+    bench: SavedBench,
 }
 
 impl ScenarioUi {
@@ -151,6 +156,7 @@ impl ScenarioUi {
             memory_cursor: None,
             shown_memory_cursor: 0,
             shown_slot: 0,
+            bench: SavedBench::Missing,
         }))
     }
 
@@ -314,6 +320,12 @@ impl ScenarioDoc {
         self.shown_memory_cursor = main.memory.cursor;
         self.shown_slot = main.ring.focus_slot();
         self.cache_lines = (main.cache.lines.len(), main.cache.shown);
+        let bench = self.bench.rows(&self.main.engine);
+        let compare_bench = self
+            .compare
+            .as_ref()
+            .map(|(_, side)| self.bench.rows(&side.engine))
+            .unwrap_or_default();
         let compare = self.compare.as_mut().map(|(_, side)| {
             let ctx = ViewContext {
                 previous: side.previous,
@@ -331,7 +343,13 @@ impl ScenarioDoc {
                 view::build(&mut side.session, &ctx, &mut side.labels),
             )
         });
-        Frame { main, compare, ui }
+        Frame {
+            main,
+            compare,
+            ui,
+            bench,
+            compare_bench,
+        }
     }
 }
 
@@ -475,6 +493,10 @@ impl Document for ScenarioDoc {
         self.start_compare(CompareWith::Scenario(name.to_string()), Some(scenario))
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+
+    fn saved_bench(&mut self, saved: &SavedBench) {
+        self.bench = saved.clone();
     }
 
     fn screen(&mut self, size: Size, ui: UiView, marks: &[u64], mark: Option<u64>) -> Screen {
