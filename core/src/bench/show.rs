@@ -99,8 +99,8 @@ pub fn rows(saved: Option<&BenchReport>, engine: &EngineConfig) -> Vec<BenchRow>
         return vec![row(
             RowSource::Note,
             "no bench result saved",
-            "run `ringside bench --save` in a terminal; a browser cannot run the two threads, so \
-             open the bench.json it saves in the page",
+            "run `ringside bench --save` in a terminal (a browser cannot run its threads: open \
+             the bench.json it saves in the page)",
         )];
     };
     let m = &report.machine;

@@ -566,13 +566,19 @@ fn bench_lines(rows: &[BenchRow], w: usize) -> Vec<Line> {
     }
     let mut out = wrap(
         &[Line::styled(
-            "ringside bench: measured on a real machine vs the model, same configuration",
+            "measured by `ringside bench` vs the model, same configuration:",
             Style::LABEL,
         )],
         w,
         true,
     );
-    for r in rows {
+    // With numbers to show, they come first and the notes (when, where, from which file)
+    // after them: a short pane shows the first measured/model pair.
+    let numbers = rows.iter().any(|r| r.source == RowSource::Measured);
+    let (notes, rest): (Vec<&BenchRow>, Vec<&BenchRow>) = rows
+        .iter()
+        .partition(|r| numbers && r.source == RowSource::Note);
+    for r in rest.into_iter().chain(notes) {
         let (tag, style) = match r.source {
             RowSource::Measured => ("measured ", Style::PLAIN),
             RowSource::Model => ("model    ", Style::LABEL),
@@ -588,6 +594,10 @@ fn bench_lines(rows: &[BenchRow], w: usize) -> Vec<Line> {
 fn cache(inner: Rect, v: &SessionView, bench: &[BenchRow], targets: &mut Vec<Target>) -> Vec<Line> {
     let c = &v.cache;
     let w = usize::from(inner.width);
+    let mut bench = bench_lines(bench, w);
+    // Rows kept for the saved bench result before the set/way picture: its heading and the
+    // first measured/model pair.
+    let bench_first = bench.len().min(5);
     let mut lines = wrap(&[Line::styled(c.summary.clone(), Style::LABEL)], w, true);
     if let Some(l1) = &c.l1 {
         lines.extend(wrap(
@@ -596,7 +606,7 @@ fn cache(inner: Rect, v: &SessionView, bench: &[BenchRow], targets: &mut Vec<Tar
             true,
         ));
         // The set/way picture, when the pane is tall enough to keep a few lines below it.
-        if usize::from(inner.height) >= lines.len() + 3 + 6 && l1.sets.len() <= w {
+        if usize::from(inner.height) >= lines.len() + 3 + 6 + bench_first && l1.sets.len() <= w {
             lines.extend(wrap(
                 &[Line::styled(
                     "ways each set holds, set 0 first: this ring, then all rings (! overflows)",
@@ -620,18 +630,18 @@ fn cache(inner: Rect, v: &SessionView, bench: &[BenchRow], targets: &mut Vec<Tar
     } else {
         (c.fields.len() + 1).min(h.saturating_sub(top + 4))
     };
-    // The saved bench result gets what the table's four rows and the drill-down leave; cut
-    // short, its last row says how to see the rest.
-    let mut bench = bench_lines(bench, w);
-    let room = h.saturating_sub(top + detail + c.lines.len().clamp(1, 4));
+    // The saved bench result gets what the drill-down and the table leave, the table keeping
+    // at least half of it (and four rows); cut short, its last row says how to see the rest.
+    // Every row is tagged measured, model or note, so a number is never taken for the other.
+    let left = h.saturating_sub(top + detail);
+    let room = left.saturating_sub(c.lines.len().clamp(1, 4.max(left / 2)));
     if bench.len() > room {
-        let more = bench.len() + 1 - room;
-        bench.truncate(room.saturating_sub(1));
-        if room > 0 {
-            bench.push(Line::styled(
-                format!("… {more} more lines of the saved bench result: zoom this pane"),
-                Style::DIM,
-            ));
+        // At least the heading, so that the pane says the result is there.
+        let kept = room.saturating_sub(1).max(room.min(1));
+        let more = bench.len() - kept;
+        bench.truncate(kept);
+        if room > kept {
+            bench.push(Line::styled(format!("↓ {more} more (e zooms)"), Style::DIM));
         }
     }
     let rows = h.saturating_sub(top + detail + bench.len()).max(1);
