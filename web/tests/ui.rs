@@ -11,7 +11,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use ringside_core::command::{Command, Item, PaneId};
 use ringside_web::WebApp;
-use ringside_web::files::NoStore;
+use ringside_web::files::{NoStore, Store};
 use ringside_web::native::NativeHost;
 
 fn page(fragment: Option<&str>) -> Harness<'static, WebApp> {
@@ -467,4 +467,84 @@ fn the_packed_ring_is_a_circle_with_both_sides_positions() {
     assert_shows(&h, "driver next avail (wrap ");
     assert_shows(&h, "device next avail (wrap ");
     h.get_by_label("desc[0], owned by the device");
+}
+
+/// Local storage in memory: what the page keeps survives a reload that shares it.
+#[derive(Default)]
+struct MemStore(std::cell::RefCell<std::collections::BTreeMap<String, Vec<u8>>>);
+
+impl ringside_web::files::Store for MemStore {
+    fn load(&self, _: &str) -> Option<Vec<u8>> {
+        None
+    }
+    fn save(&self, _: &str, _: &[u8]) -> Result<(), String> {
+        Ok(())
+    }
+    fn keep(&self, key: &str, bytes: &[u8]) -> Result<(), String> {
+        self.0.borrow_mut().insert(key.to_string(), bytes.to_vec());
+        Ok(())
+    }
+    fn kept(&self, key: &str) -> Option<Vec<u8>> {
+        self.0.borrow().get(key).cloned()
+    }
+}
+
+fn page_with(store: Rc<MemStore>, fragment: &str) -> Harness<'static, WebApp> {
+    let app = WebApp::new(Box::new(NativeHost::new(Some(fragment.to_string()))), store);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut WebApp| app.ui(ui), app);
+    h.run();
+    h
+}
+
+/// The browser cannot run `ringside bench`: the cache pane says how to make a result; a
+/// dropped bench.json shows its measured time next to the model's misses for the same
+/// configuration, is kept in local storage for the next visit, and a corrupt one shows where
+/// it is broken.
+#[test]
+fn a_dropped_bench_result_shows_next_to_the_model_and_is_kept() {
+    let store = Rc::new(MemStore::default());
+    let at = "open=split-unbatched&step=30&pane=cache&zoom=1";
+    let mut h = page_with(store.clone(), at);
+    assert_shows(&h, "no bench result saved: run `ringside bench --save`");
+    let saved = std::fs::read(repo("core/tests/fixtures/bench.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&saved).unwrap();
+    let split = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["layout"] == "split" && r["batch"] == 1)
+        .unwrap();
+    let ns = format!("{:.1} ns/buffer", split["ns_per_buffer"].as_f64().unwrap());
+    let misses = format!(
+        "{:.2} misses/buffer",
+        split["model_misses_per_buffer"].as_f64().unwrap()
+    );
+    drop_files(&mut h, &[("bench.json", saved.clone())]);
+    assert_eq!(h.state().state().error, None);
+    assert_eq!(
+        h.state().state().open,
+        "split-unbatched",
+        "the scenario stays open"
+    );
+    let measured = format!("measured split 256, batch 1, outstanding 1, poll, CPUs 0+1: {ns}");
+    assert_shows(&h, &measured);
+    assert_shows(&h, &format!("model    same configuration: {misses}"));
+    assert!(!shows(&h, "no bench result saved"));
+    assert_eq!(store.kept("bench").as_deref(), Some(saved.as_slice()));
+
+    // The next visit recalls it.
+    let h = page_with(store.clone(), at);
+    assert_shows(&h, &measured);
+
+    // A corrupt one is refused with the place it breaks; the kept one stays.
+    let mut h = page_with(store.clone(), at);
+    let cut = saved[..300].to_vec();
+    let line = String::from_utf8_lossy(&cut).lines().count();
+    drop_files(&mut h, &[("bench.json", cut)]);
+    let error = h.state().state().error.clone().unwrap_or_default();
+    assert!(error.contains(&format!("bench.json:{line}:")), "{error}");
+    assert_shows(&h, &measured);
+    assert_eq!(store.kept("bench").as_deref(), Some(saved.as_slice()));
 }
