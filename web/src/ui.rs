@@ -413,7 +413,7 @@ impl WebApp {
             egui::Panel::top("messages").show(ui, |ui| self.messages(ui));
         }
         // The pictures of the last screen built (a change repaints once more, so they follow).
-        let has = |s: &Screen| !s.pictures.rings.is_empty() || s.pictures.cache.is_some();
+        let has = |s: &Screen| crate::picture::drawn(&s.pictures);
         self.state.pictures = self.show_pictures && self.screen.as_ref().is_some_and(has);
         if self.state.pictures {
             let theme = self.theme;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use egui::{Event, Key, Modifiers, PointerButton, Pos2};
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use ringside_core::command::{Command, Item, PaneId};
 use ringside_web::WebApp;
 use ringside_web::files::{NoStore, Store};
@@ -547,4 +547,82 @@ fn a_dropped_bench_result_shows_next_to_the_model_and_is_kept() {
     assert!(error.contains(&format!("bench.json:{line}:")), "{error}");
     assert_shows(&h, &measured);
     assert_eq!(store.kept("bench").as_deref(), Some(saved.as_slice()));
+}
+
+/// The labels of the drawn nodes that satisfy `keep`.
+fn labels(h: &Harness<'static, WebApp>, keep: impl Fn(&str) -> bool) -> Vec<String> {
+    h.query_all_by(|n| n.label().is_some_and(|l| keep(&l)))
+        .filter_map(|n| n.accesskit_node().label())
+        .collect()
+}
+
+/// The step an event node's label names (`… at step N[, on the buffer's path]`).
+fn step_of(label: &str) -> u64 {
+    let rest = label.rsplit_once(" at step ").unwrap().1;
+    rest.split(',').next().unwrap().parse().unwrap()
+}
+
+/// guest-split's QEMU trace and guest driver trace dropped together open as one joined
+/// capture; its timeline is drawn with both lanes, the driver's events on one and the
+/// device's on the other, kicks and interrupts between them and the followed buffer's path
+/// through both; a click on an event moves the cursor to its step.
+#[test]
+fn a_joined_capture_draws_both_lanes_and_a_click_moves_the_cursor() {
+    let mut h = page(None);
+    let dir = repo("traces/guest-split");
+    drop_files(
+        &mut h,
+        &[
+            ("trace.log", std::fs::read(dir.join("trace.log")).unwrap()),
+            (
+                "guest-trace.txt",
+                std::fs::read(dir.join("guest-trace.txt")).unwrap(),
+            ),
+        ],
+    );
+    let s = h.state().state().clone();
+    assert_eq!((s.open.as_str(), s.error), ("trace.log", None));
+    assert_eq!(s.status, "opened trace.log with guest-trace.txt");
+    // At a blk request's pop (trace line 700, then the queue's next event): the driver's add
+    // and kick before it, the device's fill after.
+    typed(&mut h, ":line 700");
+    h.key_press(Key::Enter);
+    h.run();
+    h.key_press_modifiers(Modifiers::SHIFT, Key::ArrowRight);
+    h.run();
+    let at = step(&h);
+    assert!(h.state().state().pictures);
+    assert_shows(&h, "joined timeline: ");
+    assert_eq!(labels(&h, |l| l.starts_with("driver lane: ")).len(), 1);
+    assert_eq!(labels(&h, |l| l.starts_with("device lane: ")).len(), 1);
+    let driver = labels(&h, |l| l.starts_with("driver: "));
+    let device = labels(&h, |l| l.starts_with("device: "));
+    assert!(
+        !driver.is_empty() && !device.is_empty(),
+        "{driver:?} {device:?}"
+    );
+    // Both sides of one buffer: the path runs through events of both lanes.
+    let path = labels(&h, |l| l.ends_with(", on the buffer's path"));
+    assert!(
+        path.iter().any(|l| l.starts_with("driver: "))
+            && path.iter().any(|l| l.starts_with("device: ")),
+        "{path:?}"
+    );
+    assert!(
+        !labels(&h, |l| l.starts_with("kick (")
+            || l.starts_with("interrupt ("))
+        .is_empty(),
+        "no notification drawn"
+    );
+    assert_shows(&h, &format!("cursor at step {at}"));
+    // A click on a device event elsewhere goes there.
+    let other = device
+        .iter()
+        .find(|l| step_of(l) != at)
+        .expect("another device event")
+        .clone();
+    h.get_by_label(&other).click();
+    h.run();
+    assert_eq!(step(&h), step_of(&other), "{other}");
+    assert_shows(&h, &format!("cursor at step {}", step_of(&other)));
 }
