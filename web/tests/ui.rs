@@ -626,3 +626,17 @@ fn a_joined_capture_draws_both_lanes_and_a_click_moves_the_cursor() {
     assert_eq!(step(&h), step_of(&other), "{other}");
     assert_shows(&h, &format!("cursor at step {}", step_of(&other)));
 }
+
+/// A course part draws its run's rings like the scenario does by itself: the course pane
+/// sits over the run's screen, the pictures come with it.
+#[test]
+fn a_course_part_draws_its_rings() {
+    let mut h = page(None);
+    assert_eq!(h.state().state().open, "chapter-1/1");
+    // Past the negotiation: the queue exists.
+    h.key_press_modifiers(Modifiers::SHIFT, Key::ArrowRight);
+    typed(&mut h, "L");
+    assert!(h.state().state().pictures);
+    assert_shows(&h, "split ring, 8 slots");
+    h.get_by_label("desc[0], owned by nobody");
+}
