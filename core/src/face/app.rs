@@ -120,11 +120,6 @@ impl App {
         }
     }
 
-    /// The latest saved bench result as the scenario screens show it.
-    pub fn saved_bench(&self) -> &SavedBench {
-        &self.bench
-    }
-
     /// Takes files the user gave at once (dropped or picked): a saved bench result among them
     /// is read, kept ([`Files::keep`] under [`BENCH_KEY`]) and shown next to the model from
     /// then on; the others open together as [`open_files`] opens them, replacing what is open.
