@@ -625,6 +625,15 @@ fn a_joined_capture_draws_both_lanes_and_a_click_moves_the_cursor() {
     h.run();
     assert_eq!(step(&h), step_of(&other), "{other}");
     assert_shows(&h, &format!("cursor at step {}", step_of(&other)));
+    // Hovering an event shows its name, step and host time.
+    let driver_event = labels(&h, |l| l.starts_with("driver: ") && l.contains(" at step "))
+        .first()
+        .expect("a driver event")
+        .clone();
+    h.get_by_label(&driver_event).hover();
+    h.run();
+    assert_shows(&h, &format!("step {}", step_of(&driver_event)));
+    assert_shows(&h, "host time ");
 }
 
 /// A course part draws its run's rings like the scenario does by itself: the course pane
