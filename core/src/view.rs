@@ -600,6 +600,11 @@ pub struct Frame {
     pub compare: Option<(String, SessionView)>,
     /// Focus, prompt, help, messages, breakpoints and hints.
     pub ui: UiView,
+    /// The latest saved bench result next to the model, for the main session's configuration
+    /// (measured, model and note rows).
+    pub bench: Vec<crate::bench::BenchRow>,
+    /// The same for the compared session's configuration (empty without one).
+    pub compare_bench: Vec<crate::bench::BenchRow>,
 }
 
 /// A text prompt being typed.

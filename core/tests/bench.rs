@@ -289,3 +289,111 @@ fn rows_show_measured_and_model_for_the_scenarios_layout() {
     );
     let _ = Wake::Park;
 }
+
+/// Files that recall one saved bench result, as a face's data directory or local storage does.
+struct Saved(Option<Vec<u8>>);
+
+impl ringside_core::face::app::Files for Saved {
+    fn read(&mut self, name: &str) -> Result<Vec<u8>, String> {
+        Err(format!("no file {name} here"))
+    }
+    fn write(&mut self, _: &str, _: &[u8]) -> Result<(), String> {
+        Err("read-only".into())
+    }
+    fn recall(&mut self, key: &str) -> Result<Option<(String, Vec<u8>)>, String> {
+        assert_eq!(key, ringside_core::face::app::BENCH_KEY);
+        Ok(self.0.clone().map(|b| ("bench.json".to_string(), b)))
+    }
+}
+
+/// The bench.json `ringside bench --save --buffers 20000` wrote on this machine.
+const SAVED: &str = include_str!("fixtures/bench.json");
+
+/// The cache pane of `scenario` with `saved` recalled, zoomed so that it shows everything.
+fn cache_pane(scenario: &str, saved: Option<Vec<u8>>) -> Vec<String> {
+    use ringside_core::command::{Command, PaneId};
+    use ringside_core::face::app::App;
+    use ringside_core::face::screen::Size;
+    let mut app = App::open(scenario, Box::new(Saved(saved))).unwrap();
+    app.apply(Command::FocusPane(PaneId::Cache));
+    app.apply(Command::Zoom);
+    let screen = app.screen(Size::new(200, 60));
+    let pane = screen.pane(PaneId::Cache).expect("the cache pane is shown");
+    pane.lines.iter().map(|l| l.text()).collect()
+}
+
+/// The saved result of the scenario's layout at its batch of 1, from the file itself.
+fn saved_result(layout: &str) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_str(SAVED).unwrap();
+    v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["layout"] == layout && r["batch"] == 1)
+        .unwrap()
+        .clone()
+}
+
+/// The scenario screen shows the saved bench result next to the model: a measured row with
+/// the file's time per buffer for the scenario's layout, followed by a model row with the
+/// model's misses for the same configuration; the other layout's times are not shown as this
+/// scenario's.
+#[test]
+fn the_cache_pane_shows_the_saved_result_measured_next_to_the_model() {
+    for (scenario, layout, other) in [
+        ("split-unbatched", "split", "packed"),
+        ("packed-unbatched", "packed", "split"),
+    ] {
+        let lines = cache_pane(scenario, Some(SAVED.as_bytes().to_vec()));
+        let r = saved_result(layout);
+        let ns = format!("{:.1} ns/buffer", r["ns_per_buffer"].as_f64().unwrap());
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with("measured ") && l.contains(&ns))
+            .unwrap_or_else(|| panic!("{scenario}: no measured row with {ns}:\n{lines:#?}"));
+        assert!(
+            lines[at].contains(&format!("{layout} 256, batch 1, outstanding 1, poll")),
+            "{}",
+            lines[at]
+        );
+        let misses = format!(
+            "{:.2} misses/buffer",
+            r["model_misses_per_buffer"].as_f64().unwrap()
+        );
+        assert!(
+            lines[at + 1].starts_with("model ") && lines[at + 1].contains(&misses),
+            "{scenario}: the row after the measured one is the model's {misses}: {}",
+            lines[at + 1]
+        );
+        let theirs = format!(
+            "{:.1} ns/buffer",
+            saved_result(other)["ns_per_buffer"].as_f64().unwrap()
+        );
+        assert!(
+            !lines.iter().any(|l| l.contains(&theirs)),
+            "{scenario} shows the {other} ring's time {theirs}"
+        );
+        assert!(lines.iter().any(|l| l.contains("from: bench.json")));
+    }
+}
+
+/// Without a saved result the pane says how to make one; a corrupt file shows where it is
+/// broken, not a panic and not the same note as no file.
+#[test]
+fn no_saved_result_says_how_and_a_corrupt_one_says_where() {
+    let measured = |lines: &[String]| lines.iter().any(|l| l.contains("ns/buffer"));
+    let none = cache_pane("split-unbatched", None);
+    assert!(!measured(&none), "{none:#?}");
+    let none = none.join("\n");
+    assert!(none.contains("note     no bench result saved"), "{none}");
+    assert!(none.contains("ringside bench --save"), "{none}");
+    let cut = &SAVED[..300];
+    let line = cut.lines().count();
+    let broken = cache_pane("split-unbatched", Some(cut.as_bytes().to_vec()));
+    assert!(!measured(&broken), "{broken:#?}");
+    let broken = broken.join("\n");
+    assert!(
+        broken.contains("saved bench unusable") && broken.contains(&format!("bench.json:{line}:")),
+        "{broken}"
+    );
+}

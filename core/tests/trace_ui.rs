@@ -8,6 +8,7 @@ use ringside_core::face::app::{App, Files};
 use ringside_core::face::controller::Controller;
 use ringside_core::face::controller::trace::TraceUi;
 use ringside_core::face::screen::Size;
+use ringside_core::trace::TraceStore;
 use ringside_core::view::trace::{QUEUE_COLUMNS, QueueRow, TraceView};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../traces/");
@@ -436,4 +437,47 @@ fn ring_dumps_are_placed_at_the_snapshot_they_were_taken_in() {
         r.when,
         stops[done as usize - 1]
     );
+}
+
+/// The screen text of a controller at its last event.
+fn last_screen(mut c: Box<dyn Controller>) -> String {
+    let end = c.end();
+    c.apply(Command::Goto(end));
+    c.screen(Size::new(160, 50)).text()
+}
+
+/// Files handed over together (the browser's drop) join the way `--guest` and `--dpdk` do:
+/// guest-split's driver trace and dpdk-split's DPDK log, in any order beside the QEMU trace,
+/// give the very screen of the capture loaded with them named, and not the trace's alone.
+#[test]
+fn files_given_together_join_the_guest_trace_and_the_dpdk_log() {
+    use ringside_core::face::app::open_files;
+    use ringside_core::trace::{Capture, CaptureFiles};
+    for (name, side) in [
+        ("guest-split", "guest-trace.txt"),
+        ("dpdk-split", "dpdk.log"),
+    ] {
+        let d = common::dir(name);
+        let (trace, other) = (
+            common::named(&d.join("trace.log")),
+            common::named(&d.join(side)),
+        );
+        let (_, joined) = open_files(vec![other.clone(), trace.clone()], &mut Disk).unwrap();
+        let mut files = CaptureFiles::default();
+        if side == "dpdk.log" {
+            files.dpdk = Some(other);
+        } else {
+            files.guest = Some(other);
+        }
+        let store = TraceStore::parse(&trace.1, &trace.0).unwrap();
+        let named = TraceUi::new(Capture::load(store, files).unwrap());
+        let (_, alone) = open_files(vec![trace], &mut Disk).unwrap();
+        let joined = last_screen(joined);
+        assert_eq!(joined, last_screen(Box::new(named)), "{name}");
+        assert_ne!(
+            joined,
+            last_screen(alone),
+            "{name}: the {side} changed nothing"
+        );
+    }
 }

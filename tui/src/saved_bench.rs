@@ -25,15 +25,15 @@ pub fn path() -> Option<PathBuf> {
     Some(dir.join(FILE))
 }
 
-/// The latest saved result, `None` when none was saved.
-pub fn load() -> anyhow::Result<Option<BenchReport>> {
+/// The latest saved result's path and bytes, `None` when none was saved; core parses them
+/// (`SavedBench::from_file`), so a corrupt file shows as its located error in the UI.
+pub fn read() -> Result<Option<(String, Vec<u8>)>, String> {
     let Some(p) = path() else { return Ok(None) };
-    let text = match std::fs::read_to_string(&p) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", p.display())),
-    };
-    Ok(Some(BenchReport::parse(&p.display().to_string(), &text)?))
+    match std::fs::read(&p) {
+        Ok(bytes) => Ok(Some((p.display().to_string(), bytes))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("reading {}: {e}", p.display())),
+    }
 }
 
 /// Saves `report` as the latest result (written aside, then renamed over the old one).

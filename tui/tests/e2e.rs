@@ -186,3 +186,81 @@ fn without_a_terminal_it_says_so_and_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a terminal"));
 }
+
+/// The saved bench result in the data directory (`RINGSIDE_DATA_DIR`, as `ringside bench
+/// --save` writes it) shows in the scenario's cache pane: the split ring's measured time from
+/// the file next to the model's misses; with no file there, the pane says how to make one.
+#[test]
+fn the_saved_bench_result_shows_next_to_the_model() {
+    if !tmux_available() {
+        return;
+    }
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../core/tests/fixtures/bench.json"
+    );
+    let saved = std::fs::read_to_string(fixture).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    let split = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["layout"] == "split" && r["batch"] == 1)
+        .unwrap();
+    let ns = format!("{:.1} ns/buffer", split["ns_per_buffer"].as_f64().unwrap());
+    let misses = format!(
+        "{:.2} misses/buffer",
+        split["model_misses_per_buffer"].as_f64().unwrap()
+    );
+    let bin = env!("CARGO_BIN_EXE_ringside");
+    for with_file in [true, false] {
+        let dir = std::env::temp_dir().join(format!(
+            "ringside-e2e-bench-{with_file}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        if with_file {
+            std::fs::write(dir.join("bench.json"), &saved).unwrap();
+        }
+        let t = Tmux(format!(
+            "ringside-e2e-bench-{with_file}-{}",
+            std::process::id()
+        ));
+        let status = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &t.0, "-x", "200", "-y", "50"])
+            .arg(format!(
+                "RINGSIDE_DATA_DIR={} {bin} tui split-unbatched; echo EXITED $?; sleep 30",
+                dir.display()
+            ))
+            .status()
+            .expect("tmux is needed for this test: apt-get install -y tmux");
+        assert!(status.success());
+        t.wait_for("step 0/");
+        // Focus the cache pane (2) and give it the screen (e).
+        t.keys(&["2", "e"]);
+        t.wait_for("1 3 4 5 6 7 more panes");
+        let s = t.wait_for(if with_file {
+            &ns
+        } else {
+            "no bench result saved"
+        });
+        assert!(
+            s.contains("measured by `ringside bench` vs the model"),
+            "{s}"
+        );
+        if with_file {
+            let row = s
+                .lines()
+                .position(|l| l.contains("measured split 256, batch 1") && l.contains(&ns))
+                .unwrap_or_else(|| panic!("no measured row with {ns}:\n{s}"));
+            let next = s.lines().nth(row + 1).unwrap_or_default();
+            assert!(next.contains("model") && next.contains(&misses), "{s}");
+        } else {
+            assert!(!s.contains(&ns), "{s}");
+        }
+        t.keys(&["q"]);
+        t.wait_for("EXITED 0");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -94,4 +94,11 @@ impl Files for PageFiles {
     fn keep(&mut self, key: &str, bytes: &[u8]) -> Result<(), String> {
         self.store.keep(key, bytes)
     }
+
+    fn recall(&mut self, key: &str) -> Result<Option<(String, Vec<u8>)>, String> {
+        Ok(self
+            .store
+            .kept(key)
+            .map(|b| (format!("the {key} result this browser kept"), b)))
+    }
 }

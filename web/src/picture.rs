@@ -2,15 +2,18 @@
 //! coloured by owner, with both sides' positions (their labels carry the wrap counters), chain
 //! links as arcs, and the latest notifications as arrows between the driver's side and the
 //! device's; the cache lines as a grid coloured by the CPU holding each (a line touched at
-//! the last step flashes); the L1's sets and ways. Hover a slot or a line for its fields,
-//! click it to select it in every pane. Every word and colour rule is core's: this module
-//! only places shapes.
+//! the last step flashes); the L1's sets and ways; a joined capture's timeline, the driver's
+//! lane above the device's with kicks and interrupts between them and the followed buffer's
+//! path through both. Hover a slot, a line or an event for its fields, click it to select it
+//! in every pane (an event: go to its step). Every word and colour rule is core's: this
+//! module only places shapes.
 
 use egui::epaint::QuadraticBezierShape;
 use egui::{Align2, Color32, CornerRadius, FontId, Rect, Sense, Shape, Stroke, Vec2, pos2, vec2};
 use ringside_core::command::Command;
 use ringside_core::face::screen::picture::{
-    CachePicture, LinePicture, Pictures, RingPicture, SlotPicture, StripPicture,
+    CachePicture, JoinedPicture, LaneEvent, LinePicture, Pictures, RingPicture, SlotPicture,
+    StripPicture,
 };
 use ringside_core::memory::Agent;
 use ringside_core::view::Change;
@@ -31,11 +34,18 @@ pub type Clicked = Option<Command>;
 /// Paints every picture of a screen into `ui` (a side panel); returns a click's command.
 pub fn pictures(ui: &mut egui::Ui, p: &Pictures, theme: Theme) -> Clicked {
     let mut clicked = None;
-    if p.rings.is_empty() && p.cache.is_none() {
-        ui.label("Nothing to draw here: the pictures show a scenario's rings and cache lines.");
+    if !drawn(p) {
+        ui.label(
+            "Nothing to draw here: the pictures show a scenario's rings and cache lines, and \
+             a joined capture's timeline.",
+        );
         return None;
     }
     egui::ScrollArea::vertical().show(ui, |ui| {
+        if let Some(j) = &p.joined {
+            clicked = joined(ui, j, theme);
+            ui.add_space(8.0);
+        }
         for r in &p.rings {
             clicked = clicked.take().or(ring(ui, r, theme));
             ui.add_space(8.0);
@@ -45,6 +55,11 @@ pub fn pictures(ui: &mut egui::Ui, p: &Pictures, theme: Theme) -> Clicked {
         }
     });
     clicked
+}
+
+/// Whether there is anything to draw.
+pub fn drawn(p: &Pictures) -> bool {
+    !p.rings.is_empty() || p.cache.is_some() || p.joined.is_some()
 }
 
 fn fill(theme: Theme, owner: ringside_core::view::Owner, change: Change) -> Color32 {
@@ -534,4 +549,179 @@ fn cache(ui: &mut egui::Ui, c: &CachePicture, theme: Theme) -> Clicked {
         ));
     }
     clicked
+}
+
+/// Room an event takes on the joined timeline at least, in points: fewer are shown, around
+/// the cursor, when the panel is narrow.
+const EVENT_W: f32 = 22.0;
+
+/// The events shown: all, or a window of `room` around the cursor's event.
+fn event_window(j: &JoinedPicture, room: usize) -> (usize, usize) {
+    let n = j.events.len();
+    if n <= room {
+        return (0, n);
+    }
+    let at = j
+        .events
+        .iter()
+        .rposition(|e| e.step <= j.cursor)
+        .unwrap_or(0);
+    let start = at.saturating_sub(room / 2).min(n - room);
+    (start, start + room)
+}
+
+/// A joined capture's timeline: the driver's lane above, the device's below, each event a
+/// dot with its glyph on its side's lane; kicks and interrupts as arrows between the lanes;
+/// the followed buffer's path as a line through its events; the cursor as a vertical bar.
+fn joined(ui: &mut egui::Ui, j: &JoinedPicture, theme: Theme) -> Clicked {
+    ui.label(egui::RichText::new(format!("joined timeline: {}", j.title)).strong());
+    let width = ui.available_width().max(200.0);
+    let room = ((width / EVENT_W).floor() as usize).max(1);
+    let (first, end) = event_window(j, room);
+    let shown = &j.events[first..end];
+    if end - first < j.events.len() {
+        ui.label(
+            egui::RichText::new(format!(
+                "events {}..{} of {} in the window, around the cursor",
+                first + 1,
+                end,
+                j.events.len()
+            ))
+            .small(),
+        );
+    }
+    let (rect, resp) = ui.allocate_exact_size(vec2(width, 132.0), Sense::click());
+    let painter = ui.painter_at(rect.expand(2.0));
+    let dx = width / shown.len().max(1) as f32;
+    let lane_y = [rect.min.y + 38.0, rect.max.y - 38.0];
+    let x = |i: usize| rect.min.x + dx * (i as f32 + 0.5);
+    let pos = |i: usize, e: &LaneEvent| pos2(x(i), lane_y[usize::from(e.lane.min(1))]);
+    let owners = [
+        ringside_core::view::Owner::Driver,
+        ringside_core::view::Owner::Device,
+    ];
+    // The lanes: a faint line each, the driver's name above it, the device's below.
+    for (k, name) in j.lanes.iter().enumerate() {
+        let colour = theme.owner(owners[k]);
+        let y = lane_y[k];
+        painter.line_segment(
+            [pos2(rect.min.x, y), pos2(rect.max.x, y)],
+            Stroke::new(1.0, theme.border(false)),
+        );
+        let count = shown.iter().filter(|e| usize::from(e.lane) == k).count();
+        let (at, align) = if k == 0 {
+            (pos2(rect.min.x, rect.min.y), Align2::LEFT_TOP)
+        } else {
+            (pos2(rect.min.x, rect.max.y), Align2::LEFT_BOTTOM)
+        };
+        let side = if k == 0 { "driver" } else { "device" };
+        painter.text(at, align, format!("{side}: {name}"), font(), colour);
+        text_node(
+            ui,
+            ui.scope_id().with(("lane", k)),
+            &format!("{side} lane: {name}, {count} events shown"),
+        );
+    }
+    let index = |step: u64| shown.iter().position(|e| e.step == step);
+    // The cursor, behind everything.
+    if let Some(i) = shown.iter().rposition(|e| e.step <= j.cursor) {
+        painter.line_segment(
+            [pos2(x(i), rect.min.y + 16.0), pos2(x(i), rect.max.y - 16.0)],
+            Stroke::new(2.0, theme.text().gamma_multiply(0.5)),
+        );
+        text_node(
+            ui,
+            ui.scope_id().with("cursor"),
+            &format!("cursor at step {}", j.cursor),
+        );
+    }
+    // The followed buffer's path through both lanes.
+    let path: Vec<egui::Pos2> = j
+        .path
+        .iter()
+        .filter_map(|&s| index(s).map(|i| pos(i, &shown[i])))
+        .collect();
+    if path.len() > 1 {
+        painter.add(Shape::line(path, Stroke::new(3.0, theme.change())));
+    }
+    // Kicks down, interrupts up.
+    for (k, a) in j.arrows.iter().enumerate() {
+        let Some(i) = index(a.step) else { continue };
+        let (from, to) = match a.from {
+            Agent::Driver => (lane_y[0] + 9.0, lane_y[1] - 9.0),
+            Agent::Device => (lane_y[1] - 9.0, lane_y[0] + 9.0),
+        };
+        painter.arrow(
+            pos2(x(i), from),
+            vec2(0.0, to - from),
+            Stroke::new(1.5, theme.owner(owner_of(a.from))),
+        );
+        text_node(
+            ui,
+            ui.scope_id().with(("arrow", k)),
+            &format!("{} at step {}", a.label, a.step),
+        );
+    }
+    let r = (dx / 2.0 - 1.0).clamp(3.0, 8.0);
+    for (i, e) in shown.iter().enumerate() {
+        let p = pos(i, e);
+        let lane = usize::from(e.lane.min(1));
+        painter.circle_filled(p, r, theme.owner(owners[lane]));
+        if e.on_path {
+            painter.circle_stroke(p, r + 1.5, Stroke::new(2.0, theme.change()));
+        }
+        if e.step == j.cursor {
+            painter.circle_stroke(p, r + 3.5, Stroke::new(1.5, theme.text()));
+        }
+        if r >= 6.0 {
+            painter.text(
+                p,
+                Align2::CENTER_CENTER,
+                e.glyph,
+                FontId::monospace(9.0),
+                Color32::BLACK,
+            );
+        }
+        let side = if lane == 0 { "driver" } else { "device" };
+        let path = if e.on_path {
+            ", on the buffer's path"
+        } else {
+            ""
+        };
+        node(
+            ui,
+            ui.scope_id().with(("event", e.step)),
+            Rect::from_center_size(p, Vec2::splat(2.0 * r)),
+            &format!("{side}: {} at step {}{path}", e.label, e.step),
+        );
+    }
+    if j.others > 0 {
+        ui.label(
+            egui::RichText::new(format!(
+                "{} events of other queues in this window are not drawn",
+                j.others
+            ))
+            .small(),
+        );
+    }
+    let hovered = resp.hover_pos().and_then(|h| {
+        shown
+            .iter()
+            .enumerate()
+            .find(|(i, e)| (h - pos(*i, e)).length() <= r.max(dx / 2.0))
+            .map(|(_, e)| e)
+    });
+    let e = hovered?;
+    ui.ctx().set_cursor_icon(egui::CursorIcon::PointingHand);
+    resp.clone().on_hover_ui_at_pointer(|ui| {
+        ui.label(egui::RichText::new(&e.label).monospace());
+        ui.label(egui::RichText::new(format!("step {}", e.step)).monospace());
+        if let Some(t) = e.time_us {
+            ui.label(egui::RichText::new(format!("host time {t} µs")).monospace());
+        }
+        if e.on_path {
+            ui.label(egui::RichText::new("on the followed buffer's path").monospace());
+        }
+    });
+    resp.clicked().then(|| e.command.clone())
 }

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use egui::{CursorIcon, FontId, Id, Sense};
 use ringside_core::command::{Command, Dir, lookup};
-use ringside_core::face::app::{App, Entry, catalogue, open_embedded, open_files};
+use ringside_core::face::app::{App, Entry, catalogue, open_embedded};
 use ringside_core::face::controller::Controller;
 use ringside_core::face::controller::scenario::ScenarioUi;
 use ringside_core::face::controller::tutorial::{PROGRESS_KEY, TutorialUi};
@@ -276,9 +276,10 @@ impl WebApp {
     }
 
     /// Opens files the user gave at once: a link waiting for one of them opens where it was
-    /// made; otherwise core makes what it can of them together (a trace with its QMP
-    /// transcript and ring dumps, else the first scenario or saved session), and every file is
-    /// kept for compare and load.
+    /// made; otherwise core makes what it can of them together (a saved bench result is kept
+    /// and shown next to the model; a trace opens with its QMP transcript, ring dumps, guest
+    /// trace or DPDK log; else the first scenario or saved session), and every file is kept
+    /// for compare and load.
     pub fn open_files(&mut self, batch: Vec<Incoming>) {
         let mut errors = Vec::new();
         let mut given = Vec::new();
@@ -308,11 +309,17 @@ impl WebApp {
             return;
         }
         let names: Vec<String> = given.iter().map(|(n, _)| n.clone()).collect();
-        let mut files = self.files.clone();
-        match open_files(given, &mut files) {
-            Ok((name, c)) => {
+        match self.app.give(given) {
+            Ok(None) => {
+                self.dirty = true;
+                self.note = (!errors.is_empty()).then(|| errors.join("\n"));
+                self.error = None;
+            }
+            Ok(Some(name)) => {
                 self.waiting = None;
-                self.replace(App::new(c, Box::new(self.files.clone())));
+                self.dirty = true;
+                self.note = None;
+                self.error = None;
                 let others: Vec<&str> = names
                     .iter()
                     .map(String::as_str)
@@ -328,11 +335,11 @@ impl WebApp {
                 }
             }
             Err(e) => {
-                let name = match &e {
-                    UiError::NotOpenable { name, .. } => name.clone(),
-                    _ => names.join(", "),
-                };
-                errors.push(format!("cannot open {name}: {e}"));
+                errors.push(match &e {
+                    UiError::NotOpenable { name, .. } => format!("cannot open {name}: {e}"),
+                    UiError::Bench(_) => format!("cannot show the bench result: {e}"),
+                    _ => format!("cannot open {}: {e}", names.join(", ")),
+                });
                 self.error = Some(errors.join("\n"));
             }
         }
@@ -407,7 +414,7 @@ impl WebApp {
             egui::Panel::top("messages").show(ui, |ui| self.messages(ui));
         }
         // The pictures of the last screen built (a change repaints once more, so they follow).
-        let has = |s: &Screen| !s.pictures.rings.is_empty() || s.pictures.cache.is_some();
+        let has = |s: &Screen| crate::picture::drawn(&s.pictures);
         self.state.pictures = self.show_pictures && self.screen.as_ref().is_some_and(has);
         if self.state.pictures {
             let theme = self.theme;

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use egui::{Event, Key, Modifiers, PointerButton, Pos2};
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use ringside_core::command::{Command, Item, PaneId};
 use ringside_web::WebApp;
-use ringside_web::files::NoStore;
+use ringside_web::files::{NoStore, Store};
 use ringside_web::native::NativeHost;
 
 fn page(fragment: Option<&str>) -> Harness<'static, WebApp> {
@@ -467,4 +467,185 @@ fn the_packed_ring_is_a_circle_with_both_sides_positions() {
     assert_shows(&h, "driver next avail (wrap ");
     assert_shows(&h, "device next avail (wrap ");
     h.get_by_label("desc[0], owned by the device");
+}
+
+/// Local storage in memory: what the page keeps survives a reload that shares it.
+#[derive(Default)]
+struct MemStore(std::cell::RefCell<std::collections::BTreeMap<String, Vec<u8>>>);
+
+impl ringside_web::files::Store for MemStore {
+    fn load(&self, _: &str) -> Option<Vec<u8>> {
+        None
+    }
+    fn save(&self, _: &str, _: &[u8]) -> Result<(), String> {
+        Ok(())
+    }
+    fn keep(&self, key: &str, bytes: &[u8]) -> Result<(), String> {
+        self.0.borrow_mut().insert(key.to_string(), bytes.to_vec());
+        Ok(())
+    }
+    fn kept(&self, key: &str) -> Option<Vec<u8>> {
+        self.0.borrow().get(key).cloned()
+    }
+}
+
+fn page_with(store: Rc<MemStore>, fragment: &str) -> Harness<'static, WebApp> {
+    let app = WebApp::new(Box::new(NativeHost::new(Some(fragment.to_string()))), store);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut WebApp| app.ui(ui), app);
+    h.run();
+    h
+}
+
+/// The browser cannot run `ringside bench`: the cache pane says how to make a result; a
+/// dropped bench.json shows its measured time next to the model's misses for the same
+/// configuration, is kept in local storage for the next visit, and a corrupt one shows where
+/// it is broken.
+#[test]
+fn a_dropped_bench_result_shows_next_to_the_model_and_is_kept() {
+    let store = Rc::new(MemStore::default());
+    let at = "open=split-unbatched&step=30&pane=cache&zoom=1";
+    let mut h = page_with(store.clone(), at);
+    assert_shows(&h, "no bench result saved: run `ringside bench --save`");
+    let saved = std::fs::read(repo("core/tests/fixtures/bench.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&saved).unwrap();
+    let split = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["layout"] == "split" && r["batch"] == 1)
+        .unwrap();
+    let ns = format!("{:.1} ns/buffer", split["ns_per_buffer"].as_f64().unwrap());
+    let misses = format!(
+        "{:.2} misses/buffer",
+        split["model_misses_per_buffer"].as_f64().unwrap()
+    );
+    drop_files(&mut h, &[("bench.json", saved.clone())]);
+    assert_eq!(h.state().state().error, None);
+    assert_eq!(
+        h.state().state().open,
+        "split-unbatched",
+        "the scenario stays open"
+    );
+    let measured = format!("measured split 256, batch 1, outstanding 1, poll, CPUs 0+1: {ns}");
+    assert_shows(&h, &measured);
+    assert_shows(&h, &format!("model    same configuration: {misses}"));
+    assert!(!shows(&h, "no bench result saved"));
+    assert_eq!(store.kept("bench").as_deref(), Some(saved.as_slice()));
+
+    // The next visit recalls it.
+    let h = page_with(store.clone(), at);
+    assert_shows(&h, &measured);
+
+    // A corrupt one is refused with the place it breaks; the kept one stays.
+    let mut h = page_with(store.clone(), at);
+    let cut = saved[..300].to_vec();
+    let line = String::from_utf8_lossy(&cut).lines().count();
+    drop_files(&mut h, &[("bench.json", cut)]);
+    let error = h.state().state().error.clone().unwrap_or_default();
+    assert!(error.contains(&format!("bench.json:{line}:")), "{error}");
+    assert_shows(&h, &measured);
+    assert_eq!(store.kept("bench").as_deref(), Some(saved.as_slice()));
+}
+
+/// The labels of the drawn nodes that satisfy `keep`.
+fn labels(h: &Harness<'static, WebApp>, keep: impl Fn(&str) -> bool) -> Vec<String> {
+    h.query_all_by(|n| n.label().is_some_and(|l| keep(&l)))
+        .filter_map(|n| n.accesskit_node().label())
+        .collect()
+}
+
+/// The step an event node's label names (`… at step N[, on the buffer's path]`).
+fn step_of(label: &str) -> u64 {
+    let rest = label.rsplit_once(" at step ").unwrap().1;
+    rest.split(',').next().unwrap().parse().unwrap()
+}
+
+/// guest-split's QEMU trace and guest driver trace dropped together open as one joined
+/// capture; its timeline is drawn with both lanes, the driver's events on one and the
+/// device's on the other, kicks and interrupts between them and the followed buffer's path
+/// through both; a click on an event moves the cursor to its step.
+#[test]
+fn a_joined_capture_draws_both_lanes_and_a_click_moves_the_cursor() {
+    let mut h = page(None);
+    let dir = repo("traces/guest-split");
+    drop_files(
+        &mut h,
+        &[
+            ("trace.log", std::fs::read(dir.join("trace.log")).unwrap()),
+            (
+                "guest-trace.txt",
+                std::fs::read(dir.join("guest-trace.txt")).unwrap(),
+            ),
+        ],
+    );
+    let s = h.state().state().clone();
+    assert_eq!((s.open.as_str(), s.error), ("trace.log", None));
+    assert_eq!(s.status, "opened trace.log with guest-trace.txt");
+    // At a blk request's pop (trace line 700, then the queue's next event): the driver's add
+    // and kick before it, the device's fill after.
+    typed(&mut h, ":line 700");
+    h.key_press(Key::Enter);
+    h.run();
+    h.key_press_modifiers(Modifiers::SHIFT, Key::ArrowRight);
+    h.run();
+    let at = step(&h);
+    assert!(h.state().state().pictures);
+    assert_shows(&h, "joined timeline: ");
+    assert_eq!(labels(&h, |l| l.starts_with("driver lane: ")).len(), 1);
+    assert_eq!(labels(&h, |l| l.starts_with("device lane: ")).len(), 1);
+    let driver = labels(&h, |l| l.starts_with("driver: "));
+    let device = labels(&h, |l| l.starts_with("device: "));
+    assert!(
+        !driver.is_empty() && !device.is_empty(),
+        "{driver:?} {device:?}"
+    );
+    // Both sides of one buffer: the path runs through events of both lanes.
+    let path = labels(&h, |l| l.ends_with(", on the buffer's path"));
+    assert!(
+        path.iter().any(|l| l.starts_with("driver: "))
+            && path.iter().any(|l| l.starts_with("device: ")),
+        "{path:?}"
+    );
+    assert!(
+        !labels(&h, |l| l.starts_with("kick (")
+            || l.starts_with("interrupt ("))
+        .is_empty(),
+        "no notification drawn"
+    );
+    assert_shows(&h, &format!("cursor at step {at}"));
+    // A click on a device event elsewhere goes there.
+    let other = device
+        .iter()
+        .find(|l| step_of(l) != at)
+        .expect("another device event")
+        .clone();
+    h.get_by_label(&other).click();
+    h.run();
+    assert_eq!(step(&h), step_of(&other), "{other}");
+    assert_shows(&h, &format!("cursor at step {}", step_of(&other)));
+    // Hovering an event shows its name, step and host time.
+    let driver_event = labels(&h, |l| l.starts_with("driver: ") && l.contains(" at step "))
+        .first()
+        .expect("a driver event")
+        .clone();
+    h.get_by_label(&driver_event).hover();
+    h.run();
+    assert_shows(&h, &format!("step {}", step_of(&driver_event)));
+    assert_shows(&h, "host time ");
+}
+
+/// A course part draws its run's rings like the scenario does by itself: the course pane
+/// sits over the run's screen, the pictures come with it.
+#[test]
+fn a_course_part_draws_its_rings() {
+    let mut h = page(None);
+    assert_eq!(h.state().state().open, "chapter-1/1");
+    // Past the negotiation: the queue exists.
+    h.key_press_modifiers(Modifiers::SHIFT, Key::ArrowRight);
+    typed(&mut h, "L");
+    assert!(h.state().state().pictures);
+    assert_shows(&h, "split ring, 8 slots");
+    h.get_by_label("desc[0], owned by nobody");
 }

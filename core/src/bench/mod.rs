@@ -19,7 +19,7 @@ use crate::engine::EngineError;
 use crate::layout::{LayoutError, RingKind, check_size};
 
 pub use model::{Prediction, predict};
-pub use show::{BenchRow, RowSource, rows};
+pub use show::{BenchRow, RowSource, SavedBench, rows};
 
 /// The version of the saved file's shape; a file of another version is refused with a hint.
 pub const FORMAT: u32 = 1;

@@ -2,14 +2,14 @@
 //! real machine, and what the cache model says for the very same configuration, each row
 //! labelled as one or the other.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{BenchConfig, BenchReport, BenchResult, predict, ratios};
 use crate::config::EngineConfig;
 use crate::features::Features;
 
 /// Where a row's number comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RowSource {
     /// Timed on a real machine by `ringside bench`.
     Measured,
@@ -20,7 +20,7 @@ pub enum RowSource {
 }
 
 /// One labelled line: a UI shows `source`, `label` and `value` side by side.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BenchRow {
     /// Measured, model or note.
     pub source: RowSource,
@@ -99,7 +99,8 @@ pub fn rows(saved: Option<&BenchReport>, engine: &EngineConfig) -> Vec<BenchRow>
         return vec![row(
             RowSource::Note,
             "no bench result saved",
-            "run `ringside bench --save` in a terminal (a browser cannot run the two threads)",
+            "run `ringside bench --save` in a terminal (a browser cannot run its threads: open \
+             the bench.json it saves in the page)",
         )];
     };
     let m = &report.machine;
@@ -184,4 +185,63 @@ pub fn rows(saved: Option<&BenchReport>, engine: &EngineConfig) -> Vec<BenchRow>
         ));
     }
     out
+}
+
+/// The latest saved bench result as a face handed it over: what the scenario screen shows
+/// next to the model.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum SavedBench {
+    /// None saved (or the face keeps none).
+    #[default]
+    Missing,
+    /// A result, and where it came from (a path, or "kept by this browser").
+    Report {
+        /// Where it came from.
+        from: String,
+        /// The result.
+        report: Box<BenchReport>,
+    },
+    /// A saved file that cannot be used: the located error, with what to do.
+    Unusable(String),
+}
+
+impl SavedBench {
+    /// Reads a saved file's bytes; `name` names it in the error of a corrupt file.
+    pub fn from_file(name: &str, bytes: &[u8]) -> SavedBench {
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                return SavedBench::Unusable(format!(
+                    "{name}: byte {}: not UTF-8 text, so not a saved bench result; run \
+                     `ringside bench --save` again to replace it",
+                    e.valid_up_to()
+                ));
+            }
+        };
+        match BenchReport::parse(name, text) {
+            Ok(report) => SavedBench::Report {
+                from: name.to_string(),
+                report: Box::new(report),
+            },
+            Err(e) => SavedBench::Unusable(e.to_string()),
+        }
+    }
+
+    /// The rows for a scenario whose engine is `engine` ([`rows`]); an unusable file's error
+    /// comes first, so that a corrupt file is never mistaken for no file.
+    pub fn rows(&self, engine: &EngineConfig) -> Vec<BenchRow> {
+        match self {
+            SavedBench::Missing => rows(None, engine),
+            SavedBench::Report { from, report } => {
+                let mut out = rows(Some(report), engine);
+                out.insert(1, row(RowSource::Note, "from", from.clone()));
+                out
+            }
+            SavedBench::Unusable(why) => {
+                let mut out = vec![row(RowSource::Note, "saved bench unusable", why.clone())];
+                out.extend(rows(None, engine));
+                out
+            }
+        }
+    }
 }

@@ -11,6 +11,7 @@ use super::controller::{Controller, Request};
 use super::error::UiError;
 use super::link::{Link, LinkError, Opened};
 use super::screen::{Screen, Size};
+use crate::bench::SavedBench;
 use crate::command::{Command, Dir, Item, KeyPress, PaneId};
 use crate::scenario::{EMBEDDED, Scenario, ScenarioError};
 use crate::trace::import::archive;
@@ -30,24 +31,81 @@ pub trait Files {
         let _ = (key, bytes);
         Ok(())
     }
+    /// What is kept under a key ([`BENCH_KEY`]: the latest saved bench result), with a name
+    /// for it that errors can show (a path); `Ok(None)` when nothing is, or why it cannot be
+    /// read. A face that keeps nothing has nothing.
+    fn recall(&mut self, key: &str) -> Result<Option<NamedFile>, String> {
+        let _ = key;
+        Ok(None)
+    }
 }
+
+/// The key the latest saved bench result (`ringside bench --save`'s bench.json) is kept and
+/// recalled under: the terminal reads it from the user's data directory, the browser keeps
+/// the one the user opened in its local storage.
+pub const BENCH_KEY: &str = "bench";
 
 /// What a face holds: the open controller and the face's files.
 pub struct App {
     current: Box<dyn Controller>,
     files: Box<dyn Files>,
+    /// The latest saved bench result, handed to every controller opened.
+    bench: SavedBench,
     /// The link the user asked for and the face has not taken yet.
     asked_link: Option<Link>,
 }
 
 impl App {
-    /// An app showing `controller`, with the face's files.
-    pub fn new(controller: Box<dyn Controller>, files: Box<dyn Files>) -> App {
+    /// An app showing `controller`, with the face's files; the latest saved bench result the
+    /// files recall goes to the controller (a corrupt one as its located error).
+    pub fn new(mut controller: Box<dyn Controller>, mut files: Box<dyn Files>) -> App {
+        let bench = match files.recall(BENCH_KEY) {
+            Ok(None) => SavedBench::Missing,
+            Ok(Some((name, bytes))) => SavedBench::from_file(&name, &bytes),
+            Err(e) => SavedBench::Unusable(e),
+        };
+        controller.saved_bench(&bench);
         App {
             current: controller,
             files,
+            bench,
             asked_link: None,
         }
+    }
+
+    /// Takes files the user gave at once (dropped or picked): a saved bench result among them
+    /// is read, kept ([`Files::keep`] under [`BENCH_KEY`]) and shown next to the model from
+    /// then on; the others open together as [`open_files`] opens them, replacing what is open.
+    /// Returns the name of what opened, `None` when the files were only a bench result. A
+    /// corrupt bench result is an error naming where it is broken; nothing else opens then.
+    pub fn give(&mut self, given: Vec<NamedFile>) -> Result<Option<String>, UiError> {
+        let (benches, rest): (Vec<NamedFile>, Vec<NamedFile>) = given
+            .into_iter()
+            .partition(|(n, b)| sniff(n, b).kind == InputKind::BenchResult);
+        if let Some((name, bytes)) = benches.last() {
+            let saved = SavedBench::from_file(name, bytes);
+            if let SavedBench::Unusable(why) = saved {
+                return Err(UiError::Bench(why));
+            }
+            self.bench = saved;
+            self.current.saved_bench(&self.bench);
+            let kept = self.files.keep(BENCH_KEY, bytes);
+            let note = match kept {
+                Ok(()) => String::new(),
+                Err(e) => format!(" (not kept for next time: {e})"),
+            };
+            self.current.message(
+                false,
+                format!("bench result {name} shown next to the model in the cache pane{note}"),
+            );
+        }
+        if rest.is_empty() {
+            return Ok(None);
+        }
+        let (name, mut c) = open_files(rest, self.files.as_mut())?;
+        c.saved_bench(&self.bench);
+        self.current = c;
+        Ok(Some(name))
     }
 
     /// Opens what a link names where the link was made: the same step, marks, pane focus
@@ -176,7 +234,8 @@ impl App {
                     restore(&saved, self.files.as_mut())
                 });
                 match opened {
-                    Ok(c) => {
+                    Ok(mut c) => {
+                        c.saved_bench(&self.bench);
                         self.current = c;
                         self.current.message(false, format!("loaded {path}"));
                     }
@@ -364,7 +423,8 @@ fn restore(saved: &SavedSession, files: &mut dyn Files) -> Result<Box<dyn Contro
 
 /// Opens files handed over together (dropped on the browser page or picked at once) by what
 /// each is ([`sniff`]): a QEMU trace log with what lies beside it (a QMP transcript, ring
-/// dumps as the files of a rings folder or as zips, a backend log) becomes one capture, in
+/// dumps as the files of a rings folder or as zips, a backend log, the guest driver's ftrace
+/// text and DPDK's log, which join the two sides of the rings) becomes one capture, in
 /// whatever order the files come; a zip that holds a trace log counts as its files. Without a
 /// trace log, the first file that opens is shown (a scenario, a saved session). Returns the
 /// name of what opened; the error is the first file's when none does.
@@ -418,6 +478,10 @@ pub fn open_files(
                 InputKind::BackendLog if capture.backend.is_none() => {
                     capture.backend = Some((name, bytes))
                 }
+                InputKind::DriverTrace if capture.guest.is_none() => {
+                    capture.guest = Some((name, bytes))
+                }
+                InputKind::DpdkLog if capture.dpdk.is_none() => capture.dpdk = Some((name, bytes)),
                 _ => {}
             }
         }

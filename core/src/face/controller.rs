@@ -14,6 +14,7 @@ pub mod scenario;
 pub mod trace;
 pub mod tutorial;
 
+use crate::bench::SavedBench;
 use crate::command::{Command, Condition, Dir, Item, KeyPress, PaneId, ParseError, PromptKind};
 use crate::command::{next_hit, parse_palette};
 use crate::face::link::{Link, Opened};
@@ -89,6 +90,11 @@ pub trait Controller {
         let _ = (name, scenario);
         Err("compare works on scenarios".into())
     }
+    /// Takes the latest saved bench result, to show next to the model where the model's
+    /// numbers are (the scenario screen's cache pane); a controller without them ignores it.
+    fn saved_bench(&mut self, saved: &SavedBench) {
+        let _ = saved;
+    }
 }
 
 /// The stepper's own state that a saved session keeps.
@@ -159,6 +165,10 @@ pub trait Document {
     fn compare(&mut self, name: &str, scenario: crate::scenario::Scenario) -> Result<(), String> {
         let _ = (name, scenario);
         Err("compare works on scenarios, not traces".into())
+    }
+    /// Takes the latest saved bench result ([`Controller::saved_bench`]).
+    fn saved_bench(&mut self, saved: &SavedBench) {
+        let _ = saved;
     }
     /// What a link to this document at its cursor keeps, with the stepper's state.
     fn link(&self, state: &StepperState) -> Link;
@@ -396,6 +406,10 @@ impl<D: Document> Controller for Stepper<D> {
 
     fn compare(&mut self, name: &str, scenario: crate::scenario::Scenario) -> Result<(), String> {
         self.doc.compare(name, scenario)
+    }
+
+    fn saved_bench(&mut self, saved: &SavedBench) {
+        self.doc.saved_bench(saved);
     }
 }
 

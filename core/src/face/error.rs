@@ -44,6 +44,9 @@ pub enum UiError {
         /// What went wrong.
         message: String,
     },
+    /// A saved bench result that cannot be used (where it is broken, what to do).
+    #[error("{0}")]
+    Bench(String),
     /// A link cannot be read, or no longer fits what it opens.
     #[error(transparent)]
     Link(#[from] LinkError),

@@ -1,7 +1,8 @@
-//! The terminal UI's files: the disk, relative to the working directory, and the course
-//! progress in the user's config directory.
+//! The terminal UI's files: the disk, relative to the working directory, the course
+//! progress in the user's config directory, and the latest saved bench result in the data
+//! directory (`ringside bench --save`).
 
-use ringside_core::face::app::Files;
+use ringside_core::face::app::{BENCH_KEY, Files};
 use ringside_core::face::controller::tutorial::PROGRESS_KEY;
 
 use crate::progress::ProgressStore;
@@ -44,5 +45,12 @@ impl Files for Disk {
         let text = String::from_utf8_lossy(bytes);
         let p = ringside_core::tutorial::Progress::parse(&text).map_err(|e| e.to_string())?;
         self.progress.save(&p).map_err(|e| format!("{e:#}"))
+    }
+
+    fn recall(&mut self, key: &str) -> Result<Option<(String, Vec<u8>)>, String> {
+        if key != BENCH_KEY {
+            return Ok(None);
+        }
+        crate::saved_bench::read()
     }
 }

@@ -258,6 +258,31 @@ async function main() {
       s6.error.includes("cannot open unknown-op.ron: unknown-op.ron:6:35: unknown name `Kik` in `Op`"), s6.error);
     await shot("07-bad-file");
 
+    // 4b. A picked bench.json shows next to the model in the cache pane and is kept for the
+    // next visit; guest-split's two sides picked together open as one joined capture, with
+    // its timeline drawn.
+    await page.goto(server.url + "index.html#open=split-unbatched&step=40&pane=cache&zoom=1");
+    await waitFor(() => window.__ringside && window.__ringside.open === "split-unbatched", null, "split-unbatched");
+    await page.setInputFiles("#ringside-open", path.join(ROOT, "core/tests/fixtures/bench.json"));
+    await waitFor(() => window.__ringside.status.startsWith("bench result bench.json shown"), null, "the bench result");
+    const s7 = await state();
+    check("a picked bench.json shows next to the model, the scenario stays", s7.open === "split-unbatched" && s7.error === null, s7.status);
+    await page.mouse.click(640, 36);
+    await shot("08-bench-next-to-the-model");
+    const kept = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.endsWith("bench")).length);
+    check("the bench result is kept in local storage", kept === 1, `${kept} key(s)`);
+    await page.setInputFiles("#ringside-open", ["trace.log", "guest-trace.txt"].map((f) => path.join(ROOT, "traces/guest-split", f)));
+    await waitFor(() => window.__ringside.open === "trace.log", null, "the joined capture");
+    const s8 = await state();
+    check("guest-split's two sides open as one capture with its timeline drawn",
+      s8.status === "opened trace.log with guest-trace.txt" && s8.pictures && s8.error === null, `${s8.status}; pictures ${s8.pictures}`);
+    await page.mouse.click(640, 36);
+    await page.keyboard.type(":line 700");
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("Shift+ArrowRight");
+    await page.waitForTimeout(300);
+    await shot("09-joined-timeline");
+
     // 5. Every pane, zoomed, at a few steps (to look at).
     await page.goto(server.url + "index.html#open=split-unbatched&step=40");
     await waitFor(() => window.__ringside && window.__ringside.step === 40, null, "split-unbatched");

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Document, Reply, Request, Stepper, StepperState, hop};
+use crate::bench::SavedBench;
 use crate::command::{Command, Condition, Dir, Item, PaneId};
 use crate::engine::Ring;
 use crate::face::catalog::is_embedded;
@@ -93,6 +94,7 @@ impl SavedSession {
 /// One stepped session and what the view needs besides it.
 struct Side {
     label: String,
+    engine: crate::config::EngineConfig,
     cache: crate::scenario::CacheSpec,
     title: String,
     chapter: Option<String>,
@@ -112,6 +114,7 @@ impl Side {
         }
         Ok(Side {
             label,
+            engine: scenario.engine.clone(),
             cache: scenario.cache.clone(),
             title: scenario.title.clone(),
             chapter: scenario.chapter.clone(),
@@ -146,6 +149,8 @@ pub struct ScenarioDoc {
     shown_memory_cursor: u64,
     /// The slot the ring pane centred on in the last frame (where ↑/↓ start from).
     shown_slot: u16,
+    /// The latest saved bench result, shown next to the model.
+    bench: SavedBench,
 }
 
 impl ScenarioUi {
@@ -170,6 +175,7 @@ impl ScenarioUi {
             memory_cursor: None,
             shown_memory_cursor: 0,
             shown_slot: 0,
+            bench: SavedBench::Missing,
         }))
     }
 
@@ -333,6 +339,12 @@ impl ScenarioDoc {
         self.shown_memory_cursor = main.memory.cursor;
         self.shown_slot = main.ring.focus_slot();
         self.cache_lines = (main.cache.lines.len(), main.cache.shown);
+        let bench = self.bench.rows(&self.main.engine);
+        let compare_bench = self
+            .compare
+            .as_ref()
+            .map(|(_, side)| self.bench.rows(&side.engine))
+            .unwrap_or_default();
         let compare = self.compare.as_mut().map(|(_, side)| {
             let ctx = ViewContext {
                 previous: side.previous,
@@ -350,7 +362,13 @@ impl ScenarioDoc {
                 view::build(&mut side.session, &ctx, &mut side.labels),
             )
         });
-        Frame { main, compare, ui }
+        Frame {
+            main,
+            compare,
+            ui,
+            bench,
+            compare_bench,
+        }
     }
 }
 
@@ -494,6 +512,10 @@ impl Document for ScenarioDoc {
         self.start_compare(CompareWith::Scenario(name.to_string()), Some(scenario))
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+
+    fn saved_bench(&mut self, saved: &SavedBench) {
+        self.bench = saved.clone();
     }
 
     fn screen(&mut self, size: Size, ui: UiView, marks: &[u64], mark: Option<u64>) -> Screen {

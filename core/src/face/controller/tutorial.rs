@@ -12,6 +12,7 @@
 use super::scenario::ScenarioUi;
 use super::trace::TraceUi;
 use super::{Controller, Request};
+use crate::bench::SavedBench;
 use crate::command::{Command, Dir, Key, KeyPress, PaneId, lookup};
 use crate::face::catalog::COURSE;
 use crate::face::link::{Link, Opened};
@@ -131,6 +132,8 @@ pub struct TutorialUi {
     view: View,
     message: Option<(bool, String)>,
     quit: bool,
+    /// The latest saved bench result, handed to each scenario run opened.
+    bench: SavedBench,
 }
 
 impl TutorialUi {
@@ -145,6 +148,7 @@ impl TutorialUi {
             view: View::List { selected },
             message: note.map(|n| (true, n)),
             quit: false,
+            bench: SavedBench::Missing,
         })
     }
 
@@ -212,11 +216,14 @@ impl TutorialUi {
         let run = match ch.parts[part].lesson(ch.number, part) {
             Ok(Lesson::Scenario { name, scenario }) => {
                 match ScenarioUi::with_scenario(&name, (*scenario).clone()) {
-                    Ok(ui) => Run::Scenario {
-                        name,
-                        scenario,
-                        ui: Box::new(ui),
-                    },
+                    Ok(mut ui) => {
+                        ui.saved_bench(&self.bench);
+                        Run::Scenario {
+                            name,
+                            scenario,
+                            ui: Box::new(ui),
+                        }
+                    }
                     Err(e) => return self.say(true, e.to_string()),
                 }
             }
@@ -476,6 +483,13 @@ impl TutorialUi {
 }
 
 impl Controller for TutorialUi {
+    fn saved_bench(&mut self, saved: &SavedBench) {
+        self.bench = saved.clone();
+        if let View::Part(o) = &mut self.view {
+            o.run.controller().saved_bench(saved);
+        }
+    }
+
     fn key(&mut self, key: KeyPress) -> Option<Request> {
         self.message = None;
         if let View::Part(o) = &mut self.view {

@@ -4,6 +4,7 @@ use super::chrome::{self, FindingLine};
 use super::ring;
 use super::{Constraint, Emphasis, Line, Pane, Rect, Screen, Size, Span, Style, Target};
 use super::{clip, scroll, scrolled, wrap};
+use crate::bench::{BenchRow, RowSource};
 use crate::command::{Command, Item, PaneId};
 use crate::finding::FindingSource;
 use crate::memory::Agent;
@@ -227,16 +228,19 @@ pub fn screen(frame: &Frame, size: Size) -> Screen {
     let hidden = match &frame.compare {
         Some((label, other)) => {
             let [l, r] = body.cols([Constraint::Fill(1), Constraint::Fill(1)]);
-            let hidden = session(l, &frame.main, &frame.ui, None, &mut panes, &mut targets);
+            let main = (&frame.main, frame.bench.as_slice());
+            let hidden = session(l, main, &frame.ui, None, &mut panes, &mut targets);
             // The compared side follows the main one: nothing in it is clickable.
             let mut ignored = Vec::new();
             let n = panes.len();
+            let other = (other, frame.compare_bench.as_slice());
             session(r, other, &frame.ui, Some(label), &mut panes, &mut ignored);
             chrome::focus_targets(&panes[..n], &mut targets);
             hidden
         }
         None => {
-            let hidden = session(body, &frame.main, &frame.ui, None, &mut panes, &mut targets);
+            let main = (&frame.main, frame.bench.as_slice());
+            let hidden = session(body, main, &frame.ui, None, &mut panes, &mut targets);
             chrome::focus_targets(&panes, &mut targets);
             hidden
         }
@@ -295,10 +299,11 @@ fn header(f: &Frame) -> Line {
     l
 }
 
-/// Lays out and fills one session's panes; returns the panes that had no room.
+/// Lays out and fills one session's panes (with the saved bench rows for its configuration);
+/// returns the panes that had no room.
 fn session(
     area: Rect,
-    v: &SessionView,
+    (v, bench): (&SessionView, &[BenchRow]),
     ui: &UiView,
     label: Option<&String>,
     panes: &mut Vec<Pane>,
@@ -354,7 +359,7 @@ fn session(
         ));
     }
     if let Some(r) = slots.cache {
-        let lines = cache(r.inner(), v, targets);
+        let lines = cache(r.inner(), v, bench, targets);
         let name = format!("{} (model)", PaneId::Cache.title());
         panes.push(chrome::pane(PaneId::Cache, r, ui, &name, lines));
     }
@@ -553,9 +558,46 @@ fn ways_row(sets: impl Iterator<Item = u64>, ways: u32) -> String {
     .collect()
 }
 
-fn cache(inner: Rect, v: &SessionView, targets: &mut Vec<Target>) -> Vec<Line> {
+/// The saved bench result next to the model, one wrapped entry per row, each tagged with
+/// where its number comes from.
+fn bench_lines(rows: &[BenchRow], w: usize) -> Vec<Line> {
+    if rows.is_empty() {
+        return Vec::new();
+    }
+    let mut out = wrap(
+        &[Line::styled(
+            "measured by `ringside bench` vs the model, same configuration:",
+            Style::LABEL,
+        )],
+        w,
+        true,
+    );
+    // With numbers to show, they come first and the notes (when, where, from which file)
+    // after them: a short pane shows the first measured/model pair.
+    let numbers = rows.iter().any(|r| r.source == RowSource::Measured);
+    let (notes, rest): (Vec<&BenchRow>, Vec<&BenchRow>) = rows
+        .iter()
+        .partition(|r| numbers && r.source == RowSource::Note);
+    for r in rest.into_iter().chain(notes) {
+        let (tag, style) = match r.source {
+            RowSource::Measured => ("measured ", Style::PLAIN),
+            RowSource::Model => ("model    ", Style::LABEL),
+            RowSource::Note => ("note     ", Style::DIM),
+        };
+        let mut l = Line::styled(tag, style.with(Emphasis::Bold));
+        l.push(format!("{}: {}", r.label.trim_start(), r.value), style);
+        out.extend(wrap(&[l], w, true));
+    }
+    out
+}
+
+fn cache(inner: Rect, v: &SessionView, bench: &[BenchRow], targets: &mut Vec<Target>) -> Vec<Line> {
     let c = &v.cache;
     let w = usize::from(inner.width);
+    let mut bench = bench_lines(bench, w);
+    // Rows kept for the saved bench result before the set/way picture: its heading and the
+    // first measured/model pair.
+    let bench_first = bench.len().min(5);
     let mut lines = wrap(&[Line::styled(c.summary.clone(), Style::LABEL)], w, true);
     if let Some(l1) = &c.l1 {
         lines.extend(wrap(
@@ -564,7 +606,7 @@ fn cache(inner: Rect, v: &SessionView, targets: &mut Vec<Target>) -> Vec<Line> {
             true,
         ));
         // The set/way picture, when the pane is tall enough to keep a few lines below it.
-        if usize::from(inner.height) >= lines.len() + 3 + 6 && l1.sets.len() <= w {
+        if usize::from(inner.height) >= lines.len() + 3 + 6 + bench_first && l1.sets.len() <= w {
             lines.extend(wrap(
                 &[Line::styled(
                     "ways each set holds, set 0 first: this ring, then all rings (! overflows)",
@@ -588,7 +630,21 @@ fn cache(inner: Rect, v: &SessionView, targets: &mut Vec<Target>) -> Vec<Line> {
     } else {
         (c.fields.len() + 1).min(h.saturating_sub(top + 4))
     };
-    let rows = h.saturating_sub(top + detail).max(1);
+    // The saved bench result gets what the drill-down and the table leave, the table keeping
+    // at least half of it (and four rows); cut short, its last row says how to see the rest.
+    // Every row is tagged measured, model or note, so a number is never taken for the other.
+    let left = h.saturating_sub(top + detail);
+    let room = left.saturating_sub(c.lines.len().clamp(1, 4.max(left / 2)));
+    if bench.len() > room {
+        // At least the heading, so that the pane says the result is there.
+        let kept = room.saturating_sub(1).max(room.min(1));
+        let more = bench.len() - kept;
+        bench.truncate(kept);
+        if room > kept {
+            bench.push(Line::styled(format!("↓ {more} more (e zooms)"), Style::DIM));
+        }
+    }
+    let rows = h.saturating_sub(top + detail + bench.len()).max(1);
     let first = scroll(c.shown, rows, c.lines.len());
     let head = Line::styled("line       drv dev xfer fields", Style::LABEL);
     lines.push(scrolled(
@@ -637,6 +693,7 @@ fn cache(inner: Rect, v: &SessionView, targets: &mut Vec<Target>) -> Vec<Line> {
             .collect();
         lines.extend(clip(fields, w, detail.saturating_sub(1)));
     }
+    lines.extend(bench);
     lines
 }
 

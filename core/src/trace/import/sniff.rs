@@ -29,6 +29,8 @@ pub enum InputKind {
     DriverTrace,
     /// dpdk-testpmd's output with the vhost library's log.
     DpdkLog,
+    /// A result `ringside bench --save` saved (bench.json).
+    BenchResult,
     /// A scenario (RON `Scenario(...)`).
     Scenario,
     /// A saved stepping session (RON with `scenario:` and `step:`).
@@ -49,6 +51,7 @@ impl InputKind {
             InputKind::BackendLog => "a vhost backend's block-layer log",
             InputKind::DriverTrace => "a guest driver trace (ftrace text)",
             InputKind::DpdkLog => "a DPDK testpmd / vhost log",
+            InputKind::BenchResult => "a saved ringside bench result (bench.json)",
             InputKind::Scenario => "a ringside scenario (RON)",
             InputKind::SavedSession => "a saved ringside session (RON)",
             InputKind::Unknown => "not an input ringside reads",
@@ -136,6 +139,15 @@ pub fn sniff(name: &str, bytes: &[u8]) -> Sniffed {
             "\"event\"",
             "\"request\"",
         ];
+        if ["\"taken_at\"", "\"results\"", "\"ringside\""]
+            .iter()
+            .all(|k| text.contains(k))
+        {
+            return verdict(
+                InputKind::BenchResult,
+                "JSON with a bench result's ringside, taken_at and results keys".into(),
+            );
+        }
         if text.contains("\"area\"") && text.contains("\"file\"") {
             return verdict(
                 InputKind::RingDumpIndex,
@@ -325,6 +337,13 @@ mod tests {
         assert_eq!(k("r.bin", &[0xff, 0xfe, 0, 7]), InputKind::RingDump);
         assert_eq!(k("r.dat", &[0xff, 0xfe, 0, 7]), InputKind::Unknown);
         assert_eq!(k("g.txt", b"# tracer: nop\n#\n"), InputKind::DriverTrace);
+        assert_eq!(
+            k(
+                "bench.json",
+                b"{\n  \"format\": 1,\n  \"ringside\": \"0.1.0\",\n  \"taken_at\": \"x\",\n  \"results\": []\n}"
+            ),
+            InputKind::BenchResult
+        );
         assert_eq!(
             k("g.txt", b"  ping-191 [000] b..1. 1796216538.766383: add_outbuf_s: (virtqueue_add_outbuf+0x0/0x60 [virtio_ring]) vq=0x1\n"),
             InputKind::DriverTrace
