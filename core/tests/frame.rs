@@ -409,7 +409,11 @@ fn the_pictures_carry_owners_positions_chains_and_notifications() {
     for _ in 0..4 {
         ui.apply(Command::Op(Dir::Forward));
     }
-    let s = ui.screen(Size::new(120, 40));
+    // A face without a picture panel (the terminal) gets the same text and no pictures.
+    let text_only = ui.screen(Size::new(120, 40));
+    assert!(text_only.pictures.rings.is_empty() && text_only.pictures.cache.is_none());
+    let s = ui.screen(Size::new(120, 40).with_pictures());
+    assert_eq!(s.panes, text_only.panes);
     let ring = &s.pictures.rings[0];
     assert!(!ring.packed);
     let names: Vec<&str> = ring.strips.iter().map(|x| x.name.as_str()).collect();
@@ -461,7 +465,7 @@ fn packed_pictures_mark_positions_with_their_wrap_counters() {
     else {
         panic!("packed")
     };
-    let s = ui.screen(Size::new(120, 40));
+    let s = ui.screen(Size::new(120, 40).with_pictures());
     let ring = &s.pictures.rings[0];
     assert!(ring.packed);
     let m = ring.strips[0]
@@ -493,7 +497,7 @@ fn a_big_ring_is_drawn_as_a_window_around_its_positions() {
     let scenario = ringside_core::scenario::Scenario::parse("big.ron", text).unwrap();
     let mut ui = ScenarioUi::with_scenario("big.ron", scenario).unwrap();
     ui.apply(Command::Last);
-    let s = ui.screen(Size::new(160, 50));
+    let s = ui.screen(Size::new(160, 50).with_pictures());
     let ring = &s.pictures.rings[0];
     for strip in &ring.strips {
         assert_eq!(strip.len, 4096, "{}", strip.name);

@@ -607,7 +607,10 @@ impl WebApp {
         let (rect, response) = ui.allocate_exact_size(avail, Sense::click());
         let font = FontId::monospace(FONT_SIZE);
         let grid = Grid::measure(ui.ctx(), font, rect.min);
-        let size = grid.size_for(rect.size());
+        let mut size = grid.size_for(rect.size());
+        if self.show_pictures {
+            size = size.with_pictures();
+        }
         if self.dirty || self.screen.as_ref().is_none_or(|s| s.size != size) {
             self.screen = Some(self.app.screen(size));
             self.dirty = false;

@@ -21,19 +21,36 @@ pub use text::{Emphasis, Line, Role, Span, Style, clip, columns, scroll, scrolle
 
 use crate::command::{Command, PaneId};
 
-/// A screen's size in cells.
+/// The room a face has: the text grid in cells, and whether it draws pictures beside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Size {
     /// Columns.
     pub cols: u16,
     /// Rows.
     pub rows: u16,
+    /// The face has a picture panel open (the web app's): the screen carries
+    /// [`Screen::pictures`]. Without one (the terminal) it carries none, and building them
+    /// would cost a split ring of 1024 most of its frame.
+    #[serde(default)]
+    pub pictures: bool,
 }
 
 impl Size {
-    /// A size.
+    /// A text grid of `cols` x `rows` cells, no pictures.
     pub const fn new(cols: u16, rows: u16) -> Size {
-        Size { cols, rows }
+        Size {
+            cols,
+            rows,
+            pictures: false,
+        }
+    }
+
+    /// The same grid, with pictures beside it.
+    pub const fn with_pictures(self) -> Size {
+        Size {
+            pictures: true,
+            ..self
+        }
     }
 
     /// The whole screen as a rectangle.

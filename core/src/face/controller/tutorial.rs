@@ -774,7 +774,10 @@ fn part_screen(ch: &Chapter, o: &mut Open, size: Size, message: &Option<(bool, S
     let lesson = wrap(&lesson, width, true);
     // The course pane takes what its text needs, up to a third of the screen.
     let rows = (lesson.len() as u16 + 2).min(size.rows / 3).max(3);
-    let inner_size = Size::new(size.cols, size.rows.saturating_sub(rows));
+    let inner_size = Size {
+        rows: size.rows.saturating_sub(rows),
+        ..size
+    };
     let mut screen = o.run.controller().screen(inner_size);
     let y = screen.status.area.y;
     let area = Rect::new(0, y, size.cols, rows);

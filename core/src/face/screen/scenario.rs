@@ -257,7 +257,11 @@ pub fn screen(frame: &Frame, size: Size) -> Screen {
             .as_ref()
             .map(|(scroll, rows)| chrome::help(size.rect(), *scroll, rows)),
         targets,
-        pictures: pictures(frame),
+        pictures: if size.pictures {
+            pictures(frame)
+        } else {
+            Default::default()
+        },
     }
 }
 

@@ -222,7 +222,11 @@ pub fn screen(frame: &TraceFrame, size: Size) -> Screen {
             .as_ref()
             .map(|(scroll, rows)| chrome::help(size.rect(), *scroll, rows)),
         targets,
-        pictures: pictures(v),
+        pictures: if size.pictures {
+            pictures(v)
+        } else {
+            Default::default()
+        },
     }
 }
 
