@@ -865,10 +865,6 @@ impl Builder {
     fn line(&mut self, no: u64, line: &[u8]) {
         self.t.stats.lines += 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(|&c| c == b' ' || c == b'\t') {
-            self.t.stats.blank_lines += 1;
-            return;
-        }
         if line.first() == Some(&b'#') {
             self.header(no, line);
             return;
@@ -876,6 +872,12 @@ impl Builder {
         let lno = u32::try_from(no).unwrap_or(u32::MAX);
         let h = match head(line) {
             Ok(h) => h,
+            // Blank lines have no `[cpu]`: told apart only here, so that an event line's
+            // leading spaces (the right-aligned comm) are walked once.
+            Err(_) if line.iter().all(|&c| c == b' ' || c == b'\t') => {
+                self.t.stats.blank_lines += 1;
+                return;
+            }
             Err(m) => {
                 self.t.stats.malformed_lines += 1;
                 let printable = std::str::from_utf8(line).is_ok()
@@ -1618,6 +1620,17 @@ mod tests {
         let q: Vec<QueueId> = t.events().iter().map(|e| e.queue).collect();
         assert_eq!(q, [0, 1, 0]);
         assert_eq!(t.queues()[1].name, "input.0");
+    }
+
+    #[test]
+    fn blank_lines_are_counted_not_warned_and_a_spaced_line_is_located() {
+        let t = DriverTrace::from_bytes(format!("\n   \t \r\n{ADD}\n   x\n").as_bytes(), "g");
+        assert_eq!(t.stats.blank_lines, 2);
+        assert_eq!(t.events().len(), 1);
+        // Spaces then text is not blank: a located warning on its line.
+        assert_eq!(t.stats.malformed_lines, 1);
+        assert_eq!(t.warnings.list.len(), 1);
+        assert_eq!(t.warnings.list[0].line, Some(4));
     }
 
     #[test]
