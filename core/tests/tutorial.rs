@@ -376,6 +376,10 @@ fn the_trace_chapter_replays_a_capture_that_exists_and_names_its_edit() {
     for t in ringside_core::tutorial::TRACES {
         let on_disk = std::fs::read(repo().join(t.path)).unwrap();
         assert_eq!(on_disk, t.log, "{} differs from what is embedded", t.path);
+        for (path, bytes) in t.qmp.into_iter().chain(t.guest) {
+            let on_disk = std::fs::read(repo().join(path)).unwrap();
+            assert_eq!(on_disk, bytes, "{path} differs from what is embedded");
+        }
         let dir = Path::new(t.path)
             .parent()
             .unwrap()
@@ -394,6 +398,81 @@ fn the_trace_chapter_replays_a_capture_that_exists_and_names_its_edit() {
         ch.parts[0].intro.contains("documented edit"),
         "the chapter must say the trace was edited"
     );
+}
+
+/// `key=value` of a guest ftrace line.
+fn guest_field(line: &str, key: &str) -> u64 {
+    let at = line.find(&format!(" {key}=")).unwrap() + key.len() + 2;
+    line[at..].split(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_driver_question_reads_the_guest_trace_beside_the_device_side() {
+    // Chapter 10's joined part asks both sides at the line the VM stopped; the driver's
+    // answer must be what its probe printed (read here from the text), not QEMU's count.
+    let ch = Chapter::get(10).unwrap();
+    let (pi, part) = ch
+        .parts
+        .iter()
+        .enumerate()
+        .find(|(_, p)| matches!(&p.run, Source::Trace(n) if n == "held-read"))
+        .expect("chapter 10 has a joined part");
+    let Lesson::Trace(t) = part.lesson(10, pi).unwrap() else {
+        panic!("a trace part")
+    };
+    let session = t.session();
+    assert!(session.join().is_some(), "the part opens joined");
+    let cp = |id: &str| part.checkpoints.iter().find(|c| c.id == id).unwrap();
+    let truth = |id: &str| cp(id).truth(Subject::Trace(&session)).unwrap();
+    let reaped = truth("driver-reaped");
+    let used = truth("device-used");
+    // Each answer's evidence names the guest line whose shadow it read.
+    let guest = std::fs::read_to_string(repo().join(t.guest.unwrap().0)).unwrap();
+    let probed = |truth: &ringside_core::tutorial::Truth| -> String {
+        let n: usize = truth
+            .evidence
+            .split("guest line ")
+            .nth(1)
+            .unwrap()
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let line = guest.lines().nth(n - 1).unwrap().to_string();
+        assert!(line.contains("name=\"req.0\""), "{line}");
+        line
+    };
+    let line = probed(&reaped);
+    assert_eq!(
+        reaped.value.number(),
+        Some(guest_field(&line, "last_used") as f64),
+        "{line}"
+    );
+    let published = truth("published");
+    let line = probed(&published);
+    assert_eq!(
+        published.value.number(),
+        Some(guest_field(&line, "avail_idx_shadow") as f64),
+        "{line}"
+    );
+    // The two sides disagree on used there: the device had used entries the driver had not
+    // reaped when the VM stopped.
+    assert!(
+        reaped.value.number() < used.value.number(),
+        "{reaped:?} {used:?}"
+    );
+    // Without the guest's trace the question cannot be answered: an error, not a number.
+    let alone = ringside_core::trace::TraceSession::new(
+        ringside_core::trace::Capture::new(ringside_core::trace::TraceStore::from_bytes(
+            t.log, t.path,
+        )),
+        &ringside_core::trace::ReplayOptions::default(),
+    );
+    let e = cp("driver-reaped")
+        .truth(Subject::Trace(&alone))
+        .unwrap_err();
+    assert!(e.to_string().contains("guest driver's trace"), "{e}");
 }
 
 #[test]

@@ -218,7 +218,7 @@ pub fn bindings() -> Vec<Binding> {
             &[K::ch('b')],
             C::Prompt(PromptKind::Break),
             Some("break"),
-            "add a breakpoint: `used.idx == 7`, `store desc[0].flags`, `xfer desc[*].flags` (a cache-line transfer), `finding`, `op pop`, `kick`, `interrupt`; in a trace: `blk0.q0.inuse > 3`, `event virtqueue_pop`, `finding stall`, `kick`",
+            "add a breakpoint: `used.idx == 7`, `store desc[0].flags`, `xfer desc[*].flags` (a cache-line transfer), `finding`, `op pop`, `kick`, `interrupt`; in a trace: `blk0.q0.inuse > 3`, `event virtqueue_pop`, `finding stall`, `kick`; in a joined trace: `buffer 0x…` (a driver token) or `id N` (head or buffer ID), every step of that buffer's path",
         ),
         b(
             BREAK,

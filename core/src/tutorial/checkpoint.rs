@@ -96,6 +96,47 @@ pub enum Question {
     FindingQueue,
     /// Trace: the trace line of the first warning-or-worse finding.
     FindingLine,
+    /// Trace joined with the guest driver's: a value of the driver's own view of a queue
+    /// (`queue: "blk0.q0"`, named as the device side names it), the shadow state its probed
+    /// calls read, as the trace screen's "both sides of the ring" pane shows it.
+    Driver {
+        /// The queue.
+        queue: String,
+        /// The value.
+        field: DriverField,
+    },
+}
+
+/// A value of the driver's shadow state of a queue (Linux's `struct vring_virtqueue`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DriverField {
+    /// Split: `avail_idx_shadow`, the avail idx the driver has published; packed: the next
+    /// avail slot.
+    AvailIdx,
+    /// Split: `last_used_idx`, the used entries it has reaped; packed: the next used slot.
+    LastUsed,
+    /// `num_free`: descriptors free.
+    Free,
+}
+
+impl DriverField {
+    /// The name the both-sides rows and Linux use.
+    pub fn name(self) -> &'static str {
+        match self {
+            DriverField::AvailIdx => "avail_idx_shadow",
+            DriverField::LastUsed => "last_used_idx",
+            DriverField::Free => "num_free",
+        }
+    }
+
+    fn value(self, s: &crate::trace::import::driver::Shadow) -> u16 {
+        match self {
+            DriverField::AvailIdx if s.packed => s.avail & 0x7fff,
+            DriverField::AvailIdx => s.avail,
+            DriverField::LastUsed => s.used_slot(),
+            DriverField::Free => s.free,
+        }
+    }
 }
 
 impl Question {
@@ -107,6 +148,7 @@ impl Question {
                 | Question::FindingOn { .. }
                 | Question::FindingQueue
                 | Question::FindingLine
+                | Question::Driver { .. }
         )
     }
 
@@ -785,7 +827,8 @@ impl Question {
             Question::Counter { .. }
             | Question::FindingOn { .. }
             | Question::FindingQueue
-            | Question::FindingLine => Err("this question reads a trace, not a scenario".into()),
+            | Question::FindingLine
+            | Question::Driver { .. } => Err("this question reads a trace, not a scenario".into()),
         }
     }
 
@@ -805,8 +848,10 @@ impl Question {
             let seen = f.seen_at()?;
             st.queues.iter().enumerate().find_map(|(i, q)| {
                 let dev = st.devices.get(q.dev)?;
-                (Some(dev.label()) == seen.device && Some(q.queue) == seen.queue)
-                    .then(|| names[i].clone())
+                let by_device = Some(dev.label()) == seen.device && Some(q.queue) == seen.queue;
+                // A finding that needs both sides names the queue itself (`blk0.q0`).
+                let by_name = seen.device.as_deref() == Some(names[i].as_str());
+                (by_device || by_name).then(|| names[i].clone())
             })
         };
         let index_of = |queue: &str| -> Result<usize, String> {
@@ -875,6 +920,31 @@ impl Question {
                     pane: PaneId::Findings,
                     field: Some(queue),
                     evidence: finding_text(f),
+                })
+            }
+            Question::Driver { queue, field } => {
+                let qi = index_of(queue)?;
+                let j = t.join().ok_or_else(|| {
+                    "this trace has no guest driver's trace joined to it (a Driver question needs one)"
+                        .to_string()
+                })?;
+                let jq = crate::view::trace::joined_queue(j, &st, qi)
+                    .ok_or_else(|| format!("no queue of the driver's trace pairs with {queue}"))?;
+                let pos = t.position(t.step_of_device(step));
+                let (gline, s) = j
+                    .shadow_at(t.capture(), jq, &pos)
+                    .ok_or_else(|| format!("the driver's trace has no call on {queue}"))?;
+                let v = field.value(&s);
+                let driver_name = j.queues.get(jq).map_or("", |q| q.driver_name.as_str());
+                Ok(Truth {
+                    value: Expected::Number(f64::from(v)),
+                    // The joined trace screen's "both sides of the ring" pane.
+                    pane: PaneId::Transport,
+                    field: Some(format!("{queue} driver {}", field.name())),
+                    evidence: format!(
+                        "Replayed up to line {line}, the driver's {} for {queue} ({driver_name}) is {v}, as its probed call at guest line {gline} read it.",
+                        field.name()
+                    ),
                 })
             }
             _ => Err("this question reads a scenario run, not a trace".into()),

@@ -238,7 +238,7 @@ pub fn page(ch: &Chapter, file: &str) -> Result<String, TutorialError> {
                     t.path,
                     session.len(),
                     t.command(),
-                    t.path
+                    t.args()
                 );
                 for cp in &part.checkpoints {
                     let place = match cp.at {

@@ -26,11 +26,12 @@ use crate::scenario::format::{self, Shape};
 use crate::scenario::{EMBEDDED, Scenario, ScenarioError};
 use crate::session::Session;
 use crate::suggest;
+use crate::trace::import::driver::DriverTrace;
 use crate::trace::qmp::QmpTranscript;
 use crate::trace::{Capture, ReplayOptions, TraceSession, TraceStore};
 
 pub use checkpoint::{
-    At, Checkpoint, CheckpointError, Expected, Question, Subject, Truth, Verdict,
+    At, Checkpoint, CheckpointError, DriverField, Expected, Question, Subject, Truth, Verdict,
 };
 pub use progress::{Progress, ProgressError};
 
@@ -140,7 +141,7 @@ pub enum Lesson {
     Trace(&'static EmbeddedTrace),
 }
 
-/// A real QEMU capture shipped in the binary for the tutorial. Swapping the capture a chapter
+/// A real capture shipped in the binary for the tutorial. Swapping the capture a chapter
 /// debugs means changing the files below (or adding an entry and naming it in the chapter):
 /// the chapter's checkpoints read whatever the replay of these bytes shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +154,9 @@ pub struct EmbeddedTrace {
     pub log: &'static [u8],
     /// Its QMP transcript, when one belongs with it.
     pub qmp: Option<(&'static str, &'static [u8])>,
+    /// The guest driver's trace taken beside it, when the capture has both sides: the part
+    /// opens joined, as `--guest` opens it.
+    pub guest: Option<(&'static str, &'static [u8])>,
 }
 
 impl EmbeddedTrace {
@@ -161,34 +165,63 @@ impl EmbeddedTrace {
         TraceSession::new(self.capture(), &ReplayOptions::default())
     }
 
-    /// Its trace and QMP transcript, imported.
+    /// Its trace, QMP transcript and guest trace, imported.
     pub fn capture(&self) -> Capture {
         let store = TraceStore::from_bytes(self.log, self.path);
-        let capture = Capture::new(store);
-        match self.qmp {
-            Some((p, b)) => capture.with_qmp(QmpTranscript::parse(b, p)),
-            None => capture,
+        let mut capture = Capture::new(store);
+        if let Some((p, b)) = self.qmp {
+            capture = capture.with_qmp(QmpTranscript::parse(b, p));
         }
+        if let Some((p, b)) = self.guest {
+            capture = capture.with_driver(DriverTrace::from_bytes(b, p));
+        }
+        capture
+    }
+
+    /// The files as `ringside check` and `ringside tui` take them: the trace, then `--qmp`
+    /// and `--guest` when it has them.
+    pub fn args(&self) -> String {
+        let mut c = self.path.to_string();
+        if let Some((q, _)) = self.qmp {
+            c.push_str(&format!(" --qmp {q}"));
+        }
+        if let Some((g, _)) = self.guest {
+            c.push_str(&format!(" --guest {g}"));
+        }
+        c
     }
 
     /// The command that shows the same findings from the files.
     pub fn command(&self) -> String {
-        match self.qmp {
-            Some((q, _)) => format!("ringside check {} --qmp {q}", self.path),
-            None => format!("ringside check {}", self.path),
-        }
+        format!("ringside check {}", self.args())
     }
 }
 
 /// The traces chapters replay. `lost-interrupt` is a documented edit of a real capture (see
-/// `traces/README.md`): until a capture that really went wrong replaces it, chapter 10 debugs
-/// this one.
-pub const TRACES: &[EmbeddedTrace] = &[EmbeddedTrace {
-    name: "lost-interrupt",
-    path: "traces/tutorial-lost-interrupt/trace.log",
-    log: include_bytes!("../../../traces/tutorial-lost-interrupt/trace.log"),
-    qmp: None,
-}];
+/// `traces/README.md`); `held-read` is a run that really went wrong (guest-ioerror: a read
+/// failed, the VM stopped with it in flight), both sides of it, about 0.5 MB in all.
+pub const TRACES: &[EmbeddedTrace] = &[
+    EmbeddedTrace {
+        name: "lost-interrupt",
+        path: "traces/tutorial-lost-interrupt/trace.log",
+        log: include_bytes!("../../../traces/tutorial-lost-interrupt/trace.log"),
+        qmp: None,
+        guest: None,
+    },
+    EmbeddedTrace {
+        name: "held-read",
+        path: "traces/guest-ioerror/trace.log",
+        log: include_bytes!("../../../traces/guest-ioerror/trace.log"),
+        qmp: Some((
+            "traces/guest-ioerror/qmp.jsonl",
+            include_bytes!("../../../traces/guest-ioerror/qmp.jsonl"),
+        )),
+        guest: Some((
+            "traces/guest-ioerror/guest-trace.txt",
+            include_bytes!("../../../traces/guest-ioerror/guest-trace.txt"),
+        )),
+    },
+];
 
 macro_rules! chapters {
     ($($file:literal,)*) => {
@@ -417,7 +450,7 @@ impl Chapter {
                     let (expected, hint) = if steps.is_some() {
                         (
                             "at: Step(n) with a question about the scenario (Value, Index, Count, Transfers, Notifies, Finding, Negotiated, Metric, Change)",
-                            "trace questions (Counter, FindingOn, FindingQueue, FindingLine) belong to trace parts",
+                            "trace questions (Counter, FindingOn, FindingQueue, FindingLine, Driver) belong to trace parts",
                         )
                     } else {
                         (

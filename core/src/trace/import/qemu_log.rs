@@ -122,16 +122,21 @@ pub(crate) fn digits(s: &[u8], i: usize) -> Option<(u64, usize)> {
     match end - i {
         0 => None,
         1..=19 => Some((v, end)),
-        _ => {
-            let mut v: u64 = 0;
-            for &c in s.get(i..end)? {
-                v = v
-                    .checked_mul(10)?
-                    .checked_add(u64::from(c.wrapping_sub(b'0')))?;
-            }
-            Some((v, end))
-        }
+        _ => long_digits(s.get(i..end)?).map(|v| (v, end)),
     }
+}
+
+/// [`digits`] of 20 digits or more, with overflow checks: out of the way of the common case,
+/// so that `digits` stays small enough to be inlined into the field readers.
+#[cold]
+fn long_digits(s: &[u8]) -> Option<u64> {
+    let mut v: u64 = 0;
+    for &c in s {
+        v = v
+            .checked_mul(10)?
+            .checked_add(u64::from(c.wrapping_sub(b'0')))?;
+    }
+    Some(v)
 }
 
 /// A parsed `tid@sec.usec:` prefix: the values, where the `.` is, and where the prefix ends.

@@ -48,7 +48,40 @@ pub struct SidesView {
     pub rows: Vec<SideRow>,
 }
 
+/// A shadow state as a probed call read it, and the call's guest line.
+type Seen = Option<(u32, Shadow)>;
+
 impl Join {
+    /// The driver's shadow state of joined queue `q` around `pos`, with the guest line of the
+    /// probed call that read it: its next call's on the queue (what it holds at the cursor)
+    /// and its previous call's (what it last read of ring memory).
+    fn shadows_around(&self, capture: &Capture, q: usize, pos: &Pos) -> Option<(Seen, Seen)> {
+        let jq = self.queues.get(q)?;
+        let ev = capture.driver.as_ref()?.events();
+        let list = self.per_queue.get(usize::from(jq.driver))?;
+        let k = list.partition_point(|&x| x < pos.at[Side::Driver as usize]);
+        let shadow_of = |x: &u32| {
+            ev.get(*x as usize)
+                .and_then(|e| e.shadow().map(|s| (e.line, s)))
+        };
+        let next = list.get(k..).into_iter().flatten().find_map(shadow_of);
+        let prev = list
+            .get(..k)
+            .into_iter()
+            .flatten()
+            .rev()
+            .find_map(shadow_of);
+        Some((next, prev))
+    }
+
+    /// The driver's own view of joined queue `q` at `pos`, as the both-sides rows show it:
+    /// the shadow state its next probed call on the queue reads (its last call's when none
+    /// follows), and that call's guest line.
+    pub fn shadow_at(&self, capture: &Capture, q: usize, pos: &Pos) -> Option<(u32, Shadow)> {
+        let (next, prev) = self.shadows_around(capture, q, pos)?;
+        next.or(prev)
+    }
+
     /// Both sides' view of joined queue `q` at position `pos`; `device` is QEMU's replayed
     /// state at `pos.at[Device]`.
     pub fn sides(
@@ -60,21 +93,9 @@ impl Join {
     ) -> Option<SidesView> {
         let jq = self.queues.get(q)?;
         let driver = capture.driver.as_ref()?;
-        let list = self.per_queue.get(usize::from(jq.driver))?;
         let j = pos.at[Side::Driver as usize];
-        let k = list.partition_point(|&x| x < j);
         let ev = driver.events();
-        let shadow_of = |x: &u32| {
-            ev.get(*x as usize)
-                .and_then(|e| e.shadow().map(|s| (e.line, s)))
-        };
-        let next: Option<(u32, Shadow)> = list.get(k..).into_iter().flatten().find_map(shadow_of);
-        let prev: Option<(u32, Shadow)> = list
-            .get(..k)
-            .into_iter()
-            .flatten()
-            .rev()
-            .find_map(shadow_of);
+        let (next, prev) = self.shadows_around(capture, q, pos)?;
         let own = next.or(prev);
         // Buffers by where they are at the cursor.
         let dev_side = self.device_side_of(q as u16) as usize;
