@@ -493,3 +493,59 @@ fn split_in_order_writes_one_entry_at_the_batch_start() {
         _ => unreachable!(),
     }
 }
+
+/// QEMU's `virtio_packed_should_notify`: with nothing signalled since the start, or since the
+/// used position last wrapped (`signalled_used_valid` false), it interrupts whatever the
+/// driver's event says; otherwise only when the armed slot lies in the window just published.
+/// A driver that keeps slot 5 of lap 1 armed in an 8-slot ring gets the first interrupt, the
+/// one that passes slot 5, and the first after the wrap, not the others.
+#[test]
+fn packed_interrupts_when_nothing_was_signalled_since_the_start_or_the_wrap() {
+    use ringside_core::engine::{Outcome, Ring};
+    use ringside_core::layout::RING_EVENT_FLAGS_DESC;
+    let mut e = engine(RingKind::Packed, 8, Features::EVENT_IDX);
+    let mut needed = Vec::new();
+    for _ in 0..9 {
+        apply(
+            &mut e,
+            &[
+                Op::Add {
+                    // One descriptor: the used position moves one slot a buffer.
+                    buffer: BufferSpec {
+                        readable: vec![],
+                        writable: vec![64],
+                        indirect: false,
+                    },
+                    count: 1,
+                },
+                Op::Publish,
+                Op::Pop { max: None },
+                Op::Complete {
+                    count: 1,
+                    pick: Pick::Oldest,
+                    written: None,
+                },
+                Op::PublishUsed,
+                Op::Reclaim { max: None },
+            ],
+        );
+        // The driver's event area: slot 5 of lap 1 armed (off_wrap bit 15 = wrap counter).
+        let Some(Ring::Packed { layout, .. }) = &e.ring else {
+            unreachable!()
+        };
+        let area = layout.driver_event;
+        e.bus.mem.write_le(area, 2, 5 | 1 << 15);
+        e.bus
+            .mem
+            .write_le(area + 2, 2, u64::from(RING_EVENT_FLAGS_DESC));
+        match e.apply(&Op::Interrupt).unwrap() {
+            Outcome::Interrupted(d) => needed.push(d.needed),
+            other => panic!("{other:?}"),
+        }
+    }
+    // Used positions after each round: 1..=7, then 0 of lap 0 (the wrap), then 1.
+    assert_eq!(
+        needed,
+        [true, false, false, false, false, true, false, true, false]
+    );
+}

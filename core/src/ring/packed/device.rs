@@ -43,6 +43,10 @@ pub struct PackedDevice {
     pub pending: Vec<PendingUsed>,
     /// Used slots published since the last interrupt decision.
     pub used_since_signal: u16,
+    /// An interrupt decision was made since the used position last wrapped (QEMU's
+    /// `signalled_used_valid`): until then the event window means nothing and QEMU notifies.
+    #[serde(default)]
+    pub signalled_valid: bool,
     /// Used slots written but not yet published.
     pub unpublished: u16,
     /// Position after the last published used descriptor, with its wrap counter.
@@ -61,6 +65,7 @@ impl Default for PackedDevice {
             inflight: VecDeque::new(),
             pending: Vec::new(),
             used_since_signal: 0,
+            signalled_valid: false,
             unpublished: 0,
             published: PackedPos::START,
             notified: None,
@@ -379,6 +384,10 @@ impl PackedDevice {
         }
         self.used_since_signal = self.used_since_signal.wrapping_add(self.unpublished);
         self.unpublished = 0;
+        // QEMU's `virtqueue_packed_flush` forgets what it signalled when `used_idx` wraps.
+        if self.next_used.wrap != self.published.wrap {
+            self.signalled_valid = false;
+        }
         self.published = self.next_used;
         Ok(())
     }
@@ -403,8 +412,10 @@ impl PackedDevice {
         })
     }
 
-    /// Decides whether to interrupt (QEMU's `vring_packed_need_event`, with the lap fixup:
-    /// an armed slot in the other lap counts `Q` earlier).
+    /// Decides whether to interrupt (QEMU's `virtio_packed_should_notify`: DISABLE never,
+    /// ENABLE always, DESC by `vring_packed_need_event` with the lap fixup, an armed slot in
+    /// the other lap counting `Q` earlier; and, like QEMU, always when nothing was signalled
+    /// since the start or the used position's last wrap).
     pub(crate) fn interrupt(
         &mut self,
         cx: &mut Ctx<'_>,
@@ -415,10 +426,11 @@ impl PackedDevice {
             DEV,
             l.driver_event,
             [Field::DriverEventFlags, Field::DriverEventOffWrap],
-            self.published,
-            self.used_since_signal,
+            (self.published, self.used_since_signal),
             l.size,
+            !self.signalled_valid,
         )?;
+        self.signalled_valid = true;
         self.used_since_signal = 0;
         send_interrupt(cx, needed)
     }

@@ -228,9 +228,9 @@ impl PackedDriver {
             DRV,
             l.device_event,
             [Field::DeviceEventFlags, Field::DeviceEventOffWrap],
-            self.next_avail,
-            self.added_since_kick,
+            (self.next_avail, self.added_since_kick),
             l.size,
+            false,
         )?;
         self.added_since_kick = 0;
         let value = cx.kick_value(self.next_avail.off_wrap());

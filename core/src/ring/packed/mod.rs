@@ -77,15 +77,16 @@ pub fn is_used(flags: u16, w: WrapCounter) -> bool {
 /// `area` (Linux's `virtqueue_kick_prepare_packed`, QEMU's `vring_packed_need_event`): read
 /// the flags after a full fence; with DESC and EVENT_IDX, read `off_wrap` and test whether the
 /// armed slot lies in the `count` slots just before `new`, counting an armed slot from the
-/// other lap `Q` earlier.
+/// other lap `Q` earlier. `unsignalled`: the device's notification with nothing signalled
+/// since the start or the last wrap (QEMU's `!signalled_used_valid`), sent whatever the window.
 pub(super) fn event_check(
     cx: &mut Ctx<'_>,
     agent: Agent,
     area: u64,
     [flags_field, off_wrap_field]: [Field; 2],
-    new: PackedPos,
-    count: u16,
+    (new, count): (PackedPos, u16),
     size: u16,
+    unsignalled: bool,
 ) -> Result<bool, Halt> {
     let flags = cx
         .bus
@@ -96,7 +97,7 @@ pub(super) fn event_check(
     let ow = cx
         .bus
         .load(agent, off_wrap_field, area, 2, Ordering::Plain)? as u16;
-    Ok(packed_need_event(ow, new, count, size))
+    Ok(unsignalled || packed_need_event(ow, new, count, size))
 }
 
 #[cfg(test)]
