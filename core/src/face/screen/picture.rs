@@ -231,7 +231,7 @@ fn marks(positions: &[Position], strip: Strip) -> Vec<MarkPicture> {
 /// The row a strip's window centres on: the selected slot, else the first position in the
 /// strip (rows may start past slot 0 in a big ring: `view::ALL_ROWS`).
 fn centre(
-    slots: impl Iterator<Item = u16> + Clone,
+    slots: impl Iterator<Item = u16>,
     selected: Option<u16>,
     positions: &[Position],
     strip: Strip,
