@@ -28,7 +28,7 @@ pub(crate) use build::mark_delta;
 pub use build::{LineLabels, build};
 pub use panes::{TIMELINE_LEGEND, describe};
 pub(crate) use panes::{desc_addr, next_field};
-pub use ring::{ALL_ROWS, ROW_WINDOW};
+pub use ring::{ALL_ROWS, ROW_WINDOW, centred_window};
 
 use build::*;
 use changes::*;

@@ -14,13 +14,23 @@ pub const ALL_ROWS: u16 = 2048;
 /// Slots a big ring's rows cover, around the focus.
 pub const ROW_WINDOW: u16 = 1024;
 
+/// `width` of `len` items centred on `centre` (kept inside the list), or all of them when
+/// they fit: the window of a big ring's rows here and of a picture's slots.
+pub fn centred_window(len: usize, centre: usize, width: usize) -> Range<usize> {
+    if len <= width {
+        return 0..len;
+    }
+    let start = centre.saturating_sub(width / 2).min(len - width);
+    start..start + width
+}
+
 /// The slots of a `q`-slot ring that get rows, centred on `focus` when not all.
 fn rows_around(q: u16, focus: u16) -> Range<u16> {
     if q <= ALL_ROWS {
         return 0..q;
     }
-    let start = focus.saturating_sub(ROW_WINDOW / 2).min(q - ROW_WINDOW);
-    start..start + ROW_WINDOW
+    let w = centred_window(q.into(), focus.into(), ROW_WINDOW.into());
+    w.start as u16..w.end as u16
 }
 
 /// The slot of the first `stride`-byte entry from `base` the step stored to, if any.

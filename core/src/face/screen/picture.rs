@@ -100,11 +100,7 @@ pub const WINDOW: usize = 256;
 
 /// The window of `len` items a picture carries: all of them, or [`WINDOW`] around `centre`.
 fn window(len: usize, centre: usize) -> std::ops::Range<usize> {
-    if len <= WINDOW {
-        return 0..len;
-    }
-    let start = centre.saturating_sub(WINDOW / 2).min(len - WINDOW);
-    start..start + WINDOW
+    crate::view::centred_window(len, centre, WINDOW)
 }
 
 /// A row of slots.
