@@ -83,16 +83,6 @@ fn the_embedded_scenarios_a_chapter_runs_cite_sections_the_spec_has() {
     }
 }
 
-/// A wrong answer of the same kind as the truth.
-fn wrong(v: &Expected) -> String {
-    match v {
-        Expected::Number(n) if n.fract() == 0.0 => format!("{}", *n as u64 + 1),
-        Expected::Number(n) => format!("{}", n * 2.0 + 1.0),
-        Expected::YesNo(b) => if *b { "no" } else { "yes" }.to_string(),
-        Expected::Word { word, choices } => choices.iter().find(|c| *c != word).unwrap().clone(),
-    }
-}
-
 /// Answers one checkpoint right, wrong, unreadably and by skipping, checking each verdict.
 fn answer_every_way(chapter: u8, cp: &Checkpoint, truth: &Truth, progress: &mut Progress) {
     let where_ = format!("chapter {chapter} checkpoint {}", cp.id);
@@ -127,7 +117,7 @@ fn answer_every_way(chapter: u8, cp: &Checkpoint, truth: &Truth, progress: &mut 
             "{where_}: {hex} not read as {n}"
         );
     }
-    let bad = wrong(&truth.value);
+    let bad = truth.value.wrong_example();
     let verdict = cp.check(truth, &bad);
     match &verdict {
         Verdict::Wrong {

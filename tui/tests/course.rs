@@ -9,7 +9,7 @@ use ringside_core::face::controller::Controller;
 use ringside_core::face::controller::tutorial::TutorialUi;
 use ringside_core::face::screen::{Screen, Size};
 use ringside_core::tutorial::progress::Outcome;
-use ringside_core::tutorial::{Chapter, Expected, Progress};
+use ringside_core::tutorial::{Chapter, Progress};
 use ringside_tui::app::{Theme, paint};
 
 fn painted(ui: &mut TutorialUi) -> (Screen, String) {
@@ -24,19 +24,6 @@ fn painted(ui: &mut TutorialUi) -> (Screen, String) {
         .collect::<Vec<_>>()
         .join("\n");
     (s, text)
-}
-
-/// An answer of the right kind that is not the truth.
-fn wrong(v: &Expected) -> String {
-    match v {
-        Expected::Number(n) => (n + 1.0).to_string(),
-        Expected::YesNo(b) => if *b { "no" } else { "yes" }.to_string(),
-        Expected::Word { word, choices } => choices
-            .iter()
-            .find(|c| *c != word)
-            .cloned()
-            .expect("a word question offers another choice"),
-    }
 }
 
 fn type_answer(ui: &mut TutorialUi, text: &str) {
@@ -65,7 +52,7 @@ fn walk(right: bool) -> usize {
             let given = if right {
                 truth.value.to_string()
             } else {
-                wrong(&truth.value)
+                truth.value.wrong_example()
             };
             type_answer(&mut ui, &given);
             assert!(ui.asking().is_none(), "{}: `{given}` was not taken", cp.id);

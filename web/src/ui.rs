@@ -358,7 +358,10 @@ impl WebApp {
         for i in input::inputs(&events, &mut self.wheel, row) {
             match i {
                 Input::Key(k) => {
-                    if lookup(k) == Some(Command::Quit) && !self.host.can_quit() {
+                    if lookup(k) == Some(Command::Quit)
+                        && !self.app.captures_keys()
+                        && !self.host.can_quit()
+                    {
                         self.app.message(
                             false,
                             "q quits the terminal UI; here, close the tab (or open something else)"

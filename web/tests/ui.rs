@@ -154,6 +154,28 @@ fn the_page_opens_on_the_course_and_the_keys_step_it() {
     assert!(step(&h) > asked, "{} after {asked}", step(&h));
 }
 
+/// The page cannot quit, so `q` there says how to leave; but where the keys go to something
+/// open, `q` is what it is there: a letter in the `:` palette or an answer, and the key that
+/// closes help.
+#[test]
+fn q_closes_help_and_is_a_letter_in_a_prompt() {
+    const LEAVE: &str = "here, close the tab";
+    let mut h = page(Some("open=split-unbatched&step=3"));
+    typed(&mut h, "?");
+    assert!(h.state().state().help);
+    typed(&mut h, "q");
+    assert!(!h.state().state().help, "q closes help");
+    assert!(!shows(&h, LEAVE));
+    typed(&mut h, ":");
+    typed(&mut h, "goq");
+    assert_shows(&h, "goq");
+    assert!(!shows(&h, LEAVE));
+    h.key_press(Key::Escape);
+    h.run();
+    typed(&mut h, "q");
+    assert_shows(&h, LEAVE);
+}
+
 #[test]
 fn tab_and_digits_move_the_focus_and_space_plays() {
     let mut h = page(None);
@@ -648,4 +670,120 @@ fn a_course_part_draws_its_rings() {
     assert!(h.state().state().pictures);
     assert_shows(&h, "split ring, 8 slots");
     h.get_by_label("desc[0], owned by nobody");
+}
+
+/// Walks the whole course in the page, from the start page to the end of chapter 10, with
+/// the keys a learner presses (End to run to the next question or the part's end, the answer
+/// typed and Enter, `]` for the next part). A second course controller, driven with the same
+/// commands, supplies the engine's answer to each question and checks that the page is where
+/// it should be. Returns how many questions the page asked.
+fn walk_the_course(right: bool) -> usize {
+    use ringside_core::face::controller::Controller;
+    use ringside_core::face::controller::tutorial::{PROGRESS_KEY, TutorialUi};
+    use ringside_core::tutorial::Progress;
+    use ringside_core::tutorial::progress::Outcome;
+
+    let store = Rc::new(MemStore::default());
+    let mut h = page_with(store.clone(), "");
+    let mut shadow = TutorialUi::resume(Progress::default(), None).unwrap();
+    let mut asked = 0;
+    for _ in 0..10_000 {
+        if shadow.progress().complete() {
+            break;
+        }
+        let s = h.state().state().clone();
+        // The page runs the same part (its link names the part's run) at the same step.
+        let link = ringside_core::face::link::Link::parse(&s.link).unwrap();
+        assert_eq!(
+            link.open,
+            shadow.link().open,
+            "{shadow_place:?}",
+            shadow_place = shadow.place()
+        );
+        assert_eq!(Some(s.step), shadow.cursor(), "in {}", s.open);
+        if let Some(cp) = shadow.asking().cloned() {
+            assert_shows(&h, "Question:");
+            let truth = shadow
+                .truth()
+                .unwrap()
+                .clone()
+                .expect("the engine answers it");
+            let given = if right {
+                truth.value.to_string()
+            } else {
+                truth.value.wrong_example()
+            };
+            typed(&mut h, &given);
+            h.key_press(Key::Enter);
+            h.run();
+            for c in given.chars() {
+                shadow.key(ringside_core::command::KeyPress::ch(c));
+            }
+            shadow.key(ringside_core::command::KeyPress::plain(
+                ringside_core::command::Key::Enter,
+            ));
+            let verdict = if right { "✓ Right" } else { "✗ Not" };
+            assert!(
+                shows(&h, verdict),
+                "{} in {}: the page does not show {verdict:?} after `{given}`:\n{}",
+                cp.id,
+                s.open,
+                h.state().screen().map(|s| s.text()).unwrap_or_default()
+            );
+            if !right {
+                // The wrong answer focuses the pane that shows the truth.
+                let screen = h.state().screen().unwrap();
+                let focus = screen.panes.iter().find(|p| p.focused).map(|p| p.id);
+                assert_eq!(focus, Some(truth.pane), "{}: the focused pane", cp.id);
+            }
+            asked += 1;
+            continue;
+        }
+        let before = (shadow.place(), shadow.cursor());
+        h.key_press(Key::End);
+        h.run();
+        shadow.apply(Command::Last);
+        if shadow.asking().is_none() && (shadow.place(), shadow.cursor()) == before {
+            typed(&mut h, "]");
+            shadow.apply(Command::Part(ringside_core::command::Dir::Forward));
+        }
+    }
+    assert!(shadow.progress().complete(), "the walk did not finish");
+    // What the page kept in local storage is the finished course with every answer marked.
+    let kept = store
+        .kept(PROGRESS_KEY)
+        .expect("the page keeps the progress");
+    let kept = Progress::parse(std::str::from_utf8(&kept).unwrap()).unwrap();
+    assert!(kept.complete(), "the page's progress is not complete");
+    let want = if right {
+        Outcome::Right
+    } else {
+        Outcome::Wrong
+    };
+    for ch in ringside_core::tutorial::Chapter::all().unwrap() {
+        for cp in ch.parts.iter().flat_map(|p| &p.checkpoints) {
+            let a = kept.answered(ch.number, &cp.id);
+            assert_eq!(a.map(|a| &a.outcome), Some(&want), "{}", cp.id);
+        }
+    }
+    asked
+}
+
+fn course_questions() -> usize {
+    ringside_core::tutorial::Chapter::all()
+        .unwrap()
+        .iter()
+        .flat_map(|c| &c.parts)
+        .map(|p| p.checkpoints.len())
+        .sum()
+}
+
+#[test]
+fn the_whole_course_walked_in_the_page_answering_right() {
+    assert_eq!(walk_the_course(true), course_questions());
+}
+
+#[test]
+fn the_whole_course_walked_in_the_page_answering_wrong() {
+    assert_eq!(walk_the_course(false), course_questions());
 }

@@ -222,6 +222,12 @@ impl App {
         self.current.should_quit()
     }
 
+    /// Whether the keys go to an open prompt, question or help overlay, not the keymap
+    /// ([`Controller::captures_keys`]).
+    pub fn captures_keys(&self) -> bool {
+        self.current.captures_keys()
+    }
+
     fn fulfil(&mut self, r: Request) {
         match r {
             Request::Save { path, bytes } => match self.files.write(&path, &bytes) {

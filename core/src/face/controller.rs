@@ -79,6 +79,10 @@ pub trait Controller {
     fn playing(&self) -> Option<u32>;
     /// Whether the user asked to quit.
     fn should_quit(&self) -> bool;
+    /// Whether the keys go to something open rather than to the keymap: a prompt or an
+    /// answer being typed (where `q` is a letter) or the help overlay (where `q` closes it).
+    /// A face that handles a bound key itself (the page, which cannot quit) asks this first.
+    fn captures_keys(&self) -> bool;
     /// Shows a message on the status line.
     fn message(&mut self, error: bool, text: String);
     /// What a link to this view keeps.
@@ -390,6 +394,10 @@ impl<D: Document> Controller for Stepper<D> {
 
     fn should_quit(&self) -> bool {
         self.chrome.quit
+    }
+
+    fn captures_keys(&self) -> bool {
+        self.chrome.captures_keys()
     }
 
     fn message(&mut self, error: bool, text: String) {

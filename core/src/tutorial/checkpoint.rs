@@ -224,6 +224,21 @@ pub enum Expected {
     },
 }
 
+impl Expected {
+    /// An answer of the same kind that is not this one: what a test types to see a question
+    /// marked wrong (the next whole number, another choice, the other of yes and no).
+    pub fn wrong_example(&self) -> String {
+        match self {
+            Expected::Number(n) if n.fract() == 0.0 => num(n + 1.0),
+            Expected::Number(n) => num(n * 2.0 + 1.0),
+            Expected::YesNo(b) => if *b { "no" } else { "yes" }.to_string(),
+            Expected::Word { word, choices } => {
+                choices.iter().find(|c| *c != word).unwrap_or(word).clone()
+            }
+        }
+    }
+}
+
 impl fmt::Display for Expected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

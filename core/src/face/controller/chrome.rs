@@ -112,6 +112,11 @@ impl Chrome {
         lookup(key)
     }
 
+    /// Whether a prompt or the help overlay takes the keys before the keymap ([`Self::key`]).
+    pub(crate) fn captures_keys(&self) -> bool {
+        self.prompt.is_some() || self.help.is_some()
+    }
+
     /// Puts a refused prompt back, with why.
     pub(crate) fn reject(&mut self, p: Prompt, e: &ParseError) {
         self.prompt = Some(Prompt {

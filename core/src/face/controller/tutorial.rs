@@ -48,6 +48,13 @@ impl Run {
         }
     }
 
+    fn controller_ref(&self) -> &dyn Controller {
+        match self {
+            Run::Scenario { ui, .. } => ui.as_ref(),
+            Run::Trace { ui, .. } => ui.as_ref(),
+        }
+    }
+
     fn cursor(&self) -> u64 {
         match self {
             Run::Scenario { ui, .. } => ui.cursor(),
@@ -561,12 +568,16 @@ impl Controller for TutorialUi {
     fn should_quit(&self) -> bool {
         self.quit
             || match &self.view {
-                View::Part(o) => match &o.run {
-                    Run::Scenario { ui, .. } => ui.should_quit(),
-                    Run::Trace { ui, .. } => ui.should_quit(),
-                },
+                View::Part(o) => o.run.controller_ref().should_quit(),
                 View::List { .. } => false,
             }
+    }
+
+    fn captures_keys(&self) -> bool {
+        match &self.view {
+            View::Part(o) => o.asking.is_some() || o.run.controller_ref().captures_keys(),
+            View::List { .. } => false,
+        }
     }
 
     fn message(&mut self, error: bool, text: String) {
