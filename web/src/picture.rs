@@ -516,37 +516,48 @@ fn cache(ui: &mut egui::Ui, c: &CachePicture, theme: Theme) -> Clicked {
         ui.label(egui::RichText::new(&l1.summary).small());
         let ways = l1.ways.max(1) as usize;
         let sets = l1.sets.len().max(1);
-        let w = (width / sets as f32).clamp(1.0, 12.0);
+        let tallest = l1.sets.iter().map(|&(o, t)| (o + t) as usize).max();
+        let rows = tallest.unwrap_or(0).max(ways);
+        let w = (width / sets as f32).clamp(2.0, 12.0);
         let h = 6.0;
-        let (rect, _) = ui.allocate_exact_size(vec2(width, h * (ways + 2) as f32), Sense::hover());
+        let (rect, _) = ui.allocate_exact_size(vec2(width, h * (rows + 1) as f32), Sense::hover());
         let painter = ui.painter_at(rect);
+        let empty = Stroke::new(
+            1.0,
+            theme
+                .owner(ringside_core::view::Owner::Free)
+                .gamma_multiply(0.35),
+        );
         for (s, &(ours, others)) in l1.sets.iter().enumerate() {
-            for k in 0..(ours + others) as usize {
-                let colour = if k >= ways {
+            let held = (ours + others) as usize;
+            for k in 0..held.max(ways) {
+                let cell = Rect::from_min_size(
+                    pos2(rect.min.x + s as f32 * w, rect.max.y - (k + 1) as f32 * h),
+                    vec2((w - 1.0).max(1.0), h - 1.0),
+                );
+                let colour = if k >= held {
+                    // A free way: its outline, so the grid of sets and ways shows.
+                    painter.rect_stroke(cell, CornerRadius::ZERO, empty, egui::StrokeKind::Inside);
+                    continue;
+                } else if k >= ways {
                     theme.error()
                 } else if k < ours as usize {
                     theme.owner(ringside_core::view::Owner::Shared)
                 } else {
                     theme.owner(ringside_core::view::Owner::Free)
                 };
-                let y = rect.max.y - (k + 1) as f32 * h;
-                painter.rect_filled(
-                    Rect::from_min_size(
-                        pos2(rect.min.x + s as f32 * w, y),
-                        vec2((w - 1.0).max(1.0), h - 1.0),
-                    ),
-                    CornerRadius::ZERO,
-                    colour,
-                );
+                painter.rect_filled(cell, CornerRadius::ZERO, colour);
             }
         }
+        let top = rect.max.y - ways as f32 * h;
         painter.add(Shape::line_segment(
             [
-                pos2(rect.min.x, rect.max.y - ways as f32 * h),
-                pos2(rect.max.x, rect.max.y - ways as f32 * h),
+                pos2(rect.min.x, top),
+                pos2(rect.min.x + sets as f32 * w, top),
             ],
             Stroke::new(1.0, theme.error()),
         ));
+        ui.label(egui::RichText::new(&l1.key).small());
     }
     clicked
 }

@@ -153,6 +153,8 @@ pub struct L1Picture {
     pub ways: u32,
     /// Per set: lines of the scenario's ring, and lines of the other resident rings.
     pub sets: Vec<(u64, u64)>,
+    /// How to read the drawing, in words.
+    pub key: String,
 }
 
 /// What the cache model says about a run (model results).
@@ -274,6 +276,12 @@ impl CacheSpec {
                 .zip(&together.sets)
                 .map(|(o, t)| (o.distinct, t.distinct - o.distinct))
                 .collect(),
+            key: format!(
+                "a column per set, set 0 on the left; a cell per line held, from the bottom: \
+                 this ring's, then the other rings'; above the line, past the {} ways, a set \
+                 overflows and evicts",
+                g.ways()
+            ),
         })
     }
 
