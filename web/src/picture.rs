@@ -535,11 +535,12 @@ fn cache(ui: &mut egui::Ui, c: &CachePicture, theme: Theme) -> Clicked {
                     pos2(rect.min.x + s as f32 * w, rect.max.y - (k + 1) as f32 * h),
                     vec2((w - 1.0).max(1.0), h - 1.0),
                 );
-                let colour = if k >= held {
+                if k >= held {
                     // A free way: its outline, so the grid of sets and ways shows.
                     painter.rect_stroke(cell, CornerRadius::ZERO, empty, egui::StrokeKind::Inside);
                     continue;
-                } else if k >= ways {
+                }
+                let colour = if k >= ways {
                     theme.error()
                 } else if k < ours as usize {
                     theme.owner(ringside_core::view::Owner::Shared)

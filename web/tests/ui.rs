@@ -672,6 +672,17 @@ fn a_course_part_draws_its_rings() {
     h.get_by_label("desc[0], owned by nobody");
 }
 
+/// The L1 picture says how to read it: its key names the ways a set holds before it
+/// overflows.
+#[test]
+fn the_l1_picture_has_its_key() {
+    let h = page(Some("open=chapter-6/1&step=30"));
+    assert!(h.state().state().pictures);
+    assert_shows(&h, "L1 sets and ways");
+    assert_shows(&h, "a column per set, set 0 on the left");
+    assert_shows(&h, "past the 8 ways, a set overflows");
+}
+
 /// Walks the whole course in the page, from the start page to the end of chapter 10, with
 /// the keys a learner presses (End to run to the next question or the part's end, the answer
 /// typed and Enter, `]` for the next part). A second course controller, driven with the same
